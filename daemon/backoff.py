@@ -1,0 +1,41 @@
+"""Pure: capped exponential backoff with full jitter, and Retry-After parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+
+def backoff_s(
+    attempt: int,
+    *,
+    base_s: float = 1.0,
+    cap_s: float = 60.0,
+    rand: Callable[[], float] = lambda: 1.0,
+) -> float:
+    """Delay before retry number ``attempt`` (1-based): uniform in [0, min(cap, base·2^(n-1))].
+
+    ``rand`` returns a float in [0, 1); pass ``random.random`` for full jitter. The default
+    (1.0) gives the ceiling, which is what tests and job-level schedules want.
+    """
+    ceiling = min(cap_s, base_s * 2.0 ** max(0, attempt - 1))
+    return ceiling * rand()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

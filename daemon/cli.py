@@ -1,0 +1,140 @@
+"""`viggle-watch` commands. Exit codes: 0 ok, 1 the work failed, 2 bad usage or config."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from daemon import __version__
+from daemon.config import Config, load_config, resolve_api_key
+from daemon.errors import ViggleWatchError
+from daemon.logs import LogFormat, configure_logging
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $VIGGLE_WATCH_CONFIG)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="viggle-watch", description=__doc__)
+    p.add_argument("--version", action="version", version=f"viggle-watch {__version__}")
+    p.add_argument("--log-format", choices=["auto", "console", "json"], default="auto")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the service in the foreground (Ctrl-C stops cleanly)")
+    _add_config(run)
+    status = sub.add_parser("status", help="job counts per state and the latest jobs")
+    _add_config(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    check = sub.add_parser("check-config", help="validate the config and rule files")
+    _add_config(check)
+    demo = sub.add_parser("demo", help="a self-contained offline run against the emulator")
+    demo.add_argument("--workspace", type=Path, default=Path("viggle-demo"))
+    demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    sim = sub.add_parser("sim", help="run the local Viggle emulator in the foreground")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=0)
+    sim.add_argument("--latency", type=float, default=3.0, help="seconds from submit to done")
+    sim.add_argument(
+        "--key",
+        action="append",
+        default=None,
+        help="accept only this API key (repeatable); default: any sk-… key",
+    )
+    return p
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = args.config or os.environ.get("VIGGLE_WATCH_CONFIG")
+    if not path:
+        raise ViggleWatchError("no config: pass --config PATH or set VIGGLE_WATCH_CONFIG")
+    return load_config(Path(path))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from daemon.service import build_service
+
+    config = _config(args)
+    service = build_service(config, resolve_api_key(config))
+    service.run_until_signalled()
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from daemon.service import state_db_path
+    from daemon.status import gather_status, print_status
+    from daemon.store.db import Database
+    from daemon.store.jobs import JobStore
+
+    db = Database.open(state_db_path(_config(args)), readonly=True)
+    try:
+        status = gather_status(JobStore(db))
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        print_status(status, Console())
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(
+        f"{config.source}: OK, {len(config.rules)} rule(s): "
+        + ", ".join(f"{r.name} ({r.kind})" for r in config.rules)
+    )
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from daemon.demo import run_demo
+
+    return run_demo(args.workspace, args.timeout, Console())
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from daemon.viggle.emulator import EmulatorConfig, serve
+
+    keys = frozenset(args.key) if args.key else None
+    with serve(EmulatorConfig(latency_s=args.latency, keys=keys), args.host, args.port) as emu:
+        print(f"viggle emulator listening on {emu.url}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return EXIT_OK
+
+
+COMMANDS = {"run": _run, "status": _status, "check-config": _check, "demo": _demo, "sim": _sim}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    fmt: LogFormat = args.log_format
+    # the demo talks to a person: only warnings from the service, its own lines on stdout
+    configure_logging(fmt, level=logging.WARNING if args.command == "demo" else logging.INFO)
+    try:
+        return COMMANDS[args.command](args)
+    except ViggleWatchError as exc:
+        print(f"viggle-watch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

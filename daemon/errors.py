@@ -1,0 +1,116 @@
+"""One tree of errors for the whole service.
+
+::
+
+    ViggleWatchError
+    ├── ConfigError            bad config or rule file (names file, line, field)
+    ├── StoreError             the job store refused something (bad transition, schema)
+    │   └── TransitionError    a compare-and-set state change found another state
+    └── ApiError               anything the Viggle API (or the way to it) did
+        ├── NotSentError       the request never reached Viggle: safe to retry
+        ├── ThrottledError     429: not acted on; retry after ``retry_after_s``
+        ├── TransientError     an idempotent GET failed (5xx, timeout): retry with backoff
+        ├── RejectedError      400: the input is wrong; do not retry (``code``, ``message``)
+        ├── AuthError          401/403: the key is missing, bad or expired
+        ├── CreditsError       402: not enough credits
+        ├── NotFoundError      404: the job, character or scene is unknown
+        ├── OutcomeUnknownError  a paid POST may or may not have been acted on
+        └── DownloadError      the CDN download failed (``expired`` when the URL is stale)
+
+The client classifies every HTTP outcome exactly once; the pipeline branches on these types
+and never looks at status codes. See RELIABILITY.md §2 for why ``OutcomeUnknownError`` exists.
+"""
+
+from __future__ import annotations
+
+
+class ViggleWatchError(Exception):
+    """Base of every error this service raises on purpose."""
+
+
+class ConfigError(ViggleWatchError):
+    """A config or rule file is wrong; the message names the file, line and field."""
+
+
+class StoreError(ViggleWatchError):
+    """The job store refused an operation."""
+
+
+class TransitionError(StoreError):
+    """A job was not in the state a transition expected (someone else moved it)."""
+
+
+class ApiError(ViggleWatchError):
+    """An outcome of a Viggle API call. Never carries the API key."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        code: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.code = code
+        self.action = action
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.code:
+            parts.append(f"[{self.code}]")
+        if self.http_status is not None:
+            parts.append(f"(HTTP {self.http_status})")
+        if self.action:
+            parts.append(f"- {self.action}")
+        return " ".join(parts)
+
+
+class NotSentError(ApiError):
+    """The request never reached the API (refused, DNS, connect timeout): safe to retry."""
+
+
+class ThrottledError(ApiError):
+    """HTTP 429: the API did not act; retry after ``retry_after_s`` seconds (None if unsaid)."""
+
+    def __init__(
+        self, message: str, *, retry_after_s: float | None = None, http_status: int | None = 429
+    ) -> None:
+        super().__init__(message, http_status=http_status)
+        self.retry_after_s = retry_after_s
+
+
+class TransientError(ApiError):
+    """An idempotent call failed in a way that may pass (5xx, timeout, reset)."""
+
+
+class RejectedError(ApiError):
+    """HTTP 400/422: the request or its input is wrong; retrying the same thing will not help."""
+
+
+class AuthError(ApiError):
+    """HTTP 401/403: the key is missing, wrong or expired."""
+
+
+class CreditsError(ApiError):
+    """HTTP 402: the account has too few credits for this job."""
+
+
+class NotFoundError(ApiError):
+    """HTTP 404: the job, character or scene id is unknown to the API."""
+
+
+class OutcomeUnknownError(ApiError):
+    """A paid POST was sent but its outcome was lost: Viggle may have accepted and charged it."""
+
+
+class DownloadError(ApiError):
+    """Downloading a result failed; ``expired`` says the URL should be fetched afresh."""
+
+    def __init__(
+        self, message: str, *, expired: bool = False, http_status: int | None = None
+    ) -> None:
+        super().__init__(message, http_status=http_status)
+        self.expired = expired

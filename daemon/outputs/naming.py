@@ -1,0 +1,39 @@
+"""Pure: output file names from a template, safe for every filesystem, and collision suffixes."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Final
+
+DEFAULT_TEMPLATE: Final = "{character}__{scene}"
+MAX_STEM: Final = 150
+_UNSAFE: Final = re.compile(r"[\x00-\x1f/\\:*?\"<>|]+")
+
+
+def safe_stem(text: str) -> str:
+    """A file stem with path separators, control and reserved characters replaced by ``_``."""
+    cleaned = _UNSAFE.sub("_", text).strip(" .")
+    cleaned = cleaned.lstrip("-") or "output"
+    return cleaned[:MAX_STEM]
+
+
+def render_stem(template: str, values: Mapping[str, str]) -> str:
+    """Fill ``template`` ({character}, {scene}, {rule}, {model}, {job}, ...) and make it safe."""
+    known = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    missing = known - set(values)
+    if missing:
+        raise ValueError(f"unknown name field(s) {sorted(missing)} in {template!r}")
+    return safe_stem(template.format_map({k: safe_stem(v) for k, v in values.items()}))
+
+
+def free_path(folder: Path, stem: str, suffix: str, exists: Callable[[Path], bool]) -> Path:
+    """``folder/stem.suffix``, or ``stem-2``, ``stem-3``… when taken (the ``suffix`` policy)."""
+    candidate = folder / f"{stem}{suffix}"
+    n = 1
+    while exists(candidate):
+        n += 1
+        candidate = folder / f"{stem}-{n}{suffix}"
+    return candidate

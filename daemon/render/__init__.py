@@ -1,0 +1,1 @@
+"""Moving jobs forward: submit, poll, download. Each stage is a ``tick(now)``."""

@@ -1,0 +1,1 @@
+"""The job store: the single source of truth (SQLite, WAL, synchronous=FULL)."""

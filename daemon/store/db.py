@@ -1,0 +1,100 @@
+"""The SQLite connection: WAL, synchronous=FULL, one writer, migrations by user_version."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Final
+
+from daemon.errors import StoreError
+
+SCHEMA_VERSION: Final = 1
+BUSY_TIMEOUT_MS: Final = 10_000
+
+
+def _migrations() -> list[str]:
+    """Scripts that bring the schema from version i to i + 1, in order."""
+    return [resources.files("daemon.store").joinpath("schema.sql").read_text(encoding="utf-8")]
+
+
+class Database:
+    """One connection shared by the service's threads behind a lock (one writer, short txns)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> Database:
+        """Open (and for writers create and migrate) the database at ``path``."""
+        if readonly and not path.exists():
+            raise StoreError(f"no job store at {path} yet: has `viggle-watch run` been started?")
+        if not readonly:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(
+                path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: with NORMAL a committed intent can vanish on power loss (RELIABILITY §1)
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the job store {path}: {exc}") from exc
+        db = cls(conn, path)
+        version = db.user_version()
+        if readonly:
+            if version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"job store {path} has schema {version}; expected {SCHEMA_VERSION}"
+                )
+        else:
+            db._migrate(version)
+        return db
+
+    def user_version(self) -> int:
+        row = self._conn.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def _migrate(self, version: int) -> None:
+        scripts = _migrations()
+        if version > len(scripts):
+            raise StoreError(f"job store {self.path} is from a newer viggle-watch ({version})")
+        for number, script in enumerate(scripts[version:], start=version + 1):
+            with self.write() as conn:
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE … COMMIT`` transaction; rolled back on any exception."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,272 @@
+"""Jobs: enqueue with dedup, one compare-and-set transition per state change, recovery."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+from daemon.errors import StoreError, TransitionError
+from daemon.store.db import Database
+from daemon.store.states import IN_FLIGHT, State, allowed
+
+# columns a transition may set besides the state (never interpolate anything else into SQL)
+_SETTABLE: Final = frozenset(
+    {
+        "viggle_job_id",
+        "progress_pct",
+        "checkpoint",
+        "result_url",
+        "output_path",
+        "output_sha256",
+        "output_size",
+        "error_code",
+        "error_message",
+        "attempts",
+        "next_attempt_at",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InputRef:
+    """One input file of a job as it was when the job was made."""
+
+    role: str  # "character" | "scene"
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What to render; stored as JSON with the job and copied into its sidecar."""
+
+    rule: str
+    character: InputRef
+    scene: InputRef
+    model: str
+    output_name: str  # file stem in the rule's output folder
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        d = json.loads(text)
+        return cls(
+            rule=d["rule"],
+            character=InputRef(**d["character"]),
+            scene=InputRef(**d["scene"]),
+            model=d["model"],
+            output_name=d["output_name"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    rule: str
+    state: State
+    dedup_key: str
+    source_path: str
+    spec: JobSpec
+    viggle_job_id: str | None
+    progress_pct: float | None
+    checkpoint: str | None
+    result_url: str | None
+    output_path: str | None
+    output_sha256: str | None
+    output_size: int | None
+    error_code: str | None
+    error_message: str | None
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    at: float
+    from_state: State | None
+    to_state: State
+    detail: str
+
+
+def _job(row: Any) -> Job:
+    d = dict(row)
+    d["state"] = State(d["state"])
+    d["spec"] = JobSpec.from_json(d.pop("request_json"))
+    d.pop("model")  # a column for queries; the spec carries it
+    return Job(**d)
+
+
+class JobStore:
+    """The queue. Every method is one short transaction; the database is the only shared state."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def enqueue(self, spec: JobSpec, *, dedup_key: str, source_path: str, at: float) -> int | None:
+        """Insert a queued job; None when a job with the same dedup key exists already."""
+        with self._db.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs (rule, state, dedup_key, source_path, request_json, model,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (dedup_key) DO NOTHING",
+                (
+                    spec.rule,
+                    State.QUEUED,
+                    dedup_key,
+                    source_path,
+                    spec.to_json(),
+                    spec.model,
+                    at,
+                    at,
+                ),
+            )
+            if cur.rowcount == 0:
+                return None
+            job_id = int(cur.lastrowid or 0)
+            conn.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
+                " VALUES (?, ?, NULL, ?, ?)",
+                (job_id, at, State.QUEUED, f"from {source_path}"),
+            )
+            return job_id
+
+    def transition(
+        self,
+        job_id: int,
+        src: State,
+        dst: State,
+        *,
+        at: float,
+        detail: str = "",
+        **fields: object,
+    ) -> Job:
+        """Move ``job_id`` from ``src`` to ``dst`` (compare-and-set) and log it; return the job."""
+        if not allowed(src, dst):
+            raise StoreError(f"transition {src} → {dst} is not allowed")
+        unknown = set(fields) - _SETTABLE
+        if unknown:
+            raise StoreError(f"cannot set {sorted(unknown)} in a transition")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        sql = f"UPDATE jobs SET state = ?, updated_at = ?{', ' if sets else ''}{sets}"  # noqa: S608
+        with self._db.write() as conn:
+            cur = conn.execute(
+                sql + " WHERE id = ? AND state = ?",
+                (dst, at, *fields.values(), job_id, src),
+            )
+            if cur.rowcount != 1:
+                raise TransitionError(f"job {job_id} is not {src} (wanted → {dst})")
+            conn.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (job_id, at, src, dst, detail),
+            )
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row)
+
+    def update(self, job_id: int, state: State, **fields: object) -> bool:
+        """Set fields (progress, next poll) without a state change if the job is still ``state``."""
+        unknown = set(fields) - _SETTABLE
+        if unknown or not fields:
+            raise StoreError(f"cannot update {sorted(unknown) or 'nothing'}")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._db.write() as conn:
+            cur = conn.execute(
+                f"UPDATE jobs SET {sets} WHERE id = ? AND state = ?",  # noqa: S608
+                (*fields.values(), job_id, state),
+            )
+            return cur.rowcount == 1
+
+    def get(self, job_id: int) -> Job | None:
+        with self._db.read() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def due(self, state: State, now: float, limit: int = 100) -> list[Job]:
+        """Jobs in ``state`` whose ``next_attempt_at`` has come, oldest first."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at, id LIMIT ?",
+                (state, now, limit),
+            ).fetchall()
+        return [_job(r) for r in rows]
+
+    def latest(
+        self, *, state: State | None = None, rule: str | None = None, limit: int = 50
+    ) -> list[Job]:
+        """The newest jobs first, optionally of one state and/or rule."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR rule = ?2)"
+                " ORDER BY id DESC LIMIT ?3",
+                (state, rule, limit),
+            ).fetchall()
+        return [_job(r) for r in rows]
+
+    def counts(self) -> dict[State, int]:
+        """How many jobs are in each state; every state is present."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        found = {State(r[0]): int(r[1]) for r in rows}
+        return {s: found.get(s, 0) for s in State}
+
+    def count_in(self, states: frozenset[State]) -> int:
+        marks = ",".join("?" for _ in states)
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks})",  # noqa: S608
+                tuple(states),
+            ).fetchone()
+        return int(row[0])
+
+    def source_states(self, source_path: str) -> list[State]:
+        """The states of every job made from the file at ``source_path``."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT state FROM jobs WHERE source_path = ?", (source_path,)
+            ).fetchall()
+        return [State(r[0]) for r in rows]
+
+    def events(self, job_id: int) -> list[Event]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT at, from_state, to_state, detail FROM job_events WHERE job_id = ?"
+                " ORDER BY id",
+                (job_id,),
+            ).fetchall()
+        return [Event(r[0], State(r[1]) if r[1] else None, State(r[2]), r[3]) for r in rows]
+
+    def recover(self, at: float) -> list[int]:
+        """At start-up: a lost intent becomes ``uncertain``; half-prepared work is queued again.
+
+        A job left in ``submitting`` may or may not have reached Viggle (RELIABILITY §2.5), so it
+        is never resubmitted automatically. Returns the ids made uncertain.
+        """
+        uncertain: list[int] = []
+        for job in self.latest(state=State.SUBMITTING, limit=10_000):
+            self.transition(
+                job.id,
+                State.SUBMITTING,
+                State.UNCERTAIN,
+                at=at,
+                detail="service stopped while submitting; outcome unknown",
+            )
+            uncertain.append(job.id)
+        for job in self.latest(state=State.PREPARING, limit=10_000):
+            self.transition(
+                job.id,
+                State.PREPARING,
+                State.QUEUED,
+                at=at,
+                detail="service stopped while preparing",
+            )
+        return uncertain
+
+    def in_flight(self) -> int:
+        return self.count_in(IN_FLIGHT)

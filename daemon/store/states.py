@@ -1,0 +1,43 @@
+"""The job state machine: every state and every allowed transition, in one table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    SUBMITTING = "submitting"
+    RENDERING = "rendering"
+    DOWNLOADING = "downloading"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNCERTAIN = "uncertain"
+    WAITING_BUDGET = "waiting_budget"
+
+
+S = State
+ALLOWED: Final[dict[State, frozenset[State]]] = {
+    S.QUEUED: frozenset({S.PREPARING, S.FAILED, S.CANCELLED, S.WAITING_BUDGET}),
+    S.PREPARING: frozenset({S.SUBMITTING, S.QUEUED, S.FAILED, S.CANCELLED, S.WAITING_BUDGET}),
+    # back to queued only when the request was provably not acted on (RELIABILITY §2)
+    S.SUBMITTING: frozenset({S.RENDERING, S.QUEUED, S.FAILED, S.UNCERTAIN, S.WAITING_BUDGET}),
+    S.RENDERING: frozenset({S.DOWNLOADING, S.FAILED, S.CANCELLED}),
+    S.DOWNLOADING: frozenset({S.DONE, S.FAILED}),
+    S.WAITING_BUDGET: frozenset({S.QUEUED, S.CANCELLED, S.FAILED}),
+    # uncertain has no automatic way out: a person resolves, force-retries or cancels
+    S.UNCERTAIN: frozenset({S.RENDERING, S.QUEUED, S.CANCELLED}),
+    S.DONE: frozenset({S.QUEUED}),
+    S.FAILED: frozenset({S.QUEUED}),
+    S.CANCELLED: frozenset({S.QUEUED}),
+}
+TERMINAL: Final = frozenset({S.DONE, S.FAILED, S.CANCELLED})
+IN_FLIGHT: Final = frozenset({S.SUBMITTING, S.RENDERING, S.DOWNLOADING})
+
+
+def allowed(src: State, dst: State) -> bool:
+    """Whether the state machine permits ``src → dst``."""
+    return dst in ALLOWED[src]

@@ -1,0 +1,87 @@
+"""When is a file done being written? No event for ``settle_s`` and two equal stat samples."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+Stat = Callable[[Path], os.stat_result]
+
+
+@dataclass(frozen=True, slots=True)
+class StableFile:
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(slots=True)
+class _Pending:
+    last_event: float
+    signature: tuple[int, int] | None = None
+    changed_at: float = 0.0
+
+
+class SettleTracker:
+    """Thread-safe: observers ``touch`` paths; the settle tick asks which are ``stable(now)``."""
+
+    def __init__(self, settle_s: float, stat: Stat = os.stat) -> None:
+        self._settle_s = settle_s
+        self._stat = stat
+        self._lock = threading.Lock()
+        self._pending: dict[Path, _Pending] = {}
+        self._emitted: dict[Path, tuple[int, int]] = {}
+
+    def touch(self, path: Path, now: float) -> None:
+        """A file event (or a scan) saw ``path`` at ``now``."""
+        with self._lock:
+            pending = self._pending.get(path)
+            if pending is None:
+                self._pending[path] = _Pending(last_event=now, changed_at=now)
+            else:
+                pending.last_event = now
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def stable(self, now: float) -> list[StableFile]:
+        """Files quiet for ``settle_s`` whose size and mtime held across two samples."""
+        with self._lock:
+            items = list(self._pending.items())
+        ready: list[StableFile] = []
+        for path, pending in items:
+            result = self._check(path, pending, now)
+            if result is not None:
+                ready.append(result)
+        return ready
+
+    def _check(self, path: Path, pending: _Pending, now: float) -> StableFile | None:
+        try:
+            st = self._stat(path)
+        except OSError:
+            with self._lock:  # vanished mid-settle: forget it, a later event brings it back
+                self._pending.pop(path, None)
+            return None
+        signature = (st.st_size, st.st_mtime_ns)
+        if signature != pending.signature:
+            pending.signature, pending.changed_at = signature, now
+            return None
+        quiet_since = max(pending.last_event, pending.changed_at)
+        if now - quiet_since < self._settle_s:
+            return None
+        with self._lock:
+            self._pending.pop(path, None)
+            if self._emitted.get(path) == signature:
+                return None  # seen again by a rescan, unchanged: already handed on
+            self._emitted[path] = signature
+        return StableFile(path, st.st_size, st.st_mtime_ns)
+
+    def forget(self, path: Path) -> None:
+        """The file was moved away; a new file at the same path is new work."""
+        with self._lock:
+            self._emitted.pop(path, None)
+            self._pending.pop(path, None)
