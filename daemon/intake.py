@@ -10,6 +10,7 @@ from typing import Final
 import structlog
 
 from daemon.config import Rule
+from daemon.outputs.archive import PROCESSED, move_input
 from daemon.outputs.naming import DEFAULT_TEMPLATE, render_stem
 from daemon.rules.pairing import RenderRequest, requests_for, rule_for
 from daemon.store.jobs import InputRef, JobSpec, JobStore
@@ -69,9 +70,21 @@ class Intake:
             if rule is None:
                 continue
             log.info("file_settled", path=str(stable.path), rule=rule.name, size=stable.size)
-            for request in requests_for(rule, stable.path):
-                new += self._enqueue(request, now)
+            made = sum(self._enqueue(r, now) for r in requests_for(rule, stable.path))
+            if not made and not self._store.source_states(str(stable.path)):
+                self._already_rendered(stable.path)
+            new += made
         return new
+
+    def _already_rendered(self, path: Path) -> None:
+        """Every render this file asks for exists already (same content): file it away."""
+        try:
+            moved = move_input(path, PROCESSED)
+        except OSError as exc:
+            log.warning("input_not_moved", path=str(path), reason=exc.strerror)
+            return
+        self._tracker.forget(path)
+        log.info("input_duplicate", path=str(path), to=str(moved))
 
     def _ref(self, role: str, path: Path) -> InputRef:
         st = path.stat()

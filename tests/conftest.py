@@ -1,0 +1,133 @@
+"""Shared test helpers: the emulator on loopback, workspaces, config factories, bounded waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from daemon.config import Config, load_config
+from daemon.media import make_character_png, make_driving_mp4
+from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+
+KEY = "sk-test-0123456789abcdef"
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0, what: str = "") -> None:
+    """Poll ``predicate`` until true; fail the test after ``timeout_s`` (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what or predicate}")
+
+
+def drop(path: Path, data: bytes, *, chunks: int = 1, pause_s: float = 0.0) -> float:
+    """Write ``data`` to ``path`` in ``chunks`` parts, pausing between them (a slow copy).
+
+    Returns ``time.time()`` right after the last byte was written.
+    """
+    size = max(1, -(-len(data) // chunks))
+    with path.open("wb") as f:
+        for i in range(0, len(data), size):
+            if i:
+                time.sleep(pause_s)
+            f.write(data[i : i + size])
+            f.flush()
+    return time.time()
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def watch(self) -> Path:
+        return self.root / "in"
+
+    @property
+    def output(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def scene(self) -> Path:
+        return self.root / "assets" / "dance.mp4"
+
+    def character(self, name: str = "alice.png", seed: int = 1) -> bytes:
+        """Bytes of a real PNG character (written outside the watch folder first)."""
+        staging = self.root / f"staging-{seed}.png"
+        make_character_png(staging, seed=seed)
+        data = staging.read_bytes()
+        staging.unlink()
+        return data
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """in/, out/ and a real 1-second driving video in assets/."""
+    ws = Workspace(tmp_path / "ws")
+    for folder in (ws.watch, ws.output, ws.scene.parent):
+        folder.mkdir(parents=True)
+    make_driving_mp4(ws.scene, seconds=1.0)
+    return ws
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    """The Viggle emulator on 127.0.0.1 with a short render latency."""
+    with serve(EmulatorConfig(latency_s=1.0)) as running:
+        yield running
+
+
+MakeConfig = Callable[..., Config]
+
+
+@pytest.fixture
+def make_config(workspace: Workspace) -> MakeConfig:
+    """Factory: a config file for ``workspace`` with short intervals, written and loaded."""
+
+    def factory(base_url: str, **overrides: Any) -> Config:
+        doc: dict[str, Any] = {
+            "api": {"base_url": base_url},
+            "state_dir": "state",
+            "poll_interval": "200ms",
+            "settle": "500ms",
+            "rules": [
+                {
+                    "name": "dance",
+                    "kind": "characters",
+                    "watch": "in",
+                    "output": "out",
+                    "model": "V4_Preview",
+                    "scenes": [{"video": "assets/dance.mp4"}],
+                }
+            ],
+        }
+        doc.update(overrides)
+        path = workspace.root / "config.yaml"
+        path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        return load_config(path)
+
+    return factory
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves threads running after it ends."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5.0
+    leaked: list[threading.Thread] = []
+    while time.monotonic() < deadline:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not leaked:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"test leaked threads: {[t.name for t in leaked]}")

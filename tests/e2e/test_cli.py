@@ -1,0 +1,139 @@
+"""The installed `viggle-watch` command as a user runs it, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+from conftest import KEY, MakeConfig, Workspace, drop, wait_for
+
+from daemon.store.states import State
+from daemon.viggle.emulator import RunningEmulator
+
+CLI = [sys.executable, "-m", "daemon"]
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def status_json(config: Path) -> dict[str, object]:
+    result = cli("status", "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    body: dict[str, object] = json.loads(result.stdout)
+    return body
+
+
+def test_demo_renders_offline_and_exits_zero(tmp_path: Path) -> None:
+    """`viggle-watch demo` makes a video and a sidecar, moves the input and says where they are."""
+    ws = tmp_path / "demo"
+    result = cli("demo", "--workspace", str(ws), "--timeout", "60", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "viggle emulator listening on http://127.0.0.1:" in result.stdout
+    assert "done" in result.stdout and "rendering" in result.stdout
+    videos = list((ws / "out").glob("*.mp4"))
+    assert len(videos) == 1
+    sidecar = json.loads(videos[0].with_suffix(".json").read_text(encoding="utf-8"))
+    assert sidecar["output"]["file"] == videos[0].name
+    assert len(list((ws / "in" / "processed").glob("*.png"))) == 1
+    assert "Traceback" not in result.stderr
+    status = status_json(ws / "config.yaml")
+    counts = status["counts"]
+    assert isinstance(counts, dict)
+    assert set(counts) == {str(s) for s in State}
+    assert counts["done"] == 1 and sum(counts.values()) == 1
+
+
+def test_run_stops_on_ctrl_c_and_resumes(
+    emulator: RunningEmulator, make_config: MakeConfig, workspace: Workspace
+) -> None:
+    """`run` exits 0 on SIGINT while a job renders; a second `run` finishes it, paying once."""
+    config = make_config(emulator.url)
+    env = {**os.environ, "VIGGLE_API_KEY": KEY}
+    args = [*CLI, "--log-format", "json", "run", "--config", str(config.source)]
+    first = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: (config.state_dir / "state.db").exists(), what="state db")
+        drop(workspace.watch / "alice.png", workspace.character())
+        wait_for(
+            lambda: status_json(config.source)["counts"]["rendering"] == 1,  # type: ignore[index]
+            what="rendering",
+        )
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=30)
+    finally:
+        first.kill() if first.poll() is None else None
+    assert first.returncode == 0, err
+    assert KEY not in out + err
+
+    second = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(
+            lambda: status_json(config.source)["counts"]["done"] == 1,  # type: ignore[index]
+            what="done after restart",
+        )
+        second.send_signal(signal.SIGTERM)
+        out, err = second.communicate(timeout=30)
+    finally:
+        second.kill() if second.poll() is None else None
+    assert second.returncode == 0, err
+    assert KEY not in out + err
+    stats = requests.get(f"{emulator.url}/_sim/stats", timeout=5).json()
+    assert stats["calls"]["POST /api/render"] == 1
+    assert (workspace.output / "alice__dance.mp4").exists()
+
+
+def test_sim_prints_its_url_and_serves(tmp_path: Path) -> None:
+    """`viggle-watch sim --port 0` prints one line with its URL and answers the stats route."""
+    proc = subprocess.Popen(
+        [*CLI, "sim", "--port", "0", "--latency", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("viggle emulator listening on http://127.0.0.1:")
+        url = line.rsplit(" ", 1)[-1]
+        body = requests.get(f"{url}/_sim/stats", timeout=5).json()
+        assert body["render_submissions"] == []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_bad_config_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    """A typo'd key names file, line and field, exits 2, and prints no traceback."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "state_dir: state\nrules:\n  - name: dance\n    kind: characters\n    watch: in\n"
+        "    output: out\n    modle: V4_Preview\n    scenes:\n      - video: a.mp4\n",
+        encoding="utf-8",
+    )
+    result = cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert f"{config}:7: rules.0.modle: unknown key" in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = cli("status")
+    assert missing.returncode == 2
+    assert "VIGGLE_WATCH_CONFIG" in missing.stderr
