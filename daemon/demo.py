@@ -80,7 +80,7 @@ def drop_character(ws: Workspace, seed: int) -> Path:
 
 
 def _describe(job: Job) -> str:
-    text = f"job {job.id} [{job.rule}] {job.state}"
+    text = f"job {job.id} \\[{job.rule}] {job.state}"
     if job.state == State.RENDERING and job.progress_pct is not None:
         text += f" {job.progress_pct:.0f}%"
     if job.viggle_job_id:
