@@ -11,6 +11,7 @@
         ├── ThrottledError     429: not acted on; retry after ``retry_after_s``
         ├── TransientError     an idempotent GET failed (5xx, timeout): retry with backoff
         ├── RejectedError      400: the input is wrong; do not retry (``code``, ``message``)
+        │   └── FastUnavailableError  400 CS-UORC01-001: no fast capacity; retry with fast=false
         ├── AuthError          401/403: the key is missing, bad or expired
         ├── CreditsError       402: not enough credits
         ├── NotFoundError      404: the job, character or scene is unknown
@@ -88,6 +89,10 @@ class TransientError(ApiError):
 
 class RejectedError(ApiError):
     """HTTP 400/422: the request or its input is wrong; retrying the same thing will not help."""
+
+
+class FastUnavailableError(RejectedError):
+    """HTTP 400 ``CS-UORC01-001``: fast mode has no capacity now; the same job without it may go."""
 
 
 class AuthError(ApiError):

@@ -1,109 +1,48 @@
-"""The only HTTP code: typed Viggle calls, one classification of every outcome, no key leaks."""
+"""Typed calls to every endpoint of the Viggle API (see viggle-api.md). HTTP is in transport.py."""
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any, Final
-from urllib.parse import urlsplit
+from typing import IO, Final
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError as _U3ConnectTimeout
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from daemon.apikey import ApiKey
-from daemon.backoff import backoff_s, parse_retry_after
-from daemon.errors import (
-    ApiError,
-    AuthError,
-    CreditsError,
-    DownloadError,
-    NotFoundError,
-    NotSentError,
-    OutcomeUnknownError,
-    RejectedError,
-    ThrottledError,
-    TransientError,
+from daemon.errors import OutcomeUnknownError, RejectedError
+from daemon.viggle.inputs import (
+    InvalidOptionsError,
+    RenderInput,
+    RenderOptions,
+    UploadInput,
+    input_form,
 )
-from daemon.logs import redact_url
-from daemon.viggle.schemas import RenderCreated, RenderStatus, error_fields, unwrap
+from daemon.viggle.schemas import (
+    AssetCreated,
+    Character,
+    CharacterPage,
+    Credits,
+    RenderCreated,
+    RenderStatus,
+    Scene,
+    ScenePage,
+)
+from daemon.viggle.transport import Downloaded, Timeouts, Transport, is_loopback
+
+__all__ = ["Downloaded", "Timeouts", "ViggleClient", "is_loopback"]
 
 UPLOAD_BYTES_PER_S: Final = 512 * 1024  # assume a slow uplink when sizing upload timeouts
-CHUNK: Final = 256 * 1024
-USER_AGENT: Final = "viggle-watch/0.1"
+PAGE_LIMIT: Final = 100
 
 
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    connect_s: float = 10.0
-    read_s: float = 60.0
-    get_attempts: int = 4
-    backoff_cap_s: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Downloaded:
-    size: int
-    sha256: str
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True only when the request provably did not leave this machine."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        return isinstance(reason, NewConnectionError | _U3ConnectTimeout)
-    return False
-
-
-def classify(resp: requests.Response, *, paid: bool) -> ApiError:
-    """The one mapping from a non-2xx response to an error type (RELIABILITY §2 table)."""
-    try:
-        body: Any = resp.json()
-    except ValueError:
-        body = None
-    code, message, action = error_fields(body)
-    status = resp.status_code
-    text = message or f"HTTP {status} from the Viggle API"
-    kw: dict[str, Any] = {"http_status": status, "code": code, "action": action}
-    if status == 429:
-        return ThrottledError(
-            text, retry_after_s=parse_retry_after(resp.headers.get("Retry-After"))
-        )
-    if status in (401, 403):
-        return AuthError(text, **kw)
-    if status == 402:
-        return CreditsError(text, **kw)
-    if status == 404:
-        return NotFoundError(text, **kw)
-    if 400 <= status < 500:
-        return RejectedError(text, **kw)
-    if paid:
-        return OutcomeUnknownError(text, **kw)
-    return TransientError(text, **kw)
+def _client_side(exc: InvalidOptionsError) -> RejectedError:
+    return RejectedError(str(exc), code="client_validation")
 
 
 class ViggleClient:
-    """Typed calls to the Viggle API. POSTs are sent once; GETs retry with jittered backoff."""
+    """Every Viggle endpoint, typed. Paid POSTs are sent once; reads retry with backoff."""
 
     def __init__(
         self,
@@ -114,130 +53,142 @@ class ViggleClient:
         timeouts: Timeouts = Timeouts(),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._base = base_url.rstrip("/")
-        self._key = key
-        self._timeouts = timeouts
-        self._sleep = sleep
-        self._session = session or requests.Session()
-        # max_retries=0: urllib3 must never resend a paid POST on its own (RELIABILITY §2.8)
-        for prefix in ("http://", "https://"):
-            self._session.mount(prefix, HTTPAdapter(max_retries=0))
-        self._session.headers["User-Agent"] = USER_AGENT
+        self._http = Transport(base_url, key, session=session, timeouts=timeouts, sleep=sleep)
+        self._session = self._http.session
 
     def __repr__(self) -> str:
-        return f"ViggleClient(base_url={self._base!r})"
+        return f"ViggleClient(base_url={self._http.base!r})"
 
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._key.reveal()}"}
+    def _upload_read_s(self, *paths: Path) -> float:
+        size = sum(p.stat().st_size for p in paths)
+        return self._http.timeouts.read_s + size / UPLOAD_BYTES_PER_S
 
-    def _post(self, path: str, *, read_s: float, **kw: Any) -> Any:
-        url = self._base + path
+    # renders -----------------------------------------------------------------------------
+
+    def render(
+        self, render_input: RenderInput, options: RenderOptions = RenderOptions()
+    ) -> RenderCreated:
+        """Create a render job (on-demand upload, URLs, ids or multi-person). Paid; sent once."""
         try:
-            resp = self._session.post(
-                url, headers=self._auth(), timeout=(self._timeouts.connect_s, read_s), **kw
-            )
-        except requests.RequestException as exc:
-            if _never_sent(exc):
-                raise NotSentError(f"could not connect to {redact_url(url)}") from None
-            raise OutcomeUnknownError(
-                f"POST {path} was sent but no answer came back ({type(exc).__name__})"
-            ) from None
-        if resp.status_code >= 300:
-            raise classify(resp, paid=True)
-        try:
-            return unwrap(resp.json())
-        except ValueError:
-            raise OutcomeUnknownError(f"POST {path}: the answer was not JSON") from None
-
-    def _get_once(self, url: str, *, auth: bool) -> Any:
-        try:
-            resp = self._session.get(
-                url,
-                headers=self._auth() if auth else None,
-                timeout=(self._timeouts.connect_s, self._timeouts.read_s),
-            )
-        except requests.RequestException as exc:
-            kind = NotSentError if _never_sent(exc) else TransientError
-            raise kind(f"GET {redact_url(url)} failed ({type(exc).__name__})") from None
-        if resp.status_code >= 300:
-            raise classify(resp, paid=False)
-        try:
-            return unwrap(resp.json())
-        except ValueError:
-            raise TransientError(f"GET {redact_url(url)}: the answer was not JSON") from None
-
-    def _get(self, path: str, *, auth: bool = True) -> Any:
-        """An idempotent GET with capped exponential backoff, full jitter and Retry-After."""
-        url = self._base + path
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._get_once(url, auth=auth)
-            except (NotSentError, TransientError, ThrottledError) as exc:
-                if attempt >= self._timeouts.get_attempts:
-                    raise
-                delay = backoff_s(attempt, cap_s=self._timeouts.backoff_cap_s, rand=random.random)
-                if isinstance(exc, ThrottledError) and exc.retry_after_s is not None:
-                    delay = max(delay, exc.retry_after_s)
-                self._sleep(delay)
-
-    def create_render(self, ref_image: Path, driving_video: Path, *, model: str) -> RenderCreated:
-        """On-demand render: upload both files in one paid POST. Never retried here."""
-        size = ref_image.stat().st_size + driving_video.stat().st_size
-        read_s = self._timeouts.read_s + size / UPLOAD_BYTES_PER_S
-        with ref_image.open("rb") as img, driving_video.open("rb") as vid:
-            body = self._post(
-                "/api/render",
-                read_s=read_s,
-                data={"model": model},
-                files={
-                    "ref_image": (ref_image.name, img),
-                    "driving_video": (driving_video.name, vid),
-                },
+            data = {**input_form(render_input), **options.form(render_input)}
+        except InvalidOptionsError as exc:
+            raise _client_side(exc) from None
+        with ExitStack() as stack:
+            files: dict[str, tuple[str, IO[bytes]]] = {}
+            read_s = None
+            if isinstance(render_input, UploadInput):
+                image, video = render_input.ref_image, render_input.driving_video
+                files["ref_image"] = (image.name, stack.enter_context(image.open("rb")))
+                files["driving_video"] = (video.name, stack.enter_context(video.open("rb")))
+                read_s = self._upload_read_s(image, video)
+            body = self._http.send_once(
+                "POST", "/api/render", read_s=read_s, data=data, files=files or None
             )
         if not isinstance(body, dict) or not body.get("job_id"):
             raise OutcomeUnknownError("POST /api/render answered without a job id")
         return RenderCreated.model_validate(body)
 
+    def create_render(self, ref_image: Path, driving_video: Path, *, model: str) -> RenderCreated:
+        """On-demand render from two local files (the skeleton's call)."""
+        return self.render(UploadInput(ref_image, driving_video), RenderOptions(model=model))
+
     def get_render(self, job_id: str) -> RenderStatus:
-        body = self._get(f"/api/render/{job_id}")
-        return RenderStatus.model_validate(body)
+        return RenderStatus.model_validate(self._http.get(f"/api/render/{job_id}"))
+
+    def cancel_render(self, job_id: str) -> RenderStatus | None:
+        """Cancel a queued or running render (refunds its credits); the new status if given."""
+        body = self._http.send_once("DELETE", f"/api/render/{job_id}")
+        if isinstance(body, dict) and body.get("status"):
+            return RenderStatus.model_validate(body)
+        return None
+
+    # characters --------------------------------------------------------------------------
+
+    def create_character(self, name: str, image: Path | str) -> AssetCreated:
+        """Preprocess a character from a file or a URL (1 credit). Sent once."""
+        return self._preprocess("/api/characters/preprocess", {"name": name}, "image", image)
+
+    def get_character(self, character_id: str) -> Character:
+        return Character.model_validate(self._http.get(f"/api/characters/{character_id}"))
+
+    def list_characters(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> CharacterPage:
+        body = self._http.get("/api/characters", params={"limit": limit, "offset": offset})
+        return CharacterPage.model_validate(body)
+
+    def iter_characters(self) -> Iterator[Character]:
+        offset = 0
+        while True:
+            page = self.list_characters(offset=offset)
+            yield from page.characters
+            offset += len(page.characters)
+            if not page.characters or offset >= page.total:
+                return
+
+    def delete_character(self, character_id: str) -> None:
+        self._http.send_once("DELETE", f"/api/characters/{character_id}")
+
+    # scenes ------------------------------------------------------------------------------
+
+    def create_scene(
+        self,
+        name: str,
+        video: Path | str,
+        *,
+        model: str | None = None,
+        background_mode: str | None = None,
+    ) -> AssetCreated:
+        """Preprocess a scene from a file or URL; it is bound to ``model`` for good. Sent once."""
+        fields = {"name": name}
+        if model is not None:
+            fields["model"] = model
+        if background_mode is not None:
+            fields["background_mode"] = background_mode
+        return self._preprocess("/api/scenes/preprocess", fields, "video", video)
+
+    def import_template(self, template_id: str, name: str | None = None) -> AssetCreated:
+        """Make a scene from a viggle.ai template; ``segments`` lists its people, if any."""
+        payload: dict[str, str] = {"template_id": template_id}
+        if name:
+            payload["name"] = name
+        body = self._http.send_once("POST", "/api/scenes/import", json=payload)
+        return AssetCreated.model_validate(body)
+
+    def get_scene(self, scene_id: str) -> Scene:
+        return Scene.model_validate(self._http.get(f"/api/scenes/{scene_id}"))
+
+    def list_scenes(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> ScenePage:
+        body = self._http.get("/api/scenes", params={"limit": limit, "offset": offset})
+        return ScenePage.model_validate(body)
+
+    def delete_scene(self, scene_id: str) -> None:
+        self._http.send_once("DELETE", f"/api/scenes/{scene_id}")
+
+    # account and results -----------------------------------------------------------------
+
+    def credits(self) -> Credits:
+        return Credits.model_validate(self._http.get("/api/credits"))
 
     def download(self, url: str, out: IO[bytes], *, max_bytes: int) -> Downloaded:
-        """Stream ``url`` into ``out`` without the API key; verify the length; size + sha256."""
-        if urlsplit(url).scheme != "https" and not is_loopback(url):
-            raise DownloadError(f"refusing a non-https download URL {redact_url(url)}")
-        try:
-            resp = self._session.get(
-                url, stream=True, timeout=(self._timeouts.connect_s, self._timeouts.read_s)
-            )
-        except requests.RequestException as exc:
-            raise DownloadError(f"download failed ({type(exc).__name__})") from None
-        with resp:
-            if resp.status_code in (403, 404, 410):
-                raise DownloadError(
-                    "the result URL has expired", expired=True, http_status=resp.status_code
-                )
-            if resp.status_code != 200:
-                raise DownloadError(
-                    f"download answered HTTP {resp.status_code}", http_status=resp.status_code
-                )
-            return self._stream(resp, out, max_bytes)
+        """Stream a result (``cdn_url`` or ``mask_cdn_url``) into ``out``, without the key."""
+        return self._http.download(url, out, max_bytes=max_bytes)
 
-    @staticmethod
-    def _stream(resp: requests.Response, out: IO[bytes], max_bytes: int) -> Downloaded:
-        expected = resp.headers.get("Content-Length")
-        digest, size = hashlib.sha256(), 0
+    def _preprocess(
+        self, path: str, fields: dict[str, str], file_field: str, source: Path | str
+    ) -> AssetCreated:
+        if isinstance(source, str):
+            body = self._http.send_once("POST", path, data={**fields, f"{file_field}_url": source})
+        else:
+            with source.open("rb") as f:
+                body = self._http.send_once(
+                    "POST",
+                    path,
+                    read_s=self._upload_read_s(source),
+                    data=fields,
+                    files={file_field: (source.name, f)},
+                )
+        if not isinstance(body, dict):
+            raise OutcomeUnknownError(f"POST {path}: the answer was not an object")
         try:
-            for chunk in resp.iter_content(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise DownloadError(f"result is larger than the {max_bytes}-byte cap")
-                digest.update(chunk)
-                out.write(chunk)
-        except requests.RequestException as exc:
-            raise DownloadError(f"download broke off ({type(exc).__name__})") from None
-        if expected is not None and int(expected) != size:
-            raise DownloadError(f"download truncated: {size} of {expected} bytes")
-        return Downloaded(size, digest.hexdigest())
+            return AssetCreated.model_validate(body)
+        except ValueError:
+            raise OutcomeUnknownError(f"POST {path} answered without an id") from None

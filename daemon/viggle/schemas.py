@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-TERMINAL_STATUSES: Final = frozenset({"complete", "failed", "cancelled"})
+RENDER_TERMINAL: Final = frozenset({"complete", "failed", "cancelled"})
+ASSET_TERMINAL: Final = frozenset({"ready", "failed"})
+# kept for callers of the skeleton's name
+TERMINAL_STATUSES: Final = RENDER_TERMINAL
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
 
 class RenderCreated(_Lenient):
@@ -35,11 +38,82 @@ class RenderStatus(_Lenient):
     @property
     def terminal(self) -> bool:
         """Complete, failed or cancelled; anything else (legacy names too) is in progress."""
-        return self.status in TERMINAL_STATUSES
+        return self.status in RENDER_TERMINAL
 
     @property
     def result_url(self) -> str | None:
         return self.cdn_url or self.download_url
+
+
+def _segment_ids(data: Any) -> Any:
+    """``segments: [{uuid}]`` (docs) or ``character_uuids: [...]`` (3P) → ``segments: [ids]``."""
+    if not isinstance(data, dict):
+        return data
+    raw = data.get("segments")
+    if raw is None:
+        raw = data.get("character_uuids")
+    ids = [s.get("uuid") or s.get("id") if isinstance(s, dict) else s for s in raw or []]
+    return {**data, "segments": [str(i) for i in ids if i]}
+
+
+class AssetCreated(_Lenient):
+    """The answer to a character or scene preprocess, or a template import."""
+
+    id: str = Field(validation_alias=AliasChoices("character_id", "scene_id", "id"))
+    job_id: str | None = None
+    status: str | None = None
+    credits_reserved: float | None = None
+    segments: list[str] = []
+
+    _norm = model_validator(mode="before")(staticmethod(_segment_ids))
+
+
+class Character(_Lenient):
+    id: str = Field(validation_alias=AliasChoices("id", "character_id"))
+    name: str | None = None
+    status: str
+    error: str | None = None
+    error_message: str | None = None
+    credits_used: float | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in ASSET_TERMINAL
+
+
+class Scene(_Lenient):
+    id: str = Field(validation_alias=AliasChoices("id", "scene_id"))
+    name: str | None = None
+    status: str
+    duration_seconds: float | None = None
+    fps: float | None = None
+    total_frames: int | None = None
+    width: int | None = None
+    height: int | None = None
+    error_message: str | None = None
+    segments: list[str] = []
+
+    _norm = model_validator(mode="before")(staticmethod(_segment_ids))
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in ASSET_TERMINAL
+
+
+class CharacterPage(_Lenient):
+    characters: list[Character] = []
+    total: int = 0
+
+
+class ScenePage(_Lenient):
+    scenes: list[Scene] = []
+    total: int = 0
+
+
+class Credits(_Lenient):
+    balance: float = Field(validation_alias=AliasChoices("balance", "credits"))
+    total_purchased: float | None = None
+    total_used: float | None = None
 
 
 def unwrap(body: Any) -> Any:

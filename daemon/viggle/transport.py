@@ -1,0 +1,230 @@
+"""HTTP for the Viggle client: one session, explicit timeouts, one classification of outcomes.
+
+POSTs are sent once (never retried here, never by urllib3); GETs retry with capped exponential
+backoff, full jitter and ``Retry-After``. The key goes only to the API base URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any, Final
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from daemon.apikey import ApiKey
+from daemon.backoff import backoff_s, parse_retry_after
+from daemon.errors import (
+    ApiError,
+    AuthError,
+    CreditsError,
+    DownloadError,
+    FastUnavailableError,
+    NotFoundError,
+    NotSentError,
+    OutcomeUnknownError,
+    RejectedError,
+    ThrottledError,
+    TransientError,
+)
+from daemon.logs import redact_url
+from daemon.viggle.schemas import error_fields, unwrap
+
+CHUNK: Final = 256 * 1024
+USER_AGENT: Final = "viggle-watch/0.1"
+FAST_UNAVAILABLE: Final = "CS-UORC01-001"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect_s: float = 10.0
+    read_s: float = 60.0
+    get_attempts: int = 4
+    backoff_cap_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    size: int
+    sha256: str
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True only when the request provably did not leave this machine."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return False
+
+
+def classify(resp: requests.Response, *, paid: bool) -> ApiError:
+    """The one mapping from a non-2xx response to an error type (RELIABILITY §2 table)."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        body = None
+    code, message, action = error_fields(body)
+    status = resp.status_code
+    text = message or f"HTTP {status} from the Viggle API"
+    kw: dict[str, Any] = {"http_status": status, "code": code, "action": action}
+    if status == 429:
+        return ThrottledError(
+            text, retry_after_s=parse_retry_after(resp.headers.get("Retry-After"))
+        )
+    if status in (401, 403):
+        return AuthError(text, **kw)
+    if status == 402:
+        return CreditsError(text, **kw)
+    if status == 404:
+        return NotFoundError(text, **kw)
+    if status == 400 and code == FAST_UNAVAILABLE:
+        return FastUnavailableError(text, **kw)
+    if 400 <= status < 500:
+        return RejectedError(text, **kw)
+    if paid:
+        return OutcomeUnknownError(text, **kw)
+    return TransientError(text, **kw)
+
+
+class Transport:
+    """The session, the base URL and the key; every request of the client goes through here."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: ApiKey,
+        *,
+        session: requests.Session | None = None,
+        timeouts: Timeouts = Timeouts(),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base = base_url.rstrip("/")
+        self._key = key
+        self.timeouts = timeouts
+        self._sleep = sleep
+        self.session = session or requests.Session()
+        # max_retries=0: urllib3 must never resend a paid POST on its own (RELIABILITY §2.8)
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, HTTPAdapter(max_retries=0))
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base!r})"
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key.reveal()}"}
+
+    def send_once(self, method: str, path: str, *, read_s: float | None = None, **kw: Any) -> Any:
+        """A POST or DELETE, sent exactly once; a lost answer to it is ``OutcomeUnknownError``."""
+        url = self.base + path
+        paid = method == "POST"
+        timeout = (self.timeouts.connect_s, read_s or self.timeouts.read_s)
+        try:
+            resp = self.session.request(method, url, headers=self._auth(), timeout=timeout, **kw)
+        except requests.RequestException as exc:
+            if never_sent(exc):
+                raise NotSentError(f"could not connect to {redact_url(url)}") from None
+            kind = OutcomeUnknownError if paid else TransientError
+            raise kind(
+                f"{method} {path} was sent but no answer came back ({type(exc).__name__})"
+            ) from None
+        if resp.status_code >= 300:
+            raise classify(resp, paid=paid)
+        try:
+            return unwrap(resp.json())
+        except ValueError:
+            kind = OutcomeUnknownError if paid else TransientError
+            raise kind(f"{method} {path}: the answer was not JSON") from None
+
+    def _get_once(self, url: str, params: dict[str, Any] | None) -> Any:
+        try:
+            resp = self.session.get(
+                url,
+                headers=self._auth(),
+                params=params,
+                timeout=(self.timeouts.connect_s, self.timeouts.read_s),
+            )
+        except requests.RequestException as exc:
+            kind = NotSentError if never_sent(exc) else TransientError
+            raise kind(f"GET {redact_url(url)} failed ({type(exc).__name__})") from None
+        if resp.status_code >= 300:
+            raise classify(resp, paid=False)
+        try:
+            return unwrap(resp.json())
+        except ValueError:
+            raise TransientError(f"GET {redact_url(url)}: the answer was not JSON") from None
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """An idempotent GET with capped exponential backoff, full jitter and Retry-After."""
+        url = self.base + path
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._get_once(url, params)
+            except (NotSentError, TransientError, ThrottledError) as exc:
+                if attempt >= self.timeouts.get_attempts:
+                    raise
+                delay = backoff_s(attempt, cap_s=self.timeouts.backoff_cap_s, rand=random.random)
+                if isinstance(exc, ThrottledError) and exc.retry_after_s is not None:
+                    delay = max(delay, exc.retry_after_s)
+                self._sleep(delay)
+
+    def download(self, url: str, out: IO[bytes], *, max_bytes: int) -> Downloaded:
+        """Stream ``url`` into ``out`` without the API key; verify the length; size + sha256."""
+        if urlsplit(url).scheme != "https" and not is_loopback(url):
+            raise DownloadError(f"refusing a non-https download URL {redact_url(url)}")
+        try:
+            resp = self.session.get(
+                url, stream=True, timeout=(self.timeouts.connect_s, self.timeouts.read_s)
+            )
+        except requests.RequestException as exc:
+            raise DownloadError(f"download failed ({type(exc).__name__})") from None
+        with resp:
+            if resp.status_code in (403, 404, 410):
+                raise DownloadError(
+                    "the result URL has expired", expired=True, http_status=resp.status_code
+                )
+            if resp.status_code != 200:
+                raise DownloadError(
+                    f"download answered HTTP {resp.status_code}", http_status=resp.status_code
+                )
+            return _stream(resp, out, max_bytes)
+
+
+def _stream(resp: requests.Response, out: IO[bytes], max_bytes: int) -> Downloaded:
+    expected = resp.headers.get("Content-Length")
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in resp.iter_content(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise DownloadError(f"result is larger than the {max_bytes}-byte cap")
+            digest.update(chunk)
+            out.write(chunk)
+    except requests.RequestException as exc:
+        raise DownloadError(f"download broke off ({type(exc).__name__})") from None
+    if expected is not None and int(expected) != size:
+        raise DownloadError(f"download truncated: {size} of {expected} bytes")
+    return Downloaded(size, digest.hexdigest())
