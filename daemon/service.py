@@ -10,7 +10,6 @@ from typing import Final
 
 import requests
 import structlog
-from watchdog.observers.api import BaseObserver
 
 from daemon.apikey import ApiKey
 from daemon.clock import Clock, SystemClock
@@ -26,7 +25,7 @@ from daemon.scheduler import TickScheduler
 from daemon.store.db import Database
 from daemon.store.jobs import Job, JobStore
 from daemon.viggle.client import Timeouts, ViggleClient
-from daemon.watch.observer import start_observer
+from daemon.watch.observer import Watching, start_observer
 from daemon.watch.stability import SettleTracker
 
 log = structlog.get_logger()
@@ -65,7 +64,7 @@ class Service:
     downloader: Downloader
     tick_interval_s: float
     scheduler: TickScheduler = field(default_factory=TickScheduler)
-    observer: BaseObserver | None = None
+    observer: Watching | None = None
 
     def start(self) -> None:
         now = self.clock.time()

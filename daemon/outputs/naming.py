@@ -9,15 +9,19 @@ from pathlib import Path
 from typing import Final
 
 DEFAULT_TEMPLATE: Final = "{character}__{scene}"
-MAX_STEM: Final = 150
+MAX_STEM: Final = 150  # bytes of UTF-8: leaves room for "-NN.mask.mp4.part" under NAME_MAX 255
 _UNSAFE: Final = re.compile(r"[\x00-\x1f/\\:*?\"<>|]+")
 
 
 def safe_stem(text: str) -> str:
-    """A file stem with path separators, control and reserved characters replaced by ``_``."""
-    cleaned = _UNSAFE.sub("_", text).strip(" .")
-    cleaned = cleaned.lstrip("-") or "output"
-    return cleaned[:MAX_STEM]
+    """A file stem with separators, control and reserved characters replaced by ``_``.
+
+    At most ``MAX_STEM`` bytes of UTF-8 (cut on a character boundary); never starts with ``.``
+    or ``-`` (hidden, or read as an option) nor ends with ``.`` or a space (lost on SMB).
+    """
+    cleaned = _UNSAFE.sub("_", text)
+    cleaned = cleaned.encode("utf-8")[:MAX_STEM].decode("utf-8", errors="ignore")
+    return cleaned.lstrip(" .-").rstrip(" .") or "output"
 
 
 def render_stem(template: str, values: Mapping[str, str]) -> str:

@@ -34,7 +34,7 @@ from daemon.errors import (
     ThrottledError,
     TransientError,
 )
-from daemon.logs import redact_url
+from daemon.logs import redact_text, redact_url, register_secret
 from daemon.viggle.schemas import error_fields, unwrap
 
 CHUNK: Final = 256 * 1024
@@ -84,7 +84,7 @@ def classify(resp: requests.Response, *, paid: bool) -> ApiError:
         body: Any = resp.json()
     except ValueError:
         body = None
-    code, message, action = error_fields(body)
+    code, message, action = (None if v is None else redact_text(v) for v in error_fields(body))
     status = resp.status_code
     text = message or f"HTTP {status} from the Viggle API"
     kw: dict[str, Any] = {"http_status": status, "code": code, "action": action}
@@ -121,6 +121,7 @@ class Transport:
     ) -> None:
         self.base = base_url.rstrip("/")
         self._key = key
+        register_secret(key.reveal())  # whatever logs or errors say later, the key is scrubbed
         self.timeouts = timeouts
         self._sleep = sleep
         self.session = session or requests.Session()

@@ -5,14 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
 
 from daemon.watch.filters import is_ignored
 
 OnPath = Callable[[Path], None]
+
+
+class Watching(Protocol):
+    """What the service holds of a running observer."""
+
+    def stop(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
 
 
 class _QuietStopRace(logging.Filter):
@@ -36,9 +44,12 @@ class _Handler(FileSystemEventHandler):
             self._on_path(path)
 
 
-def start_observer(roots: list[Path], on_path: OnPath) -> BaseObserver:
+_QUIET = _QuietStopRace()
+
+
+def start_observer(roots: list[Path], on_path: OnPath) -> Watching:
     """Watch each root (not recursively) and call ``on_path`` for every file event in it."""
-    logging.getLogger("watchdog.observers.inotify").addFilter(_QuietStopRace())
+    logging.getLogger("watchdog.observers.inotify").addFilter(_QUIET)
     observer = Observer()
     for root in roots:
         observer.schedule(_Handler(root, on_path), str(root), recursive=False)

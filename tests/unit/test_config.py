@@ -288,8 +288,7 @@ def test_unknown_key_in_a_rule_file_names_the_rule_file(tmp_path: Path) -> None:
         "name: wave\nkind: characters\nwatch: i\noutput: o\nscenes:\n  - vidoe: v.mp4\n",
     )
     assert config_error(cfg) == (
-        f"{rule}:6: scenes.0.video: Field required\n"
-        f"{rule}:6: scenes.0.vidoe: unknown key (a typo?)"
+        f"{rule}:6: scenes.0.video: Field required\n{rule}:6: scenes.0.vidoe: unknown key (a typo?)"
     )
 
 

@@ -1,0 +1,58 @@
+"""Pure: what a job will cost, and whether the budget lets it go now."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    daily_credits: float | None = None  # None: no daily cap
+    max_credits_per_job: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    go: bool
+    reason: str = ""
+    permanent: bool = False  # True when waiting cannot help (the job alone is over a cap)
+
+
+def estimate_credits(output_seconds: float, *, fast: bool, new_characters: int) -> int:
+    """ceil(seconds) x (2 if fast), plus 1 per character that must be preprocessed first."""
+    render = math.ceil(max(0.0, output_seconds) - 1e-9) * (2 if fast else 1)
+    return render + max(0, new_characters)
+
+
+def day_of(ts: float) -> str:
+    """The UTC calendar day of ``ts``; daily caps reset at 00:00 UTC."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+def check_budget(
+    estimate: float, *, budget: Budget, spent_today: float, balance: float | None
+) -> Verdict:
+    """Whether a job estimated at ``estimate`` credits may be submitted now."""
+    cap = budget.max_credits_per_job
+    if cap is not None and estimate > cap:
+        return Verdict(
+            False,
+            f"estimated {estimate:g} credits is over max_credits_per_job {cap:g}",
+            permanent=True,
+        )
+    daily = budget.daily_credits
+    if daily is not None and estimate > daily:
+        return Verdict(
+            False, f"estimated {estimate:g} credits is over daily_credits {daily:g}", permanent=True
+        )
+    if daily is not None and spent_today + estimate > daily:
+        return Verdict(
+            False,
+            f"daily cap: {spent_today:g} of {daily:g} credits used today, "
+            f"this job needs {estimate:g}",
+        )
+    if balance is not None and balance < estimate:
+        return Verdict(False, f"balance {balance:g} credits is short of the {estimate:g} needed")
+    return Verdict(True)

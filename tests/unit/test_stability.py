@@ -1,0 +1,160 @@
+"""Tests for daemon.watch.stability: a file is stable after settle_s with no event or change."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from daemon.watch.stability import SettleTracker, StableFile
+
+SETTLE_S = 5.0
+PATH = Path("/in/hero.png")
+
+
+class FakeFiles:
+    """A fake ``stat``: path → (size, mtime_ns); absent paths raise FileNotFoundError."""
+
+    def __init__(self) -> None:
+        self.files: dict[Path, tuple[int, int]] = {}
+        self.calls = 0
+
+    def __call__(self, path: Path) -> os.stat_result:
+        self.calls += 1
+        if path not in self.files:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        size, mtime_ns = self.files[path]
+        fields = (stat.S_IFREG | 0o644, 1, 1, 1, 0, 0, size, 0, mtime_ns // 10**9, 0)
+        return os.stat_result(fields, {"st_mtime_ns": mtime_ns})
+
+
+def make_tracker() -> tuple[SettleTracker, FakeFiles]:
+    """A tracker over fake files with SETTLE_S."""
+    files = FakeFiles()
+    return SettleTracker(SETTLE_S, stat=files), files
+
+
+def test_fake_stat_gives_size_and_mtime_ns() -> None:
+    """The fake stat is faithful enough for the tracker (size and mtime_ns)."""
+    files = FakeFiles()
+    files.files[PATH] = (10, 1_000_000_000_123)
+    st = files(PATH)
+    assert (st.st_size, st.st_mtime_ns) == (10, 1_000_000_000_123)
+
+
+def test_quiet_unchanged_file_becomes_stable_after_settle() -> None:
+    """Two equal samples settle_s apart after the last event: the file is handed on once."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, 100)
+    tracker.touch(PATH, now=0.0)
+    assert tracker.stable(now=1.0) == []  # first sample
+    assert tracker.stable(now=5.9) == []  # 4.9 s since the first sample
+    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, 100)]
+    assert (tracker.stable(now=20.0), tracker.pending()) == ([], 0)
+
+
+def test_not_stable_until_settle_after_the_last_event() -> None:
+    """A later event restarts the quiet period even if size and mtime did not change."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, 100)
+    tracker.touch(PATH, now=0.0)
+    assert tracker.stable(now=1.0) == []
+    tracker.touch(PATH, now=4.0)
+    assert tracker.stable(now=8.9) == []
+    assert tracker.stable(now=9.0) == [StableFile(PATH, 10, 100)]
+
+
+def test_not_stable_until_settle_after_the_last_change() -> None:
+    """A size or mtime change seen by a sample restarts the quiet period."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, 100)
+    tracker.touch(PATH, now=0.0)
+    assert tracker.stable(now=1.0) == []
+    files.files[PATH] = (10, 200)  # same size, new mtime (rewritten in place)
+    assert tracker.stable(now=7.0) == []
+    assert tracker.stable(now=11.9) == []
+    assert tracker.stable(now=12.0) == [StableFile(PATH, 10, 200)]
+
+
+def test_a_file_that_keeps_growing_never_settles() -> None:
+    """A slow copy that grows between every sample is never handed on."""
+    tracker, files = make_tracker()
+    tracker.touch(PATH, now=0.0)
+    ready = []
+    for step in range(1, 50):
+        files.files[PATH] = (step * 1000, step)
+        ready += tracker.stable(now=step * 10.0)
+    assert (ready, tracker.pending()) == ([], 1)
+
+
+def test_a_rescan_touch_of_an_unchanged_file_is_not_emitted_again() -> None:
+    """Seeing an already handed-on file again (same size and mtime) emits nothing."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, 100)
+    tracker.touch(PATH, now=0.0)
+    tracker.stable(now=1.0)
+    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, 100)]
+    tracker.touch(PATH, now=300.0)
+    assert tracker.stable(now=301.0) == []
+    assert (tracker.stable(now=306.0), tracker.pending()) == ([], 0)
+
+
+def test_a_file_changed_after_emission_is_emitted_again() -> None:
+    """New content at the same path (new size or mtime) is new work."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, 100)
+    tracker.touch(PATH, now=0.0)
+    tracker.stable(now=1.0)
+    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, 100)]
+    files.files[PATH] = (20, 300)
+    tracker.touch(PATH, now=50.0)
+    assert tracker.stable(now=51.0) == []
+    assert tracker.stable(now=56.0) == [StableFile(PATH, 20, 300)]
+
+
+def test_a_vanished_file_is_dropped() -> None:
+    """A file deleted while settling is forgotten, not reported and not retried."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, 100)
+    tracker.touch(PATH, now=0.0)
+    assert tracker.stable(now=1.0) == []
+    del files.files[PATH]
+    assert (tracker.stable(now=10.0), tracker.pending()) == ([], 0)
+    calls = files.calls
+    assert (tracker.stable(now=20.0), files.calls) == ([], calls)
+
+
+def test_forget_allows_the_same_file_to_be_emitted_again() -> None:
+    """After ``forget`` (the input was moved away) an identical file is new work."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, 100)
+    tracker.touch(PATH, now=0.0)
+    tracker.stable(now=1.0)
+    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, 100)]
+    tracker.forget(PATH)
+    tracker.touch(PATH, now=100.0)
+    tracker.stable(now=101.0)
+    assert tracker.stable(now=106.0) == [StableFile(PATH, 10, 100)]
+
+
+def test_forget_drops_a_pending_file() -> None:
+    """``forget`` also drops a file that is still settling."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, 100)
+    tracker.touch(PATH, now=0.0)
+    tracker.forget(PATH)
+    assert (tracker.pending(), tracker.stable(now=100.0)) == (0, [])
+
+
+def test_files_settle_independently() -> None:
+    """One busy file does not hold back a quiet one."""
+    tracker, files = make_tracker()
+    quiet, busy = Path("/in/quiet.png"), Path("/in/busy.png")
+    files.files[quiet] = (10, 100)
+    files.files[busy] = (1, 1)
+    tracker.touch(quiet, now=0.0)
+    tracker.touch(busy, now=0.0)
+    tracker.stable(now=1.0)
+    files.files[busy] = (2, 2)
+    assert tracker.stable(now=6.0) == [StableFile(quiet, 10, 100)]
+    assert tracker.pending() == 1
