@@ -1,8 +1,10 @@
-"""Pure: capped exponential backoff with full jitter, and Retry-After parsing."""
+"""Pure: capped exponential backoff with full jitter, Retry-After parsing, a rate limiter."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -39,3 +41,26 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket: ``rate_per_s`` requests per second on average, bursts up to ``burst``."""
+
+    rate_per_s: float
+    burst: float = 5.0
+    _tokens: float = field(default=-1.0, init=False)
+    _at: float = field(default=0.0, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def wait_s(self, now: float) -> float:
+        """Take a token at ``now``; return how long the caller must wait before sending (0: go)."""
+        with self._lock:
+            if self._tokens < 0:
+                self._tokens, self._at = self.burst, now
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate_per_s)
+            self._at = now
+            self._tokens -= 1.0
+            if self._tokens >= 0:
+                return 0.0
+            return -self._tokens / self.rate_per_s

@@ -9,15 +9,24 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
 from daemon import __version__
+from daemon.cli_jobs import add_jobs_parser, run_jobs
 from daemon.config import Config, load_config, resolve_api_key
+from daemon.demo import run_demo
 from daemon.errors import ViggleWatchError
 from daemon.logs import LogFormat, configure_logging
+from daemon.render.budget import day_of
+from daemon.service import build_service, state_db_path
+from daemon.status import gather_status, print_status
+from daemon.store.db import Database
+from daemon.store.jobs import JobStore
+from daemon.viggle.emulator import EmulatorConfig, serve
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -46,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a self-contained offline run against the emulator")
     demo.add_argument("--workspace", type=Path, default=Path("viggle-demo"))
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    add_jobs_parser(sub, _add_config)
     sim = sub.add_parser("sim", help="run the local Viggle emulator in the foreground")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=0)
@@ -67,7 +77,6 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from daemon.service import build_service
 
     config = _config(args)
     service = build_service(config, resolve_api_key(config))
@@ -76,14 +85,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from daemon.service import state_db_path
-    from daemon.status import gather_status, print_status
-    from daemon.store.db import Database
-    from daemon.store.jobs import JobStore
 
-    db = Database.open(state_db_path(_config(args)), readonly=True)
+    config = _config(args)
+    db = Database.open(state_db_path(config), readonly=True)
     try:
-        status = gather_status(JobStore(db))
+        status = gather_status(
+            JobStore(db), today=day_of(time.time()), daily_cap=config.budget.daily_credits
+        )
     finally:
         db.close()
     if args.json:
@@ -103,13 +111,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from daemon.demo import run_demo
 
     return run_demo(args.workspace, args.timeout, Console())
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from daemon.viggle.emulator import EmulatorConfig, serve
 
     keys = frozenset(args.key) if args.key else None
     with serve(EmulatorConfig(latency_s=args.latency, keys=keys), args.host, args.port) as emu:
@@ -119,7 +125,18 @@ def _sim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _run, "status": _status, "check-config": _check, "demo": _demo, "sim": _sim}
+def _jobs(args: argparse.Namespace) -> int:
+    return run_jobs(args, _config(args))
+
+
+COMMANDS = {
+    "jobs": _jobs,
+    "run": _run,
+    "status": _status,
+    "check-config": _check,
+    "demo": _demo,
+    "sim": _sim,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

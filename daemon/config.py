@@ -59,9 +59,26 @@ class ApiSettings(_Strict):
 
 
 class SceneSpec(_Strict):
-    """One scene of a ``characters`` rule: a driving video file."""
+    """One scene of a rule: a driving video file, a Viggle template, or an existing scene id.
 
-    video: Path
+    For a multi-person template, ``segment`` names the person the dropped character plays and
+    ``cast`` gives fixed character images for other segments (unmapped people stay as they are).
+    """
+
+    video: Path | None = None
+    template: str | None = None
+    scene_id: str | None = None
+    segment: str | None = None
+    cast: dict[str, Path] = {}
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SceneSpec:
+        given = [k for k in ("video", "template", "scene_id") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a scene needs exactly one of video, template or scene_id")
+        if (self.segment or self.cast) and self.video is not None:
+            raise ValueError("segment and cast need a multi-person template or scene_id")
+        return self
 
 
 class CharactersRule(_Strict):
@@ -72,7 +89,26 @@ class CharactersRule(_Strict):
     watch: Path
     output: Path
     model: Model = "V4_Preview"
+    mode: Literal["on_demand", "preprocessed"] = "on_demand"
+    background_mode: Literal["original", "solid", "transparent"] | None = None
+    bg_color: (
+        Annotated[str, Field(pattern=r"^\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*$")] | None
+    ) = None
+    fast: bool = False
     scenes: Annotated[list[SceneSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CharactersRule:
+        if self.bg_color is not None and self.background_mode != "solid":
+            raise ValueError("bg_color is only allowed with background_mode: solid")
+        if self.mode == "on_demand" and any(s.video is None for s in self.scenes):
+            raise ValueError("template and scene_id scenes need mode: preprocessed")
+        return self
+
+
+class BudgetSettings(_Strict):
+    daily_credits: Annotated[float, Field(gt=0)] | None = None
+    max_credits_per_job: Annotated[float, Field(gt=0)] | None = None
 
 
 Rule = CharactersRule
@@ -85,6 +121,9 @@ class Config(_Strict):
     settle: Duration = 5.0
     rescan_interval: Duration = 300.0
     max_concurrent_renders: Annotated[int, Field(ge=1, le=50)] = 2
+    render_timeout: Duration = 1800.0
+    rate_limit: Annotated[float, Field(gt=0)] = 4.0  # API requests per second, all calls
+    budget: BudgetSettings = BudgetSettings()
     rules_dir: Path | None = None
     rules: list[Rule] = []
     source: Path = Path("config.yaml")
@@ -162,12 +201,19 @@ def _resolve_rule(base: Path, rule: dict[str, Any]) -> dict[str, Any]:
             out[key] = _resolve(base, Path(out[key]))
     scenes = out.get("scenes")
     if isinstance(scenes, list):
-        out["scenes"] = [
-            {**s, "video": _resolve(base, Path(s["video"]))}
-            if isinstance(s, dict) and isinstance(s.get("video"), str)
-            else s
-            for s in scenes
-        ]
+        out["scenes"] = [_resolve_scene(base, s) if isinstance(s, dict) else s for s in scenes]
+    return out
+
+
+def _resolve_scene(base: Path, scene: dict[str, Any]) -> dict[str, Any]:
+    out = dict(scene)
+    if isinstance(out.get("video"), str):
+        out["video"] = _resolve(base, Path(out["video"]))
+    cast = out.get("cast")
+    if isinstance(cast, dict):
+        out["cast"] = {
+            k: _resolve(base, Path(v)) if isinstance(v, str) else v for k, v in cast.items()
+        }
     return out
 
 

@@ -16,7 +16,8 @@
         ├── CreditsError       402: not enough credits
         ├── NotFoundError      404: the job, character or scene is unknown
         ├── OutcomeUnknownError  a paid POST may or may not have been acted on
-        └── DownloadError      the CDN download failed (``expired`` when the URL is stale)
+        └── DownloadError      the CDN download failed (``expired``: ask for a fresh URL;
+                               ``restart``: the partial file cannot be resumed)
 
 The client classifies every HTTP outcome exactly once; the pipeline branches on these types
 and never looks at status codes. See RELIABILITY.md §2 for why ``OutcomeUnknownError`` exists.
@@ -115,7 +116,13 @@ class DownloadError(ApiError):
     """Downloading a result failed; ``expired`` says the URL should be fetched afresh."""
 
     def __init__(
-        self, message: str, *, expired: bool = False, http_status: int | None = None
+        self,
+        message: str,
+        *,
+        expired: bool = False,
+        http_status: int | None = None,
+        restart: bool = False,
     ) -> None:
         super().__init__(message, http_status=http_status)
         self.expired = expired
+        self.restart = restart  # the partial file is useless: start from byte 0

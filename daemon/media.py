@@ -1,4 +1,4 @@
-"""Small real media files for tests and the demo, and probing of video durations.
+"""Small real media files for tests, the demo and the emulator, and probing of videos.
 
 Everything here writes or reads genuine PNG / H.264 MP4 data (Pillow and PyAV), so the emulator
 and the pipeline can validate inputs the way the real API does. Colours are derived from
@@ -8,18 +8,40 @@ and the pipeline can validate inputs the way the real API does. Colours are deri
 from __future__ import annotations
 
 import hashlib
+import io
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Final
 
 import av
+from av.container import InputContainer
+from av.video.stream import VideoStream
 from PIL import Image, ImageDraw
 
 Color = tuple[int, int, int]
 
 _VIDEO_CODEC: Final = "libx264"
 _PIXEL_FORMAT: Final = "yuv420p"
+RESULT_FPS: Final = 8
+RESULT_SIZE: Final = (64, 64)
+"""Frame rate and size of :func:`make_result_mp4` output: tiny, so generating it is fast."""
+_WHITE: Final = (255, 255, 255)
+_BLACK: Final = (0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoProbe:
+    """What :func:`probe_video` learnt about a video without decoding all of it."""
+
+    container: frozenset[str]
+    """The demuxer's names, e.g. ``{"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}`` for MP4/MOV."""
+    duration_s: float
+    width: int
+    height: int
+    fps: float
 
 
 def _palette(seed: int, count: int) -> list[Color]:
@@ -28,11 +50,13 @@ def _palette(seed: int, count: int) -> list[Color]:
     return [(digest[3 * i], digest[3 * i + 1], digest[3 * i + 2]) for i in range(count)]
 
 
-def _draw_figure(draw: ImageDraw.ImageDraw, size: tuple[int, int], body: Color) -> None:
-    """Draw a stick-figure-like character centred in an image of ``size``."""
+def _draw_figure(
+    draw: ImageDraw.ImageDraw, size: tuple[int, int], body: Color, shift_x: int = 0
+) -> None:
+    """Draw a stick-figure-like character centred (plus ``shift_x``) in an image of ``size``."""
     width, height = size
-    cx = width // 2
-    unit = min(width, height) // 16
+    cx = width // 2 + shift_x
+    unit = max(1, min(width, height) // 16)
     head_r = 2 * unit
     head_top = 2 * unit
     draw.ellipse((cx - head_r, head_top, cx + head_r, head_top + 2 * head_r), fill=body)
@@ -71,6 +95,48 @@ def _video_frame_image(
     return image
 
 
+def _encode(
+    target: str | io.BytesIO,
+    container_format: str,
+    frames: Iterator[Image.Image],
+    fps: int,
+    size: tuple[int, int],
+) -> None:
+    """Encode ``frames`` as H.264 yuv420p into ``target`` in ``container_format``."""
+    with av.open(target, mode="w", format=container_format) as container:
+        stream = container.add_stream(_VIDEO_CODEC, rate=fps, options={"preset": "ultrafast"})
+        stream.width, stream.height = size
+        stream.pix_fmt = _PIXEL_FORMAT
+        for image in frames:
+            # PyAV's stubs leave VideoFrame.from_image unannotated.
+            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def make_video(
+    path: Path,
+    *,
+    seconds: float = 2.0,
+    fps: int = 12,
+    size: tuple[int, int] = (128, 128),
+    seed: int = 0,
+    container_format: str = "mp4",
+) -> Path:
+    """Write an H.264 video of ``seconds`` at ``fps`` with a moving shape; return ``path``.
+
+    ``container_format`` is an FFmpeg muxer name (``mp4``, ``mov``, ``avi``, ``mpegts``,
+    ``matroska``...). ``size`` must be even in both dimensions (a yuv420p requirement).
+    """
+    frame_count = max(1, round(seconds * fps))
+    colors = _palette(seed, 2)
+    frames = (_video_frame_image(i, frame_count, size, colors) for i in range(frame_count))
+    _encode(str(path), container_format, frames, fps, size)
+    return path
+
+
 def make_driving_mp4(
     path: Path,
     *,
@@ -83,21 +149,42 @@ def make_driving_mp4(
 
     ``size`` must be even in both dimensions (a yuv420p requirement).
     """
-    frame_count = max(1, round(seconds * fps))
-    colors = _palette(seed, 2)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream(_VIDEO_CODEC, rate=fps, options={"preset": "ultrafast"})
-        stream.width, stream.height = size
-        stream.pix_fmt = _PIXEL_FORMAT
-        for index in range(frame_count):
-            image = _video_frame_image(index, frame_count, size, colors)
-            # PyAV's stubs leave VideoFrame.from_image unannotated.
-            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
+    return make_video(path, seconds=seconds, fps=fps, size=size, seed=seed)
+
+
+def _result_frames(frame_count: int, *, mask: bool) -> Iterator[Image.Image]:
+    """Frames of a figure swaying left and right; white on black when ``mask``."""
+    background, body = (_BLACK, _WHITE) if mask else _palette(frame_count, 2)
+    width = RESULT_SIZE[0]
+    for index in range(frame_count):
+        image = Image.new("RGB", RESULT_SIZE, background)
+        shift = int(width / 6 * math.sin(2 * math.pi * index / max(1, frame_count)))
+        _draw_figure(ImageDraw.Draw(image), RESULT_SIZE, body, shift)
+        yield image
+
+
+def make_result_mp4(seconds: float, *, mask: bool = False) -> bytes:
+    """Return the bytes of a small H.264 MP4 of ``seconds`` (to 1/8 s) showing a dancing figure.
+
+    With ``mask`` the figure is white on black: the alpha video of a transparent render.
+    The same arguments always give the same bytes.
+    """
+    frame_count = max(1, round(seconds * RESULT_FPS))
+    buffer = io.BytesIO()
+    _encode(buffer, "mp4", _result_frames(frame_count, mask=mask), RESULT_FPS, RESULT_SIZE)
+    return buffer.getvalue()
+
+
+def _duration_s(container: InputContainer, stream: VideoStream) -> float:
+    """The stream's duration, else the container's, else frames / rate; 0.0 if none is known."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    rate = stream.average_rate or Fraction(0)
+    if stream.frames and rate:
+        return float(stream.frames / rate)
+    return 0.0
 
 
 def video_duration_s(path: Path) -> float:
@@ -109,12 +196,29 @@ def video_duration_s(path: Path) -> float:
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise ValueError(f"{path} has no video stream")
+        return _duration_s(container, container.streams.video[0])
+
+
+def probe_video(source: Path | bytes) -> VideoProbe:
+    """Read the container, size, frame rate and duration of a video and decode its first frame.
+
+    Only the first frame is decoded, so probing a long video stays fast. Raises
+    ``av.error.FFmpegError`` if the data cannot be opened or decoded, and ``ValueError`` if it
+    holds no video stream or no decodable frame.
+    """
+    target = str(source) if isinstance(source, Path) else io.BytesIO(source)
+    with av.open(target, mode="r") as container:
+        if not container.streams.video:
+            raise ValueError("no video stream")
         stream = container.streams.video[0]
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        if container.duration is not None:
-            return container.duration / av.time_base
-        rate = stream.average_rate or Fraction(0)
-        if stream.frames and rate:
-            return float(stream.frames / rate)
-    return 0.0
+        first = next(iter(container.decode(stream)), None)
+        if first is None:
+            raise ValueError("no decodable video frame")
+        rate = stream.average_rate or stream.guessed_rate or Fraction(0)
+        return VideoProbe(
+            container=frozenset(container.format.name.split(",")),
+            duration_s=_duration_s(container, stream),
+            width=first.width,
+            height=first.height,
+            fps=float(rate),
+        )

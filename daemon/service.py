@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -12,18 +13,25 @@ import requests
 import structlog
 
 from daemon.apikey import ApiKey
+from daemon.backoff import RateLimiter
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config
 from daemon.errors import ConfigError
 from daemon.intake import Intake
 from daemon.logs import register_secret
 from daemon.outputs.archive import archive_source
-from daemon.render.downloader import Downloader
+from daemon.outputs.atomic import part_path
+from daemon.render.budget import Budget
+from daemon.render.downloader import Downloader, OutputSettings, stale_parts
+from daemon.render.politeness import CircuitBreaker
 from daemon.render.poller import Poller
-from daemon.render.submitter import Submitter
+from daemon.render.preparer import Preparer
+from daemon.render.submitter import SubmitSettings, Submitter
 from daemon.scheduler import TickScheduler
+from daemon.store.assets import AssetStore
 from daemon.store.db import Database
 from daemon.store.jobs import Job, JobStore
+from daemon.store.states import State
 from daemon.viggle.client import Timeouts, ViggleClient
 from daemon.watch.observer import Watching, start_observer
 from daemon.watch.stability import SettleTracker
@@ -44,9 +52,11 @@ def check_paths(config: Config) -> None:
                 f"rule {rule.name}: watch folder {rule.watch} does not exist "
                 "(create it, or mount the share)"
             )
-        for scene in rule.scenes:
-            if not scene.video.is_file():
-                raise ConfigError(f"rule {rule.name}: scene video {scene.video} does not exist")
+        for path in [s.video for s in rule.scenes if s.video] + [
+            p for s in rule.scenes for p in s.cast.values()
+        ]:
+            if not path.is_file():
+                raise ConfigError(f"rule {rule.name}: {path} does not exist")
 
 
 @dataclass
@@ -57,8 +67,10 @@ class Service:
     clock: Clock
     db: Database
     store: JobStore
+    assets: AssetStore
     tracker: SettleTracker
     intake: Intake
+    preparer: Preparer
     submitter: Submitter
     poller: Poller
     downloader: Downloader
@@ -75,12 +87,21 @@ class Service:
                 reason="the service stopped while submitting; outcome unknown",
                 hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
             )
+        for asset in self.assets.recover(now):
+            log.error(
+                "asset_uncertain",
+                kind=str(asset.kind),
+                job_id=asset.job_id,
+                reason="the service stopped while creating it; outcome unknown",
+            )
+        self._remove_stale_parts()
         found = self.intake.rescan(now)
         log.info("startup_scan_finished", files=found)
         roots = sorted({r.watch for r in self.config.rules})
         self.observer = start_observer(roots, lambda p: self.tracker.touch(p, self.clock.time()))
         every = self.tick_interval_s
         self.scheduler.add("settle", lambda: self.intake.tick(self.clock.time()), every)
+        self.scheduler.add("prepare", lambda: self.preparer.tick(self.clock.time()), every)
         self.scheduler.add("dispatch", lambda: self.submitter.tick(self.clock.time()), every)
         self.scheduler.add("poll", lambda: self.poller.tick(self.clock.time()), every)
         self.scheduler.add("download", lambda: self.downloader.tick(self.clock.time()), every)
@@ -91,6 +112,18 @@ class Service:
         log.info(
             "service_started", rules=[r.name for r in self.config.rules], state_db=str(self.db.path)
         )
+
+    def _remove_stale_parts(self) -> None:
+        """Temp files that no unfinished download owns are left-overs of a crash: remove them."""
+        owned = {
+            part_path(Path(p))
+            for j in self.store.latest(state=State.DOWNLOADING, limit=100_000)
+            for p in (j.output_path, j.mask_path)
+            if p
+        }
+        for stale in stale_parts(sorted({r.output for r in self.config.rules}), owned):
+            stale.unlink(missing_ok=True)
+            log.warning("stale_part_removed", path=str(stale))
 
     def stop(self) -> None:
         """Drain: no new submissions; a POST in flight finishes; rendering jobs resume later."""
@@ -119,6 +152,20 @@ class Service:
                 signal.signal(sig, handler)
 
 
+def make_client(
+    config: Config, key: ApiKey, *, session: requests.Session | None = None
+) -> ViggleClient:
+    """The Viggle client for ``config``, behind one rate limit shared by every call it makes."""
+    limiter = RateLimiter(config.rate_limit, burst=max(2.0, config.rate_limit))
+    return ViggleClient(
+        config.api.base_url,
+        key,
+        session=session,
+        timeouts=Timeouts(connect_s=config.api.timeout_connect, read_s=config.api.timeout_read),
+        pace=lambda: limiter.wait_s(time.monotonic()),
+    )
+
+
 def build_service(
     config: Config,
     key: ApiKey,
@@ -134,14 +181,11 @@ def build_service(
         rule.output.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     db = Database.open(state_db_path(config))
-    store = JobStore(db)
+    store, assets = JobStore(db), AssetStore(db)
     tracker = SettleTracker(config.settle)
-    client = ViggleClient(
-        config.api.base_url,
-        key,
-        session=session,
-        timeouts=Timeouts(connect_s=config.api.timeout_connect, read_s=config.api.timeout_read),
-    )
+    client = make_client(config, key, session=session)
+    breaker = CircuitBreaker()
+    budget = Budget(config.budget.daily_credits, config.budget.max_credits_per_job)
 
     def ended(job: Job) -> None:
         archive_source(store, Path(job.source_path), tracker.forget)
@@ -151,18 +195,35 @@ def build_service(
         clock=clock,
         db=db,
         store=store,
+        assets=assets,
         tracker=tracker,
         intake=Intake(store, config.rules, tracker),
-        submitter=Submitter(
+        preparer=Preparer(
             store,
+            assets,
             client,
-            max_in_flight=config.max_concurrent_renders,
-            poll_interval_s=config.poll_interval,
+            budget=budget,
+            asset_poll_s=max(config.poll_interval, 1.0),
             on_ended=ended,
         ),
-        poller=Poller(store, client, poll_interval_s=config.poll_interval, on_ended=ended),
+        submitter=Submitter(
+            store,
+            assets,
+            client,
+            SubmitSettings(config.max_concurrent_renders, config.poll_interval, budget),
+            breaker=breaker,
+            on_ended=ended,
+        ),
+        poller=Poller(
+            store,
+            client,
+            poll_interval_s=config.poll_interval,
+            render_timeout_s=config.render_timeout,
+            breaker=breaker,
+            on_ended=ended,
+        ),
         downloader=Downloader(
-            store, client, outputs={r.name: r.output for r in config.rules}, on_ended=ended
+            store, client, OutputSettings({r.name: r.output for r in config.rules}), on_ended=ended
         ),
         tick_interval_s=tick_interval_s,
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from daemon.clock import iso
-from daemon.store.jobs import Job, JobStore
+from daemon.store.jobs import Event, Job, JobStore
 from daemon.store.states import State
 
 _STYLE = {
@@ -28,8 +29,10 @@ def _job_summary(job: Job) -> dict[str, Any]:
         "rule": job.rule,
         "state": str(job.state),
         "input": job.spec.character.path,
-        "scene": job.spec.scene.path,
+        "scene": job.spec.scene.path if job.spec.scene else job.spec.scene_key,
         "model": job.spec.model,
+        "mode": job.spec.mode,
+        "estimate_credits": job.estimate_credits,
         "viggle_job_id": job.viggle_job_id,
         "progress_pct": job.progress_pct,
         "output": job.output_path,
@@ -39,9 +42,12 @@ def _job_summary(job: Job) -> dict[str, Any]:
     }
 
 
-def gather_status(store: JobStore, *, last: int = 10) -> dict[str, Any]:
+def gather_status(
+    store: JobStore, *, last: int = 10, today: str = "", daily_cap: float | None = None
+) -> dict[str, Any]:
     """Counts for every state and the newest jobs; the shape `status --json` prints."""
     return {
+        "credits": {"today": store.spent_on(today) if today else None, "daily_cap": daily_cap},
         "counts": {str(state): n for state, n in store.counts().items()},
         "jobs": [_job_summary(j) for j in store.latest(limit=last)],
         "uncertain": [_job_summary(j) for j in store.latest(state=State.UNCERTAIN, limit=100)],
@@ -52,6 +58,11 @@ def print_status(status: dict[str, Any], console: Console) -> None:
     counts = status["counts"]
     line = ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no jobs yet"
     console.print(f"[bold]viggle-watch[/bold]: {line}")
+    credits = status["credits"]
+    if credits["today"] is not None:
+        cap = credits["daily_cap"]
+        of_cap = f" of the {cap:g} daily cap" if cap is not None else " (no daily cap)"
+        console.print(f"credits committed today: {credits['today']:g}{of_cap}")
     for job in status["uncertain"]:
         console.print(
             f"[bold red]job {job['id']} is uncertain[/bold red]: Viggle may or may not have "
@@ -75,4 +86,47 @@ def print_status(status: dict[str, Any], console: Console) -> None:
             job["input"].rsplit("/", 1)[-1],
             job["error"] or job["output"] or "",
         )
+    console.print(table)
+
+
+def job_detail(job: Job, events: list[Event]) -> dict[str, Any]:
+    """Everything `jobs show` prints: the job, its inputs and options, and its whole history."""
+    return {
+        **_job_summary(job),
+        "spec": json.loads(job.spec.to_json()),
+        "assets": job.assets,
+        "attempts": job.attempts,
+        "error_code": job.error_code,
+        "history": [
+            {"at": iso(e.at), "from": e.from_state, "to": e.to_state, "detail": e.detail}
+            for e in events
+        ],
+    }
+
+
+def print_job_detail(detail: dict[str, Any], console: Console) -> None:
+    state = State(detail["state"])
+    console.print(
+        f"[bold]job {detail['id']}[/bold] rule {detail['rule']}: "
+        f"[{_STYLE.get(state, 'white')}]{state}[/]"
+    )
+    spec = detail["spec"]
+    console.print(f"  character  {spec['character']['path']}  sha256 {spec['character']['sha256']}")
+    scene = spec.get("scene")
+    console.print(f"  scene      {scene['path'] if scene else detail['scene']}")
+    console.print(
+        f"  model {spec['model']}, mode {spec['mode']}, options {spec['options']}, "
+        f"estimate {detail['estimate_credits']:g} credits, attempts {detail['attempts']}"
+    )
+    if detail["viggle_job_id"]:
+        console.print(f"  viggle job {detail['viggle_job_id']}")
+    if detail["output"]:
+        console.print(f"  output     {detail['output']}")
+    if detail["error"]:
+        console.print(f"  [red]why: {detail['error']}[/red] ({detail['error_code']})")
+    table = Table(title="history")
+    for column in ("at", "from", "to", "detail"):
+        table.add_column(column)
+    for event in detail["history"]:
+        table.add_row(event["at"], event["from"] or "", event["to"], event["detail"])
     console.print(table)

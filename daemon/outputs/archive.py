@@ -22,7 +22,11 @@ def move_input(src: Path, folder_name: str) -> Path | None:
     """Move ``src`` to ``<its folder>/<folder_name>/`` without overwriting; None if it is gone."""
     if not src.exists():
         return None
-    target_dir = src.parent / folder_name
+    # an input retried from processed/ or failed/ is filed beside them, not inside
+    base = src.parent.parent if src.parent.name in (PROCESSED, FAILED) else src.parent
+    target_dir = base / folder_name
+    if target_dir == src.parent:
+        return src
     target_dir.mkdir(exist_ok=True)
     dest = free_path(target_dir, src.stem, src.suffix, lambda p: p.exists())
     src.rename(dest)

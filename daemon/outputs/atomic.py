@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Final, TypeVar
+from typing import IO, Any, Final, TypeVar
+
+from daemon.errors import DownloadError
 
 T = TypeVar("T")
 PART_SUFFIX: Final = ".part"
@@ -50,3 +53,45 @@ def write_atomic(dest: Path, write: Callable[[IO[bytes]], T], *, mode: int = 0o6
 
 def write_bytes_atomic(dest: Path, data: bytes, *, mode: int = 0o644) -> None:
     write_atomic(dest, lambda f: f.write(data), mode=mode)
+
+
+def sha256_of(path: Path) -> Any:
+    """A running sha256 already fed with the bytes of ``path`` (to resume a download)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest
+
+
+Fetch = Callable[[IO[bytes], int, Any], T]
+
+
+def publish_resumable(dest: Path, fetch: Fetch[T], *, mode: int = 0o644) -> T:
+    """Fill ``dest.part`` (resuming what a broken earlier try left), then publish it at ``dest``.
+
+    ``fetch(file, offset, digest)`` appends to ``file`` after ``offset`` bytes already in it.
+    A broken transfer keeps the partial file for the next try; any other failure (disk full,
+    a failed fsync) removes it. The published file is fsynced, then renamed, then the folder.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = part_path(dest)
+    offset = tmp.stat().st_size if tmp.exists() else 0
+    digest = sha256_of(tmp) if offset else hashlib.sha256()
+    try:
+        with open(tmp, "ab") as f:
+            result = fetch(f, offset, digest)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        tmp.replace(dest)
+    except DownloadError as exc:
+        if exc.restart:
+            tmp.unlink(missing_ok=True)
+        raise
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(dest.parent)
+    return result

@@ -1,19 +1,20 @@
-"""The download tick: fetch finished renders atomically, write the sidecar, archive the input."""
+"""The download tick: fetch finished renders (and masks), write the sidecar, end the job."""
 
 from __future__ import annotations
 
 import errno
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import IO, Any, Final
 
 import structlog
 
 from daemon.errors import ApiError, DownloadError
-from daemon.outputs.atomic import write_atomic, write_bytes_atomic
+from daemon.outputs.atomic import PART_SUFFIX, publish_resumable, write_bytes_atomic
 from daemon.outputs.naming import free_path
-from daemon.outputs.sidecar import build_sidecar, sidecar_path
+from daemon.outputs.sidecar import build_sidecar, mask_path, sidecar_path
 from daemon.render.retry import download_delay_s
 from daemon.store.jobs import Job, JobStore
 from daemon.store.states import State
@@ -23,21 +24,28 @@ log = structlog.get_logger()
 MAX_OUTPUT_BYTES: Final = 2 * 1024**3
 
 
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    folders: dict[str, Path]  # rule name → output folder
+    file_mode: int = 0o644
+    max_bytes: int = MAX_OUTPUT_BYTES
+
+
 class Downloader:
+    """Downloads are idempotent: a failed one is retried with backoff, never re-rendered."""
+
     def __init__(
         self,
         store: JobStore,
         client: ViggleClient,
+        settings: OutputSettings,
         *,
-        outputs: dict[str, Path],
         on_ended: Callable[[Job], None],
-        file_mode: int = 0o644,
     ) -> None:
         self._store = store
         self._client = client
-        self._outputs = outputs  # rule name → output folder
+        self._settings = settings
         self._on_ended = on_ended
-        self._file_mode = file_mode
         self._failures: dict[int, int] = {}
 
     def tick(self, now: float) -> int:
@@ -50,22 +58,26 @@ class Downloader:
         """The output path, chosen once and stored so a retried download rewrites the same file."""
         if job.output_path:
             return Path(job.output_path)
-        folder = self._outputs[job.rule]
-        path = free_path(folder, job.spec.output_name, ".mp4", lambda p: p.exists())
+        folder = self._settings.folders[job.rule]
+        path = free_path(
+            folder, job.spec.output_name, ".mp4", lambda p: p.exists() or sidecar_path(p).exists()
+        )
         self._store.update(job.id, State.DOWNLOADING, output_path=str(path))
         return path
 
-    def _download(self, job: Job, now: float) -> None:
-        bound = log.bind(job_id=job.id, rule=job.rule)
-        target = self._target(job)
-        assert job.result_url is not None
-        url = job.result_url
-        try:
-            got: Downloaded = write_atomic(
-                target,
-                lambda f: self._client.download(url, f, max_bytes=MAX_OUTPUT_BYTES),
-                mode=self._file_mode,
+    def _fetch(self, url: str, dest: Path) -> Downloaded:
+        def fetch(f: IO[bytes], offset: int, digest: Any) -> Downloaded:
+            return self._client.download(
+                url, f, max_bytes=self._settings.max_bytes, offset=offset, digest=digest
             )
+
+        return publish_resumable(dest, fetch, mode=self._settings.file_mode)
+
+    def _download(self, job: Job, now: float) -> None:
+        target = self._target(job)
+        try:
+            video = self._video(job, target)
+            mask = self._mask(job, target)
         except DownloadError as exc:
             self._retry_later(job, now, str(exc), refresh=exc.expired)
             return
@@ -74,8 +86,34 @@ class Downloader:
             self._retry_later(job, now, f"cannot write {target}: {reason}", refresh=False)
             return
         self._failures.pop(job.id, None)
-        self._finish(job, target, got, now)
-        bound.info("output_written", output=str(target), size=got.size)
+        self._finish(job, target, video, mask, now)
+
+    def _video(self, job: Job, target: Path) -> Downloaded:
+        if job.output_sha256 and job.output_size is not None and target.exists():
+            return Downloaded(job.output_size, job.output_sha256)  # done before a restart
+        assert job.result_url is not None
+        got = self._fetch(job.result_url, target)
+        self._store.update(
+            job.id, State.DOWNLOADING, output_sha256=got.sha256, output_size=got.size
+        )
+        log.info("output_written", job_id=job.id, rule=job.rule, output=str(target), size=got.size)
+        return got
+
+    def _mask(self, job: Job, target: Path) -> Downloaded | None:
+        if not job.mask_url:
+            return None
+        dest = mask_path(target)
+        if job.mask_sha256 and job.mask_size is not None and dest.exists():
+            return Downloaded(job.mask_size, job.mask_sha256)
+        got = self._fetch(job.mask_url, dest)
+        self._store.update(
+            job.id,
+            State.DOWNLOADING,
+            mask_path=str(dest),
+            mask_sha256=got.sha256,
+            mask_size=got.size,
+        )
+        return got
 
     def _retry_later(self, job: Job, now: float, reason: str, *, refresh: bool) -> None:
         failures = self._failures.get(job.id, 0) + 1
@@ -83,18 +121,21 @@ class Downloader:
         fields: dict[str, object] = {"next_attempt_at": now + download_delay_s(failures)}
         if refresh and job.viggle_job_id:  # a stale signed URL: ask Viggle for a fresh one
             try:
-                fresh = self._client.get_render(job.viggle_job_id).result_url
+                status = self._client.get_render(job.viggle_job_id)
             except ApiError:
-                fresh = None
-            if fresh:
-                fields = {"result_url": fresh, "next_attempt_at": now}
+                status = None
+            if status is not None and status.result_url:
+                fields = {
+                    "result_url": status.result_url,
+                    "mask_url": status.mask_cdn_url,
+                    "next_attempt_at": now,
+                }
         self._store.update(job.id, State.DOWNLOADING, **fields)
         log.warning("download_failed", job_id=job.id, reason=reason, failures=failures)
 
-    def _finish(self, job: Job, video: Path, got: Downloaded, now: float) -> None:
-        self._store.update(
-            job.id, State.DOWNLOADING, output_sha256=got.sha256, output_size=got.size
-        )
+    def _finish(
+        self, job: Job, video: Path, got: Downloaded, mask: Downloaded | None, now: float
+    ) -> None:
         fresh = self._store.get(job.id) or job
         doc = build_sidecar(
             fresh,
@@ -103,9 +144,12 @@ class Downloader:
             size=got.size,
             sha256=got.sha256,
             done_at=now,
+            mask=(mask.size, mask.sha256) if mask else None,
         )
         write_bytes_atomic(
-            sidecar_path(video), (json.dumps(doc, indent=2) + "\n").encode(), mode=self._file_mode
+            sidecar_path(video),
+            (json.dumps(doc, indent=2) + "\n").encode(),
+            mode=self._settings.file_mode,
         )
         self._store.transition(
             job.id, State.DOWNLOADING, State.DONE, at=now, detail="output and sidecar written"
@@ -118,5 +162,17 @@ class Downloader:
             output=str(video),
             duration_s=round(now - job.created_at, 3),
             attempts=fresh.attempts,
+            credits=fresh.estimate_credits,
         )
         self._on_ended(job)
+
+
+def stale_parts(folders: list[Path], owned: set[Path]) -> list[Path]:
+    """``*.part`` files in the output folders that no unfinished download owns."""
+    return sorted(
+        p
+        for folder in folders
+        if folder.is_dir()
+        for p in folder.glob(f"*{PART_SUFFIX}")
+        if p not in owned
+    )

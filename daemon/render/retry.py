@@ -28,3 +28,12 @@ def poll_delay_s(poll_interval_s: float, failures: int) -> float:
 
 def download_delay_s(failures: int) -> float:
     return backoff_s(max(1, failures), base_s=DOWNLOAD_BASE_S, cap_s=DOWNLOAD_CAP_S)
+
+
+def poll_cadence_s(poll_interval_s: float, age_s: float) -> float:
+    """Poll at the configured interval for two minutes, then slower for long renders."""
+    if age_s < 120:
+        return poll_interval_s
+    if age_s < 600:
+        return min(2 * poll_interval_s, 30.0)
+    return min(4 * poll_interval_s, 30.0)

@@ -1,9 +1,12 @@
-"""The dispatch tick: queued jobs → one paid POST each, with the intent committed first."""
+"""The dispatch tick: prepared jobs → one paid POST each, with the intent committed first."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import structlog
 
@@ -11,89 +14,143 @@ from daemon.errors import (
     ApiError,
     AuthError,
     CreditsError,
+    FastUnavailableError,
     NotSentError,
     RejectedError,
     ThrottledError,
+    TransientError,
 )
+from daemon.render.budget import Budget, check_budget, day_of
+from daemon.render.politeness import CircuitBreaker
 from daemon.render.retry import BUDGET_RECHECK_S, submit_delay_s
-from daemon.store.jobs import Job, JobStore
-from daemon.store.states import State
+from daemon.store.assets import AssetKind, AssetStore, scene_key
+from daemon.store.jobs import Job, JobStore, Spend
+from daemon.store.states import IN_FLIGHT, State
 from daemon.viggle.client import ViggleClient
+from daemon.viggle.inputs import IdsInput, MultiInput, RenderInput, RenderOptions, UploadInput
 
 log = structlog.get_logger()
+# 400 codes that mean a cached asset is gone or not usable: make it again, once
+STALE_ASSET_CODES: Final = frozenset({"CS-ORIV-008", "CS-ORIV-009", "CS-ORIV-010"})
+
+
+def render_input(job: Job) -> RenderInput:
+    """What to send: both files (on demand), or the prepared ids (preprocessed)."""
+    spec = job.spec
+    if spec.mode == "on_demand":
+        assert spec.scene is not None
+        return UploadInput(Path(spec.character.path), Path(spec.scene.path))
+    ids: dict[str, str] = job.assets["characters"]
+    scene_id: str = job.assets["scene"]
+    if spec.segment is None and not spec.cast:
+        return IdsInput(ids[spec.character.sha256], scene_id)
+    mapping = {m.segment: ids[m.character.sha256] for m in spec.cast}
+    if spec.segment is not None:
+        mapping[spec.segment] = ids[spec.character.sha256]
+    return MultiInput(scene_id, mapping)
+
+
+def render_seconds(job: Job) -> float:
+    spec = job.spec
+    if spec.scene is not None and spec.scene.duration_s is not None:
+        return spec.scene.duration_s
+    return float(job.assets.get("duration_s") or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitSettings:
+    max_in_flight: int
+    poll_interval_s: float
+    budget: Budget = Budget()
 
 
 class Submitter:
-    """Submits while fewer than ``max_in_flight`` jobs are at Viggle; classifies every outcome."""
+    """Submits while fewer than ``max_in_flight`` renders are at Viggle; classifies outcomes."""
 
     def __init__(
         self,
         store: JobStore,
+        assets: AssetStore,
         client: ViggleClient,
+        settings: SubmitSettings,
         *,
-        max_in_flight: int,
-        poll_interval_s: float,
+        breaker: CircuitBreaker,
         on_ended: Callable[[Job], None],
     ) -> None:
         self._store = store
-        self._on_ended = on_ended
+        self._assets = assets
         self._client = client
-        self._max_in_flight = max_in_flight
-        self._poll_interval_s = poll_interval_s
+        self._settings = settings
+        self._breaker = breaker
+        self._on_ended = on_ended
         self.paused_reason: str | None = None
         self.draining = False
 
     def tick(self, now: float) -> int:
         """Submit what fits; return how many POSTs were made."""
-        for job in self._store.due(State.WAITING_BUDGET, now):
-            self._store.transition(
-                job.id,
-                State.WAITING_BUDGET,
-                State.QUEUED,
-                at=now,
-                detail="checking the balance again",
-            )
-        if self.paused_reason or self.draining:
+        if self.paused_reason or self.draining or not self._breaker.allows(now):
             return 0
-        slots = self._max_in_flight - self._store.in_flight()
+        slots = self._settings.max_in_flight - self._store.count_in(IN_FLIGHT)
         sent = 0
-        for job in self._store.due(State.QUEUED, now, limit=max(0, slots)):
-            if self.draining or self.paused_reason:
+        for job in self._store.due(State.PREPARING, now, limit=200):
+            if sent >= slots or self.draining or self.paused_reason:
                 break
-            self._submit(job, now)
-            sent += 1
+            if job.assets.get("ready") and self._within_budget(job, now):
+                self._submit(job, now)
+                sent += 1
         return sent
+
+    def _within_budget(self, job: Job, now: float) -> bool:
+        """The render's own cost against the daily cap, now that its length is known."""
+        cost = math.ceil(render_seconds(job) - 1e-9) * (2 if job.spec.options.fast else 1)
+        daily = Budget(daily_credits=self._settings.budget.daily_credits)
+        verdict = check_budget(
+            cost, budget=daily, spent_today=self._store.spent_on(day_of(now)), balance=None
+        )
+        if verdict.go:
+            return True
+        self._store.transition(
+            job.id,
+            State.PREPARING,
+            State.WAITING_BUDGET,
+            at=now,
+            detail=verdict.reason,
+            error_message=verdict.reason,
+            next_attempt_at=now + BUDGET_RECHECK_S,
+        )
+        log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=verdict.reason)
+        return False
 
     def _submit(self, job: Job, now: float) -> None:
         bound = log.bind(job_id=job.id, rule=job.rule)
-        self._store.transition(job.id, State.QUEUED, State.PREPARING, at=now)
-        missing = [
-            r.path for r in (job.spec.character, job.spec.scene) if not Path(r.path).is_file()
-        ]
+        missing = [r for r in self._local_inputs(job) if not Path(r).is_file()]
         if missing:
-            self._store.transition(
-                job.id,
-                State.PREPARING,
-                State.FAILED,
-                at=now,
-                detail="input file missing",
-                error_code="input_missing",
-                error_message=f"input file is gone: {missing[0]}",
+            self._fail(
+                job, State.PREPARING, now, "input_missing", f"input file is gone: {missing[0]}"
             )
-            bound.error("job_failed", reason="input_missing", path=missing[0])
-            self._on_ended(job)
             return
-        # the intent is committed before the POST: a crash from here on becomes `uncertain`
+        cost = math.ceil(render_seconds(job) - 1e-9) * (2 if job.spec.options.fast else 1)
+        # the intent (and its cost) is committed before the POST: a crash from here on
+        # becomes `uncertain`, never a second submission
         self._store.transition(
-            job.id, State.PREPARING, State.SUBMITTING, at=now, attempts=job.attempts + 1
+            job.id,
+            State.PREPARING,
+            State.SUBMITTING,
+            at=now,
+            attempts=job.attempts + 1,
+            spend=Spend("render", cost, day_of(now)),
+        )
+        choices = job.spec.options
+        options = RenderOptions(
+            job.spec.model, choices.background_mode, choices.bg_color, choices.fast
         )
         try:
-            created = self._client.create_render(
-                Path(job.spec.character.path), Path(job.spec.scene.path), model=job.spec.model
-            )
+            created = self._client.render(render_input(job), options)
         except ApiError as exc:
+            self._breaker.record(ok=not isinstance(exc, TransientError), now=now)
             self._classify_failure(job, exc, now)
             return
+        self._breaker.record(ok=True, now=now)
         self._store.transition(
             job.id,
             State.SUBMITTING,
@@ -101,26 +158,51 @@ class Submitter:
             at=now,
             viggle_job_id=created.job_id,
             detail=f"viggle job {created.job_id}",
-            next_attempt_at=now + self._poll_interval_s,
+            render_started_at=now,
+            next_attempt_at=now + self._settings.poll_interval_s,
         )
-        bound.info("render_submitted", viggle_job_id=created.job_id, model=job.spec.model)
+        bound.info(
+            "render_submitted", viggle_job_id=created.job_id, model=job.spec.model, credits=cost
+        )
+
+    @staticmethod
+    def _local_inputs(job: Job) -> list[str]:
+        if job.spec.mode != "on_demand":
+            return []
+        return [job.spec.character.path] + ([job.spec.scene.path] if job.spec.scene else [])
+
+    def _fail(self, job: Job, src: State, now: float, code: str, message: str) -> None:
+        self._store.transition(
+            job.id,
+            src,
+            State.FAILED,
+            at=now,
+            detail=message,
+            error_code=code,
+            error_message=message,
+            refund=True,
+        )
+        log.error("job_failed", job_id=job.id, rule=job.rule, reason=message, code=code)
+        self._on_ended(job)
+
+    def _back_to_queue(self, job: Job, now: float, reason: str, delay_s: float) -> None:
+        self._store.transition(
+            job.id,
+            State.SUBMITTING,
+            State.QUEUED,
+            at=now,
+            detail=f"not sent: {reason}",
+            next_attempt_at=now + delay_s,
+            refund=True,
+        )
+        log.warning("retry_scheduled", job_id=job.id, reason=reason, delay_s=round(delay_s, 1))
 
     def _classify_failure(self, job: Job, exc: ApiError, now: float) -> None:
-        """RELIABILITY §2.4: only a provably unsent request goes back to the queue."""
-        bound = log.bind(job_id=job.id, rule=job.rule)
+        """RELIABILITY §2.4: only a provably unsent or refused request leaves `submitting`."""
         attempt = job.attempts + 1
-        if isinstance(exc, NotSentError | ThrottledError):
+        if isinstance(exc, NotSentError | ThrottledError | FastUnavailableError):
             retry_after = exc.retry_after_s if isinstance(exc, ThrottledError) else None
-            delay = submit_delay_s(attempt, retry_after)
-            self._store.transition(
-                job.id,
-                State.SUBMITTING,
-                State.QUEUED,
-                at=now,
-                detail=f"not sent: {exc}",
-                next_attempt_at=now + delay,
-            )
-            bound.warning("retry_scheduled", reason=str(exc), delay_s=round(delay, 1))
+            self._back_to_queue(job, now, str(exc), submit_delay_s(attempt, retry_after))
         elif isinstance(exc, CreditsError):
             self._store.transition(
                 job.id,
@@ -128,21 +210,20 @@ class Submitter:
                 State.WAITING_BUDGET,
                 at=now,
                 detail=str(exc),
+                error_message=str(exc),
+                refund=True,
                 next_attempt_at=now + BUDGET_RECHECK_S,
             )
-            bound.warning("job_waiting_budget", reason=str(exc))
+            log.warning("job_waiting_budget", job_id=job.id, reason=str(exc))
+        elif (
+            isinstance(exc, RejectedError)
+            and exc.code in STALE_ASSET_CODES
+            and (job.spec.mode == "preprocessed" and not job.assets.get("recreated"))
+        ):
+            self._forget_assets(job)
+            self._back_to_queue(job, now, f"a cached asset is stale ({exc.code})", 0.0)
         elif isinstance(exc, AuthError | RejectedError):
-            self._store.transition(
-                job.id,
-                State.SUBMITTING,
-                State.FAILED,
-                at=now,
-                detail=str(exc),
-                error_code=exc.code or "rejected",
-                error_message=exc.message,
-            )
-            bound.error("job_failed", reason=str(exc))
-            self._on_ended(job)
+            self._fail(job, State.SUBMITTING, now, exc.code or "rejected", str(exc))
             if isinstance(exc, AuthError):
                 self.paused_reason = f"the API key was refused: {exc}"
                 log.error("submissions_paused", reason=self.paused_reason)
@@ -155,8 +236,19 @@ class Submitter:
                 detail=f"outcome unknown: {exc}",
                 error_message=str(exc),
             )
-            bound.error(
+            log.error(
                 "job_uncertain",
+                job_id=job.id,
+                rule=job.rule,
                 reason=str(exc),
                 hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
             )
+
+    def _forget_assets(self, job: Job) -> None:
+        spec = job.spec
+        for ref in spec.characters:
+            self._assets.forget(AssetKind.CHARACTER, ref.sha256)
+        if spec.scene is not None:
+            self._assets.forget(AssetKind.SCENE, scene_key(spec.scene.sha256, spec.model))
+        if spec.template is not None:
+            self._assets.forget(AssetKind.TEMPLATE, f"{spec.template}:{spec.model}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from daemon.config import CharactersRule, Rule
+from daemon.config import CharactersRule, Rule, SceneSpec
 
 IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 VIDEO_SUFFIXES: Final = frozenset({".mp4", ".mov", ".avi", ".webm"})
@@ -14,12 +14,11 @@ VIDEO_SUFFIXES: Final = frozenset({".mp4", ".mov", ".avi", ".webm"})
 
 @dataclass(frozen=True, slots=True)
 class RenderRequest:
-    """One render a rule wants: this character image against this driving video."""
+    """One render a rule wants: this character image performing this scene, under this rule."""
 
-    rule: str
+    rule: Rule
     character: Path
-    scene_video: Path
-    model: str
+    scene: SceneSpec
 
 
 def is_image(path: Path) -> bool:
@@ -30,7 +29,7 @@ def characters_requests(rule: CharactersRule, file: Path) -> list[RenderRequest]
     """A ``characters`` rule fans an image out over every scene of the rule."""
     if not is_image(file):
         return []
-    return [RenderRequest(rule.name, file, scene.video, rule.model) for scene in rule.scenes]
+    return [RenderRequest(rule, file, scene) for scene in rule.scenes]
 
 
 def requests_for(rule: Rule, file: Path) -> list[RenderRequest]:

@@ -12,13 +12,15 @@ from typing import Final
 
 from daemon.errors import StoreError
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+MIGRATIONS: Final = ("schema.sql", "002_money.sql")
 BUSY_TIMEOUT_MS: Final = 10_000
 
 
 def _migrations() -> list[str]:
     """Scripts that bring the schema from version i to i + 1, in order."""
-    return [resources.files("daemon.store").joinpath("schema.sql").read_text(encoding="utf-8")]
+    folder = resources.files("daemon.store")
+    return [folder.joinpath(name).read_text(encoding="utf-8") for name in MIGRATIONS]
 
 
 class Database:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Final
 
 from daemon.errors import StoreError, TransitionError
 from daemon.store.db import Database
+from daemon.store.spec import InputRef, JobSpec
+
+__all__ = ["Event", "InputRef", "Job", "JobSpec", "JobStore", "Spend"]
 from daemon.store.states import IN_FLIGHT, State, allowed
 
 # columns a transition may set besides the state (never interpolate anything else into SQL)
@@ -24,43 +27,17 @@ _SETTABLE: Final = frozenset(
         "error_message",
         "attempts",
         "next_attempt_at",
+        "estimate_credits",
+        "assets_json",
+        "mask_url",
+        "mask_path",
+        "mask_sha256",
+        "mask_size",
+        "render_started_at",
+        "request_json",
+        "source_path",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class InputRef:
-    """One input file of a job as it was when the job was made."""
-
-    role: str  # "character" | "scene"
-    path: str
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class JobSpec:
-    """What to render; stored as JSON with the job and copied into its sidecar."""
-
-    rule: str
-    character: InputRef
-    scene: InputRef
-    model: str
-    output_name: str  # file stem in the rule's output folder
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> JobSpec:
-        d = json.loads(text)
-        return cls(
-            rule=d["rule"],
-            character=InputRef(**d["character"]),
-            scene=InputRef(**d["scene"]),
-            model=d["model"],
-            output_name=d["output_name"],
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +61,13 @@ class Job:
     next_attempt_at: float
     created_at: float
     updated_at: float
+    estimate_credits: float
+    assets: dict[str, Any]
+    mask_url: str | None
+    mask_path: str | None
+    mask_sha256: str | None
+    mask_size: int | None
+    render_started_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +78,27 @@ class Event:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class Spend:
+    kind: str  # "render" | "character"
+    credits: float
+    day: str  # UTC YYYY-MM-DD
+
+
+def _insert_spend(conn: Any, job_id: int | None, spend: Spend, at: float) -> None:
+    conn.execute(
+        "INSERT INTO spend (day, job_id, kind, credits, at) VALUES (?, ?, ?, ?, ?)",
+        (spend.day, job_id, spend.kind, spend.credits, at),
+    )
+
+
 def _job(row: Any) -> Job:
     d = dict(row)
     d["state"] = State(d["state"])
     d["spec"] = JobSpec.from_json(d.pop("request_json"))
-    d.pop("model")  # a column for queries; the spec carries it
+    d.pop("model")  # columns for queries; the spec carries them
+    d.pop("mode")
+    d["assets"] = json.loads(d.pop("assets_json") or "{}")
     return Job(**d)
 
 
@@ -113,7 +113,7 @@ class JobStore:
         with self._db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO jobs (rule, state, dedup_key, source_path, request_json, model,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (dedup_key) DO NOTHING",
                 (
                     spec.rule,
@@ -122,6 +122,7 @@ class JobStore:
                     source_path,
                     spec.to_json(),
                     spec.model,
+                    spec.mode,
                     at,
                     at,
                 ),
@@ -144,9 +145,16 @@ class JobStore:
         *,
         at: float,
         detail: str = "",
+        spend: Spend | None = None,
+        refund: bool = False,
         **fields: object,
     ) -> Job:
-        """Move ``job_id`` from ``src`` to ``dst`` (compare-and-set) and log it; return the job."""
+        """Move ``job_id`` from ``src`` to ``dst`` (compare-and-set) and log it; return the job.
+
+        ``spend`` records credits committed by this step (the intent of a paid call) and
+        ``refund`` removes the job's render spending (not sent, failed or cancelled at Viggle),
+        both in the same transaction as the state change.
+        """
         if not allowed(src, dst):
             raise StoreError(f"transition {src} → {dst} is not allowed")
         unknown = set(fields) - _SETTABLE
@@ -166,8 +174,25 @@ class JobStore:
                 " VALUES (?, ?, ?, ?, ?)",
                 (job_id, at, src, dst, detail),
             )
+            if refund:
+                conn.execute("DELETE FROM spend WHERE job_id = ? AND kind = 'render'", (job_id,))
+            if spend is not None:
+                _insert_spend(conn, job_id, spend, at)
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _job(row)
+
+    def record_spend(self, job_id: int | None, spend: Spend, at: float) -> None:
+        """Credits committed outside a job transition (a character's preprocess intent)."""
+        with self._db.write() as conn:
+            _insert_spend(conn, job_id, spend, at)
+
+    def spent_on(self, day: str) -> float:
+        """Credits committed on the UTC ``day`` (YYYY-MM-DD)."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(credits), 0) FROM spend WHERE day = ?", (day,)
+            ).fetchone()
+        return float(row[0])
 
     def update(self, job_id: int, state: State, **fields: object) -> bool:
         """Set fields (progress, next poll) without a state change if the job is still ``state``."""

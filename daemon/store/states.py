@@ -22,7 +22,10 @@ class State(StrEnum):
 S = State
 ALLOWED: Final[dict[State, frozenset[State]]] = {
     S.QUEUED: frozenset({S.PREPARING, S.FAILED, S.CANCELLED, S.WAITING_BUDGET}),
-    S.PREPARING: frozenset({S.SUBMITTING, S.QUEUED, S.FAILED, S.CANCELLED, S.WAITING_BUDGET}),
+    # uncertain from preparing: a paid character creation lost its answer
+    S.PREPARING: frozenset(
+        {S.SUBMITTING, S.QUEUED, S.FAILED, S.CANCELLED, S.WAITING_BUDGET, S.UNCERTAIN}
+    ),
     # back to queued only when the request was provably not acted on (RELIABILITY §2)
     S.SUBMITTING: frozenset({S.RENDERING, S.QUEUED, S.FAILED, S.UNCERTAIN, S.WAITING_BUDGET}),
     S.RENDERING: frozenset({S.DOWNLOADING, S.FAILED, S.CANCELLED}),
@@ -35,7 +38,8 @@ ALLOWED: Final[dict[State, frozenset[State]]] = {
     S.CANCELLED: frozenset({S.QUEUED}),
 }
 TERMINAL: Final = frozenset({S.DONE, S.FAILED, S.CANCELLED})
-IN_FLIGHT: Final = frozenset({S.SUBMITTING, S.RENDERING, S.DOWNLOADING})
+# at Viggle: what max_concurrent_renders counts
+IN_FLIGHT: Final = frozenset({S.SUBMITTING, S.RENDERING})
 
 
 def allowed(src: State, dst: State) -> bool:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
 import requests
 
@@ -52,8 +52,11 @@ class ViggleClient:
         session: requests.Session | None = None,
         timeouts: Timeouts = Timeouts(),
         sleep: Callable[[float], None] = time.sleep,
+        pace: Callable[[], float] | None = None,
     ) -> None:
-        self._http = Transport(base_url, key, session=session, timeouts=timeouts, sleep=sleep)
+        self._http = Transport(
+            base_url, key, session=session, timeouts=timeouts, sleep=sleep, pace=pace
+        )
         self._session = self._http.session
 
     def __repr__(self) -> str:
@@ -168,9 +171,20 @@ class ViggleClient:
     def credits(self) -> Credits:
         return Credits.model_validate(self._http.get("/api/credits"))
 
-    def download(self, url: str, out: IO[bytes], *, max_bytes: int) -> Downloaded:
-        """Stream a result (``cdn_url`` or ``mask_cdn_url``) into ``out``, without the key."""
-        return self._http.download(url, out, max_bytes=max_bytes)
+    def download(
+        self,
+        url: str,
+        out: IO[bytes],
+        *,
+        max_bytes: int,
+        offset: int = 0,
+        digest: Any = None,
+    ) -> Downloaded:
+        """Stream a result (``cdn_url`` or ``mask_cdn_url``) into ``out``, without the key.
+
+        Resumes after ``offset`` bytes already in ``out`` when the server honours ``Range``.
+        """
+        return self._http.download(url, out, max_bytes=max_bytes, offset=offset, digest=digest)
 
     def _preprocess(
         self, path: str, fields: dict[str, str], file_field: str, source: Path | str

@@ -1,285 +1,166 @@
-"""A local Viggle-compatible HTTP server for tests and the demo (on-demand renders only).
+"""A local Viggle-compatible HTTP server for tests, the demo and ``viggle-watch sim``.
 
-Speaks the legacy ``/api`` surface described in ``viggle-api.md``: ``POST /api/render`` with
-uploaded files, ``GET /api/render/{job_id}``, and a signed ``/cdn/{job_id}.mp4`` download. The
-job output is, for now, the uploaded driving video. ``GET /_sim/stats`` reports what clients did
-(calls per route, submissions, and CDN requests that wrongly carried an ``Authorization``
-header). State and the job lifecycle live in :mod:`daemon.viggle.emulator_state`.
+Speaks the legacy ``/api`` surface of ``viggle-api.md``: renders in all four input sets with
+status and cancel, characters, scenes, template import and credits, with per-key balances,
+real media validation, generated result videos on a signed ``/cdn`` route, and injectable
+faults (:class:`Faults`). ``/_sim/stats``, ``/_sim/reset``, ``/_sim/faults`` and
+``/_sim/files`` let tests observe and steer it. Modules:
+
+- ``emulator`` (this one, the only werkzeug import): the WSGI edge :class:`Emulator`, the
+  server thread, :func:`serve`, :class:`RunningEmulator`;
+- ``emulator_app``: the emulated service (auth, faults, /_sim); ``emulator_routes``: the route
+  table; ``emulator_render`` and ``emulator_asset_routes``: the handlers; ``emulator_cdn``:
+  downloads; ``emulator_replies`` and ``emulator_wire``: answers as values;
+- ``emulator_state``, ``emulator_stats``, ``emulator_jobs``, ``emulator_assets``: state and
+  pure lifecycles;
+- ``emulator_inputs``: upload/URL validation; ``emulator_templates``: the template table;
+- ``emulator_faults``, ``emulator_config``: configuration; ``emulator_cli``: the CLI flags.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import hmac
-import io
 import ipaddress
-import json
+import socket
 import threading
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
 from socketserver import ThreadingMixIn
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NoReturn
 
-import av
-from PIL import Image
-from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
-from werkzeug.routing import Map, Rule
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from daemon.errors import ConfigError
-from daemon.viggle.emulator_state import (
-    MODE_FULL_PIPELINE,
-    EmulatorState,
-    EmulatorStats,
-    JobStatus,
-    iso_utc,
-    status_document,
-)
+from daemon.viggle.emulator_app import EmulatedApi, key_fingerprint, route_rejection
+from daemon.viggle.emulator_config import EmulatorConfig
+from daemon.viggle.emulator_faults import Faults
+from daemon.viggle.emulator_stats import EmulatorStats
+from daemon.viggle.emulator_wire import HttpRequest, HttpResponse, Upload
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-MODELS: Final = frozenset({"V4_Preview", "V3_Preview"})
-DEFAULT_MODEL: Final = "V4_Preview"
-IMAGE_FORMATS: Final = frozenset({"PNG", "JPEG"})
+__all__ = [
+    "EmulatedApi",
+    "Emulator",
+    "EmulatorConfig",
+    "Faults",
+    "RunningEmulator",
+    "key_fingerprint",
+    "serve",
+]
+
+SHUTDOWN_POLL_S: Final = 0.05
 MAX_UPLOAD_BYTES: Final = 1024 * 1024 * 1024
 """Bound on a request body; the API's own limit is 500 MB per video (CS-ORIV-005)."""
-UNSUPPORTED_FIELDS: Final = (
-    "ref_image_url",
-    "driving_video_url",
-    "character_id",
-    "scene_id",
-    "character_mapping",
-)
-KEY_PREFIX: Final = "sk-"
-CODE_INVALID: Final = "CS-UORC01-002"
-CODE_BAD_KEY: Final = "CS-UORC01-007"
-MISSING_KEY_DETAIL: Final = "API key required. Use Authorization: Bearer sk-xxx"
-SHUTDOWN_POLL_S: Final = 0.05
-
-# Endpoint name -> route pattern used in stats keys ("METHOD /pattern", ids left out).
-_ROUTES: Final = {
-    "render_create": "/api/render",
-    "render_status": "/api/render",
-    "cdn": "/cdn",
-    "stats": "/_sim/stats",
-}
-_URL_MAP: Final = Map(
-    [
-        Rule("/api/render", methods=["POST"], endpoint="render_create"),
-        Rule("/api/render/<job_id>", methods=["GET"], endpoint="render_status"),
-        Rule("/cdn/<job_id>.mp4", methods=["GET"], endpoint="cdn"),
-        Rule("/_sim/stats", methods=["GET"], endpoint="stats"),
-    ],
-    strict_slashes=False,
-)
+_FORM_TYPES: Final = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
-@dataclass
-class EmulatorConfig:
-    """How the emulator behaves: job latency, accepted keys, and its clock."""
-
-    latency_s: float = 3.0
-    keys: frozenset[str] | None = None
-    """Accepted API keys; None accepts any key that starts with ``sk-``."""
-    clock: Callable[[], float] = time.monotonic
+class DroppedConnectionError(ConnectionError):
+    """Raised out of the WSGI app after :func:`_drop_connection`. werkzeug's dev server takes a
+    ``ConnectionError`` for a client that went away: nothing more is written, nothing logged."""
 
 
-def _json(body: object, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
+def _drop_connection(environ: WSGIEnvironment) -> NoReturn:
+    """Shut the request's socket both ways so no HTTP response follows, and raise.
+
+    The client sees the connection close without an answer (or mid-body). The server's own
+    request teardown closes the socket right after.
+    """
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    raise DroppedConnectionError("connection dropped on purpose (fault injection)")
 
 
-def _error(status: int, code: str, message: str, action: str) -> Response:
-    detail = {"error_code": code, "message": message, "action": action}
-    return _json({"detail": detail}, status)
+def _read(request: Request) -> HttpRequest:
+    """Read a request completely into a plain value. Raises werkzeug's HTTPException (413,
+    400) for a body over the limit or a malformed form."""
+    form = dict(request.form.items())
+    files = {
+        name: Upload(upload.filename or "", upload.read()) for name, upload in request.files.items()
+    }
+    body = b"" if request.mimetype in _FORM_TYPES else request.get_data()
+    return HttpRequest(
+        method=request.method,
+        path=request.path,
+        url_root=request.host_url.rstrip("/"),
+        host=request.host,
+        server_port=int(request.environ.get("SERVER_PORT") or 0),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query=request.args.to_dict(),
+        form=form,
+        files=files,
+        body=body,
+    )
 
 
-def _image_is_valid(data: bytes) -> bool:
-    """Return True if ``data`` decodes fully with Pillow as a PNG or JPEG image."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image_format = image.format
-            image.load()  # decodes every pixel: a truncated file fails here
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return False
-    return image_format in IMAGE_FORMATS
+def _cut(body: bytes, cut_after: int, environ: WSGIEnvironment) -> Iterator[bytes]:
+    yield body[:cut_after]
+    _drop_connection(environ)
 
 
-def _video_is_readable(data: bytes) -> bool:
-    """Return True if PyAV opens ``data`` and decodes a first video frame from it."""
-    try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            if not container.streams.video:
-                return False
-            next(iter(container.decode(video=0)))
-    except (av.error.FFmpegError, OSError, ValueError, StopIteration):
-        return False
-    return True
-
-
-def _key_is_accepted(header: str, keys: frozenset[str] | None) -> bool:
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
-        return False
-    if len(token) == len(KEY_PREFIX):
-        return False
-    return keys is None or token in keys
+def _wsgi_response(answer: HttpResponse, environ: WSGIEnvironment) -> Response:
+    if answer.drop:
+        _drop_connection(environ)
+    if answer.cut_after is None:
+        body: bytes | Iterator[bytes] = answer.body
+    else:
+        body = _cut(answer.body, answer.cut_after, environ)
+    response = Response(body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers:
+        response.headers[name] = value
+    response.headers["Content-Length"] = str(len(answer.body))
+    return response
 
 
 class Emulator:
-    """The WSGI application: routes requests onto an :class:`EmulatorState`."""
+    """The WSGI application: the HTTP edge of an :class:`EmulatedApi`."""
 
     def __init__(self, config: EmulatorConfig) -> None:
-        self._keys = config.keys
-        self._state = EmulatorState(latency_s=config.latency_s, clock=config.clock)
+        self._api = EmulatedApi(config)
 
     def stats(self) -> EmulatorStats:
         """Return a snapshot of the statistics served at ``GET /_sim/stats``."""
-        return self._state.stats()
+        return self._api.stats()
+
+    @property
+    def faults(self) -> Faults:
+        """The faults in force."""
+        return self._api.faults
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace the faults in force (takes effect with the next request)."""
+        self._api.set_faults(faults)
+
+    def reset(self) -> None:
+        """Forget all jobs, assets, balances, files and stats (``POST /_sim/reset``)."""
+        self._api.reset()
+
+    def put_file(self, name: str, data: bytes) -> str:
+        """Host ``data`` for URL inputs; return its path (``/_sim/files/{name}``)."""
+        return self._api.put_file(name, data)
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request."""
         with Request(environ) as request:
             request.max_content_length = MAX_UPLOAD_BYTES
-            response = self._dispatch(request)
-            return response(environ, start_response)
+            try:
+                plain = _read(request)
+            except HTTPException as exc:  # a body over the size limit, a malformed form...
+                partial = HttpRequest(request.method, request.path, "", request.host, 0)
+                rejection = route_rejection(exc.code or 400, exc.name)
+                answer = self._api.error(partial, rejection)
+            else:
+                answer = self._api.handle(plain)
+            return _wsgi_response(answer, environ)(environ, start_response)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return self.wsgi_app(environ, start_response)
-
-    def _dispatch(self, request: Request) -> Response:
-        needs_key = request.path.startswith("/api/")
-        try:
-            endpoint, args = _URL_MAP.bind_to_environ(request.environ).match()
-        except HTTPException as exc:
-            self._state.count_call(f"{request.method} <unmatched>")
-            failure = self._auth_failure(request) if needs_key else None
-            return _route_error(exc) if failure is None else failure
-        self._state.count_call(f"{request.method} {_ROUTES[endpoint]}")
-        if needs_key and endpoint != "render_status":
-            failure = self._auth_failure(request)
-            if failure is not None:
-                return failure
-        try:
-            return self._handle(request, endpoint, str(args.get("job_id", "")))
-        except HTTPException as exc:  # a body over the size limit, a malformed multipart...
-            return _route_error(exc)
-
-    def _handle(self, request: Request, endpoint: str, job_id: str) -> Response:
-        if endpoint == "render_create":
-            return self._render_create(request)
-        if endpoint == "render_status":
-            return self._render_status(request, job_id)
-        if endpoint == "cdn":
-            return self._cdn(request, job_id)
-        return _json(self._state.stats())
-
-    def _auth_failure(self, request: Request) -> Response | None:
-        """Return the 401 for a missing or bad key, or None if the key is accepted."""
-        header = request.headers.get("Authorization", "").strip()
-        if not header:
-            return _json({"detail": MISSING_KEY_DETAIL}, 401)
-        if not _key_is_accepted(header, self._keys):
-            return _error(
-                401,
-                CODE_BAD_KEY,
-                "Invalid or expired API key",
-                "Check your API key in the Viggle dashboard",
-            )
-        return None
-
-    def _render_create(self, request: Request) -> Response:
-        upload = _parse_render(request)
-        if isinstance(upload, Response):
-            return upload
-        job = self._state.submit(
-            model=upload.model,
-            ref_image=upload.ref_image,
-            driving_video=upload.driving_video,
-            now=datetime.now(UTC),
-        )
-        return _json(
-            {
-                "job_id": job.job_id,
-                "status": JobStatus.QUEUED.value,
-                "mode": MODE_FULL_PIPELINE,
-                "enqueued_at": iso_utc(job.created_at),
-            }
-        )
-
-    def _render_status(self, request: Request, job_id: str) -> Response:
-        job = self._state.job(job_id)
-        if job is None:
-            return _error(404, CODE_INVALID, "Job not found", "Check the job id")
-        url_root = request.host_url.rstrip("/")
-        progress = self._state.progress(job)
-        return _json(status_document(job, progress, self._state.latency_s, url_root))
-
-    def _cdn(self, request: Request, job_id: str) -> Response:
-        if "Authorization" in request.headers:
-            self._state.count_cdn_request_with_auth()
-        job = self._state.job(job_id)
-        if job is None or self._state.progress(job).status is not JobStatus.COMPLETE:
-            return _error(404, CODE_INVALID, "File not found", "Check the job is complete")
-        sig = request.args.get("sig", "")
-        if not hmac.compare_digest(sig.encode(), job.cdn_sig.encode()):
-            return _error(403, CODE_INVALID, "Invalid or expired signature", "Fetch a new URL")
-        response = Response(job.output, mimetype="video/mp4")
-        try:
-            return response.make_conditional(
-                request, accept_ranges=True, complete_length=len(job.output)
-            )
-        except RequestedRangeNotSatisfiable as exc:
-            return _route_error(exc)
-
-
-@dataclass(frozen=True, slots=True)
-class _Upload:
-    """An acceptable on-demand ``POST /api/render``."""
-
-    model: str
-    ref_image: bytes
-    driving_video: bytes
-
-
-def _parse_render(request: Request) -> _Upload | Response:
-    """Return the upload in an acceptable ``POST /api/render``, or the 400 that rejects it."""
-    unsupported = [name for name in UNSUPPORTED_FIELDS if request.form.get(name)]
-    if unsupported:
-        message = f"The emulator supports only on-demand uploads; got {', '.join(unsupported)}"
-        return _error(400, CODE_INVALID, message, "Upload ref_image and driving_video")
-    model = request.form.get("model") or DEFAULT_MODEL
-    if model not in MODELS:
-        message = f"Unknown model {model!r}; use V4_Preview or V3_Preview"
-        return _error(400, CODE_INVALID, message, "Check your request parameters")
-    image = request.files.get("ref_image")
-    if image is None or not image.filename:
-        return _error(400, "CS-ORIV-001", "Reference image required", "Upload ref_image")
-    video = request.files.get("driving_video")
-    if video is None or not video.filename:
-        message = "Driving video required"
-        return _error(400, "CS-ORIV-002", message, "Upload driving_video or provide scene_id")
-    upload = _Upload(model=model, ref_image=image.read(), driving_video=video.read())
-    if not _image_is_valid(upload.ref_image):
-        message = "ref_image is not a readable PNG or JPEG image"
-        return _error(400, CODE_INVALID, message, "Upload a PNG or JPEG image")
-    if not _video_is_readable(upload.driving_video):
-        return _error(400, "CS-ORIV-007", "Video unreadable", "Upload a valid MP4 video")
-    return upload
-
-
-def _route_error(exc: HTTPException) -> Response:
-    """Return a werkzeug HTTP error (404, 405, 416, 413...) as a JSON ``detail`` object."""
-    response = _error(exc.code or 500, CODE_INVALID, exc.name, "Check the request")
-    for name, value in exc.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value  # Allow on 405, Content-Range on 416
-    return response
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -315,6 +196,10 @@ class RunningEmulator:
         serve_forever = functools.partial(server.serve_forever, poll_interval=SHUTDOWN_POLL_S)
         self._thread = threading.Thread(target=serve_forever, name="viggle-emulator", daemon=True)
         self._stopped = False
+
+    def host_file(self, name: str, data: bytes) -> str:
+        """Host ``data`` on the emulator; return the URL to pass as a ``*_url`` input."""
+        return f"{self.url}{self.emulator.put_file(name, data)}"
 
     def start(self) -> None:
         """Start serving on the background thread."""
@@ -353,6 +238,7 @@ def serve(
 
     Raises :class:`ConfigError` for a non-loopback ``host`` unless ``allow_remote`` is set:
     the emulator accepts any ``sk-`` key and serves uploads back, so it must not face a network.
+    Also raises it for a bad templates file.
     """
     if not allow_remote and not _is_loopback(host):
         raise ConfigError(f"refusing to serve the emulator on non-loopback host {host!r}")

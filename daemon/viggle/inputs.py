@@ -57,7 +57,7 @@ class InvalidOptionsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     model: str | None = None
-    background_mode: BackgroundMode | None = None
+    background_mode: str | None = None  # "original" | "solid" | "transparent"
     bg_color: str | None = None  # "R,G,B", only with background_mode="solid"
     fast: bool = False
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,8 +119,10 @@ class Transport:
         session: requests.Session | None = None,
         timeouts: Timeouts = Timeouts(),
         sleep: Callable[[float], None] = time.sleep,
+        pace: Callable[[], float] | None = None,
     ) -> None:
         self.base = base_url.rstrip("/")
+        self._pace = pace  # the shared rate limit: seconds to wait before the next request
         self._key = key
         register_secret(key.reveal())  # whatever logs or errors say later, the key is scrubbed
         self.timeouts = timeouts
@@ -133,6 +136,10 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base!r})"
 
+    def _wait_turn(self) -> None:
+        if self._pace is not None and (delay := self._pace()) > 0:
+            self._sleep(delay)
+
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key.reveal()}"}
 
@@ -142,6 +149,7 @@ class Transport:
         paid = method == "POST"
         timeout = (self.timeouts.connect_s, read_s or self.timeouts.read_s)
         try:
+            self._wait_turn()
             resp = self.session.request(method, url, headers=self._auth(), timeout=timeout, **kw)
         except requests.RequestException as exc:
             if never_sent(exc):
@@ -160,6 +168,7 @@ class Transport:
 
     def _get_once(self, url: str, params: dict[str, Any] | None) -> Any:
         try:
+            self._wait_turn()
             resp = self.session.get(
                 url,
                 headers=self._auth(),
@@ -192,31 +201,71 @@ class Transport:
                     delay = max(delay, exc.retry_after_s)
                 self._sleep(delay)
 
-    def download(self, url: str, out: IO[bytes], *, max_bytes: int) -> Downloaded:
-        """Stream ``url`` into ``out`` without the API key; verify the length; size + sha256."""
+    def download(
+        self,
+        url: str,
+        out: IO[bytes],
+        *,
+        max_bytes: int,
+        offset: int = 0,
+        digest: Any = None,
+    ) -> Downloaded:
+        """Stream ``url`` into ``out`` without the API key; verify the length; size + sha256.
+
+        With ``offset`` > 0, ``out`` already holds that many bytes (hashed into ``digest``):
+        ask for the rest, and append only on a ``206`` whose range starts exactly there; on a
+        plain ``200`` start over (``out`` is truncated), since appending would corrupt it.
+        """
         if urlsplit(url).scheme != "https" and not is_loopback(url):
             raise DownloadError(f"refusing a non-https download URL {redact_url(url)}")
+        headers = {"Range": f"bytes={offset}-"} if offset else None
         try:
             resp = self.session.get(
-                url, stream=True, timeout=(self.timeouts.connect_s, self.timeouts.read_s)
+                url,
+                stream=True,
+                headers=headers,
+                timeout=(self.timeouts.connect_s, self.timeouts.read_s),
             )
         except requests.RequestException as exc:
             raise DownloadError(f"download failed ({type(exc).__name__})") from None
         with resp:
-            if resp.status_code in (403, 404, 410):
-                raise DownloadError(
-                    "the result URL has expired", expired=True, http_status=resp.status_code
-                )
-            if resp.status_code != 200:
-                raise DownloadError(
-                    f"download answered HTTP {resp.status_code}", http_status=resp.status_code
-                )
-            return _stream(resp, out, max_bytes)
+            start, total = _accept(resp, offset)
+            if start == 0:
+                out.seek(0)
+                out.truncate()
+                digest = hashlib.sha256()
+            return _stream(resp, out, start, total, max_bytes, digest or hashlib.sha256())
 
 
-def _stream(resp: requests.Response, out: IO[bytes], max_bytes: int) -> Downloaded:
-    expected = resp.headers.get("Content-Length")
-    digest, size = hashlib.sha256(), 0
+def _accept(resp: requests.Response, offset: int) -> tuple[int, int | None]:
+    """Where the body starts in the file, and the file's full size if the server said."""
+    status = resp.status_code
+    if status in (403, 404, 410):
+        raise DownloadError("the result URL has expired", expired=True, http_status=status)
+    if status == 206 and offset:
+        match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
+        if match and int(match.group(1)) == offset:
+            return offset, int(match.group(2)) if match.group(2) != "*" else None
+        raise DownloadError(
+            "the server answered a different range; starting over", http_status=status, restart=True
+        )
+    if status == 200:
+        length = resp.headers.get("Content-Length")
+        return 0, int(length) if length is not None else None
+    raise DownloadError(
+        f"download answered HTTP {status}", http_status=status, restart=status == 416
+    )
+
+
+def _stream(
+    resp: requests.Response,
+    out: IO[bytes],
+    start: int,
+    total: int | None,
+    max_bytes: int,
+    digest: Any,
+) -> Downloaded:
+    size = start
     try:
         for chunk in resp.iter_content(CHUNK):
             size += len(chunk)
@@ -225,7 +274,7 @@ def _stream(resp: requests.Response, out: IO[bytes], max_bytes: int) -> Download
             digest.update(chunk)
             out.write(chunk)
     except requests.RequestException as exc:
-        raise DownloadError(f"download broke off ({type(exc).__name__})") from None
-    if expected is not None and int(expected) != size:
-        raise DownloadError(f"download truncated: {size} of {expected} bytes")
+        raise DownloadError(f"download broke off at {size} bytes ({type(exc).__name__})") from None
+    if total is not None and total != size:
+        raise DownloadError(f"download truncated: {size} of {total} bytes")
     return Downloaded(size, digest.hexdigest())

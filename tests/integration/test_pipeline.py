@@ -16,6 +16,7 @@ from conftest import KEY, MakeConfig, Workspace, drop, wait_for
 from daemon.apikey import ApiKey
 from daemon.config import Config
 from daemon.logs import configure_logging
+from daemon.media import video_duration_s
 from daemon.service import Service, build_service
 from daemon.store.states import State
 from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
@@ -78,7 +79,8 @@ def test_slow_copy_is_submitted_once_after_the_last_write(
     assert job is not None and job.output_path is not None
     video = Path(job.output_path)
     assert video == workspace.output / "alice__dance.mp4"
-    assert video.read_bytes() == workspace.scene.read_bytes()  # the emulator echoes the video
+    # a real MP4 as long as the driving video
+    assert abs(video_duration_s(video) - video_duration_s(workspace.scene)) < 0.25
     sidecar = json.loads(video.with_suffix(".json").read_text(encoding="utf-8"))
     assert sidecar["schema_version"] == 1
     assert sidecar["job"] == {"id": 1, "rule": "dance", "state": "done"}

@@ -287,9 +287,7 @@ def test_unknown_key_in_a_rule_file_names_the_rule_file(tmp_path: Path) -> None:
         tmp_path / "rules.d/wave.yaml",
         "name: wave\nkind: characters\nwatch: i\noutput: o\nscenes:\n  - vidoe: v.mp4\n",
     )
-    assert config_error(cfg) == (
-        f"{rule}:6: scenes.0.video: Field required\n{rule}:6: scenes.0.vidoe: unknown key (a typo?)"
-    )
+    assert config_error(cfg) == f"{rule}:6: scenes.0.vidoe: unknown key (a typo?)"
 
 
 def test_wrong_rule_kind_names_line_and_field(tmp_path: Path) -> None:

@@ -45,6 +45,13 @@ def make_job(**overrides: Any) -> Job:
         next_attempt_at=0.0,
         created_at=T0,
         updated_at=T0 + 60,
+        estimate_credits=3.0,
+        assets={},
+        mask_url=None,
+        mask_path=None,
+        mask_sha256=None,
+        mask_size=None,
+        render_started_at=T0 + 32,
     )
     return dataclasses.replace(job, **overrides)
 
@@ -70,10 +77,13 @@ def test_sidecar_tells_the_whole_story() -> None:
         "schema_version": 1,
         "generator": f"viggle-watch {__version__}",
         "job": {"id": 7, "rule": "dance", "state": "done"},
-        "viggle": {"job_id": "job_abc", "model": "V4_Preview", "mode": "on_demand"},
+        "viggle": {"job_id": "job_abc", "model": "V4_Preview", "mode": "on_demand",
+                   "character_ids": {}, "scene_id": None, "template": None},
+        "options": {"background_mode": None, "bg_color": None, "fast": False},
         "inputs": {
             "character": {"path": "/in/dance/hero.png", "sha256": "a" * 64, "size": 1234},
             "scene": {"path": "/assets/dance.mp4", "sha256": "b" * 64, "size": 56789},
+            "cast": {},
         },
         "output": {
             "path": "/out/dance/hero__dance.mp4",
@@ -81,6 +91,8 @@ def test_sidecar_tells_the_whole_story() -> None:
             "size": 999,
             "sha256": "c" * 64,
         },
+        "mask": None,
+        "credits": {"estimated": 3.0},
         "timestamps": {
             "queued": "2023-11-14T22:13:20.000+00:00",
             "preparing": "2023-11-14T22:13:21.000+00:00",
@@ -137,7 +149,14 @@ def test_sidecar_without_events_still_has_done() -> None:
     )
     done_at = "2023-11-14T22:13:20.000+00:00"
     assert (doc["viggle"], doc["timestamps"], doc["history"], doc["attempts"]) == (
-        {"job_id": None, "model": "V4_Preview", "mode": "on_demand"},
+        {
+            "job_id": None,
+            "model": "V4_Preview",
+            "mode": "on_demand",
+            "character_ids": {},
+            "scene_id": None,
+            "template": None,
+        },
         {"done": done_at},
         [
             {

@@ -1,0 +1,134 @@
+"""What a person can do to a job from the CLI: retry, resolve an uncertain one, cancel.
+
+Each is one compare-and-set transition, so it is safe while the service runs: if the service
+moved the job in the meantime, the action fails with a message instead of doing harm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from daemon.errors import ApiError, ViggleWatchError
+from daemon.outputs.archive import FAILED, PROCESSED
+from daemon.outputs.atomic import sha256_of
+from daemon.render.preparer import uncertain_character_keys
+from daemon.store.assets import AssetKind, AssetStore
+from daemon.store.jobs import Job, JobStore
+from daemon.store.states import TERMINAL, State
+from daemon.viggle.client import ViggleClient
+
+CLEARED: dict[str, Any] = {
+    "viggle_job_id": None,
+    "progress_pct": None,
+    "checkpoint": None,
+    "result_url": None,
+    "output_path": None,
+    "output_sha256": None,
+    "output_size": None,
+    "error_code": None,
+    "error_message": None,
+    "mask_url": None,
+    "mask_path": None,
+    "mask_sha256": None,
+    "mask_size": None,
+    "render_started_at": None,
+    "next_attempt_at": 0.0,
+    "assets_json": "{}",
+}
+
+
+class ActionError(ViggleWatchError):
+    """The job is not in a state that allows what was asked; the message says why."""
+
+
+def _job(store: JobStore, job_id: int) -> Job:
+    job = store.get(job_id)
+    if job is None:
+        raise ActionError(f"there is no job {job_id}")
+    return job
+
+
+def _find_input(path: Path, sha256: str) -> Path | None:
+    """The input where it is now: in place, or filed away in processed/ or failed/."""
+    if path.exists():
+        return path
+    for folder in (PROCESSED, FAILED):
+        candidates = sorted((path.parent / folder).glob(f"{path.stem}*{path.suffix}"))
+        for candidate in candidates:
+            if sha256_of(candidate).hexdigest() == sha256:
+                return candidate
+    return None
+
+
+def retry(store: JobStore, assets: AssetStore, job_id: int, *, force: bool, now: float) -> Job:
+    """Queue a done, failed or cancelled job again (a deliberate re-render), or with ``force``
+    an uncertain one (accepting that Viggle may already have charged for it)."""
+    job = _job(store, job_id)
+    if job.state == State.UNCERTAIN and not force:
+        raise ActionError(
+            f"job {job_id} is uncertain: Viggle may already have rendered and charged it. "
+            "Check the Viggle dashboard; if it is there, use `jobs resolve "
+            f"{job_id} --viggle-job ID`; to render again anyway, add --force"
+        )
+    if job.state not in TERMINAL | {State.UNCERTAIN}:
+        raise ActionError(
+            f"job {job_id} is {job.state}; only done, failed, cancelled or "
+            "uncertain jobs can be retried"
+        )
+    for key in uncertain_character_keys(assets, job.spec):
+        assets.forget(AssetKind.CHARACTER, key)
+    found = _find_input(Path(job.spec.character.path), job.spec.character.sha256)
+    fields: dict[str, Any] = dict(CLEARED)
+    if found is not None and str(found) != job.spec.character.path:
+        spec = replace(job.spec, character=replace(job.spec.character, path=str(found)))
+        fields |= {"request_json": spec.to_json(), "source_path": str(found)}
+    detail = "retried by a person" + (" (--force: may pay twice)" if force else "")
+    return store.transition(job_id, job.state, State.QUEUED, at=now, detail=detail, **fields)
+
+
+def resolve(store: JobStore, job_id: int, *, viggle_job: str, now: float) -> Job:
+    """An uncertain job that Viggle did receive: follow that Viggle job from now on."""
+    job = _job(store, job_id)
+    if job.state != State.UNCERTAIN:
+        raise ActionError(f"job {job_id} is {job.state}; only uncertain jobs can be resolved")
+    events = store.events(job_id)
+    if events and events[-1].from_state == State.PREPARING:
+        raise ActionError(
+            f"job {job_id} is uncertain because creating its character lost its answer; no "
+            f"render was sent. Use `jobs retry {job_id} --force` to create it again"
+        )
+    return store.transition(
+        job_id,
+        State.UNCERTAIN,
+        State.RENDERING,
+        at=now,
+        viggle_job_id=viggle_job,
+        render_started_at=now,
+        next_attempt_at=now,
+        error_message=None,
+        detail=f"resolved by a person: viggle job {viggle_job}",
+    )
+
+
+def cancel(store: JobStore, client: ViggleClient | None, job_id: int, *, now: float) -> Job:
+    """Stop a job; a render already at Viggle is cancelled there too (its credits refunded)."""
+    job = _job(store, job_id)
+    if job.state in TERMINAL:
+        raise ActionError(f"job {job_id} is already {job.state}")
+    if job.state in (State.SUBMITTING, State.DOWNLOADING):
+        raise ActionError(f"job {job_id} is {job.state} right now; try again in a moment")
+    detail = "cancelled by a person"
+    if job.state == State.RENDERING and job.viggle_job_id:
+        if client is None:
+            raise ActionError("cancelling a rendering job needs the API key")
+        try:
+            client.cancel_render(job.viggle_job_id)
+        except ApiError as exc:
+            raise ActionError(f"Viggle did not cancel {job.viggle_job_id}: {exc}") from exc
+        detail += f"; viggle job {job.viggle_job_id} cancelled"
+    refund = job.state != State.UNCERTAIN  # an uncertain one may have been charged
+    return store.transition(
+        job_id, job.state, State.CANCELLED, at=now, detail=detail, refund=refund
+    )

@@ -1,0 +1,63 @@
+"""What an emulator route handler works with: the shared backend and the one call it serves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from daemon.viggle.emulator_cdn import Cdn
+from daemon.viggle.emulator_faults import FaultInjector
+from daemon.viggle.emulator_replies import Rejection
+from daemon.viggle.emulator_state import EmulatorState
+from daemon.viggle.emulator_templates import Template
+from daemon.viggle.emulator_wire import HttpRequest
+
+FILES_PREFIX: Final = "/_sim/files/"
+CDN_PREFIX: Final = "/cdn/"
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Everything the handlers share: state, dice, CDN, templates and the base latency."""
+
+    state: EmulatorState
+    injector: FaultInjector
+    cdn: Cdn
+    templates: Mapping[str, Template]
+    latency_s: float
+
+    @property
+    def legacy(self) -> bool:
+        """Whether the legacy dialect is in force."""
+        return self.injector.faults.legacy
+
+    def resolve(self, path: str, query: Mapping[str, str]) -> bytes | None:
+        """The bytes the emulator serves at ``path`` (a hosted file or a signed CDN URL)."""
+        if path.startswith(FILES_PREFIX):
+            return self.state.file(path.removeprefix(FILES_PREFIX))
+        if path.startswith(CDN_PREFIX):
+            found = self.cdn.lookup(path.removeprefix(CDN_PREFIX), query)
+            return None if isinstance(found, Rejection) else found
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request being handled: the request, its path arguments, and the caller's key."""
+
+    request: HttpRequest
+    args: Mapping[str, str]
+    key_fingerprint: str | None
+    """sha256 of the API key (12 hex digits) once authenticated; None on unauthenticated routes."""
+
+    @property
+    def owner(self) -> str:
+        """The authenticated caller (only on routes that require a key)."""
+        assert self.key_fingerprint is not None, "route requires a key"
+        return self.key_fingerprint
+
+    @property
+    def url_root(self) -> str:
+        """``http://host:port`` as the client addressed the emulator."""
+        return self.request.url_root
