@@ -49,15 +49,16 @@ class RateLimiter:
 
     rate_per_s: float
     burst: float = 5.0
-    _tokens: float = field(default=-1.0, init=False)
-    _at: float = field(default=0.0, init=False)
+    _tokens: float = field(default=0.0, init=False)
+    _at: float | None = field(default=None, init=False)  # None: not started
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def wait_s(self, now: float) -> float:
         """Take a token at ``now``; return how long the caller must wait before sending (0: go)."""
         with self._lock:
-            if self._tokens < 0:
+            if self._at is None:
                 self._tokens, self._at = self.burst, now
+            # a waiting caller has taken its token already: the count may be below zero
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate_per_s)
             self._at = now
             self._tokens -= 1.0

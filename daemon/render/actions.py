@@ -6,6 +6,7 @@ moved the job in the meantime, the action fails with a message instead of doing 
 
 from __future__ import annotations
 
+import glob
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,10 @@ def _find_input(path: Path, sha256: str) -> Path | None:
     """The input where it is now: in place, or filed away in processed/ or failed/."""
     if path.exists():
         return path
-    for folder in (PROCESSED, FAILED):
-        candidates = sorted((path.parent / folder).glob(f"{path.stem}*{path.suffix}"))
+    root = path.parent.parent if path.parent.name in (PROCESSED, FAILED) else path.parent
+    for folder in (root / PROCESSED, root / FAILED, root):
+        pattern = f"{glob.escape(path.stem)}*{glob.escape(path.suffix)}"
+        candidates = sorted(folder.glob(pattern))
         for candidate in candidates:
             if sha256_of(candidate).hexdigest() == sha256:
                 return candidate

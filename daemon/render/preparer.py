@@ -70,7 +70,7 @@ class Preparer:
         if now - at < BALANCE_TTL_S:
             return value
         try:
-            value = self._client.credits().balance
+            value = self._client.credits(retry=False).balance
         except ApiError as exc:
             log.warning("balance_unavailable", reason=str(exc))
             value = None

@@ -34,6 +34,5 @@ def poll_cadence_s(poll_interval_s: float, age_s: float) -> float:
     """Poll at the configured interval for two minutes, then slower for long renders."""
     if age_s < 120:
         return poll_interval_s
-    if age_s < 600:
-        return min(2 * poll_interval_s, 30.0)
-    return min(4 * poll_interval_s, 30.0)
+    factor = 2 if age_s < 600 else 4
+    return max(poll_interval_s, min(factor * poll_interval_s, 30.0))

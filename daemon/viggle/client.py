@@ -168,8 +168,9 @@ class ViggleClient:
 
     # account and results -----------------------------------------------------------------
 
-    def credits(self) -> Credits:
-        return Credits.model_validate(self._http.get("/api/credits"))
+    def credits(self, *, retry: bool = True) -> Credits:
+        """The account balance; ``retry=False`` asks once (a caller that can do without it)."""
+        return Credits.model_validate(self._http.get("/api/credits", attempts=None if retry else 1))
 
     def download(
         self,

@@ -19,10 +19,9 @@ from typing import Final
 from daemon.errors import ConfigError
 from daemon.viggle import emulator_asset_routes as assets
 from daemon.viggle import emulator_render as render
-from daemon.viggle.emulator_asset_routes import Handler
 from daemon.viggle.emulator_cdn import Cdn
 from daemon.viggle.emulator_config import EmulatorConfig
-from daemon.viggle.emulator_context import FILES_PREFIX, Backend, Call
+from daemon.viggle.emulator_context import FILES_PREFIX, Backend, Call, Handler
 from daemon.viggle.emulator_faults import FaultInjector, Faults, updated_faults
 from daemon.viggle.emulator_replies import (
     CODE_BAD_KEY,

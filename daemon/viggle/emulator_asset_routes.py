@@ -7,7 +7,6 @@ lists and renders, and its credit is not refunded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Final
 
 from daemon.viggle.emulator_assets import (
@@ -47,7 +46,6 @@ from daemon.viggle.emulator_templates import MODELS
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 100
 PENDING: Final = "pending"
-Handler = Callable[[Backend, Call], Reply | Rejection]
 
 
 def _one_of(call: Call, field: str, url_field: str) -> Rejection | None:
@@ -229,11 +227,8 @@ def scene_get(backend: Backend, call: Call) -> Reply | Rejection:
     scene = backend.state.scene(call.owner, call.args["asset_id"])
     if scene is None:
         return not_found("Scene")
-    return Reply(scene_document(scene, backend.state.scene_status(scene), _delay(backend)))
-
-
-def _delay(backend: Backend) -> float:
-    return backend.state.asset_delay_s
+    state = backend.state
+    return Reply(scene_document(scene, state.scene_status(scene), state.asset_delay_s))
 
 
 def scene_list(backend: Backend, call: Call) -> Reply | Rejection:
@@ -242,33 +237,32 @@ def scene_list(backend: Backend, call: Call) -> Reply | Rejection:
     if isinstance(page, Rejection):
         return page
     limit, offset = page
-    everything: list[Scene] = backend.state.scenes(call.owner)
+    state = backend.state
+    everything: list[Scene] = state.scenes(call.owner)
     items = [
-        scene_summary(s, backend.state.scene_status(s), _delay(backend))
+        scene_summary(s, state.scene_status(s), state.asset_delay_s)
         for s in everything[offset : offset + limit]
     ]
     return Reply({"scenes": items, "total": len(everything)})
 
 
-def _delete(what: str) -> Handler:
-    def delete(backend: Backend, call: Call) -> Reply | Rejection:
-        state = backend.state
-        asset_id = call.args["asset_id"]
-        owned = (
-            state.character(call.owner, asset_id)
-            if what == "Character"
-            else state.scene(call.owner, asset_id)
-        )
-        if owned is None or not state.delete_asset(call.owner, asset_id):
-            return not_found(what)
-        return Reply({"success": True})
-
-    delete.__doc__ = f"``DELETE /api/{what.lower()}s/{{id}}``: soft delete."
-    return delete
+def _delete(backend: Backend, call: Call, found: object, what: str) -> Reply | Rejection:
+    """Soft-delete the caller's asset ``found`` (None when it is not theirs or gone)."""
+    if found is None or not backend.state.delete_asset(call.owner, call.args["asset_id"]):
+        return not_found(what)
+    return Reply({"success": True})
 
 
-character_delete: Final = _delete("Character")
-scene_delete: Final = _delete("Scene")
+def character_delete(backend: Backend, call: Call) -> Reply | Rejection:
+    """``DELETE /api/characters/{id}``: soft delete (no refund)."""
+    found = backend.state.character(call.owner, call.args["asset_id"])
+    return _delete(backend, call, found, "Character")
+
+
+def scene_delete(backend: Backend, call: Call) -> Reply | Rejection:
+    """``DELETE /api/scenes/{id}``: soft delete."""
+    found = backend.state.scene(call.owner, call.args["asset_id"])
+    return _delete(backend, call, found, "Scene")
 
 
 def credits(backend: Backend, call: Call) -> Reply | Rejection:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from daemon.viggle.emulator_cdn import Cdn
 from daemon.viggle.emulator_faults import FaultInjector
-from daemon.viggle.emulator_replies import Rejection
+from daemon.viggle.emulator_replies import Rejection, Reply
 from daemon.viggle.emulator_state import EmulatorState
 from daemon.viggle.emulator_templates import Template
 from daemon.viggle.emulator_wire import HttpRequest
@@ -61,3 +61,7 @@ class Call:
     def url_root(self) -> str:
         """``http://host:port`` as the client addressed the emulator."""
         return self.request.url_root
+
+
+Handler = Callable[[Backend, Call], Reply | Rejection]
+"""A route handler: validates, acts on the state, and says what to answer."""

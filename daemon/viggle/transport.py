@@ -185,20 +185,28 @@ class Transport:
         except ValueError:
             raise TransientError(f"GET {redact_url(url)}: the answer was not JSON") from None
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """An idempotent GET with capped exponential backoff, full jitter and Retry-After."""
+    def get(
+        self, path: str, params: dict[str, Any] | None = None, *, attempts: int | None = None
+    ) -> Any:
+        """An idempotent GET with capped exponential backoff, full jitter and Retry-After.
+
+        A ``Retry-After`` longer than the backoff cap is not slept through here: the error
+        goes to the caller, whose job is rescheduled instead of blocking a tick.
+        """
         url = self.base + path
+        limit = attempts or self.timeouts.get_attempts
         attempt = 0
         while True:
             attempt += 1
             try:
                 return self._get_once(url, params)
             except (NotSentError, TransientError, ThrottledError) as exc:
-                if attempt >= self.timeouts.get_attempts:
-                    raise
-                delay = backoff_s(attempt, cap_s=self.timeouts.backoff_cap_s, rand=random.random)
+                cap = self.timeouts.backoff_cap_s
+                delay = backoff_s(attempt, cap_s=cap, rand=random.random)
                 if isinstance(exc, ThrottledError) and exc.retry_after_s is not None:
                     delay = max(delay, exc.retry_after_s)
+                if attempt >= limit or delay > cap:
+                    raise
                 self._sleep(delay)
 
     def download(

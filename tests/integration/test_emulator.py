@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from daemon.errors import ConfigError
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+from daemon.media import RESULT_FPS, make_character_png, make_driving_mp4, probe_video
+from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, key_fingerprint, serve
 from daemon.viggle.emulator_state import CHECKPOINTS
 
 KEY = "sk-test-key"
@@ -259,15 +259,16 @@ def test_unknown_job_is_404(emulator: RunningEmulator) -> None:
     }
 
 
-def test_cdn_serves_the_uploaded_video(
+def test_cdn_serves_a_generated_video_as_long_as_the_input(
     emulator: RunningEmulator, inputs: Inputs, clock: FakeClock
 ) -> None:
-    """The signed cdn_url downloads the uploaded video bytes as video/mp4."""
+    """The signed cdn_url downloads a real MP4 (not the upload) lasting as long as the input."""
     response = requests.get(completed_cdn_url(emulator, inputs, clock), timeout=TIMEOUT_S)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "video/mp4"
-    assert response.headers["Content-Length"] == str(len(inputs.video))
-    assert response.content == inputs.video
+    assert response.headers["Content-Length"] == str(len(response.content))
+    assert response.content != inputs.video
+    assert probe_video(response.content).duration_s == pytest.approx(2.0, abs=1 / RESULT_FPS)
 
 
 def test_cdn_range_request_returns_the_tail(
@@ -275,11 +276,16 @@ def test_cdn_range_request_returns_the_tail(
 ) -> None:
     """'Range: bytes=N-' is answered 206 with Content-Range and the bytes from N."""
     url = completed_cdn_url(emulator, inputs, clock)
-    size = len(inputs.video)
+    full = requests.get(url, timeout=TIMEOUT_S).content
+    size = len(full)
     response = requests.get(url, headers={"Range": "bytes=100-"}, timeout=TIMEOUT_S)
     assert response.status_code == 206
     assert response.headers["Content-Range"] == f"bytes 100-{size - 1}/{size}"
-    assert response.content == inputs.video[100:]
+    assert response.content == full[100:]
+    suffix = requests.get(url, headers={"Range": "bytes=-10"}, timeout=TIMEOUT_S)
+    assert (suffix.status_code, suffix.content) == (206, full[-10:])
+    beyond = requests.get(url, headers={"Range": f"bytes={size}-"}, timeout=TIMEOUT_S)
+    assert (beyond.status_code, beyond.headers["Content-Range"]) == (416, f"bytes */{size}")
 
 
 def test_cdn_with_a_bad_signature_is_forbidden(
@@ -321,9 +327,20 @@ def test_stats_count_calls_and_record_submissions(
                 "character_id": None,
                 "scene_id": None,
                 "model": "V4_Preview",
+                "fast": False,
+                "background_mode": "original",
+                "input": "upload",
+                "character_mapping": None,
+                "credits_reserved": 2,
             }
         ],
         "cdn_requests_with_auth": 0,
+        "credits_spent": 2.0,
+        "balance": 9998.0,
+        "balances": {key_fingerprint(KEY): 9998.0},
+        "character_creations": [],
+        "scene_creations": [],
+        "faults_injected": {},
     }
     assert emulator.emulator.stats() == stats
 
@@ -334,7 +351,7 @@ def test_cdn_request_with_authorization_is_counted(
     """A CDN request carrying Authorization is still served, and counted in the stats."""
     url = completed_cdn_url(emulator, inputs, clock)
     response = requests.get(url, headers=AUTH, timeout=TIMEOUT_S)
-    assert response.content == inputs.video
+    assert response.content == requests.get(url, timeout=TIMEOUT_S).content
     assert emulator.emulator.stats()["cdn_requests_with_auth"] == 1
 
 

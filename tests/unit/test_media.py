@@ -9,7 +9,17 @@ import av
 import pytest
 from PIL import Image
 
-from daemon.media import make_character_png, make_driving_mp4, video_duration_s
+from daemon.media import (
+    RESULT_FPS,
+    RESULT_SIZE,
+    VideoProbe,
+    make_character_png,
+    make_driving_mp4,
+    make_result_mp4,
+    make_video,
+    probe_video,
+    video_duration_s,
+)
 
 
 def test_character_png_decodes_with_pillow(tmp_path: Path) -> None:
@@ -72,3 +82,52 @@ def test_video_duration_s_rejects_a_file_without_video(tmp_path: Path) -> None:
         audio.writeframes(b"\x00\x01" * 8000)
     with pytest.raises(ValueError, match="no video stream"):
         video_duration_s(path)
+
+
+@pytest.mark.parametrize(
+    ("container_format", "names"),
+    [("mov", {"mov", "mp4"}), ("avi", {"avi"}), ("mpegts", {"mpegts"}), ("matroska", {"webm"})],
+)
+def test_make_video_writes_each_container(
+    tmp_path: Path, container_format: str, names: set[str]
+) -> None:
+    """make_video writes the asked container; probe_video reports the demuxer's names."""
+    path = make_video(tmp_path / "v.bin", seconds=1.0, container_format=container_format)
+    probe = probe_video(path)
+    assert names <= probe.container
+    assert (probe.width, probe.height, probe.fps) == (128, 128, 12.0)
+    assert probe.duration_s == pytest.approx(1.0, abs=1 / 12)
+
+
+def test_probe_video_reads_bytes_too(tmp_path: Path) -> None:
+    """probe_video takes the bytes of a file as well as its path, with the same answer."""
+    path = make_driving_mp4(tmp_path / "d.mp4", seconds=1.5, size=(96, 64))
+    assert probe_video(path.read_bytes()) == probe_video(path)
+    assert probe_video(path) == VideoProbe(
+        container=frozenset({"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}),
+        duration_s=1.5,
+        width=96,
+        height=64,
+        fps=12.0,
+    )
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00" * 64, b"not a video" * 40])
+def test_probe_video_rejects_garbage(data: bytes) -> None:
+    """Bytes that are not a video raise PyAV's error or ValueError."""
+    with pytest.raises((av.error.FFmpegError, ValueError)):
+        probe_video(data)
+
+
+@pytest.mark.parametrize("seconds", [0.5, 2.0, 7.3])
+def test_result_mp4_lasts_the_requested_seconds(seconds: float) -> None:
+    """make_result_mp4 is a small MP4 of the requested length, to one frame."""
+    probe = probe_video(make_result_mp4(seconds))
+    assert (probe.width, probe.height, probe.fps) == (*RESULT_SIZE, RESULT_FPS)
+    assert probe.duration_s == pytest.approx(seconds, abs=1 / RESULT_FPS)
+
+
+def test_result_mp4_is_deterministic_and_mask_differs() -> None:
+    """The same length gives the same bytes; the mask variant is another video."""
+    assert make_result_mp4(1.0) == make_result_mp4(1.0)
+    assert make_result_mp4(1.0, mask=True) != make_result_mp4(1.0)

@@ -1,0 +1,222 @@
+"""RELIABILITY §2 row by row, budgets and preprocessed mode: the service's ticks stepped by hand
+with a fake clock, against the emulator over loopback (its faults switched on per test)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import KEY, MakeConfig, Workspace, wait_for
+
+from daemon.apikey import ApiKey
+from daemon.clock import FakeClock
+from daemon.media import make_character_png, make_driving_mp4
+from daemon.service import Service, build_service
+from daemon.store.states import State
+from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+from daemon.viggle.emulator_faults import Faults
+
+DAY_S = 86_400.0
+
+
+class Stepper:
+    """The service's ticks, called by hand at fake times (no scheduler, no observer)."""
+
+    def __init__(self, service: Service, clock: FakeClock) -> None:
+        self.service, self.clock = service, clock
+
+    def ingest(self) -> int:
+        """Scan, then let everything settle: the files become queued jobs."""
+        s, now = self.service, self.clock.time()
+        s.intake.rescan(now)
+        s.intake.tick(now)
+        self.clock.advance(s.config.settle + 1)
+        return s.intake.tick(self.clock.time())
+
+    def step(self, seconds: float = 1.0) -> None:
+        self.clock.advance(seconds)
+        now, s = self.clock.time(), self.service
+        s.preparer.tick(now)
+        s.submitter.tick(now)
+        s.poller.tick(now)
+        s.downloader.tick(now)
+
+    def state(self, job_id: int = 1) -> State:
+        job = self.service.store.get(job_id)
+        assert job is not None
+        return job.state
+
+    def run_until(self, predicate: Any, steps: int = 400, seconds: float = 0.5) -> None:
+        """Step until ``predicate()``; the emulator runs on real time, so wait a little too."""
+        wait_for(lambda: (self.step(seconds), predicate())[1], timeout_s=60)
+        assert steps
+
+
+@pytest.fixture
+def stepper_for(make_config: MakeConfig, workspace: Workspace) -> Iterator[Any]:
+    made: list[Service] = []
+
+    def factory(base_url: str, **overrides: Any) -> Stepper:
+        clock = FakeClock()
+        service = build_service(make_config(base_url, **overrides), ApiKey(KEY), clock=clock)
+        made.append(service)
+        return Stepper(service, clock)
+
+    yield factory
+    for service in made:
+        service.db.close()
+
+
+def drop_images(workspace: Workspace, count: int) -> None:
+    for i in range(count):
+        make_character_png(workspace.watch / f"c{i:02d}.png", seed=i)
+
+
+def last_detail(stepper: Stepper, job_id: int = 1) -> str:
+    return stepper.service.store.events(job_id)[-1].detail
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_connection_refused_goes_back_to_the_queue(stepper_for: Any, workspace: Workspace) -> None:
+    """Nothing listening: the POST was never sent, so the job is queued again with a delay."""
+    st: Stepper = stepper_for(f"http://127.0.0.1:{free_port()}")
+    drop_images(workspace, 1)
+    assert st.ingest() == 1
+    st.step()
+    job = st.service.store.get(1)
+    assert job is not None and job.state == State.QUEUED
+    assert job.next_attempt_at > st.clock.time()
+    assert last_detail(st).startswith("not sent: could not connect")
+    assert st.service.store.spent_on("2023-11-14") == 0
+
+
+@pytest.mark.parametrize(
+    ("faults", "state", "why"),
+    [
+        (Faults(rate_429=1.0, retry_after_s=120), State.QUEUED, "not sent"),
+        (Faults(rate_5xx=1.0), State.UNCERTAIN, "outcome unknown"),
+        (Faults(rate_drop_after_read=1.0), State.UNCERTAIN, "outcome unknown"),
+    ],
+    ids=["429", "5xx", "dropped-after-read"],
+)
+def test_each_submission_fault_lands_where_reliability_says(
+    stepper_for: Any, workspace: Workspace, faults: Faults, state: State, why: str
+) -> None:
+    """429 is not acted on (queued, Retry-After honoured); 5xx and a lost answer are uncertain."""
+    with serve(EmulatorConfig(latency_s=0.2, faults=faults)) as emu:
+        st: Stepper = stepper_for(emu.url)
+        drop_images(workspace, 1)
+        st.ingest()
+        st.step()
+        assert st.state() == state
+        assert why in last_detail(st)
+        job = st.service.store.get(1)
+        assert job is not None
+        if state == State.QUEUED:
+            assert job.next_attempt_at >= st.clock.time() + 120
+        # uncertain never leaves by itself, however long the service runs
+        for _ in range(5):
+            st.step(600)
+        assert st.state() == state if state == State.UNCERTAIN else True
+        submissions = emu.emulator.stats()["render_submissions"]
+        assert len(submissions) == (1 if faults.rate_drop_after_read else 0)
+
+
+def test_rejected_input_fails_with_the_api_code(
+    stepper_for: Any, workspace: Workspace, emulator: RunningEmulator
+) -> None:
+    """A 400 for bad input: failed with the documented code, no retry, input to failed/."""
+    st: Stepper = stepper_for(emulator.url)
+    (workspace.watch / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    st.ingest()
+    st.step()
+    job = st.service.store.get(1)
+    assert job is not None and job.state == State.FAILED
+    assert job.error_code and job.error_code.startswith("CS-")
+    assert (workspace.watch / "failed" / "broken.png").exists()
+
+
+def test_a_refused_key_fails_the_job_and_pauses_submissions(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """401: the job fails, and no further job is submitted until the key is fixed."""
+    with serve(EmulatorConfig(latency_s=0.2, keys=frozenset({"sk-the-right-one"}))) as emu:
+        st: Stepper = stepper_for(emu.url)
+        drop_images(workspace, 3)
+        st.ingest()
+        st.step()
+        st.step()
+        states = [j.state for j in st.service.store.latest()]
+        assert states.count(State.FAILED) == 1
+        assert st.service.submitter.paused_reason is not None
+        assert emu.emulator.stats()["calls"].get("POST /api/render") == 1
+
+
+def test_insufficient_credits_waits_for_budget(stepper_for: Any, workspace: Workspace) -> None:
+    """402 (or a balance that cannot cover the job): waiting_budget, nothing spent."""
+    with serve(EmulatorConfig(latency_s=0.2, balance=0)) as emu:
+        st: Stepper = stepper_for(emu.url)
+        drop_images(workspace, 1)
+        st.ingest()
+        st.step()
+        assert st.state() == State.WAITING_BUDGET
+        assert emu.emulator.stats()["calls"].get("POST /api/render", 0) == 0
+
+
+def test_daily_cap_stops_at_the_right_job_and_resumes_the_next_day(
+    stepper_for: Any, workspace: Workspace, emulator: RunningEmulator
+) -> None:
+    """A cap of 3 credits lets three 1-second renders go, holds the rest, then a new UTC day
+    lets the next three go."""
+    st: Stepper = stepper_for(emulator.url, budget={"daily_credits": 3}, max_concurrent_renders=10)
+    st.clock.advance(DAY_S - (st.clock.time() % DAY_S) + 3600)  # 01:00 UTC
+    drop_images(workspace, 5)
+    assert st.ingest() == 5
+    st.run_until(lambda: st.service.store.counts()[State.DONE] == 3, seconds=0.2)
+    counts = st.service.store.counts()
+    assert (counts[State.DONE], counts[State.WAITING_BUDGET]) == (3, 2)
+    waiting = st.service.store.latest(state=State.WAITING_BUDGET)
+    assert all("daily cap" in (j.error_message or "") for j in waiting)
+    st.step(3600)  # later the same day: still held
+    assert st.service.store.counts()[State.WAITING_BUDGET] == 2
+    st.clock.advance(DAY_S)  # the next day
+    st.run_until(lambda: st.service.store.counts()[State.DONE] == 5)
+    assert len(emulator.emulator.stats()["render_submissions"]) == 5
+
+
+def test_preprocessed_mode_makes_each_asset_once(stepper_for: Any, workspace: Workspace) -> None:
+    """20 images x 3 scenes in preprocessed mode: 20 characters and 3 scenes, 60 renders."""
+    scenes = []
+    for i in range(3):
+        video = workspace.root / "assets" / f"scene{i}.mp4"
+        make_driving_mp4(video, seconds=1.0, seed=i)
+        scenes.append({"video": str(video)})
+    with serve(EmulatorConfig(latency_s=0.1, asset_delay_s=0.0)) as emu:
+        rule = {
+            "name": "dance",
+            "kind": "characters",
+            "watch": "in",
+            "output": "out",
+            "mode": "preprocessed",
+            "scenes": scenes,
+        }
+        st: Stepper = stepper_for(emu.url, rules=[rule], max_concurrent_renders=50)
+        drop_images(workspace, 20)
+        assert st.ingest() == 60
+        st.run_until(lambda: st.service.store.counts()[State.DONE] == 60)
+        stats = emu.emulator.stats()
+    assert (len(stats["character_creations"]), len(stats["scene_creations"])) == (20, 3)
+    subs = stats["render_submissions"]
+    assert len(subs) == 60
+    assert all(s["character_id"] and s["scene_id"] for s in subs)
+    assert len({(s["character_id"], s["scene_id"]) for s in subs}) == 60
+    assert len(list(Path(workspace.output).glob("*.json"))) == 60
