@@ -4,7 +4,7 @@ with a fake clock, against the emulator over loopback (its faults switched on pe
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,14 @@ class Stepper:
         assert job is not None
         return job.state
 
-    def run_until(self, predicate: Any, steps: int = 400, seconds: float = 0.5) -> None:
+    def run_until(self, predicate: Callable[[], bool], seconds: float = 0.5) -> None:
         """Step until ``predicate()``; the emulator runs on real time, so wait a little too."""
-        wait_for(lambda: (self.step(seconds), predicate())[1], timeout_s=60)
-        assert steps
+
+        def stepped() -> bool:
+            self.step(seconds)
+            return predicate()
+
+        wait_for(stepped, timeout_s=60)
 
 
 @pytest.fixture
