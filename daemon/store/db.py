@@ -73,12 +73,15 @@ class Database:
         scripts = _migrations()
         if version > len(scripts):
             raise StoreError(f"job store {self.path} is from a newer viggle-watch ({version})")
-        for number, script in enumerate(scripts[version:], start=version + 1):
-            with self.write() as conn:
+        if version == len(scripts):
+            return
+        # every step in one transaction: a reader sees the old schema or the new, never half
+        with self.write() as conn:
+            for script in scripts[version:]:
                 for statement in script.split(";\n"):
                     if statement.strip():
                         conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute(f"PRAGMA user_version = {len(scripts)}")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
