@@ -26,7 +26,8 @@ from daemon.service import build_service, state_db_path
 from daemon.status import gather_status, print_status
 from daemon.store.db import Database
 from daemon.store.jobs import JobStore
-from daemon.viggle.emulator import EmulatorConfig, serve
+from daemon.viggle.emulator import serve
+from daemon.viggle.emulator_cli import add_sim_arguments, config_from_args
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -57,8 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
     add_jobs_parser(sub, _add_config)
     sim = sub.add_parser("sim", help="run the local Viggle emulator in the foreground")
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=0)
+    sim.add_argument("--host", default="127.0.0.1", help="loopback only (default 127.0.0.1)")
+    sim.add_argument("--port", type=int, default=0, help="default 0: a free port")
     sim.add_argument("--latency", type=float, default=3.0, help="seconds from submit to done")
     sim.add_argument(
         "--key",
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="accept only this API key (repeatable); default: any sk-… key",
     )
+    add_sim_arguments(sim)
     return p
 
 
@@ -116,9 +118,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _sim(args: argparse.Namespace) -> int:
-
-    keys = frozenset(args.key) if args.key else None
-    with serve(EmulatorConfig(latency_s=args.latency, keys=keys), args.host, args.port) as emu:
+    with serve(config_from_args(args), args.host, args.port) as emu:
         print(f"viggle emulator listening on {emu.url}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

@@ -109,3 +109,5 @@ def configure_logging(
     root.setLevel(level)
     for noisy in ("apscheduler", "watchdog", "urllib3", "werkzeug", "PIL"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # "skipped: maximum number of running instances reached" is how ticks avoid overlapping
+    logging.getLogger("apscheduler.scheduler").setLevel(max(level, logging.ERROR))

@@ -1,0 +1,107 @@
+"""200 renders against the emulator: wall time vs the ideal, and API calls per render.
+
+Run: python bench/pipeline.py [--renders 200] [--latency 2.0] [--concurrency 10] [--poll 0.2]
+
+The ideal is L x ceil(N / C): every render slot busy all the time. Target ratio <= 1.10.
+API calls per render target: 1 submit + <= ceil(L / poll) + 2 polls (+1 download).
+Prints figures measured in this run only; nothing here is asserted by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from daemon.apikey import ApiKey
+from daemon.config import load_config
+from daemon.logs import configure_logging
+from daemon.media import make_character_png, make_driving_mp4
+from daemon.service import build_service
+from daemon.store.states import State
+from daemon.viggle.emulator import EmulatorConfig, serve
+
+
+def write_config(root: Path, url: str, args: argparse.Namespace) -> Path:
+    path = root / "config.yaml"
+    doc = {
+        "api": {"base_url": url},
+        "state_dir": "state",
+        "poll_interval": f"{args.poll}s",
+        "settle": "100ms",
+        "max_concurrent_renders": args.concurrency,
+        "rate_limit": 1000,
+        "rules": [
+            {
+                "name": "bench",
+                "kind": "characters",
+                "watch": "in",
+                "output": "out",
+                "scenes": [{"video": "assets/dance.mp4"}],
+            }
+        ],
+    }
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--renders", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=2.0, help="emulator render seconds")
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--poll", type=float, default=0.2, help="poll_interval seconds")
+    args = parser.parse_args()
+    configure_logging(level=logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp, serve(EmulatorConfig(latency_s=args.latency)) as emu:
+        root = Path(tmp)
+        for sub in ("in", "out", "assets", "staging"):
+            (root / sub).mkdir()
+        make_driving_mp4(root / "assets" / "dance.mp4", seconds=2.0)
+        for i in range(args.renders):
+            make_character_png(root / "staging" / f"c{i}.png", seed=i)
+        service = build_service(
+            load_config(write_config(root, emu.url, args)), ApiKey("sk-bench"), tick_interval_s=0.02
+        )
+        service.start()
+        for i in range(args.renders):
+            (root / "staging" / f"c{i}.png").replace(root / "in" / f"c{i}.png")
+        # the clock starts when the first job is queued: settle time is not render time
+        while not service.store.counts()[State.QUEUED] and not service.store.in_flight():
+            time.sleep(0.005)
+        started = time.monotonic()
+        while service.store.counts()[State.DONE] < args.renders:
+            if time.monotonic() - started > 1800:
+                raise SystemExit("bench: not finished after 30 minutes")
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        service.stop()
+        stats = emu.emulator.stats()
+    calls = stats["calls"]
+    ideal = args.latency * math.ceil(args.renders / args.concurrency)
+    polls = calls.get("GET /api/render", 0) / args.renders
+    budget = 1 + math.ceil(args.latency / args.poll) + 2
+    print(
+        f"renders: {args.renders}  latency L: {args.latency}s  concurrency C: "
+        f"{args.concurrency}  poll: {args.poll}s"
+    )
+    print(
+        f"wall time: {elapsed:.2f}s  ideal L x ceil(N/C): {ideal:.2f}s  "
+        f"ratio: {elapsed / ideal:.3f} (target <= 1.10)"
+    )
+    print(f"throughput: {args.renders / elapsed * 60:.0f} renders/min")
+    print(f"render submissions: {len(stats['render_submissions'])} (must equal renders)")
+    print(
+        f"per render: submits {calls.get('POST /api/render', 0) / args.renders:.2f}, "
+        f"polls {polls:.2f}, downloads {calls.get('GET /cdn', 0) / args.renders:.2f}; "
+        f"1 submit + polls = {1 + polls:.2f} (target <= {budget})"
+    )
+
+
+if __name__ == "__main__":
+    main()
