@@ -213,7 +213,7 @@ def test_preprocessed_mode_makes_each_asset_once(stepper_for: Any, workspace: Wo
             "mode": "preprocessed",
             "scenes": scenes,
         }
-        st: Stepper = stepper_for(emu.url, rules=[rule], max_concurrent_renders=50)
+        st: Stepper = stepper_for(emu.url, rules=[rule], max_concurrent_renders=50, rate_limit=500)
         drop_images(workspace, 20)
         assert st.ingest() == 60
         st.run_until(lambda: st.service.store.counts()[State.DONE] == 60)

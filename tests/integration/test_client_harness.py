@@ -1,0 +1,114 @@
+"""Shared harness for the client-against-emulator tests (no tests here).
+
+The real :class:`ViggleClient` talks to an emulator on 127.0.0.1 whose clock is a
+:class:`FakeClock`: jobs and assets move only when a test advances it, so nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from test_emulator_harness import ASSET_DELAY_S, LATENCY_S, FakeClock
+
+from daemon.apikey import ApiKey
+from daemon.media import make_character_png, make_driving_mp4
+from daemon.viggle.client import Downloaded, Timeouts, ViggleClient
+from daemon.viggle.emulator import RunningEmulator
+from daemon.viggle.schemas import RenderStatus
+
+KEY = "sk-client-contract-key"
+MAX_BYTES = 16 * 1024 * 1024
+DRIVING_S = 2.0
+"""Length of the driving video: an on-demand render's output is as long."""
+DUO_TEMPLATE = "770e8400-e29b-41d4-a716-446655440000"
+DUO_SEGMENTS = ["person_a1b2c3d4", "person_e5f6a7b8"]
+DUO_S = 6.0
+
+
+@dataclass(frozen=True)
+class ClientMedia:
+    """A real PNG character and a real 2 s MP4, on disk and as bytes."""
+
+    png: Path
+    mp4: Path
+
+    @property
+    def png_bytes(self) -> bytes:
+        """The PNG's bytes."""
+        return self.png.read_bytes()
+
+    @property
+    def mp4_bytes(self) -> bytes:
+        """The MP4's bytes."""
+        return self.mp4.read_bytes()
+
+    @staticmethod
+    def make(folder: Path) -> ClientMedia:
+        """Write the media into ``folder``."""
+        png = make_character_png(folder / "hero.png")
+        mp4 = make_driving_mp4(folder / "dance.mp4", seconds=DRIVING_S)
+        return ClientMedia(png, mp4)
+
+
+class CountingSession(requests.Session):
+    """A ``requests.Session`` that records ``(method, path)`` of every request it sends and
+    the HTTP status of every response it got."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str]] = []
+        self.statuses: list[int] = []
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        """Record the request, send it, record the response's status."""
+        path = requests.utils.urlparse(str(url)).path
+        self.sent.append((str(method).upper(), path))
+        response = super().request(method, url, *args, **kwargs)
+        self.statuses.append(response.status_code)
+        return response
+
+
+def make_client(
+    url: str,
+    session: requests.Session,
+    *,
+    key: str = KEY,
+    timeouts: Timeouts = Timeouts(connect_s=5.0, read_s=15.0),
+    sleep: Callable[[float], None] = lambda s: None,
+) -> ViggleClient:
+    """A ViggleClient on ``url``; its backoff sleeps are no-ops unless ``sleep`` is given."""
+    return ViggleClient(url, ApiKey(key), session=session, timeouts=timeouts, sleep=sleep)
+
+
+def ready_assets(clock: FakeClock) -> None:
+    """Move the fake clock past the asset delay: characters and scenes become ready."""
+    clock.advance(ASSET_DELAY_S)
+
+
+def finished(client: ViggleClient, clock: FakeClock, job_id: str) -> RenderStatus:
+    """Move the fake clock past any render latency and return the job's status."""
+    clock.advance(LATENCY_S * 2)
+    return client.get_render(job_id)
+
+
+def fetch(client: ViggleClient, url: str) -> tuple[bytes, Downloaded]:
+    """Download ``url`` with the client into memory; the bytes and the client's summary."""
+    out = io.BytesIO()
+    summary = client.download(url, out, max_bytes=MAX_BYTES)
+    return out.getvalue(), summary
+
+
+def sha256(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def calls(emu: RunningEmulator) -> dict[str, int]:
+    """The emulator's per-endpoint call counts (read in-process: not counted itself)."""
+    return emu.emulator.stats()["calls"]
