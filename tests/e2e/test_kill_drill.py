@@ -14,8 +14,8 @@ from collections import Counter
 from pathlib import Path
 
 import requests
-
 from conftest import KEY, MakeConfig, Workspace, wait_for
+
 from daemon.config import Config
 from daemon.errors import StoreError
 from daemon.media import make_character_png, make_driving_mp4
@@ -145,7 +145,7 @@ def test_kill_9_drill(make_config: MakeConfig, workspace: Workspace) -> None:
             video = Path(job.output_path)
             digest = hashlib.sha256(video.read_bytes()).hexdigest()
             sidecar = json.loads(video.with_suffix(".json").read_text(encoding="utf-8"))
-            assert digest == sidecar["output"]["sha256"] == served[job.viggle_job_id]
+            assert digest == sidecar["output"]["sha256"] == served[str(job.viggle_job_id)]
     assert sorted(workspace.output.glob("*.part")) == []
     assert outcomes["done"] + outcomes["uncertain"] == INPUTS * SCENES
 
