@@ -12,8 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
+from daemon.apikey import ApiKey
+from daemon.clock import FakeClock
 from daemon.config import Config, load_config
 from daemon.media import make_character_png, make_driving_mp4
+from daemon.service import Service, build_service
+from daemon.store.states import State
 from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
 
 KEY = "sk-test-0123456789abcdef"
@@ -131,3 +135,55 @@ def no_leaked_threads() -> Iterator[None]:
             return
         time.sleep(0.05)
     pytest.fail(f"test leaked threads: {[t.name for t in leaked]}")
+
+
+class Stepper:
+    """The service's ticks, called by hand at fake times (no scheduler, no observer)."""
+
+    def __init__(self, service: Service, clock: FakeClock) -> None:
+        self.service, self.clock = service, clock
+
+    def ingest(self) -> int:
+        """Scan, then let everything settle: the files become queued jobs."""
+        s, now = self.service, self.clock.time()
+        s.intake.rescan(now)
+        s.intake.tick(now)
+        self.clock.advance(s.config.settle + 1)
+        return s.intake.tick(self.clock.time())
+
+    def step(self, seconds: float = 1.0) -> None:
+        self.clock.advance(seconds)
+        now, s = self.clock.time(), self.service
+        s.preparer.tick(now)
+        s.submitter.tick(now)
+        s.poller.tick(now)
+        s.downloader.tick(now)
+
+    def state(self, job_id: int = 1) -> State:
+        job = self.service.store.get(job_id)
+        assert job is not None
+        return job.state
+
+    def run_until(self, predicate: Callable[[], bool], seconds: float = 0.5) -> None:
+        """Step until ``predicate()``; the emulator runs on real time, so wait a little too."""
+
+        def stepped() -> bool:
+            self.step(seconds)
+            return predicate()
+
+        wait_for(stepped, timeout_s=60)
+
+
+@pytest.fixture
+def stepper_for(make_config: MakeConfig, workspace: Workspace) -> Iterator[Any]:
+    made: list[Service] = []
+
+    def factory(base_url: str, **overrides: Any) -> Stepper:
+        clock = FakeClock()
+        service = build_service(make_config(base_url, **overrides), ApiKey(KEY), clock=clock)
+        made.append(service)
+        return Stepper(service, clock)
+
+    yield factory
+    for service in made:
+        service.db.close()

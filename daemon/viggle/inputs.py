@@ -64,14 +64,14 @@ class RenderOptions:
     def form(self, render_input: RenderInput) -> dict[str, str]:
         """The form fields for these options with this input; raise ``InvalidOptionsError``."""
         fields: dict[str, str] = {}
-        uses_scene = isinstance(render_input, IdsInput | MultiInput)
         if self.model is not None:
             if self.model not in MODELS:
                 raise InvalidOptionsError(
                     f"unknown model {self.model!r}; use one of {sorted(MODELS)}"
                 )
-            if not uses_scene:  # with a scene the model is the scene's; sending it risks a 400
-                fields["model"] = self.model
+            # sent with a scene too: a scene made for the other model must be refused (a 400),
+            # never rendered silently with the wrong model under this job's dedup key
+            fields["model"] = self.model
         if self.background_mode is not None:
             if self.background_mode not in BACKGROUND_MODES:
                 raise InvalidOptionsError(f"unknown background_mode {self.background_mode!r}")

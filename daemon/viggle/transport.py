@@ -17,6 +17,7 @@ from typing import IO, Any, Final
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
@@ -265,6 +266,22 @@ def _accept(resp: requests.Response, offset: int) -> tuple[int, int | None]:
     )
 
 
+def _read(resp: requests.Response) -> bytes:
+    """The next bytes that arrived; on a broken connection the bytes before the break first."""
+    try:
+        raw = resp.raw
+        if isinstance(raw, urllib3.HTTPResponse):
+            return raw.read1(CHUNK, decode_content=True)
+        data: bytes = raw.read(CHUNK)  # a test transport's file-like body
+        return data
+    except (urllib3.exceptions.HTTPError, requests.RequestException, ConnectionError) as exc:
+        raise _BrokenOffError(type(exc).__name__) from None
+
+
+class _BrokenOffError(Exception):
+    pass
+
+
 def _stream(
     resp: requests.Response,
     out: IO[bytes],
@@ -273,16 +290,21 @@ def _stream(
     max_bytes: int,
     digest: Any,
 ) -> Downloaded:
+    """Copy the body into ``out`` as it arrives, so a break keeps what came (for a resume)."""
     size = start
-    try:
-        for chunk in resp.iter_content(CHUNK):
-            size += len(chunk)
-            if size > max_bytes:
-                raise DownloadError(f"result is larger than the {max_bytes}-byte cap")
-            digest.update(chunk)
-            out.write(chunk)
-    except requests.RequestException as exc:
-        raise DownloadError(f"download broke off at {size} bytes ({type(exc).__name__})") from None
+    while True:
+        try:
+            chunk = _read(resp)
+        except _BrokenOffError as exc:
+            out.flush()
+            raise DownloadError(f"download broke off at {size} bytes ({exc})") from None
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > max_bytes:
+            raise DownloadError(f"result is larger than the {max_bytes}-byte cap", restart=True)
+        digest.update(chunk)
+        out.write(chunk)
     if total is not None and total != size:
         raise DownloadError(f"download truncated: {size} of {total} bytes")
     return Downloaded(size, digest.hexdigest())

@@ -437,12 +437,6 @@ def test_scene_model_is_used_for_its_renders(
     assert recorded["model"] == "V3_Preview"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: daemon/viggle/inputs.py:73-74 silently drops an explicit model for scene "
-    "inputs, so a V3-bound scene asked to render with V4 is rendered (and charged) as V3; "
-    "the API's model-mismatch 400 is never reached",
-)
 def test_scene_bound_to_v3_rendered_with_v4_is_rejected(
     client: ViggleClient, emu: RunningEmulator, clock: FakeClock, media: ClientMedia
 ) -> None:

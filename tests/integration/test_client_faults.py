@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable, Iterator
 
 import pytest
+from conftest import wait_for
 from test_client_harness import (
     MAX_BYTES,
     ClientMedia,
@@ -22,7 +23,7 @@ from test_client_harness import (
     make_client,
     sha256,
 )
-from test_emulator_harness import LATENCY_S, Emulators, FakeClock
+from test_emulator_harness import Emulators, FakeClock
 
 from daemon.errors import (
     AuthError,
@@ -43,6 +44,8 @@ from daemon.viggle.inputs import RenderOptions, UploadInput
 Start = Callable[..., RunningEmulator]
 POST_RENDER = ("POST", "/api/render")
 RESUME_AT = 1000
+SLOW_ANSWER_S = 0.3
+SHORT_READ_S = 0.05
 
 
 @pytest.fixture
@@ -168,6 +171,26 @@ def test_dropped_character_preprocess_is_outcome_unknown_and_acted_on(
     assert (len(stats["character_creations"]), stats["balance"]) == (1, DEFAULT_BALANCE - 1)
 
 
+def test_read_timeout_on_render_is_outcome_unknown_and_the_render_happens(
+    start: Start, session: CountingSession, media: ClientMedia
+) -> None:
+    """An answer slower than the read timeout → OutcomeUnknownError; Viggle acts on it anyway."""
+    emu = start(faults=Faults(request_delay_s=SLOW_ANSWER_S))
+    timeouts = Timeouts(connect_s=5.0, read_s=SHORT_READ_S, get_attempts=2)
+    client = make_client(emu.url, session, timeouts=timeouts)
+    with pytest.raises(OutcomeUnknownError):
+        client.render(upload(media))
+    posted_once(emu, session)
+    wait_for(
+        lambda: len(emu.emulator.stats()["render_submissions"]) == 1,
+        timeout_s=5.0,
+        what="the late render to be created",
+    )
+    with pytest.raises(TransientError):
+        client.credits()
+    assert calls(emu)["GET /api/credits"] == 2
+
+
 def test_connection_refused_is_not_sent(session: CountingSession, media: ClientMedia) -> None:
     """Nothing listening → NotSentError (safe to retry); the POST is attempted once."""
     client = make_client(f"http://127.0.0.1:{closed_port()}", session)
@@ -231,6 +254,7 @@ def test_render_failure_ends_failed_with_a_code_and_refunds(
     )
     assert done.error_message
     assert client.credits().balance == DEFAULT_BALANCE
+    assert calls(emu)["POST /api/render"] == 1
 
 
 # idempotent GETs --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from test_emulator_harness import ASSET_DELAY_S, LATENCY_S, FakeClock
@@ -29,6 +30,7 @@ DRIVING_S = 2.0
 DUO_TEMPLATE = "770e8400-e29b-41d4-a716-446655440000"
 DUO_SEGMENTS = ["person_a1b2c3d4", "person_e5f6a7b8"]
 DUO_S = 6.0
+TIMEOUTS = Timeouts(connect_s=5.0, read_s=15.0)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class CountingSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         """Record the request, send it, record the response's status."""
-        path = requests.utils.urlparse(str(url)).path
+        path = urlsplit(str(url)).path
         self.sent.append((str(method).upper(), path))
         response = super().request(method, url, *args, **kwargs)
         self.statuses.append(response.status_code)
@@ -79,7 +81,7 @@ def make_client(
     session: requests.Session,
     *,
     key: str = KEY,
-    timeouts: Timeouts = Timeouts(connect_s=5.0, read_s=15.0),
+    timeouts: Timeouts = TIMEOUTS,
     sleep: Callable[[float], None] = lambda s: None,
 ) -> ViggleClient:
     """A ViggleClient on ``url``; its backoff sleeps are no-ops unless ``sleep`` is given."""
