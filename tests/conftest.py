@@ -179,7 +179,7 @@ def stepper_for(make_config: MakeConfig, workspace: Workspace) -> Iterator[Any]:
     made: list[Service] = []
 
     def factory(base_url: str, **overrides: Any) -> Stepper:
-        clock = FakeClock()
+        clock = FakeClock(start=time.time())  # near real time: the CLI uses the wall clock
         service = build_service(make_config(base_url, **overrides), ApiKey(KEY), clock=clock)
         made.append(service)
         return Stepper(service, clock)

@@ -13,6 +13,7 @@ import requests
 from conftest import Stepper, Workspace
 
 from daemon.media import make_character_png, video_duration_s
+from daemon.render.budget import day_of
 from daemon.store.states import State
 from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
 from daemon.viggle.emulator_faults import Faults
@@ -145,14 +146,14 @@ def test_render_timeout_cancels_at_viggle_and_refunds(
         st: Stepper = stepper_for(emu.url, render_timeout="10s")
         one_job(st, workspace)
         until_state(st, State.RENDERING)
-        assert st.service.store.spent_on("2023-11-14") == 1
+        assert st.service.store.spent_on(day_of(st.clock.time())) == 1
         st.step(11)
         st.step(1)
         job = st.service.store.get(1)
         assert job is not None and job.state == State.FAILED
         assert job.error_code == "render_timeout"
         assert emu.emulator.stats()["calls"].get("DELETE /api/render") == 1
-        assert st.service.store.spent_on("2023-11-14") == 0
+        assert st.service.store.spent_on(day_of(st.clock.time())) == 0
 
 
 def test_multi_person_template_maps_the_dropped_image_and_the_cast(

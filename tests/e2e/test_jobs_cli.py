@@ -1,0 +1,101 @@
+"""`viggle-watch jobs …` and `status` as a person uses them on an uncertain, a done and a
+rendering job (the service's ticks stepped in-process; the CLI in subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from conftest import KEY, Stepper, Workspace
+
+from daemon.media import make_character_png
+from daemon.store.states import State
+from daemon.viggle.emulator import EmulatorConfig, serve
+from daemon.viggle.emulator_faults import Faults
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "daemon", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "VIGGLE_API_KEY": KEY},
+    )
+
+
+def test_an_uncertain_job_is_shown_and_resolved_by_a_person(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """A lost answer → uncertain; status says what to do; retry needs --force; resolve with
+    the Viggle job id makes it finish without a second submission."""
+    with serve(EmulatorConfig(latency_s=0.2, faults=Faults(rate_drop_after_read=1.0))) as emu:
+        st: Stepper = stepper_for(emu.url)
+        config = st.service.config.source
+        make_character_png(workspace.watch / "alice.png", seed=5)
+        st.ingest()
+        st.step()
+        assert st.state() == State.UNCERTAIN
+        status = cli(config, "status")
+        assert status.returncode == 0
+        assert "job 1 is uncertain" in status.stdout and "jobs resolve 1" in status.stdout
+        listed = json.loads(cli(config, "jobs", "list", "--state", "uncertain", "--json").stdout)
+        assert [j["id"] for j in listed] == [1]
+        refused = cli(config, "jobs", "retry", "1")
+        assert refused.returncode == 2 and "--force" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        viggle_id = emu.emulator.stats()["render_submissions"][0]["job_id"]
+        resolved = cli(config, "jobs", "resolve", "1", "--viggle-job", str(viggle_id))
+        assert resolved.returncode == 0, resolved.stderr
+        assert "now rendering" in resolved.stdout
+        emu.emulator.set_faults(Faults())
+        st.run_until(lambda: st.state() == State.DONE, seconds=0.2)
+        shown = json.loads(cli(config, "jobs", "show", "1", "--json").stdout)
+        assert [e["to"] for e in shown["history"]][-4:] == [
+            "uncertain",
+            "rendering",
+            "downloading",
+            "done",
+        ]
+        assert "resolved by a person" in shown["history"][-3]["detail"]
+        assert len(emu.emulator.stats()["render_submissions"]) == 1
+
+
+def test_retry_renders_a_done_job_again_and_cancel_stops_one_at_viggle(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """`jobs retry` re-renders deliberately (a second output); `jobs cancel` on a rendering job
+    sends DELETE to Viggle and gives its credits back."""
+    with serve(EmulatorConfig(latency_s=0.2)) as emu:
+        st: Stepper = stepper_for(emu.url)
+        config = st.service.config.source
+        make_character_png(workspace.watch / "alice.png", seed=6)
+        st.ingest()
+        st.run_until(lambda: st.state() == State.DONE, seconds=0.2)
+        retried = cli(config, "jobs", "retry", "1")
+        assert retried.returncode == 0, retried.stderr
+        st.run_until(lambda: st.state() == State.DONE, seconds=0.2)
+        outputs = sorted(p.name for p in workspace.output.glob("*.mp4"))
+        assert outputs == ["alice__dance-2.mp4", "alice__dance.mp4"]
+        assert len(emu.emulator.stats()["render_submissions"]) == 2
+        assert (workspace.watch / "processed" / "alice.png").exists()
+    with serve(EmulatorConfig(latency_s=3600)) as emu:
+        st2: Stepper = stepper_for(emu.url, state_dir="state2")
+        config = st2.service.config.source
+        make_character_png(workspace.watch / "bob.png", seed=7)
+        st2.ingest()
+        st2.step()
+        bob = st2.service.store.latest()[0]
+        assert bob.state == State.RENDERING
+        cancelled = cli(config, "jobs", "cancel", str(bob.id))
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert emu.emulator.stats()["calls"].get("DELETE /api/render") == 1
+        job = st2.service.store.get(bob.id)
+        assert job is not None and job.state == State.CANCELLED
+        again = cli(config, "jobs", "cancel", str(bob.id))
+        assert again.returncode == 2 and "already cancelled" in again.stderr
