@@ -16,6 +16,14 @@ from pathlib import Path
 from rich.console import Console
 
 from daemon import __version__
+from daemon.cli_config import (
+    add_config_commands,
+    print_check,
+    roots_report,
+    run_plan,
+    send_reload,
+    waiting_partners,
+)
 from daemon.cli_jobs import add_jobs_parser, run_jobs
 from daemon.config import Config, load_config, resolve_api_key
 from daemon.demo import run_demo
@@ -51,8 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="job counts per state and the latest jobs")
     _add_config(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    check = sub.add_parser("check-config", help="validate the config and rule files")
+    check = sub.add_parser(
+        "check-config", help="validate the config and rule files; show the rules and observers"
+    )
     _add_config(check)
+    check.add_argument("path", nargs="?", type=Path, help="the config file (or use --config)")
+    add_config_commands(sub)
     demo = sub.add_parser("demo", help="a self-contained offline run against the emulator")
     demo.add_argument("--workspace", type=Path, default=Path("viggle-demo"))
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
@@ -91,8 +103,14 @@ def _status(args: argparse.Namespace) -> int:
     config = _config(args)
     db = Database.open(state_db_path(config), readonly=True)
     try:
+        now = time.time()
         status = gather_status(
-            JobStore(db), today=day_of(time.time()), daily_cap=config.budget.daily_credits
+            JobStore(db),
+            today=day_of(now),
+            daily_cap=config.budget.daily_credits,
+            now=now,
+            roots=roots_report(config),
+            waiting=waiting_partners(config),
         )
     finally:
         db.close()
@@ -104,11 +122,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    config = _config(args)
-    print(
-        f"{config.source}: OK, {len(config.rules)} rule(s): "
-        + ", ".join(f"{r.name} ({r.kind})" for r in config.rules)
-    )
+    if args.path is not None:
+        args.config = args.path
+    print_check(_config(args), Console())
     return EXIT_OK
 
 
@@ -130,6 +146,8 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "plan": lambda args: run_plan(_config(args), args.json, Console()),
+    "reload": lambda args: send_reload(_config(args)),
     "jobs": _jobs,
     "run": _run,
     "status": _status,

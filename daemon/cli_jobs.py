@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from daemon.config import Config, resolve_api_key
 from daemon.errors import ViggleWatchError
+from daemon.outputs.archive import archive_source
 from daemon.render import actions
+from daemon.render.budget import day_of
 from daemon.service import make_client, state_db_path
 from daemon.status import job_detail, print_job_detail
 from daemon.store.assets import AssetStore
@@ -61,13 +64,25 @@ def run_jobs(args: argparse.Namespace, config: Config) -> int:
         if args.action == "retry":
             job = actions.retry(store, AssetStore(db), args.id, force=args.force, now=now)
         elif args.action == "resolve":
-            job = actions.resolve(store, args.id, viggle_job=args.viggle_job, now=now)
+            client = make_client(config, resolve_api_key(config))
+            job = actions.resolve(
+                store, args.id, viggle_job=args.viggle_job, now=now, client=client
+            )
         else:
             client = None
             current = store.get(args.id)
             if current is not None and current.state == State.RENDERING:
                 client = make_client(config, resolve_api_key(config))
             job = actions.cancel(store, client, args.id, now=now)
+            rule = next((r for r in config.rules if r.name == job.rule), None)
+            for source in store.sources(job.id):  # file its input away, as the service would
+                archive_source(
+                    store,
+                    Path(source),
+                    policy=rule.inputs if rule else "processed",
+                    day=day_of(now),
+                    on_moved=lambda _p: None,
+                )
         console.print(f"job {job.id} is now {job.state}")
         return 0
     finally:

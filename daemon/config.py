@@ -6,46 +6,48 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from daemon.apikey import ApiKey
+from daemon.config_rules import (
+    RULE_KINDS,
+    CharactersRule,
+    Duration,
+    JobsRule,
+    Manifest,
+    PairsRule,
+    Rule,
+    SceneSpec,
+    ScenesRule,
+    Strict,
+    parse_duration,
+    parse_rule,
+)
 from daemon.errors import ConfigError
+
+__all__ = [
+    "CharactersRule",
+    "Config",
+    "JobsRule",
+    "Manifest",
+    "PairsRule",
+    "Rule",
+    "SceneSpec",
+    "ScenesRule",
+    "load_config",
+    "parse_duration",
+    "resolve_api_key",
+]
 
 DEFAULT_BASE_URL: Final = "https://apis.viggle.ai"
 MAX_CONFIG_BYTES: Final = 1024 * 1024
 CREDENTIAL_NAME: Final = "viggle_api_key"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_S: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
-def parse_duration(value: object) -> float:
-    """``500ms``, ``5s``, ``2m``, ``1h`` or a bare number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration such as 500ms, 5s or 2m")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration such as 500ms, 5s or 2m")
-        seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Model = Literal["V4_Preview", "V3_Preview"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ApiSettings(_Strict):
+class ApiSettings(Strict):
     base_url: str = DEFAULT_BASE_URL
     key_file: Path | None = None
     timeout_connect: Duration = 10.0
@@ -58,63 +60,12 @@ class ApiSettings(_Strict):
         return self
 
 
-class SceneSpec(_Strict):
-    """One scene of a rule: a driving video file, a Viggle template, or an existing scene id.
-
-    For a multi-person template, ``segment`` names the person the dropped character plays and
-    ``cast`` gives fixed character images for other segments (unmapped people stay as they are).
-    """
-
-    video: Path | None = None
-    template: str | None = None
-    scene_id: str | None = None
-    segment: str | None = None
-    cast: dict[str, Path] = {}
-
-    @model_validator(mode="after")
-    def _one_source(self) -> SceneSpec:
-        given = [k for k in ("video", "template", "scene_id") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("a scene needs exactly one of video, template or scene_id")
-        if (self.segment or self.cast) and self.video is not None:
-            raise ValueError("segment and cast need a multi-person template or scene_id")
-        return self
-
-
-class CharactersRule(_Strict):
-    """Every image that settles in ``watch`` is rendered against each scene in ``scenes``."""
-
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-    kind: Literal["characters"]
-    watch: Path
-    output: Path
-    model: Model = "V4_Preview"
-    mode: Literal["on_demand", "preprocessed"] = "on_demand"
-    background_mode: Literal["original", "solid", "transparent"] | None = None
-    bg_color: (
-        Annotated[str, Field(pattern=r"^\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*$")] | None
-    ) = None
-    fast: bool = False
-    scenes: Annotated[list[SceneSpec], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> CharactersRule:
-        if self.bg_color is not None and self.background_mode != "solid":
-            raise ValueError("bg_color is only allowed with background_mode: solid")
-        if self.mode == "on_demand" and any(s.video is None for s in self.scenes):
-            raise ValueError("template and scene_id scenes need mode: preprocessed")
-        return self
-
-
-class BudgetSettings(_Strict):
+class BudgetSettings(Strict):
     daily_credits: Annotated[float, Field(gt=0)] | None = None
     max_credits_per_job: Annotated[float, Field(gt=0)] | None = None
 
 
-Rule = CharactersRule
-
-
-class Config(_Strict):
+class Config(Strict):
     api: ApiSettings = ApiSettings()
     state_dir: Path
     poll_interval: Duration = 4.0
@@ -125,7 +76,7 @@ class Config(_Strict):
     rate_limit: Annotated[float, Field(gt=0)] = 4.0  # API requests per second, all calls
     budget: BudgetSettings = BudgetSettings()
     rules_dir: Path | None = None
-    rules: list[Rule] = []
+    rules: list[Rule] = Field(default_factory=list)
     source: Path = Path("config.yaml")
 
     @model_validator(mode="after")
@@ -178,13 +129,22 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 def _explain(exc: ValidationError, path: Path, node: yaml.Node | None, offset: int = 0) -> str:
     lines = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
-        field = ".".join(str(p) for p in loc) or "(top level)"
-        line = _line_of(node, loc[offset:])
-        where = f"{path}:{line}" if line else str(path)
+        # a rule's kind appears in the location as a tag: `rules.0.characters.model`
+        raw = tuple(err["loc"])
+        loc = tuple(
+            p
+            for i, p in enumerate(raw)
+            if not (p in RULE_KINDS and (i == 0 or isinstance(raw[i - 1], int)))
+        )
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (a typo?)"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "kind")
+            msg = f"the rule kind must be one of {', '.join(RULE_KINDS)}"
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(node, loc[offset:])
+        where = f"{path}:{line}" if line else str(path)
         lines.append(f"{where}: {field}: {msg}")
     return "\n".join(lines)
 
@@ -202,6 +162,11 @@ def _resolve_rule(base: Path, rule: dict[str, Any]) -> dict[str, Any]:
     scenes = out.get("scenes")
     if isinstance(scenes, list):
         out["scenes"] = [_resolve_scene(base, s) if isinstance(s, dict) else s for s in scenes]
+    characters = out.get("characters")
+    if isinstance(characters, list):
+        out["characters"] = [
+            _resolve(base, Path(c)) if isinstance(c, str) else c for c in characters
+        ]
     return out
 
 
@@ -226,7 +191,7 @@ def _load_rule_files(base: Path, rules_dir: Path) -> list[Rule]:
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: a rule file holds one mapping (name, kind, watch, ...)")
         try:
-            rules.append(CharactersRule.model_validate(_resolve_rule(base, data)))
+            rules.append(parse_rule(_resolve_rule(base, data)))
         except ValidationError as exc:
             raise ConfigError(_explain(exc, file, node)) from exc
     return rules
@@ -285,8 +250,9 @@ def resolve_api_key(config: Config, environ: Mapping[str, str] | None = None) ->
     if key is None and config.api.key_file is not None:
         key = _read_key(config.api.key_file)
     if key is None:
+        named = f" ({config.api.key_file} is missing or empty)" if config.api.key_file else ""
         raise ConfigError(
-            "no API key: set VIGGLE_API_KEY, or api.key_file in the config, "
+            f"no API key{named}: set VIGGLE_API_KEY, or api.key_file in the config, "
             "or a systemd credential named viggle_api_key"
         )
     return key

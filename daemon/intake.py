@@ -1,125 +1,299 @@
-"""The settle tick: stable files → rules → hashed, deduplicated jobs in the store."""
+"""The settle tick: settled files and job folders → rules → checked, hashed, deduplicated jobs.
+
+A file that cannot be sent (it does not decode, is over the API's limits, a manifest that
+points outside its folder) never costs an API call: it is filed in ``failed/`` with
+``NAME.error.json`` saying why, in words a person understands.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import replace
+from collections import defaultdict
 from pathlib import Path
-from typing import Final
 
 import structlog
 
-from daemon.config import Rule
-from daemon.media import video_duration_s
-from daemon.outputs.archive import PROCESSED, move_input
-from daemon.outputs.naming import DEFAULT_TEMPLATE, render_stem
-from daemon.rules.pairing import RenderRequest, requests_for, rule_for
+from daemon.config import JobsRule, PairsRule, Rule
+from daemon.intake_spec import SpecBuilder, sha256_file
+from daemon.outputs.archive import FILED, PROCESSED, archive_source, move_input, reject_input
+from daemon.render.budget import day_of
+from daemon.rules.manifest import FOLDER_MANIFEST, ManifestError, folder_request, manifest_request
+from daemon.rules.pairing import (
+    RenderRequest,
+    is_image,
+    is_manifest,
+    is_video,
+    orphans,
+    pair_partner,
+    pair_request,
+    requests_for,
+)
 from daemon.store.jobs import JobStore
-from daemon.store.spec import CastMember, InputRef, JobSpec, RenderChoices, dedup_key, scene_label
-from daemon.watch.scanner import scan
+from daemon.store.spec import dedup_key
+from daemon.validation import Problem, check_image, check_video, error_document
+from daemon.watch.filters import is_ignored
 from daemon.watch.stability import SettleTracker
 
 log = structlog.get_logger()
-HASH_CHUNK: Final = 1024 * 1024
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Intake:
-    """Turns settled files into jobs. Fixed inputs are hashed once per (path, size, mtime)."""
+    """Turns what settles in the watch folders into jobs; pairs wait here for their partner."""
 
     def __init__(self, store: JobStore, rules: list[Rule], tracker: SettleTracker) -> None:
         self._store = store
-        self._rules = rules
+        self._rules = list(rules)
         self._tracker = tracker
-        self._refs: dict[tuple[str, Path, int, int], InputRef] = {}
+        self._specs = SpecBuilder()
+        self._waiting: dict[str, dict[str, Path]] = defaultdict(dict)  # rule → stem → file
+        self._since: dict[Path, float] = {}
+
+    def set_rules(self, rules: list[Rule]) -> None:
+        """A reloaded config: new rules apply to what settles from now on."""
+        self._rules = list(rules)
+
+    def waiting_partners(self) -> dict[str, list[str]]:
+        return {
+            rule: sorted(str(p) for p in files.values())
+            for rule, files in self._waiting.items()
+            if files
+        }
 
     def rescan(self, now: float) -> int:
-        """Feed every candidate file of every watch folder to the tracker (startup and periodic)."""
+        """Feed every candidate in every watch folder to the tracker (startup and periodic)."""
         found = 0
-        for root in sorted({r.watch for r in self._rules}):
-            for path in scan(root):
+        for rule in self._rules:
+            for path in self.candidates(rule):
                 self._tracker.touch(path, now)
                 found += 1
         return found
 
+    @staticmethod
+    def candidates(rule: Rule) -> list[Path]:
+        """What in a rule's watch folder could become work (files; job folders too)."""
+        try:
+            entries = sorted(rule.watch.iterdir())
+        except OSError:
+            return []
+        out: list[Path] = []
+        for path in entries:
+            if is_ignored(path.name) or path.name in FILED or path.is_symlink():
+                continue
+            if path.is_file() or (path.is_dir() and isinstance(rule, JobsRule)):
+                out.append(path)
+            elif path.is_dir() and rule.recursive:
+                out.extend(
+                    p
+                    for p in sorted(path.rglob("*"))
+                    if p.is_file() and not p.is_symlink() and not is_ignored(p.name)
+                )
+        return out
+
+    def _rule_for(self, path: Path) -> Rule | None:
+        for rule in self._rules:
+            if path.parent == rule.watch or (
+                rule.recursive
+                and rule.watch in path.parents
+                and not FILED & set(path.relative_to(rule.watch).parts)
+            ):
+                return rule
+        return None
+
     def tick(self, now: float) -> int:
-        """Enqueue the jobs for every file that has settled; return how many were new."""
+        """Enqueue the jobs for everything that has settled; return how many were new."""
         new = 0
         for stable in self._tracker.stable(now):
-            rule = rule_for(self._rules, stable.path)
-            if rule is None:
+            rule = self._rule_for(stable.path)
+            if rule is None or stable.path.is_symlink():
+                continue
+            if rule.inputs == "leave" and self._store.seen(
+                rule.name, str(stable.path), stable.size, stable.mtime_ns
+            ):
                 continue
             log.info("file_settled", path=str(stable.path), rule=rule.name, size=stable.size)
-            requests = requests_for(rule, stable.path)
-            made = sum(self._enqueue(r, now) for r in requests)
-            if requests and not made and not self._store.source_states(str(stable.path)):
-                self._already_rendered(stable.path)
-            new += made
+            new += self._settled(rule, stable.path, now)
+        self._expire_orphans(now)
         return new
 
-    def _already_rendered(self, path: Path) -> None:
-        """Every render this file asks for exists already (same content): file it away."""
+    def _settled(self, rule: Rule, path: Path, now: float) -> int:
+        if isinstance(rule, JobsRule):
+            return self._job(rule, path, now)
+        problem = self._check(path, rule)
+        if problem is not None:
+            self._reject(rule, path, problem, now)
+            return 0
+        if isinstance(rule, PairsRule):
+            return self._pair(rule, path, now)
+        requests = requests_for(rule, path)
+        return self._enqueue_all(rule, path, requests, now) if requests else 0
+
+    @staticmethod
+    def _check(path: Path, rule: Rule) -> Problem | None:
+        if is_image(path):
+            return check_image(path)
+        if is_video(path):
+            facts = check_video(path, role=_video_role(rule.mode))
+            return facts if isinstance(facts, Problem) else None
+        return None
+
+    def _pair(self, rule: PairsRule, path: Path, now: float) -> int:
+        if not (is_image(path) or is_video(path)):
+            return 0
+        waiting = self._waiting[rule.name]
+        partner = pair_partner(path, waiting)
+        if partner is None:
+            waiting[path.stem] = path
+            self._since[path] = now
+            log.info("partner_awaited", rule=rule.name, path=str(path))
+            return 0
+        del waiting[path.stem]
+        self._since.pop(partner, None)
+        return self._enqueue_all(rule, path, [pair_request(rule, path, partner)], now)
+
+    def _expire_orphans(self, now: float) -> None:
+        for rule in self._rules:
+            if not isinstance(rule, PairsRule):
+                continue
+            waiting = self._waiting[rule.name]
+            since = {p: self._since.get(p, now) for p in waiting.values()}
+            for path in orphans(since, now, rule.pair_timeout):
+                waiting.pop(path.stem, None)
+                self._since.pop(path, None)
+                reason = (
+                    f"No partner with the same name arrived within "
+                    f"{rule.pair_timeout:g} s (an image needs a video, and a video an image)."
+                )
+                self._reject(rule, path, Problem("orphan", reason, {}), now)
+
+    def _job(self, rule: JobsRule, path: Path, now: float) -> int:
+        if path.is_dir():
+            names = sorted(p.name for p in path.iterdir() if not is_ignored(p.name))
+            text = _read_text(path / FOLDER_MANIFEST)
+            request = folder_request(rule, path, names, text)
+        elif is_manifest(path):
+            request = manifest_request(rule, path, _read_text(path) or "")
+        else:
+            return 0  # loose files in a jobs folder belong to manifests
+        if isinstance(request, ManifestError):
+            self._reject(rule, path, Problem("bad_manifest", request.reason, {}), now)
+            return 0
+        problem = self._check_request(request)
+        if problem is not None:
+            self._reject(rule, path, problem, now)
+            return 0
+        return self._enqueue_all(rule, path, [request], now)
+
+    def _check_request(self, request: RenderRequest) -> Problem | None:
+        """Every file a manifest names: a real file inside the root, and sendable."""
+        root = request.rule.watch.resolve()
+        files = [request.character, *request.scene.cast.values()]
+        files += [request.scene.video] if request.scene.video else []
+        for file in files:
+            real = file.resolve()
+            if file.is_symlink() or (real != root and root not in real.parents):
+                return Problem(
+                    "outside_root",
+                    f"{file.name} points outside the watch folder.",
+                    {"path": str(file)},
+                )
+            if not real.is_file():
+                return Problem("missing", f"{file.name} does not exist.", {"path": str(file)})
+            problem = self._check(file, request.rule)
+            if problem is not None:
+                return problem
+        return None
+
+    def _reject(self, rule: Rule, path: Path, problem: Problem, now: float) -> None:
+        document = error_document(path, problem, rule=rule.name, at=now)
         try:
-            moved = move_input(path, PROCESSED)
+            moved = reject_input(path, document, policy=rule.inputs)
         except OSError as exc:
             log.warning("input_not_moved", path=str(path), reason=exc.strerror)
             return
         self._tracker.forget(path)
-        log.info("input_duplicate", path=str(path), to=str(moved))
-
-    def _ref(self, role: str, path: Path, *, video: bool = False) -> InputRef:
-        st = path.stat()
-        key = (role, path, st.st_size, st.st_mtime_ns)
-        if key not in self._refs:
-            duration = video_duration_s(path) if video else None
-            self._refs[key] = InputRef(role, str(path), sha256_file(path), st.st_size, duration)
-        return self._refs[key]
-
-    def _spec(self, request: RenderRequest) -> JobSpec:
-        rule, scene = request.rule, request.scene
-        spec = JobSpec(
+        self._remember(rule, path, now)
+        log.warning(
+            "input_rejected",
             rule=rule.name,
-            character=self._ref("character", request.character),
-            scene=self._ref("scene", scene.video, video=True) if scene.video else None,
-            model=rule.model,
-            output_name="",
-            mode=rule.mode,
-            template=scene.template,
-            scene_id=scene.scene_id,
-            segment=scene.segment,
-            cast=tuple(
-                CastMember(seg, self._ref("cast", path)) for seg, path in sorted(scene.cast.items())
-            ),
-            options=RenderChoices(rule.background_mode, rule.bg_color, rule.fast),
+            path=str(path),
+            code=problem.code,
+            reason=problem.reason,
+            to=str(moved) if moved else None,
         )
-        stem = render_stem(
-            DEFAULT_TEMPLATE, {"character": request.character.stem, "scene": scene_label(spec)}
-        )
-        return replace(spec, output_name=stem)
 
-    def _enqueue(self, request: RenderRequest, now: float) -> int:
-        try:
-            spec = self._spec(request)
-        except (OSError, ValueError) as exc:
-            log.warning(
-                "input_unreadable",
-                rule=request.rule.name,
-                path=str(request.character),
-                reason=str(exc),
+    def _remember(self, rule: Rule, path: Path, now: float) -> None:
+        if rule.inputs == "leave" and path.is_file():
+            st = path.stat()
+            self._store.remember_seen(
+                rule.name, str(path), st.st_size, st.st_mtime_ns, sha256_file(path), now
             )
-            return 0
-        key = dedup_key(spec)
-        job_id = self._store.enqueue(spec, dedup_key=key, source_path=spec.character.path, at=now)
+
+    def _enqueue_all(
+        self, rule: Rule, path: Path, requests: list[RenderRequest], now: float
+    ) -> int:
+        outcomes = [self._enqueue(r, now) for r in requests]
+        self._remember(rule, path, now)
+        if "error" in outcomes or "made" in outcomes or rule.inputs == "leave":
+            return outcomes.count("made")  # an error leaves the input where it is
+        # every render it asks for exists already: file it with those jobs' outcome
+        for source in sorted({s for r in requests for s in r.sources}):
+            states = self._store.source_states(str(source))
+            if states:
+                archive_source(
+                    self._store,
+                    source,
+                    policy=rule.inputs,
+                    day=day_of(now),
+                    on_moved=self._tracker.forget,
+                )
+            else:
+                moved = move_input(source, PROCESSED)
+                self._tracker.forget(source)
+                log.info("input_duplicate", path=str(source), to=str(moved))
+        return 0
+
+    def _enqueue(self, request: RenderRequest, now: float) -> str:
+        """``made``, ``duplicate``, ``skipped`` or ``error`` (logged; the input stays put)."""
+        rule = request.rule
+        try:
+            video_s = None
+            if request.scene.video is not None:
+                facts = check_video(request.scene.video, role=_video_role(rule.mode))
+                if isinstance(facts, Problem):
+                    raise ValueError(f"{request.scene.video}: {facts.reason}")
+                video_s = facts.duration_s
+            spec = self._specs.build(request, now=now, video_s=video_s)
+        except (OSError, ValueError) as exc:
+            log.error(
+                "input_unreadable", rule=rule.name, path=str(request.character), reason=str(exc)
+            )
+            return "error"
+        if rule.collision == "skip" and (rule.output / f"{spec.output_name}.mp4").exists():
+            log.info("output_exists_skipped", rule=rule.name, output=spec.output_name)
+            return "skipped"
+        sources = tuple(str(s) for s in request.sources)
+        job_id = self._store.enqueue(
+            spec,
+            dedup_key=dedup_key(spec),
+            source_path=sources[0],
+            sources=sources,
+            priority=rule.priority,
+            at=now,
+        )
         bound = log.bind(rule=spec.rule, path=spec.character.path, scene=spec.scene_key)
         if job_id is None:
             bound.info("job_deduplicated")
-            return 0
+            return "duplicate"
         bound.info("job_queued", job_id=job_id, model=spec.model, mode=spec.mode)
-        return 1
+        return "made"
+
+
+def _video_role(mode: str) -> str:
+    """On demand the video drives the render; preprocessed, it becomes a scene first."""
+    return "driving" if mode == "on_demand" else "scene"
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None

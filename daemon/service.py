@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -15,29 +16,35 @@ import structlog
 from daemon.apikey import ApiKey
 from daemon.backoff import RateLimiter
 from daemon.clock import Clock, SystemClock
-from daemon.config import Config
-from daemon.errors import ConfigError
+from daemon.config import Config, JobsRule, Rule, load_config
+from daemon.config_rules import fixed_inputs
+from daemon.errors import ConfigError, ViggleWatchError
 from daemon.intake import Intake
 from daemon.logs import register_secret
 from daemon.outputs.archive import archive_source
 from daemon.outputs.atomic import part_path
-from daemon.render.budget import Budget
-from daemon.render.downloader import Downloader, OutputSettings, stale_parts
+from daemon.render.budget import Budget, day_of
+from daemon.render.downloader import Downloader, OutputRule, OutputSettings, stale_parts
 from daemon.render.politeness import CircuitBreaker
 from daemon.render.poller import Poller
 from daemon.render.preparer import Preparer
 from daemon.render.submitter import SubmitSettings, Submitter
+from daemon.rules.pairing import is_video
 from daemon.scheduler import TickScheduler
 from daemon.store.assets import AssetStore
 from daemon.store.db import Database
 from daemon.store.jobs import Job, JobStore
 from daemon.store.states import State
+from daemon.validation import Problem, check_image, check_video
 from daemon.viggle.client import Timeouts, ViggleClient
-from daemon.watch.observer import Watching, start_observer
+from daemon.watch.mounts import choose_observer, parse_mounts, read_mounts
+from daemon.watch.observer import Watching, WatchRoot, start_observers
 from daemon.watch.stability import SettleTracker
 
 log = structlog.get_logger()
 STATE_DB: Final = "state.db"
+PID_FILE: Final = "viggle-watch.pid"
+POLL_INTERVAL_S: Final = 5.0  # polling observers on network shares
 
 
 def state_db_path(config: Config) -> Path:
@@ -52,11 +59,13 @@ def check_paths(config: Config) -> None:
                 f"rule {rule.name}: watch folder {rule.watch} does not exist "
                 "(create it, or mount the share)"
             )
-        for path in [s.video for s in rule.scenes if s.video] + [
-            p for s in rule.scenes for p in s.cast.values()
-        ]:
+        for path in fixed_inputs(rule):
             if not path.is_file():
                 raise ConfigError(f"rule {rule.name}: {path} does not exist")
+            role = "driving" if rule.mode == "on_demand" else "scene"
+            problem = check_video(path, role=role) if is_video(path) else check_image(path)
+            if isinstance(problem, Problem):
+                raise ConfigError(f"rule {rule.name}: {path}: {problem.reason}")
 
 
 @dataclass
@@ -75,8 +84,11 @@ class Service:
     poller: Poller
     downloader: Downloader
     tick_interval_s: float
+    rules: dict[str, Rule]  # shared with the callbacks, updated in place on reload
+    outputs: OutputSettings
     scheduler: TickScheduler = field(default_factory=TickScheduler)
     observer: Watching | None = None
+    reload_requested: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         now = self.clock.time()
@@ -97,8 +109,7 @@ class Service:
         self._remove_stale_parts()
         found = self.intake.rescan(now)
         log.info("startup_scan_finished", files=found)
-        roots = sorted({r.watch for r in self.config.rules})
-        self.observer = start_observer(roots, lambda p: self.tracker.touch(p, self.clock.time()))
+        self._watch()
         every = self.tick_interval_s
         self.scheduler.add("settle", lambda: self.intake.tick(self.clock.time()), every)
         self.scheduler.add("prepare", lambda: self.preparer.tick(self.clock.time()), every)
@@ -112,6 +123,52 @@ class Service:
         log.info(
             "service_started", rules=[r.name for r in self.config.rules], state_db=str(self.db.path)
         )
+
+    def _watch(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+        roots = watch_roots(self.config)
+        self.observer = start_observers(
+            roots, lambda p: self.tracker.touch(self._unit_of(p), self.clock.time())
+        )
+        for root in roots:
+            log.info("watching", path=str(root.path), observer=root.kind, reason=root.reason)
+
+    def _unit_of(self, path: Path) -> Path:
+        """What an event is about: the file, or for a `jobs` rule the job folder it is in."""
+        for rule in self.config.rules:
+            if isinstance(rule, JobsRule) and rule.watch in path.parents:
+                return rule.watch / path.relative_to(rule.watch).parts[0]
+        return path
+
+    def reload(self) -> bool:
+        """Re-read the config and rules; an invalid one is refused and the old one kept.
+
+        Queued jobs stay as they are (the store is the source of truth); new and changed rules
+        apply to what settles from now on; a removed rule's jobs still finish.
+        """
+        try:
+            new = load_config(self.config.source)
+            check_paths(new)
+        except ViggleWatchError as exc:
+            log.error("config_reload_failed", reason=str(exc), kept=str(self.config.source))
+            return False
+        if (new.state_dir, new.api) != (self.config.state_dir, self.config.api):
+            log.warning("config_reload_partial", reason="state_dir and api need a restart")
+        for rule in new.rules:
+            rule.output.mkdir(parents=True, exist_ok=True)
+        self.rules.clear()
+        self.rules.update({r.name: r for r in new.rules})
+        self.outputs.rules.update(output_rules(new))
+        self.intake.set_rules(new.rules)
+        self.preparer.configure(budget_of(new))
+        self.submitter.configure(submit_settings(new))
+        old_roots, self.config = watch_roots(self.config), new
+        if watch_roots(new) != old_roots:
+            self._watch()
+        log.info("config_reloaded", rules=sorted(self.rules))
+        return True
 
     def _remove_stale_parts(self) -> None:
         """Temp files that no unfinished download owns are left-overs of a crash: remove them."""
@@ -141,11 +198,19 @@ class Service:
         previous = {
             s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)
         }
+        previous[signal.SIGHUP] = signal.signal(
+            signal.SIGHUP, lambda *_: self.reload_requested.set()
+        )
+        pid_file = self.config.state_dir / PID_FILE
         self.start()
+        pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
         try:
             while not stop.wait(0.5):
-                pass
+                if self.reload_requested.is_set():
+                    self.reload_requested.clear()
+                    self.reload()
         finally:
+            pid_file.unlink(missing_ok=True)
             log.info("service_stopping")
             self.stop()
             for sig, handler in previous.items():
@@ -185,10 +250,21 @@ def build_service(
     tracker = SettleTracker(config.settle)
     client = make_client(config, key, session=session)
     breaker = CircuitBreaker()
-    budget = Budget(config.budget.daily_credits, config.budget.max_credits_per_job)
+
+    rules: dict[str, Rule] = {r.name: r for r in config.rules}
+    outputs = OutputSettings(output_rules(config))
 
     def ended(job: Job) -> None:
-        archive_source(store, Path(job.source_path), tracker.forget)
+        rule = rules.get(job.rule)
+        policy = rule.inputs if rule is not None else "processed"
+        for source in store.sources(job.id):
+            archive_source(
+                store,
+                Path(source),
+                policy=policy,
+                day=day_of(clock.time()),
+                on_moved=tracker.forget,
+            )
 
     return Service(
         config=config,
@@ -202,17 +278,12 @@ def build_service(
             store,
             assets,
             client,
-            budget=budget,
+            budget=budget_of(config),
             asset_poll_s=max(config.poll_interval, 1.0),
             on_ended=ended,
         ),
         submitter=Submitter(
-            store,
-            assets,
-            client,
-            SubmitSettings(config.max_concurrent_renders, config.poll_interval, budget),
-            breaker=breaker,
-            on_ended=ended,
+            store, assets, client, submit_settings(config), breaker=breaker, on_ended=ended
         ),
         poller=Poller(
             store,
@@ -222,8 +293,40 @@ def build_service(
             breaker=breaker,
             on_ended=ended,
         ),
-        downloader=Downloader(
-            store, client, OutputSettings({r.name: r.output for r in config.rules}), on_ended=ended
-        ),
+        downloader=Downloader(store, client, outputs, on_ended=ended),
         tick_interval_s=tick_interval_s,
+        rules=rules,
+        outputs=outputs,
     )
+
+
+def budget_of(config: Config) -> Budget:
+    return Budget(config.budget.daily_credits, config.budget.max_credits_per_job)
+
+
+def submit_settings(config: Config) -> SubmitSettings:
+    return SubmitSettings(config.max_concurrent_renders, config.poll_interval, budget_of(config))
+
+
+def output_rules(config: Config) -> dict[str, OutputRule]:
+    return {
+        r.name: OutputRule(r.output, r.collision, r.output_mode, r.output_group)
+        for r in config.rules
+    }
+
+
+def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
+    """Each watch folder with the observer it gets (native, or polling on network shares)."""
+    table = parse_mounts(read_mounts() if mounts is None else mounts)
+    roots: dict[Path, WatchRoot] = {}
+    for rule in config.rules:
+        choice = choose_observer(rule.watch.resolve(), rule.observer, table)
+        recursive = rule.recursive or isinstance(rule, JobsRule)
+        roots[rule.watch] = WatchRoot(
+            rule.watch,
+            choice.kind,
+            recursive=recursive,
+            poll_interval_s=POLL_INTERVAL_S,
+            reason=choice.reason,
+        )
+    return [roots[k] for k in sorted(roots)]

@@ -23,7 +23,16 @@ _STYLE = {
 }
 
 
-def _job_summary(job: Job) -> dict[str, Any]:
+def _why(job: Job, last_detail: str, now: float) -> str:
+    """The reason a person wants to see: the error, or why it is waiting."""
+    if job.error_message:
+        return job.error_message
+    if job.state == State.QUEUED and job.next_attempt_at > now:
+        return f"next try at {iso(job.next_attempt_at)[11:19]} UTC ({last_detail})"
+    return ""
+
+
+def _job_summary(job: Job, last_detail: str = "", now: float = 0.0) -> dict[str, Any]:
     return {
         "id": job.id,
         "rule": job.rule,
@@ -37,20 +46,36 @@ def _job_summary(job: Job) -> dict[str, Any]:
         "progress_pct": job.progress_pct,
         "output": job.output_path,
         "error": job.error_message,
+        "why": _why(job, last_detail, now),
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),
     }
 
 
 def gather_status(
-    store: JobStore, *, last: int = 10, today: str = "", daily_cap: float | None = None
+    store: JobStore,
+    *,
+    last: int = 10,
+    today: str = "",
+    daily_cap: float | None = None,
+    now: float = 0.0,
+    roots: list[dict[str, Any]] | None = None,
+    waiting: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Counts for every state and the newest jobs; the shape `status --json` prints."""
+    """Counts for every state, the newest jobs, the watch folders and waiting partners; the
+    shape `status --json` prints (keys are only ever added)."""
+
+    def summary(job: Job) -> dict[str, Any]:
+        events = store.events(job.id)
+        return _job_summary(job, events[-1].detail if events else "", now)
+
     return {
         "credits": {"today": store.spent_on(today) if today else None, "daily_cap": daily_cap},
         "counts": {str(state): n for state, n in store.counts().items()},
-        "jobs": [_job_summary(j) for j in store.latest(limit=last)],
-        "uncertain": [_job_summary(j) for j in store.latest(state=State.UNCERTAIN, limit=100)],
+        "jobs": [summary(j) for j in store.latest(limit=last)],
+        "uncertain": [summary(j) for j in store.latest(state=State.UNCERTAIN, limit=100)],
+        "watch": roots or [],
+        "waiting_partners": waiting or {},
     }
 
 
@@ -70,6 +95,11 @@ def print_status(status: dict[str, Any], console: Console) -> None:
             f"`viggle-watch jobs resolve {job['id']} --viggle-job ID` or `jobs retry "
             f"{job['id']} --force`."
         )
+    for root in status["watch"]:
+        health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
+        console.print(f"watch {root['path']}: {root['observer']} ({root['reason']}); {health}")
+    for rule, files in status["waiting_partners"].items():
+        console.print(f"rule {rule}: waiting for a partner: {', '.join(files)}")
     if not status["jobs"]:
         return
     table = Table(title="latest jobs")
@@ -77,14 +107,14 @@ def print_status(status: dict[str, Any], console: Console) -> None:
         table.add_column(column)
     for job in status["jobs"]:
         state = State(job["state"])
-        pct = job["progress_pct"]
+        pct = job["progress_pct"] if state in (State.RENDERING, State.DOWNLOADING) else None
         table.add_row(
             str(job["id"]),
             job["rule"],
             f"[{_STYLE.get(state, 'white')}]{state}[/]",
             "" if pct is None else f"{pct:.0f}%",
             job["input"].rsplit("/", 1)[-1],
-            job["error"] or job["output"] or "",
+            job["why"] or job["output"] or "",
         )
     console.print(table)
 
@@ -123,7 +153,8 @@ def print_job_detail(detail: dict[str, Any], console: Console) -> None:
     if detail["output"]:
         console.print(f"  output     {detail['output']}")
     if detail["error"]:
-        console.print(f"  [red]why: {detail['error']}[/red] ({detail['error_code']})")
+        code = f" ({detail['error_code']})" if detail["error_code"] else ""
+        console.print(f"  [red]why: {detail['error']}[/red]{code}")
     table = Table(title="history")
     for column in ("at", "from", "to", "detail"):
         table.add_column(column)

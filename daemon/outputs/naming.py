@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Final
 
 DEFAULT_TEMPLATE: Final = "{character}__{scene}"
+JOB_PLACEHOLDER: Final = "{job}"  # filled in with the job id when the output is written
 MAX_STEM: Final = 150  # bytes of UTF-8: leaves room for "-NN.mask.mp4.part" under NAME_MAX 255
 _UNSAFE: Final = re.compile(r"[\x00-\x1f/\\:*?\"<>|]+")
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from daemon.errors import ApiError, ViggleWatchError
+from daemon.errors import ApiError, NotFoundError, ViggleWatchError
 from daemon.outputs.archive import FAILED, PROCESSED
 from daemon.outputs.atomic import sha256_of
 from daemon.render.preparer import uncertain_character_keys
@@ -91,11 +91,29 @@ def retry(store: JobStore, assets: AssetStore, job_id: int, *, force: bool, now:
     return store.transition(job_id, job.state, State.QUEUED, at=now, detail=detail, **fields)
 
 
-def resolve(store: JobStore, job_id: int, *, viggle_job: str, now: float) -> Job:
-    """An uncertain job that Viggle did receive: follow that Viggle job from now on."""
+def resolve(
+    store: JobStore,
+    job_id: int,
+    *,
+    viggle_job: str,
+    now: float,
+    client: ViggleClient | None = None,
+) -> Job:
+    """An uncertain job that Viggle did receive: follow that Viggle job from now on.
+
+    With a ``client``, the id is checked first, so a mistyped id is refused here instead of
+    failing the job later.
+    """
     job = _job(store, job_id)
     if job.state != State.UNCERTAIN:
         raise ActionError(f"job {job_id} is {job.state}; only uncertain jobs can be resolved")
+    if client is not None:
+        try:
+            client.get_render(viggle_job)
+        except NotFoundError:
+            raise ActionError(f"Viggle does not know a render job {viggle_job!r}") from None
+        except ApiError as exc:
+            raise ActionError(f"could not check {viggle_job!r} with Viggle: {exc}") from None
     events = store.events(job_id)
     if events and events[-1].from_state == State.PREPARING:
         raise ActionError(
@@ -131,7 +149,9 @@ def cancel(store: JobStore, client: ViggleClient | None, job_id: int, *, now: fl
         except ApiError as exc:
             raise ActionError(f"Viggle did not cancel {job.viggle_job_id}: {exc}") from exc
         detail += f"; viggle job {job.viggle_job_id} cancelled"
-    refund = job.state != State.UNCERTAIN  # an uncertain one may have been charged
+    # only a render cancelled at Viggle gives its credits back; an uncertain one may have been
+    # charged, and queued or waiting ones have no credits committed for this attempt
+    refund = job.state == State.RENDERING
     return store.transition(
         job_id, job.state, State.CANCELLED, at=now, detail=detail, refund=refund
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import grp
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ import structlog
 
 from daemon.errors import ApiError, DownloadError
 from daemon.outputs.atomic import PART_SUFFIX, publish_resumable, write_bytes_atomic
-from daemon.outputs.naming import free_path
+from daemon.outputs.naming import JOB_PLACEHOLDER, free_path
 from daemon.outputs.sidecar import build_sidecar, mask_path, sidecar_path
 from daemon.render.retry import download_delay_s
 from daemon.store.jobs import Job, JobStore
@@ -25,10 +27,28 @@ MAX_OUTPUT_BYTES: Final = 2 * 1024**3
 
 
 @dataclass(frozen=True, slots=True)
-class OutputSettings:
-    folders: dict[str, Path]  # rule name → output folder
+class OutputRule:
+    """Where a rule's outputs go and how they are written."""
+
+    folder: Path
+    collision: str = "suffix"  # suffix | overwrite | skip (skip is decided before rendering)
     file_mode: int = 0o644
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    rules: dict[str, OutputRule]  # rule name → its output settings
     max_bytes: int = MAX_OUTPUT_BYTES
+
+
+def _chgrp(path: Path, group: str | None) -> None:
+    if group is None:
+        return
+    try:
+        os.chown(path, -1, grp.getgrnam(group).gr_gid)
+    except (KeyError, OSError) as exc:
+        log.warning("output_group_not_set", path=str(path), group=group, reason=str(exc))
 
 
 class Downloader:
@@ -58,20 +78,34 @@ class Downloader:
         """The output path, chosen once and stored so a retried download rewrites the same file."""
         if job.output_path:
             return Path(job.output_path)
-        folder = self._settings.folders[job.rule]
-        path = free_path(
-            folder, job.spec.output_name, ".mp4", lambda p: p.exists() or sidecar_path(p).exists()
-        )
+        out = self._out(job)
+        stem = job.spec.output_name.replace(JOB_PLACEHOLDER, str(job.id))
+        if out.collision == "overwrite":
+            path = out.folder / f"{stem}.mp4"
+        else:
+            path = free_path(
+                out.folder, stem, ".mp4", lambda p: p.exists() or sidecar_path(p).exists()
+            )
         self._store.update(job.id, State.DOWNLOADING, output_path=str(path))
         return path
 
-    def _fetch(self, url: str, dest: Path) -> Downloaded:
+    def _out(self, job: Job) -> OutputRule:
+        out = self._settings.rules.get(job.rule)
+        if out is None:  # the rule was removed by a reload: keep its last known folder
+            folder = Path(job.output_path).parent if job.output_path else Path.cwd()
+            out = OutputRule(folder)
+        return out
+
+    def _fetch(self, job: Job, url: str, dest: Path) -> Downloaded:
         def fetch(f: IO[bytes], offset: int, digest: Any) -> Downloaded:
             return self._client.download(
                 url, f, max_bytes=self._settings.max_bytes, offset=offset, digest=digest
             )
 
-        return publish_resumable(dest, fetch, mode=self._settings.file_mode)
+        out = self._out(job)
+        got = publish_resumable(dest, fetch, mode=out.file_mode)
+        _chgrp(dest, out.group)
+        return got
 
     def _download(self, job: Job, now: float) -> None:
         target = self._target(job)
@@ -92,7 +126,7 @@ class Downloader:
         if job.output_sha256 and job.output_size is not None and target.exists():
             return Downloaded(job.output_size, job.output_sha256)  # done before a restart
         assert job.result_url is not None
-        got = self._fetch(job.result_url, target)
+        got = self._fetch(job, job.result_url, target)
         self._store.update(
             job.id, State.DOWNLOADING, output_sha256=got.sha256, output_size=got.size
         )
@@ -105,7 +139,7 @@ class Downloader:
         dest = mask_path(target)
         if job.mask_sha256 and job.mask_size is not None and dest.exists():
             return Downloaded(job.mask_size, job.mask_sha256)
-        got = self._fetch(job.mask_url, dest)
+        got = self._fetch(job, job.mask_url, dest)
         self._store.update(
             job.id,
             State.DOWNLOADING,
@@ -149,8 +183,9 @@ class Downloader:
         write_bytes_atomic(
             sidecar_path(video),
             (json.dumps(doc, indent=2) + "\n").encode(),
-            mode=self._settings.file_mode,
+            mode=self._out(job).file_mode,
         )
+        _chgrp(sidecar_path(video), self._out(job).group)
         self._store.transition(
             job.id, State.DOWNLOADING, State.DONE, at=now, detail="output and sidecar written"
         )

@@ -45,6 +45,10 @@ class Preparer:
         self._on_ended = on_ended
         self._balance: tuple[float, float | None] = (-1e18, None)
 
+    def configure(self, budget: Budget) -> None:
+        """A reloaded config's budget applies from the next tick."""
+        self._budget = budget
+
     def tick(self, now: float) -> int:
         """Admit queued jobs, re-check waiting ones, move preparing ones on; return jobs seen."""
         waiting = self._store.due(State.WAITING_BUDGET, now, limit=BATCH)

@@ -34,6 +34,17 @@ log = structlog.get_logger()
 STALE_ASSET_CODES: Final = frozenset({"CS-ORIV-008", "CS-ORIV-009", "CS-ORIV-010"})
 
 
+UNMOUNTED_RETRY_S: Final = 60.0
+
+
+def _looks_unmounted(folder: Path) -> bool:
+    """A folder that is gone or empty while a job still needs a file in it."""
+    try:
+        return not any(folder.iterdir())
+    except OSError:
+        return True
+
+
 def render_input(job: Job) -> RenderInput:
     """What to send: both files (on demand), or the prepared ids (preprocessed)."""
     spec = job.spec
@@ -86,6 +97,10 @@ class Submitter:
         self.paused_reason: str | None = None
         self.draining = False
 
+    def configure(self, settings: SubmitSettings) -> None:
+        """A reloaded config's concurrency and budget apply from the next tick."""
+        self._settings = settings
+
     def tick(self, now: float) -> int:
         """Submit what fits; return how many POSTs were made."""
         if self.paused_reason or self.draining or not self._breaker.allows(now):
@@ -124,6 +139,11 @@ class Submitter:
     def _submit(self, job: Job, now: float) -> None:
         bound = log.bind(job_id=job.id, rule=job.rule)
         missing = [r for r in self._local_inputs(job) if not Path(r).is_file()]
+        if missing and _looks_unmounted(Path(missing[0]).parent):
+            # the share may be unmounted: fail nothing, try again later (RELIABILITY §4)
+            self._store.update(job.id, State.PREPARING, next_attempt_at=now + UNMOUNTED_RETRY_S)
+            log.warning("watch_root_unavailable", job_id=job.id, path=missing[0])
+            return
         if missing:
             self._fail(
                 job, State.PREPARING, now, "input_missing", f"input file is gone: {missing[0]}"
@@ -180,7 +200,7 @@ class Submitter:
             detail=message,
             error_code=code,
             error_message=message,
-            refund=True,
+            refund=src == State.SUBMITTING,  # its own intent's credits; none before that
         )
         log.error("job_failed", job_id=job.id, rule=job.rule, reason=message, code=code)
         self._on_ended(job)

@@ -12,8 +12,8 @@ from typing import Final
 
 from daemon.errors import StoreError
 
-SCHEMA_VERSION: Final = 2
-MIGRATIONS: Final = ("schema.sql", "002_money.sql")
+SCHEMA_VERSION: Final = 3
+MIGRATIONS: Final = ("schema.sql", "002_money.sql", "003_inputs.sql")
 BUSY_TIMEOUT_MS: Final = 10_000
 
 

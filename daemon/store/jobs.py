@@ -98,6 +98,7 @@ def _job(row: Any) -> Job:
     d["spec"] = JobSpec.from_json(d.pop("request_json"))
     d.pop("model")  # columns for queries; the spec carries them
     d.pop("mode")
+    d.pop("priority")
     d["assets"] = json.loads(d.pop("assets_json") or "{}")
     return Job(**d)
 
@@ -108,12 +109,23 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def enqueue(self, spec: JobSpec, *, dedup_key: str, source_path: str, at: float) -> int | None:
+    def enqueue(
+        self,
+        spec: JobSpec,
+        *,
+        dedup_key: str,
+        source_path: str,
+        at: float,
+        sources: tuple[str, ...] = (),
+        priority: int = 0,
+    ) -> int | None:
         """Insert a queued job; None when a job with the same dedup key exists already."""
         with self._db.write() as conn:
+            if conn.execute("SELECT 1 FROM jobs WHERE dedup_key = ?", (dedup_key,)).fetchone():
+                return None  # checked first so that duplicates do not use up job ids
             cur = conn.execute(
                 "INSERT INTO jobs (rule, state, dedup_key, source_path, request_json, model,"
-                " mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " mode, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (dedup_key) DO NOTHING",
                 (
                     spec.rule,
@@ -123,6 +135,7 @@ class JobStore:
                     spec.to_json(),
                     spec.model,
                     spec.mode,
+                    priority,
                     at,
                     at,
                 ),
@@ -130,12 +143,49 @@ class JobStore:
             if cur.rowcount == 0:
                 return None
             job_id = int(cur.lastrowid or 0)
+            for path in dict.fromkeys((source_path, *sources)):
+                conn.execute(
+                    "INSERT OR IGNORE INTO job_sources (job_id, path) VALUES (?, ?)", (job_id, path)
+                )
             conn.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
                 " VALUES (?, ?, NULL, ?, ?)",
                 (job_id, at, State.QUEUED, f"from {source_path}"),
             )
             return job_id
+
+    def has_dedup_key(self, key: str) -> bool:
+        with self._db.read() as conn:
+            row = conn.execute("SELECT 1 FROM jobs WHERE dedup_key = ?", (key,)).fetchone()
+        return row is not None
+
+    def sources(self, job_id: int) -> list[str]:
+        """Every dropped file or folder the job was made from."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT path FROM job_sources WHERE job_id = ? ORDER BY path", (job_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def remember_seen(
+        self, rule: str, path: str, size: int, mtime_ns: int, sha256: str, at: float
+    ) -> None:
+        """An input left in place (``inputs: leave``) was handled; do not hash it again."""
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO seen_files (rule, path, size, mtime_ns, sha256, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (rule, path, size, mtime_ns, sha256, at),
+            )
+
+    def seen(self, rule: str, path: str, size: int, mtime_ns: int) -> bool:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM seen_files WHERE rule = ? AND path = ? AND size = ?"
+                " AND mtime_ns = ?",
+                (rule, path, size, mtime_ns),
+            ).fetchone()
+        return row is not None
 
     def transition(
         self,
@@ -174,8 +224,12 @@ class JobStore:
                 " VALUES (?, ?, ?, ?, ?)",
                 (job_id, at, src, dst, detail),
             )
-            if refund:
-                conn.execute("DELETE FROM spend WHERE job_id = ? AND kind = 'render'", (job_id,))
+            if refund:  # only the attempt being refunded: earlier ones may have been charged
+                conn.execute(
+                    "DELETE FROM spend WHERE id = (SELECT MAX(id) FROM spend"
+                    " WHERE job_id = ? AND kind = 'render')",
+                    (job_id,),
+                )
             if spend is not None:
                 _insert_spend(conn, job_id, spend, at)
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -217,7 +271,7 @@ class JobStore:
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ?"
-                " ORDER BY next_attempt_at, id LIMIT ?",
+                " ORDER BY priority DESC, next_attempt_at, id LIMIT ?",
                 (state, now, limit),
             ).fetchall()
         return [_job(r) for r in rows]
@@ -254,7 +308,8 @@ class JobStore:
         """The states of every job made from the file at ``source_path``."""
         with self._db.read() as conn:
             rows = conn.execute(
-                "SELECT state FROM jobs WHERE source_path = ?", (source_path,)
+                "SELECT j.state FROM jobs j JOIN job_sources s ON s.job_id = j.id WHERE s.path = ?",
+                (source_path,),
             ).fetchall()
         return [State(r[0]) for r in rows]
 

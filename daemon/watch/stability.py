@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
+
+from daemon.watch.scanner import folder_signature
 
 Stat = Callable[[Path], os.stat_result]
+READY_MARKER: Final = "READY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,11 @@ class SettleTracker:
                 self._pending.pop(path, None)
             return None
         signature = (st.st_size, st.st_mtime_ns)
+        if stat.S_ISDIR(st.st_mode):  # a job folder: settled when nothing inside changes
+            signature = folder_signature(path)
+            if (path / READY_MARKER).exists():
+                pending.changed_at = pending.last_event = -1e18  # complete by declaration
+                pending.signature = signature
         if signature != pending.signature:
             pending.signature, pending.changed_at = signature, now
             return None
@@ -78,7 +88,7 @@ class SettleTracker:
             if self._emitted.get(path) == signature:
                 return None  # seen again by a rescan, unchanged: already handed on
             self._emitted[path] = signature
-        return StableFile(path, st.st_size, st.st_mtime_ns)
+        return StableFile(path, signature[0], signature[1])
 
     def forget(self, path: Path) -> None:
         """The file was moved away; a new file at the same path is new work."""

@@ -3,6 +3,7 @@ with a fake clock, against the emulator over loopback (its faults switched on pe
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -80,18 +81,46 @@ def test_each_submission_fault_lands_where_reliability_says(
         assert len(submissions) == (1 if faults.rate_drop_after_read else 0)
 
 
-def test_rejected_input_fails_with_the_api_code(
+def test_a_bad_file_is_refused_before_any_api_call(
     stepper_for: Any, workspace: Workspace, emulator: RunningEmulator
 ) -> None:
-    """A 400 for bad input: failed with the documented code, no retry, input to failed/."""
+    """A file that does not decode costs nothing: failed/ with NAME.error.json, no API call."""
     st: Stepper = stepper_for(emulator.url)
     (workspace.watch / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     st.ingest()
     st.step()
-    job = st.service.store.get(1)
-    assert job is not None and job.state == State.FAILED
-    assert job.error_code and job.error_code.startswith("CS-")
-    assert (workspace.watch / "failed" / "broken.png").exists()
+    assert st.service.store.latest() == []
+    error = json.loads((workspace.watch / "failed" / "broken.png.error.json").read_text())
+    assert (error["code"], error["rule"], error["file"]) == ("not_an_image", "dance", "broken.png")
+    assert emulator.emulator.stats()["calls"] == {}
+
+
+def test_a_400_from_the_api_fails_the_job_with_its_code(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """A render the API refuses (a V3 template asked for V4): failed with the API's code and
+    message, never retried, the input filed in failed/."""
+    trio = {"template": "880e8400-e29b-41d4-a716-446655440001"}
+    rule = {
+        "name": "dance",
+        "kind": "characters",
+        "watch": "in",
+        "output": "out",
+        "mode": "preprocessed",
+        "model": "V4_Preview",
+        "scenes": [trio],
+    }
+    with serve(EmulatorConfig(latency_s=0.2, asset_delay_s=0.0)) as emu:
+        st: Stepper = stepper_for(emu.url, rules=[rule])
+        drop_images(workspace, 1)
+        st.ingest()
+        st.run_until(lambda: st.state() == State.FAILED, seconds=0.5)
+        job = st.service.store.get(1)
+        assert job is not None and job.error_code == "CS-UORC01-002"
+        for _ in range(3):
+            st.step(600)
+        assert emu.emulator.stats()["calls"]["POST /api/render"] == 1
+    assert (workspace.watch / "failed" / "c00.png").exists()
 
 
 def test_a_refused_key_fails_the_job_and_pauses_submissions(

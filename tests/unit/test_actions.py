@@ -322,14 +322,18 @@ def test_resolve_refuses_a_job_that_is_not_uncertain(
     [(S.QUEUED,), (*TO_SUBMITTING, S.QUEUED), (*TO_SUBMITTING, S.WAITING_BUDGET)],
     ids=["queued", "requeued", "waiting_budget"],
 )
-def test_cancel_of_a_waiting_job_refunds_its_render(world: World, route: tuple[State, ...]) -> None:
-    """Never at Viggle: cancelled, and any render credits it had committed are released."""
+def test_cancel_of_a_waiting_job_leaves_the_ledger_alone(
+    world: World, route: tuple[State, ...]
+) -> None:
+    """Not at Viggle now: cancelled; credits of earlier attempts were settled when those
+    attempts ended, so the ledger does not change (an older real charge is never erased)."""
     job_id = make_job(world, *route)
+    before = world.jobs.spent_on(DAY)
     job = cancel(world.jobs, None, job_id, now=T0 + 100)
     assert (job.state, world.jobs.events(job_id)[-1], world.jobs.spent_on(DAY)) == (
         S.CANCELLED,
         Event(T0 + 100, route[-1], S.CANCELLED, "cancelled by a person"),
-        0.0,
+        before,
     )
 
 
@@ -339,8 +343,9 @@ def test_cancel_refunds_only_the_render_not_characters(world: World) -> None:
     world.assets.begin_create(
         AssetKind.CHARACTER, "a" * 64, job_id=job_id, at=T0, credits=1.0, day=DAY
     )
+    before = world.jobs.spent_on(DAY)
     cancel(world.jobs, None, job_id, now=T0 + 100)
-    assert world.jobs.spent_on(DAY) == 1.0
+    assert world.jobs.spent_on(DAY) == before
 
 
 def test_cancel_of_an_uncertain_job_keeps_its_spend(world: World) -> None:

@@ -198,7 +198,7 @@ def test_load_config_resolves_relative_paths_against_the_config_folder(
         config.api.key_file,
         config.rules[0].watch,
         config.rules[0].output,
-        config.rules[0].scenes,
+        getattr(config.rules[0], "scenes", None),
     ) == (
         base / "state",
         base / "key.txt",
@@ -293,7 +293,10 @@ def test_unknown_key_in_a_rule_file_names_the_rule_file(tmp_path: Path) -> None:
 def test_wrong_rule_kind_names_line_and_field(tmp_path: Path) -> None:
     """An unknown rule kind is reported on the kind line."""
     cfg = write(tmp_path / "config.yaml", "state_dir: s\nrules:\n" + RULE_YAML.replace("cha", "x"))
-    assert config_error(cfg) == f"{cfg}:4: rules.0.kind: Input should be 'characters'"
+    assert (
+        config_error(cfg)
+        == f"{cfg}:4: rules.0.kind: the rule kind must be one of characters, scenes, pairs, jobs"
+    )
 
 
 def test_bad_duration_names_line_and_field(tmp_path: Path) -> None:
@@ -428,8 +431,8 @@ def test_missing_api_key_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as excinfo:
         resolve_api_key(key_config(tmp_path, None), {})
     assert str(excinfo.value) == (
-        "no API key: set VIGGLE_API_KEY, or api.key_file in the config, "
-        "or a systemd credential named viggle_api_key"
+        f"no API key ({tmp_path / 'key.txt'} is missing or empty): set VIGGLE_API_KEY, or "
+        "api.key_file in the config, or a systemd credential named viggle_api_key"
     )
 
 

@@ -85,7 +85,7 @@ def test_database_pragmas(db: Database) -> None:
             conn.execute(f"PRAGMA {name}").fetchone()[0]
             for name in ("journal_mode", "synchronous", "foreign_keys", "user_version")
         )
-    assert (pragmas, db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 2), 2, 2)
+    assert (pragmas, db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 3), 3, 3)
 
 
 def test_open_readonly_missing_file_is_a_clear_store_error(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_open_readonly_refuses_an_unmigrated_file(tmp_path: Path) -> None:
     sqlite3.connect(path).close()
     with pytest.raises(StoreError) as excinfo:
         Database.open(path, readonly=True)
-    assert str(excinfo.value) == f"job store {path} has schema 0; expected 2"
+    assert str(excinfo.value) == f"job store {path} has schema 0; expected 3"
 
 
 def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:

@@ -1,0 +1,192 @@
+"""The rule kinds and job manifests, as pydantic models (unknown keys are errors)."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_S: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+NAME_FIELDS: Final = frozenset(
+    {"character", "scene", "template", "model", "rule", "date", "job", "stem"}
+)
+DEFAULT_NAMING: Final = "{character}__{scene}"
+RULE_KINDS: Final = ("characters", "scenes", "pairs", "jobs")
+
+
+def parse_duration(value: object) -> float:
+    """``500ms``, ``5s``, ``2m``, ``1h`` or a bare number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration such as 500ms, 5s or 2m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration such as 500ms, 5s or 2m")
+        seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+def _file_mode(value: object) -> int:
+    """``"0640"`` / ``"640"`` / 0o640 → 0o640; only permission bits."""
+    mode = value if isinstance(value, int) else int(str(value), 8)
+    if not 0 <= mode <= 0o777:
+        raise ValueError(f'{value!r} is not a file mode such as "0644"')
+    return mode
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+FileMode = Annotated[int, BeforeValidator(_file_mode)]
+Model = Literal["V4_Preview", "V3_Preview"]
+RGB = Annotated[str, Field(pattern=r"^\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SceneSpec(Strict):
+    """One scene: a driving video file, a Viggle template, or an existing scene id.
+
+    For a multi-person template, ``segment`` names the person the dropped character plays and
+    ``cast`` gives fixed character images for other segments (unmapped people stay as they are).
+    """
+
+    video: Path | None = None
+    template: str | None = None
+    scene_id: str | None = None
+    segment: str | None = None
+    cast: dict[str, Path] = {}
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SceneSpec:
+        given = [k for k in ("video", "template", "scene_id") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a scene needs exactly one of video, template or scene_id")
+        if (self.segment or self.cast) and self.video is not None:
+            raise ValueError("segment and cast need a multi-person template or scene_id")
+        return self
+
+
+class RuleBase(Strict):
+    """What every rule has: where to watch and write, how to render, what to do with inputs."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    watch: Path
+    output: Path
+    model: Model = "V4_Preview"
+    mode: Literal["on_demand", "preprocessed"] = "on_demand"
+    background_mode: Literal["original", "solid", "transparent"] | None = None
+    bg_color: RGB | None = None
+    fast: bool = False
+    priority: Annotated[int, Field(ge=-100, le=100)] = 0
+    naming: str = DEFAULT_NAMING
+    collision: Literal["suffix", "overwrite", "skip"] = "suffix"
+    inputs: Literal["processed", "source", "leave"] = "processed"
+    observer: Literal["auto", "native", "polling"] = "auto"
+    recursive: bool = False
+    output_mode: FileMode = 0o644
+    output_group: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleBase:
+        if self.bg_color is not None and self.background_mode != "solid":
+            raise ValueError("bg_color is only allowed with background_mode: solid")
+        fields = {name for _, name, _, _ in string.Formatter().parse(self.naming) if name}
+        unknown = sorted(fields - NAME_FIELDS)
+        if unknown:
+            raise ValueError(f"naming: unknown field(s) {unknown}; use {sorted(NAME_FIELDS)}")
+        if self.watch == self.output:
+            raise ValueError("watch and output must be different folders")
+        return self
+
+
+class CharactersRule(RuleBase):
+    """Every image that settles in ``watch`` is rendered against each scene in ``scenes``."""
+
+    kind: Literal["characters"]
+    scenes: Annotated[list[SceneSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _scenes_fit_mode(self) -> CharactersRule:
+        if self.mode == "on_demand" and any(s.video is None for s in self.scenes):
+            raise ValueError("template and scene_id scenes need mode: preprocessed")
+        return self
+
+
+class ScenesRule(RuleBase):
+    """Every driving video that settles in ``watch`` is performed by each of ``characters``."""
+
+    kind: Literal["scenes"]
+    characters: Annotated[list[Path], Field(min_length=1)]
+
+
+class PairsRule(RuleBase):
+    """An image and a video with the same stem form one job; a lone file waits for its
+    partner up to ``pair_timeout`` and is then filed in ``failed/`` as an orphan."""
+
+    kind: Literal["pairs"]
+    pair_timeout: Duration = 600.0
+
+
+class JobsRule(RuleBase):
+    """A job folder (complete when ``READY`` appears, or settled) or a ``*.job.yaml``
+    manifest names everything: characters, scene or template, mapping, options, output."""
+
+    kind: Literal["jobs"]
+
+
+Rule = Annotated[CharactersRule | ScenesRule | PairsRule | JobsRule, Field(discriminator="kind")]
+_RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
+
+
+def fixed_inputs(rule: CharactersRule | ScenesRule | PairsRule | JobsRule) -> list[Path]:
+    """The files a rule names itself (scene videos, cast and character images)."""
+    if isinstance(rule, CharactersRule):
+        return [s.video for s in rule.scenes if s.video] + [
+            p for s in rule.scenes for p in s.cast.values()
+        ]
+    if isinstance(rule, ScenesRule):
+        return list(rule.characters)
+    return []
+
+
+def parse_rule(data: Any) -> CharactersRule | ScenesRule | PairsRule | JobsRule:
+    """Validate one rule mapping (as found in a rule file)."""
+    return _RULE.validate_python(data)
+
+
+class Manifest(Strict):
+    """A ``*.job.yaml`` (or a job folder's ``job.yaml``). Paths are relative to its folder
+    and may not leave the watch root."""
+
+    character: str | None = None
+    scene: str | None = None  # a driving video file
+    template: str | None = None
+    scene_id: str | None = None
+    segment: str | None = None  # the person ``character`` plays in a multi-person scene
+    mapping: dict[str, str] = {}  # segment → character image (multi-person)
+    model: Model | None = None
+    mode: Literal["on_demand", "preprocessed"] | None = None
+    background_mode: Literal["original", "solid", "transparent"] | None = None
+    bg_color: RGB | None = None
+    fast: bool | None = None
+    output: str | None = None  # output file stem
+
+    @model_validator(mode="after")
+    def _complete(self) -> Manifest:
+        given = [k for k in ("scene", "template", "scene_id") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a manifest needs exactly one of scene, template or scene_id")
+        if self.character is None and not self.mapping:
+            raise ValueError("a manifest needs a character or a mapping")
+        if self.mapping and self.scene is not None:
+            raise ValueError("a mapping needs a multi-person template or scene_id")
+        return self

@@ -1,0 +1,75 @@
+"""From a render request to a job spec: hashing inputs, rule options and manifest overrides,
+and the output name from the rule's naming template."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from daemon.outputs.naming import JOB_PLACEHOLDER, render_stem
+from daemon.rules.pairing import RenderRequest
+from daemon.store.spec import CastMember, InputRef, JobSpec, RenderChoices, scene_label
+
+HASH_CHUNK: Final = 1024 * 1024
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class SpecBuilder:
+    """Hashes each input once per (role, path, size, mtime); fixed assets are hashed once."""
+
+    def __init__(self) -> None:
+        self._refs: dict[tuple[str, Path, int, int], InputRef] = {}
+
+    def ref(self, role: str, path: Path, *, duration_s: float | None = None) -> InputRef:
+        st = path.stat()
+        key = (role, path, st.st_size, st.st_mtime_ns)
+        if key not in self._refs:
+            self._refs[key] = InputRef(role, str(path), sha256_file(path), st.st_size, duration_s)
+        return self._refs[key]
+
+    def build(self, request: RenderRequest, *, now: float, video_s: float | None) -> JobSpec:
+        rule, scene, o = request.rule, request.scene, request.overrides
+        spec = JobSpec(
+            rule=rule.name,
+            character=self.ref("character", request.character),
+            scene=self.ref("scene", scene.video, duration_s=video_s) if scene.video else None,
+            model=o.model or rule.model,
+            output_name="",
+            mode=o.mode or rule.mode,
+            template=scene.template,
+            scene_id=scene.scene_id,
+            segment=scene.segment,
+            cast=tuple(
+                CastMember(seg, self.ref("cast", path)) for seg, path in sorted(scene.cast.items())
+            ),
+            options=RenderChoices(
+                o.background_mode or rule.background_mode,
+                o.bg_color or rule.bg_color,
+                rule.fast if o.fast is None else o.fast,
+            ),
+        )
+        return replace(spec, output_name=o.output or self.stem(request, spec, now))
+
+    @staticmethod
+    def stem(request: RenderRequest, spec: JobSpec, now: float) -> str:
+        values = {
+            "character": request.character.stem,
+            "scene": scene_label(spec),
+            "template": spec.template or "",
+            "model": spec.model,
+            "rule": spec.rule,
+            "date": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d"),
+            "job": JOB_PLACEHOLDER,
+            "stem": request.sources[0].name.split(".")[0],
+        }
+        return render_stem(request.rule.naming, values)

@@ -1,0 +1,186 @@
+"""Tests for daemon.watch.scanner: what a startup scan or rescan finds under a watch root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from daemon.outputs.archive import FILED
+from daemon.watch.scanner import (
+    FILED_FOLDERS,
+    Entry,
+    folder_signature,
+    in_scope,
+    scan,
+    scan_entries,
+)
+
+NS = 1_000_000_000
+
+
+def put(path: Path, data: bytes = b"x", mtime_s: int = 1_700_000_000) -> Path:
+    """Write ``path`` (and its folders) with ``data`` and a fixed mtime."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.utime(path, ns=(mtime_s * NS, mtime_s * NS))
+    return path
+
+
+def file_entry(path: Path, size: int = 1, mtime_s: int = 1_700_000_000) -> Entry:
+    """The Entry a file written by ``put`` scans as."""
+    return Entry(path, size, mtime_s * NS, is_dir=False)
+
+
+def test_filed_folders_match_the_archive() -> None:
+    """The folders skipped are exactly those inputs are filed into."""
+    assert FILED_FOLDERS == FILED
+
+
+def test_scan_entries_lists_files_directly_in_root(tmp_path: Path) -> None:
+    """Without options: regular files in the root only, sorted, with size and mtime."""
+    b = put(tmp_path / "b.mp4", b"video")
+    a = put(tmp_path / "a.png", b"png")
+    put(tmp_path / "sub" / "deep.png")
+    assert scan_entries(tmp_path) == [file_entry(a, 3), file_entry(b, 5)]
+
+
+def test_scan_entries_skips_symlinks(tmp_path: Path) -> None:
+    """A symlink to a file or to a folder outside the root is never listed nor followed."""
+    root, outside = tmp_path / "in", tmp_path / "outside"
+    real = put(root / "real.png")
+    put(outside / "secret.png")
+    (root / "link.png").symlink_to(outside / "secret.png")
+    (root / "escape").symlink_to(outside, target_is_directory=True)
+    expected = [file_entry(real)]
+    assert (
+        scan_entries(root),
+        scan_entries(root, recursive=True),
+        scan_entries(root, recursive=True, dirs=True),
+    ) == (expected, expected, expected)
+
+
+def test_scan_entries_skips_in_progress_and_litter(tmp_path: Path) -> None:
+    """Dotfiles, partial downloads and NAS litter are not inputs."""
+    keep = put(tmp_path / "hero.png")
+    for name in (".hidden.png", "hero.png.part", "clip.mp4.crdownload", "Thumbs.db", "._hero.png"):
+        put(tmp_path / name)
+    put(tmp_path / "@eaDir" / "hero.png" / "SYNOFILE_THUMB_M.jpg")
+    assert scan_entries(tmp_path, recursive=True, dirs=True) == [file_entry(keep)]
+
+
+def test_scan_entries_skips_filed_folders_under_root(tmp_path: Path) -> None:
+    """processed/, failed/ and Source/ directly under the root are never rescanned."""
+    keep = put(tmp_path / "job" / "processed" / "a.png")  # deeper down: a job's own folder
+    for folder in ("processed", "failed", "Source"):
+        put(tmp_path / folder / "old.png")
+    assert scan_entries(tmp_path, recursive=True) == [file_entry(keep)]
+    assert [e.path for e in scan_entries(tmp_path, dirs=True)] == [tmp_path / "job"]
+
+
+def test_scan_entries_recursive_walks_subfolders(tmp_path: Path) -> None:
+    """``recursive`` finds files at any depth, skipping ignored folders on the way."""
+    top = put(tmp_path / "top.png")
+    deep = put(tmp_path / "a" / "b" / "deep.mp4", b"mp4")
+    put(tmp_path / ".cache" / "hidden.png")
+    assert scan_entries(tmp_path, recursive=True) == [file_entry(deep, 3), file_entry(top)]
+
+
+def test_scan_entries_dirs_sums_the_folder(tmp_path: Path) -> None:
+    """A job folder's size is its files' total and its mtime the newest one inside."""
+    put(tmp_path / "job" / "alice.png", b"12345", mtime_s=1_700_000_010)
+    put(tmp_path / "job" / "scenes" / "dance.mp4", b"123", mtime_s=1_700_000_020)
+    loose = put(tmp_path / "loose.png")
+    assert scan_entries(tmp_path, dirs=True) == [
+        Entry(tmp_path / "job", 8, 1_700_000_020 * NS, is_dir=True),
+        file_entry(loose),
+    ]
+
+
+def test_scan_entries_dirs_and_recursive_give_both(tmp_path: Path) -> None:
+    """With both options the job folder and the files inside it are listed."""
+    inner = put(tmp_path / "job" / "alice.png", b"12")
+    assert scan_entries(tmp_path, recursive=True, dirs=True) == [
+        Entry(tmp_path / "job", 2, 1_700_000_000 * NS, is_dir=True),
+        file_entry(inner, 2),
+    ]
+
+
+def test_folder_signature_changes_while_files_are_copied_in(tmp_path: Path) -> None:
+    """Adding a file (even under an in-progress name) or growing one changes the signature."""
+    job = tmp_path / "job"
+    put(job / "alice.png", b"1234")
+    first = folder_signature(job)
+    put(job / "dance.mp4.part", b"12", mtime_s=1_700_000_100)
+    second = folder_signature(job)
+    with (job / "dance.mp4.part").open("ab") as f:
+        f.write(b"345")
+    third = folder_signature(job)
+    assert (first, second[0], third[0]) == ((4, 1_700_000_000 * NS), 6, 9)
+    assert len({first, second, third}) == 3
+
+
+def test_folder_signature_ignores_late_litter_and_symlinks(tmp_path: Path) -> None:
+    """Thumbnails, Finder state and symlinks added after a copy leave the signature alone."""
+    job = tmp_path / "job"
+    put(job / "alice.png", b"1234")
+    before = folder_signature(job)
+    put(job / "Thumbs.db", b"thumbs", mtime_s=1_800_000_000)
+    put(job / ".DS_Store", b"finder", mtime_s=1_800_000_000)
+    put(job / "@eaDir" / "alice.png" / "SYNOFILE_THUMB_M.jpg", b"jpg", mtime_s=1_800_000_000)
+    put(tmp_path / "big.bin", b"x" * 100, mtime_s=1_800_000_000)
+    (job / "link.bin").symlink_to(tmp_path / "big.bin")
+    assert folder_signature(job) == before
+
+
+def test_folder_signature_of_an_empty_folder(tmp_path: Path) -> None:
+    """Nothing inside: (0, 0)."""
+    assert folder_signature(tmp_path) == (0, 0)
+
+
+def test_scan_entries_of_a_missing_root_is_empty(tmp_path: Path) -> None:
+    """An unmounted share (no root) lists nothing rather than raising."""
+    assert scan_entries(tmp_path / "gone", recursive=True, dirs=True) == []
+
+
+def test_scan_is_unchanged(tmp_path: Path) -> None:
+    """``scan`` still lists only regular files directly in the root."""
+    a = put(tmp_path / "a.png")
+    put(tmp_path / "sub" / "b.png")
+    put(tmp_path / "c.png.part")
+    (tmp_path / "d.png").symlink_to(a)
+    assert scan(tmp_path) == [a]
+
+
+@pytest.mark.parametrize(
+    ("relative", "recursive", "expected"),
+    [
+        ("a.png", False, True),
+        ("a.png", True, True),
+        ("sub/a.png", False, False),
+        ("sub/a.png", True, True),
+        ("sub/deeper/a.png", True, True),
+        ("processed/a.png", True, False),
+        ("failed/a.png", True, False),
+        ("Source/2024-05-01/a.png", True, False),
+        ("job/processed/a.png", True, True),
+        ("a.png.part", False, False),
+        ("sub/a.png.part", True, False),
+        (".sync/a.png", True, False),
+        ("@eaDir/a.png/thumb.jpg", True, False),
+    ],
+)
+def test_in_scope(relative: str, recursive: bool, expected: bool) -> None:
+    """Events are kept for direct children, subfolders when recursive, never filed folders."""
+    root = Path("/srv/in")
+    assert in_scope(root, root / relative, recursive=recursive) is expected
+
+
+def test_in_scope_rejects_paths_outside_the_root_and_the_root_itself() -> None:
+    """A sibling folder or the root itself is not an input of the root."""
+    root = Path("/srv/in")
+    assert (
+        in_scope(root, Path("/srv/other/a.png"), recursive=True),
+        in_scope(root, root, recursive=True),
+    ) == (False, False)
