@@ -71,6 +71,7 @@ class Config(Strict):
     poll_interval: Duration = 4.0
     settle: Duration = 5.0
     rescan_interval: Duration = 300.0
+    polling_interval: Duration = 5.0  # how often polling observers (network shares) look
     max_concurrent_renders: Annotated[int, Field(ge=1, le=50)] = 2
     render_timeout: Duration = 1800.0
     rate_limit: Annotated[float, Field(gt=0)] = 4.0  # API requests per second, all calls

@@ -44,7 +44,6 @@ from daemon.watch.stability import SettleTracker
 log = structlog.get_logger()
 STATE_DB: Final = "state.db"
 PID_FILE: Final = "viggle-watch.pid"
-POLL_INTERVAL_S: Final = 5.0  # polling observers on network shares
 
 
 def state_db_path(config: Config) -> Path:
@@ -320,13 +319,15 @@ def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
     table = parse_mounts(read_mounts() if mounts is None else mounts)
     roots: dict[Path, WatchRoot] = {}
     for rule in config.rules:
-        choice = choose_observer(rule.watch.resolve(), rule.observer, table)
+        choice = choose_observer(
+            rule.watch.resolve(), rule.observer, table, poll_interval_s=config.polling_interval
+        )
         recursive = rule.recursive or isinstance(rule, JobsRule)
         roots[rule.watch] = WatchRoot(
             rule.watch,
             choice.kind,
             recursive=recursive,
-            poll_interval_s=POLL_INTERVAL_S,
+            poll_interval_s=config.polling_interval,
             reason=choice.reason,
         )
     return [roots[k] for k in sorted(roots)]

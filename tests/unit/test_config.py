@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from daemon.apikey import ApiKey
 from daemon.config import (
@@ -479,4 +480,5 @@ def test_example_rule_file_loads(tmp_path: Path, rule_file: Path) -> None:
     rules_dir.mkdir()
     (rules_dir / rule_file.name).write_bytes(rule_file.read_bytes())
     cfg = write(tmp_path / "config.yaml", "state_dir: state\nrules_dir: rules.d\n")
-    assert [r.kind for r in load_config(cfg).rules] == ["characters"]
+    data = yaml.safe_load(rule_file.read_text(encoding="utf-8"))
+    assert [(r.name, r.kind) for r in load_config(cfg).rules] == [(data["name"], data["kind"])]
