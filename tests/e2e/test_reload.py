@@ -1,0 +1,94 @@
+"""SIGHUP (`viggle-watch reload`): new rules apply without a restart; a broken config is
+refused and the old one keeps working."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from conftest import KEY, MakeConfig, Workspace, wait_for
+
+from daemon.config import Config
+from daemon.media import make_character_png
+from daemon.viggle.emulator import RunningEmulator
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "daemon", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def done_outputs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("*.json"))
+
+
+def test_reload_adds_a_rule_and_refuses_a_broken_config(
+    emulator: RunningEmulator, make_config: MakeConfig, workspace: Workspace, tmp_path: Path
+) -> None:
+    """A second rule added by reload renders its folder; a typo'd config is refused, logged,
+    and the running rules keep working."""
+    config: Config = make_config(emulator.url)
+    log_path = tmp_path / "service.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daemon",
+                "--log-format",
+                "json",
+                "run",
+                "--config",
+                str(config.source),
+            ],
+            env={**os.environ, "VIGGLE_API_KEY": KEY},
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        wait_for((config.state_dir / "viggle-watch.pid").exists, what="pid file")
+        doc: dict[str, Any] = yaml.safe_load(config.source.read_text(encoding="utf-8"))
+        second = workspace.root / "in2"
+        second.mkdir()
+        doc["rules"].append({**doc["rules"][0], "name": "second", "watch": "in2", "output": "out2"})
+        config.source.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        assert cli("reload", "--config", str(config.source)).returncode == 0
+        wait_for(lambda: "config_reloaded" in log_path.read_text(), what="reloaded")
+        make_character_png(second / "bob.png", seed=9)
+        wait_for(
+            lambda: done_outputs(workspace.root / "out2") == ["bob__dance.json"],
+            what="the new rule's output",
+        )
+
+        config.source.write_text(yaml.safe_dump({**doc, "setle": "1s"}), encoding="utf-8")
+        refused = cli("reload", "--config", str(config.source))  # checks before signalling
+        assert refused.returncode == 2 and "setle: unknown key" in refused.stderr
+        proc.send_signal(signal.SIGHUP)  # as `systemctl reload` does, without the check
+        wait_for(lambda: "config_reload_failed" in log_path.read_text(), what="refused")
+        make_character_png(workspace.watch / "carol.png", seed=10)
+        wait_for(
+            lambda: done_outputs(workspace.output) == ["carol__dance.json"],
+            what="the old rules still work",
+        )
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+    events = [
+        json.loads(line)["event"]
+        for line in log_path.read_text().splitlines()
+        if line.startswith("{")
+    ]
+    assert events.count("config_reloaded") == 1 and events.count("config_reload_failed") == 1
