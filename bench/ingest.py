@@ -153,7 +153,10 @@ def bulk(root: Path, url: str, args: argparse.Namespace, base_png: bytes) -> Non
         )
         return
     print(f"first job queued after {first_s or 0.0:.2f}s")
-    print(f"wall time, drop to all {args.files} queued: {elapsed:.2f}s ({args.files / elapsed:.0f} files/s)")
+    print(
+        f"wall time, drop to all {args.files} queued: {elapsed:.2f}s "
+        f"({args.files / elapsed:.0f} files/s)"
+    )
     print(f"{how} over the same files (best of 3, warm cache): {hash_s:.3f}s")
     print(f"ratio: {elapsed / hash_s:.1f}x (target <= 2x)")
     busy = max(elapsed - args.settle, 1e-9)

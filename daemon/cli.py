@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -50,9 +50,19 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="viggle-watch", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="viggle-watch",
+        description="Watch folders and turn dropped files into Viggle renders. Commands that "
+        "need a config take --config PATH or read $VIGGLE_WATCH_CONFIG.",
+        epilog="Exit codes: 0 ok, 1 the work failed, 2 bad usage, config or store.",
+    )
     p.add_argument("--version", action="version", version=f"viggle-watch {__version__}")
-    p.add_argument("--log-format", choices=["auto", "console", "json"], default="auto")
+    p.add_argument(
+        "--log-format",
+        choices=["auto", "console", "json"],
+        default="auto",
+        help="auto: readable on a terminal, JSON lines otherwise",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the service in the foreground (Ctrl-C stops cleanly)")
     _add_config(run)
@@ -66,13 +76,26 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", type=Path, help="the config file (or use --config)")
     add_config_commands(sub)
     demo = sub.add_parser("demo", help="a self-contained offline run against the emulator")
-    demo.add_argument("--workspace", type=Path, default=Path("viggle-demo"))
+    demo.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("viggle-demo"),
+        help="folder for the demo's files (default ./viggle-demo)",
+    )
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
     add_jobs_parser(sub, _add_config)
-    sim = sub.add_parser("sim", help="run the local Viggle emulator in the foreground")
+    sim = sub.add_parser(
+        "sim",
+        help="run the local Viggle emulator in the foreground",
+        description="A Viggle-compatible API on 127.0.0.1 for offline tests. GET /_sim/stats "
+        "shows what it received and charged; POST /_sim/faults (a JSON object of Faults "
+        "fields) changes faults while it runs; POST /_sim/reset clears it.",
+    )
     sim.add_argument("--host", default="127.0.0.1", help="loopback only (default 127.0.0.1)")
     sim.add_argument("--port", type=int, default=0, help="default 0: a free port")
-    sim.add_argument("--latency", type=float, default=3.0, help="seconds from submit to done")
+    sim.add_argument(
+        "--latency", type=float, default=3.0, help="seconds from submit to done (default 3)"
+    )
     sim.add_argument(
         "--key",
         action="append",
@@ -128,17 +151,28 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _demo(args: argparse.Namespace) -> int:
-
-    return run_demo(args.workspace, args.timeout, Console())
-
-
 def _sim(args: argparse.Namespace) -> int:
-    with serve(config_from_args(args), args.host, args.port) as emu:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with `&` (SIGINT ignored)
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        running = serve(config_from_args(args), args.host, args.port)
+    except OSError as exc:
+        raise ViggleWatchError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror}"
+        ) from None
+    with running as emu:
         print(f"viggle emulator listening on {emu.url}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        stop.wait()
+    print("viggle emulator stopped", flush=True)
     return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        return run_demo(args.workspace, args.timeout, Console())
+    except OSError as exc:
+        raise ViggleWatchError(f"demo workspace {args.workspace}: {exc.strerror}") from None
 
 
 def _jobs(args: argparse.Namespace) -> int:

@@ -36,7 +36,10 @@ def parse_duration(value: object) -> float:
 
 def _file_mode(value: object) -> int:
     """``"0640"`` / ``"640"`` / 0o640 → 0o640; only permission bits."""
-    mode = value if isinstance(value, int) else int(str(value), 8)
+    try:
+        mode = value if isinstance(value, int) else int(str(value), 8)
+    except ValueError:
+        raise ValueError(f'{value!r} is not a file mode such as "0644"') from None
     if not 0 <= mode <= 0o777:
         raise ValueError(f'{value!r} is not a file mode such as "0644"')
     return mode
@@ -99,12 +102,21 @@ class RuleBase(Strict):
     def _consistent(self) -> RuleBase:
         if self.bg_color is not None and self.background_mode != "solid":
             raise ValueError("bg_color is only allowed with background_mode: solid")
-        fields = {name for _, name, _, _ in string.Formatter().parse(self.naming) if name}
+        parsed = [f for _, f, _, _ in string.Formatter().parse(self.naming) if f is not None]
+        if any(not f for f in parsed):
+            raise ValueError("naming: every {} needs a name, such as {character}")
+        fields = set(parsed)
         unknown = sorted(fields - NAME_FIELDS)
         if unknown:
             raise ValueError(f"naming: unknown field(s) {unknown}; use {sorted(NAME_FIELDS)}")
         if self.watch == self.output:
             raise ValueError("watch and output must be different folders")
+        watched_deep = self.recursive or getattr(self, "kind", "") == "jobs"
+        if watched_deep and self.watch in self.output.parents:
+            raise ValueError(
+                "output may not be inside watch when subfolders are watched "
+                "(outputs would be taken as inputs)"
+            )
         return self
 
 
@@ -189,4 +201,12 @@ class Manifest(Strict):
             raise ValueError("a manifest needs a character or a mapping")
         if self.mapping and self.scene is not None:
             raise ValueError("a mapping needs a multi-person template or scene_id")
+        if self.segment is not None and self.scene is not None:
+            raise ValueError("segment needs a multi-person template or scene_id")
+        if self.character is not None and self.mapping and self.segment is None:
+            raise ValueError("with a mapping, name the character's segment, or map it too")
+        if self.segment is not None and self.segment in self.mapping:
+            raise ValueError(f"segment {self.segment} is both the character's and mapped")
+        if self.bg_color is not None and self.background_mode not in (None, "solid"):
+            raise ValueError("bg_color is only allowed with background_mode: solid")
         return self

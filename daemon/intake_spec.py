@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from daemon.outputs.naming import JOB_PLACEHOLDER, render_stem
+from daemon.outputs.naming import JOB_PLACEHOLDER, render_stem, safe_stem
 from daemon.rules.pairing import RenderRequest
 from daemon.store.spec import CastMember, InputRef, JobSpec, RenderChoices, scene_label
 
@@ -22,6 +22,16 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _choices(request: RenderRequest) -> RenderChoices:
+    """The rule's options with the manifest's on top; a colour only goes with `solid`."""
+    rule, o = request.rule, request.overrides
+    mode = o.background_mode or rule.background_mode
+    color = o.bg_color or (rule.bg_color if o.background_mode is None else None)
+    return RenderChoices(
+        mode, color if mode == "solid" else None, rule.fast if o.fast is None else o.fast
+    )
 
 
 class SpecBuilder:
@@ -52,13 +62,10 @@ class SpecBuilder:
             cast=tuple(
                 CastMember(seg, self.ref("cast", path)) for seg, path in sorted(scene.cast.items())
             ),
-            options=RenderChoices(
-                o.background_mode or rule.background_mode,
-                o.bg_color or rule.bg_color,
-                rule.fast if o.fast is None else o.fast,
-            ),
+            options=_choices(request),
         )
-        return replace(spec, output_name=o.output or self.stem(request, spec, now))
+        name = safe_stem(o.output) if o.output else self.stem(request, spec, now)
+        return replace(spec, output_name=name)
 
     @staticmethod
     def stem(request: RenderRequest, spec: JobSpec, now: float) -> str:

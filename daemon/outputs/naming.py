@@ -10,6 +10,7 @@ from typing import Final
 
 DEFAULT_TEMPLATE: Final = "{character}__{scene}"
 JOB_PLACEHOLDER: Final = "{job}"  # filled in with the job id when the output is written
+MAX_VALUE: Final = 48  # bytes of one template value
 MAX_STEM: Final = 150  # bytes of UTF-8: leaves room for "-NN.mask.mp4.part" under NAME_MAX 255
 _UNSAFE: Final = re.compile(r"[\x00-\x1f/\\:*?\"<>|]+")
 
@@ -31,7 +32,16 @@ def render_stem(template: str, values: Mapping[str, str]) -> str:
     missing = known - set(values)
     if missing:
         raise ValueError(f"unknown name field(s) {sorted(missing)} in {template!r}")
-    return safe_stem(template.format_map({k: safe_stem(v) for k, v in values.items()}))
+    # each value is cut first, so the parts after a long one ({job} above all) survive
+    filled = template.format_map(
+        {
+            k: safe_stem(v.encode("utf-8")[:MAX_VALUE].decode("utf-8", errors="ignore"))
+            if v
+            else ""
+            for k, v in values.items()
+        }
+    )
+    return safe_stem(filled)
 
 
 def free_path(folder: Path, stem: str, suffix: str, exists: Callable[[Path], bool]) -> Path:

@@ -61,6 +61,15 @@ def _load(text: str) -> Manifest | ManifestError:
         return ManifestError(problems.replace("Value error, ", ""))
 
 
+def _conflict(rule: JobsRule, parsed: Manifest) -> ManifestError | None:
+    """What the manifest asks that the rule and manifest together cannot do."""
+    if (parsed.mode or rule.mode) == "on_demand" and parsed.scene is None:
+        return ManifestError("a template or scene_id needs mode: preprocessed")
+    if parsed.bg_color and (parsed.background_mode or rule.background_mode) != "solid":
+        return ManifestError("bg_color is only allowed with background_mode: solid")
+    return None
+
+
 def _path(root: Path, base: Path, name: str, what: str) -> Path | ManifestError:
     found = inside(root, base, name)
     if found is None:
@@ -75,6 +84,9 @@ def manifest_request(
     parsed = _load(text)
     if isinstance(parsed, ManifestError):
         return parsed
+    conflict = _conflict(rule, parsed)
+    if conflict is not None:
+        return conflict
     base, root = manifest.parent, rule.watch
     mapping: dict[str, Path] = {}
     for person, name in sorted(parsed.mapping.items()):

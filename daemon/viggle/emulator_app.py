@@ -9,6 +9,7 @@ current or legacy dialect. ``/cdn`` requests get the download faults; ``/_sim`` 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -229,11 +230,15 @@ class EmulatedApi:
         """GET: the faults in force. POST: change the fields in the JSON object sent."""
         if request.method == "POST":
             try:
-                changes = json.loads(request.body or b"{}")
+                body = request.body
+                if not body and len(request.form) == 1:  # `curl -d '{…}'` sends it as a form
+                    body = "".join(f"{k}{v}" for k, v in request.form.items()).encode()
+                changes = json.loads(body or b"{}")
                 if not isinstance(changes, dict):
                     raise ConfigError("the body must be a JSON object of Faults fields")
                 self.set_faults(updated_faults(self.faults, changes))
             except (ValueError, ConfigError) as exc:
-                rejection = Rejection(400, CODE_INVALID, str(exc), "Check the Faults fields")
+                fields = ", ".join(f.name for f in dataclasses.fields(Faults))
+                rejection = Rejection(400, CODE_INVALID, str(exc), f"Faults fields: {fields}")
                 return json_response(error_body(rejection, legacy=False), 400)
         return json_response(self.faults.as_json())

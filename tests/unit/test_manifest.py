@@ -1,0 +1,441 @@
+"""Tests for daemon.rules.manifest: job manifests and job folders → render requests, in root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.config import JobsRule
+from daemon.config_rules import SceneSpec, parse_rule
+from daemon.intake_spec import SpecBuilder
+from daemon.outputs.naming import safe_stem
+from daemon.rules.manifest import (
+    FOLDER_MANIFEST,
+    MAX_MANIFEST_BYTES,
+    ManifestError,
+    folder_request,
+    inside,
+    manifest_request,
+)
+from daemon.rules.pairing import Overrides, RenderRequest
+from daemon.store.spec import RenderChoices
+
+ROOT = Path("/w/jobs")
+MANIFEST = ROOT / "duo.job.yaml"
+NOT_A_MAPPING = ManifestError("the manifest must be a mapping (character, scene or template, …)")
+
+
+def jobs_rule(watch: Path = ROOT, **overrides: Any) -> JobsRule:
+    """A jobs rule watching ``watch`` (preprocessed: templates and mappings allowed)."""
+    data = {"name": "studio", "kind": "jobs", "watch": watch, "output": watch.parent / "out"}
+    rule = parse_rule({**data, "mode": "preprocessed", **overrides})
+    assert isinstance(rule, JobsRule)
+    return rule
+
+
+def request(text: str, manifest: Path = MANIFEST, **rule: Any) -> RenderRequest | ManifestError:
+    """The manifest ``text`` found at ``manifest`` under the default jobs rule."""
+    return manifest_request(jobs_rule(**rule), manifest, text)
+
+
+# --- complete manifests ----------------------------------------------------------------------
+
+
+def test_full_manifest_gives_a_request_with_overrides() -> None:
+    """Character, scene video, every option and the output name come through."""
+    text = (
+        "character: alice.png\n"
+        "scene: clips/wave.mp4\n"
+        "model: V3_Preview\n"
+        "mode: on_demand\n"
+        "background_mode: solid\n"
+        'bg_color: "0,255,0"\n'
+        "fast: true\n"
+        "output: alice-wave\n"
+    )
+    assert request(text) == RenderRequest(
+        jobs_rule(),
+        ROOT / "alice.png",
+        SceneSpec(video=ROOT / "clips" / "wave.mp4"),
+        (MANIFEST,),
+        Overrides("V3_Preview", "on_demand", "solid", "0,255,0", True, "alice-wave"),
+    )
+
+
+def test_manifest_without_options_keeps_the_rules() -> None:
+    """No option in the manifest: every override is None (the rule's values)."""
+    assert request("character: alice.png\nscene: wave.mp4\n") == RenderRequest(
+        jobs_rule(), ROOT / "alice.png", SceneSpec(video=ROOT / "wave.mp4"), (MANIFEST,)
+    )
+
+
+def test_template_mapping_first_segment_leads_and_the_rest_are_the_cast() -> None:
+    """A multi-person mapping: the first segment's image is the character, the rest the cast."""
+    text = "template: duo\nmapping:\n  p1: alice.png\n  p2: bob.png\n  p3: cast/carol.png\n"
+    assert request(text) == RenderRequest(
+        jobs_rule(),
+        ROOT / "alice.png",
+        SceneSpec(
+            template="duo",
+            segment="p1",
+            cast={"p2": ROOT / "bob.png", "p3": ROOT / "cast" / "carol.png"},
+        ),
+        (MANIFEST,),
+    )
+
+
+def test_mapping_leader_is_the_first_segment_id_in_sorted_order() -> None:
+    """The leader does not depend on the order the mapping is written in."""
+    text = "scene_id: scn-9\nmapping:\n  p2: bob.png\n  p1: alice.png\n"
+    assert request(text) == RenderRequest(
+        jobs_rule(),
+        ROOT / "alice.png",
+        SceneSpec(scene_id="scn-9", segment="p1", cast={"p2": ROOT / "bob.png"}),
+        (MANIFEST,),
+    )
+
+
+def test_character_with_segment_and_template() -> None:
+    """A character playing one segment of a template, the other people left as they are."""
+    text = "character: alice.png\nsegment: p2\ntemplate: duo\n"
+    assert request(text) == RenderRequest(
+        jobs_rule(), ROOT / "alice.png", SceneSpec(template="duo", segment="p2"), (MANIFEST,)
+    )
+
+
+def test_character_segment_and_mapping_for_the_others() -> None:
+    """A character for one segment and a mapping for the others: the mapping is the cast."""
+    text = "character: alice.png\nsegment: p1\ntemplate: duo\nmapping: {p2: bob.png}\n"
+    assert request(text) == RenderRequest(
+        jobs_rule(),
+        ROOT / "alice.png",
+        SceneSpec(template="duo", segment="p1", cast={"p2": ROOT / "bob.png"}),
+        (MANIFEST,),
+    )
+
+
+def test_paths_are_relative_to_a_manifest_in_a_subfolder() -> None:
+    """``..`` that stays inside the root is fine: paths are relative to the manifest's folder."""
+    manifest = ROOT / "shoot" / "take.job.yaml"
+    text = "character: ../alice.png\nscene: clips/./wave.mp4\n"
+    assert request(text, manifest) == RenderRequest(
+        jobs_rule(),
+        ROOT / "alice.png",
+        SceneSpec(video=ROOT / "shoot" / "clips" / "wave.mp4"),
+        (manifest,),
+    )
+
+
+def test_sources_given_by_the_caller_replace_the_manifest() -> None:
+    """``sources`` (a job folder) are what gets filed away, not the manifest."""
+    folder = ROOT / "job-1"
+    found = manifest_request(
+        jobs_rule(), folder / "job.yaml", "character: a.png\nscene: b.mp4\n", sources=(folder,)
+    )
+    assert found == RenderRequest(
+        jobs_rule(), folder / "a.png", SceneSpec(video=folder / "b.mp4"), (folder,)
+    )
+
+
+# --- paths outside the root ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param(
+            "character: ../alice.png\nscene: wave.mp4\n",
+            "character '../alice.png' is outside the watch folder",
+            id="character-dotdot",
+        ),
+        pytest.param(
+            "character: sub/../../alice.png\nscene: wave.mp4\n",
+            "character 'sub/../../alice.png' is outside the watch folder",
+            id="character-dotdot-after-a-folder",
+        ),
+        pytest.param(
+            "character: ../jobs2/alice.png\nscene: wave.mp4\n",
+            "character '../jobs2/alice.png' is outside the watch folder",
+            id="sibling-with-common-prefix",
+        ),
+        pytest.param(
+            "character: /w/jobs/alice.png\nscene: wave.mp4\n",
+            "character '/w/jobs/alice.png' is outside the watch folder",
+            id="absolute-even-inside",
+        ),
+        pytest.param(
+            "character: /etc/passwd\nscene: wave.mp4\n",
+            "character '/etc/passwd' is outside the watch folder",
+            id="absolute",
+        ),
+        pytest.param(
+            "character: ~/alice.png\nscene: wave.mp4\n",
+            "character '~/alice.png' is outside the watch folder",
+            id="home",
+        ),
+        pytest.param(
+            "character: alice.png\nscene: ../../etc/wave.mp4\n",
+            "scene '../../etc/wave.mp4' is outside the watch folder",
+            id="scene-dotdot",
+        ),
+        pytest.param(
+            "template: duo\nmapping: {p1: alice.png, p2: ../bob.png}\n",
+            "mapping.p2 '../bob.png' is outside the watch folder",
+            id="mapping-dotdot",
+        ),
+        pytest.param(
+            "character: alice.png\ntemplate: duo\nsegment: p1\nmapping: {p2: /tmp/bob.png}\n",
+            "mapping.p2 '/tmp/bob.png' is outside the watch folder",
+            id="mapping-absolute",
+        ),
+    ],
+)
+def test_paths_leaving_the_root_are_refused_naming_the_field(text: str, reason: str) -> None:
+    """``..`` climbing out, absolute paths and ``~`` are refused; the reason names the field."""
+    assert request(text) == ManifestError(reason)
+
+
+@pytest.mark.parametrize(
+    ("base", "name", "expected"),
+    [
+        pytest.param(ROOT, "a.png", ROOT / "a.png", id="child"),
+        pytest.param(ROOT, ".", ROOT, id="root-itself"),
+        pytest.param(ROOT / "sub", "..", ROOT, id="back-to-root"),
+        pytest.param(ROOT, "x/../../jobs/a.png", ROOT / "a.png", id="out-and-back-in"),
+        pytest.param(ROOT / "a" / "b", "../../c.png", ROOT / "c.png", id="deep-base"),
+        pytest.param(ROOT, "..", None, id="parent"),
+        pytest.param(ROOT, "../jobs2/a.png", None, id="sibling-common-prefix"),
+        pytest.param(ROOT, "../jobs", ROOT, id="sibling-path-to-itself"),
+        pytest.param(ROOT, "", None, id="empty"),
+        pytest.param(ROOT, "/w/jobs/a.png", None, id="absolute"),
+        pytest.param(ROOT, "~", None, id="home"),
+    ],
+)
+def test_inside_edge_cases(base: Path, name: str, expected: Path | None) -> None:
+    """``inside`` normalises, keeps the root itself, and refuses prefixes that only look alike."""
+    assert inside(ROOT, base, name) == expected
+
+
+def test_inside_a_root_with_a_common_string_prefix() -> None:
+    """/w/in2 is not inside /w/in although the string starts the same."""
+    assert (
+        inside(Path("/w/in"), Path("/w/in"), "../in2/a.png"),
+        inside(Path("/w/in2"), Path("/w/in2"), "../in/a.png"),
+    ) == (None, None)
+
+
+# --- refused manifests -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param(
+            "character: alice.png\nscene: wave.mp4\ncolour: red\n",
+            "colour: unknown key (a typo?)",
+            id="unknown-key",
+        ),
+        pytest.param(
+            "charater: alice.png\nscene: wave.mp4\nfats: true\n",
+            "charater: unknown key (a typo?); fats: unknown key (a typo?)",
+            id="typos-are-all-named",
+        ),
+        pytest.param(
+            "character: alice.png\n",
+            "manifest: a manifest needs exactly one of scene, template or scene_id",
+            id="missing-scene",
+        ),
+        pytest.param(
+            "character: alice.png\nscene: wave.mp4\ntemplate: duo\n",
+            "manifest: a manifest needs exactly one of scene, template or scene_id",
+            id="two-scenes",
+        ),
+        pytest.param(
+            "scene: wave.mp4\n",
+            "manifest: a manifest needs a character or a mapping",
+            id="missing-character",
+        ),
+        pytest.param(
+            "scene: wave.mp4\nmapping: {p1: alice.png}\n",
+            "manifest: a mapping needs a multi-person template or scene_id",
+            id="mapping-with-a-video",
+        ),
+        pytest.param(
+            "character: alice.png\nscene: wave.mp4\nmodel: V9\n",
+            "model: Input should be 'V4_Preview' or 'V3_Preview'",
+            id="bad-model",
+        ),
+        pytest.param(
+            "character: 5\nscene: wave.mp4\n",
+            "character: Input should be a valid string",
+            id="not-a-string",
+        ),
+    ],
+)
+def test_invalid_manifests_are_refused_with_a_reason(text: str, reason: str) -> None:
+    """Validation problems come back as one readable reason, without pydantic's prefixes."""
+    assert request(text) == ManifestError(reason)
+
+
+@pytest.mark.parametrize("text", ["- alice.png\n- wave.mp4\n", "just words\n", "", "42\n"])
+def test_manifest_that_is_not_a_mapping_is_refused(text: str) -> None:
+    """A list, a scalar or an empty file is not a manifest."""
+    assert request(text) == NOT_A_MAPPING
+
+
+@pytest.mark.parametrize("text", ["character: [alice.png\n", "a: b: c\n", "\tcharacter: x\n"])
+def test_invalid_yaml_is_refused(text: str) -> None:
+    """Broken YAML is refused with a reason saying so."""
+    found = request(text)
+    assert isinstance(found, ManifestError)
+    assert found.reason.split(":")[0] == "the manifest is not valid YAML"
+
+
+def padded(size: int, pad: str = "x") -> str:
+    """A valid manifest padded with a YAML comment to ``size`` bytes of UTF-8."""
+    head = "character: alice.png\nscene: wave.mp4\n# "
+    room = size - len(head.encode())
+    return head + pad * (room // len(pad.encode())) + "x" * (room % len(pad.encode()))
+
+
+def test_manifest_of_exactly_the_limit_is_read() -> None:
+    """A manifest of exactly MAX_MANIFEST_BYTES is parsed."""
+    text = padded(MAX_MANIFEST_BYTES)
+    assert (len(text.encode()), isinstance(request(text), RenderRequest)) == (
+        MAX_MANIFEST_BYTES,
+        True,
+    )
+
+
+@pytest.mark.parametrize("pad", ["x", "é"])
+def test_manifest_over_the_limit_is_refused(pad: str) -> None:
+    """One byte over 64 KiB (counted in UTF-8 bytes, not characters) is refused unparsed."""
+    text = padded(MAX_MANIFEST_BYTES + 1, pad)
+    assert request(text) == ManifestError("the manifest is larger than 65536 bytes")
+
+
+# --- job folders -----------------------------------------------------------------------------
+
+FOLDER = ROOT / "job-7"
+
+
+def test_folder_manifest_wins_over_the_files() -> None:
+    """A job.yaml inside decides, even beside loose images; the folder is the source."""
+    names = ["a.png", "b.png", "dance.mp4", FOLDER_MANIFEST]
+    text = "character: b.png\ntemplate: duo\nsegment: p1\n"
+    assert folder_request(jobs_rule(), FOLDER, names, text) == RenderRequest(
+        jobs_rule(),
+        FOLDER / "b.png",
+        SceneSpec(template="duo", segment="p1"),
+        (FOLDER,),
+    )
+
+
+def test_folder_manifest_paths_may_not_leave_the_root() -> None:
+    """A job.yaml's paths are relative to the folder and kept inside the root."""
+    text = "character: ../../alice.png\nscene: dance.mp4\n"
+    assert folder_request(jobs_rule(), FOLDER, [], text) == ManifestError(
+        "character '../../alice.png' is outside the watch folder"
+    )
+
+
+def test_folder_with_one_image_and_one_video() -> None:
+    """Exactly one image and one video (other files ignored) make the job."""
+    names = ["READY", "notes.txt", "Alice.PNG", "dance.mov"]
+    assert folder_request(jobs_rule(), FOLDER, names, None) == RenderRequest(
+        jobs_rule(), FOLDER / "Alice.PNG", SceneSpec(video=FOLDER / "dance.mov"), (FOLDER,)
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "counts"),
+    [
+        (["dance.mp4"], "found 0 image(s) and 1 video(s)"),
+        (["a.png", "b.jpg", "dance.mp4"], "found 2 image(s) and 1 video(s)"),
+        (["a.png"], "found 1 image(s) and 0 video(s)"),
+        (["a.png", "x.mp4", "y.webm"], "found 1 image(s) and 2 video(s)"),
+        ([], "found 0 image(s) and 0 video(s)"),
+    ],
+)
+def test_folder_without_exactly_one_of_each_is_refused_with_counts(
+    names: list[str], counts: str
+) -> None:
+    """Anything but one image and one video, without a job.yaml, is refused with the counts."""
+    assert folder_request(jobs_rule(), FOLDER, names, None) == ManifestError(
+        f"a job folder needs a job.yaml, or exactly one image and one video ({counts})"
+    )
+
+
+# --- bugs ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rule_mode"),
+    [
+        pytest.param("character: alice.png\ntemplate: duo\n", "on_demand", id="rule-on-demand"),
+        pytest.param(
+            "scene_id: scn-1\nmapping: {p1: alice.png}\nmode: on_demand\n",
+            "preprocessed",
+            id="manifest-on-demand",
+        ),
+    ],
+)
+def test_template_manifest_in_on_demand_mode_is_refused(text: str, rule_mode: str) -> None:
+    """A template or scene id needs mode: preprocessed (refused, or made preprocessed)."""
+    rule = jobs_rule(mode=rule_mode)
+    found = manifest_request(rule, MANIFEST, text)
+    if isinstance(found, RenderRequest):
+        assert (found.overrides.mode or rule.mode) == "preprocessed"
+
+
+def test_manifest_bg_color_without_solid_is_refused() -> None:
+    """bg_color in a manifest needs background_mode: solid (its own or the rule's)."""
+    found = request('character: alice.png\nscene: wave.mp4\nbg_color: "0,255,0"\n')
+    assert isinstance(found, ManifestError)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "character: alice.png\ntemplate: duo\nmapping: {p2: bob.png}\n",
+            id="character-and-mapping-without-segment",
+        ),
+        pytest.param(
+            "character: alice.png\nsegment: p1\ntemplate: duo\nmapping: {p1: bob.png}\n",
+            id="segment-mapped-twice",
+        ),
+        pytest.param(
+            "character: alice.png\nsegment: p1\nscene: wave.mp4\n", id="segment-with-a-video"
+        ),
+    ],
+)
+def test_contradictory_multi_person_manifests_are_refused(text: str) -> None:
+    """A manifest that cannot say who plays whom is refused, not silently reinterpreted."""
+    assert isinstance(request(text), ManifestError)
+
+
+def test_manifest_background_mode_drops_the_rules_bg_color(tmp_path: Path) -> None:
+    """A manifest asking for transparent over a green-screen rule renders transparent."""
+    (tmp_path / "alice.png").write_bytes(b"png")
+    (tmp_path / "wave.mp4").write_bytes(b"mp4")
+    rule = jobs_rule(watch=tmp_path, background_mode="solid", bg_color="0,255,0")
+    text = "character: alice.png\nscene: wave.mp4\nbackground_mode: transparent\n"
+    found = manifest_request(rule, tmp_path / "t.job.yaml", text)
+    assert isinstance(found, RenderRequest)
+    spec = SpecBuilder().build(found, now=0.0, video_s=2.0)
+    assert spec.options == RenderChoices("transparent", None, False)
+
+
+@pytest.mark.parametrize("output", ["../../escaped", "/etc/escaped", "sub/dir/name"])
+def test_manifest_output_name_stays_in_the_output_folder(tmp_path: Path, output: str) -> None:
+    """A manifest's output name is refused or made a plain file stem (no path separators)."""
+    (tmp_path / "alice.png").write_bytes(b"png")
+    (tmp_path / "wave.mp4").write_bytes(b"mp4")
+    text = f"character: alice.png\nscene: wave.mp4\noutput: {output}\n"
+    found = manifest_request(jobs_rule(watch=tmp_path), tmp_path / "t.job.yaml", text)
+    if isinstance(found, RenderRequest):
+        name = SpecBuilder().build(found, now=0.0, video_s=2.0).output_name
+        assert name == safe_stem(name)
