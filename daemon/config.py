@@ -65,6 +65,12 @@ class BudgetSettings(Strict):
     max_credits_per_job: Annotated[float, Field(gt=0)] | None = None
 
 
+class MetricsSettings(Strict):
+    """An opt-in Prometheus endpoint (and /healthz), on loopback by default."""
+
+    listen: Annotated[str, Field(pattern=r"^[\w.\-\[\]:]+:\d+$")] | None = None
+
+
 class Config(Strict):
     api: ApiSettings = ApiSettings()
     state_dir: Path
@@ -76,6 +82,7 @@ class Config(Strict):
     render_timeout: Duration = 1800.0
     rate_limit: Annotated[float, Field(gt=0)] = 4.0  # API requests per second, all calls
     budget: BudgetSettings = BudgetSettings()
+    metrics: MetricsSettings = MetricsSettings()
     rules_dir: Path | None = None
     rules: list[Rule] = Field(default_factory=list)
     source: Path = Path("config.yaml")

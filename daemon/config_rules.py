@@ -78,6 +78,22 @@ class SceneSpec(Strict):
         return self
 
 
+class Webhook(Strict):
+    """POST the sidecar JSON to ``url``; with a secret, sign the body (HMAC-SHA256)."""
+
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    secret_file: Path | None = None  # the HMAC key; sent as X-Viggle-Watch-Signature
+    timeout: Duration = 10.0
+    attempts: Annotated[int, Field(ge=1, le=20)] = 5
+
+
+class Hook(Strict):
+    """What to do when a job ends: a webhook, a command (argv, never a shell), or both."""
+
+    webhook: Webhook | None = None
+    command: Annotated[list[str], Field(min_length=1)] | None = None
+
+
 class RuleBase(Strict):
     """What every rule has: where to watch and write, how to render, what to do with inputs."""
 
@@ -97,6 +113,8 @@ class RuleBase(Strict):
     recursive: bool = False
     output_mode: FileMode = 0o644
     output_group: str | None = None
+    on_done: Hook | None = None
+    on_failed: Hook | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> RuleBase:

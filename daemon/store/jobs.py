@@ -235,6 +235,18 @@ class JobStore:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _job(row)
 
+    def note(self, job_id: int, detail: str, *, at: float) -> None:
+        """An event in the job's history without a state change (e.g. a hook's outcome)."""
+        with self._db.write() as conn:
+            row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return
+            conn.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (job_id, at, row[0], row[0], detail),
+            )
+
     def record_spend(self, job_id: int | None, spend: Spend, at: float) -> None:
         """Credits committed outside a job transition (a character's preprocess intent)."""
         with self._db.write() as conn:
