@@ -12,8 +12,10 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.live import Live
 
 from daemon import __version__
 from daemon.cli_config import (
@@ -31,7 +33,7 @@ from daemon.errors import ViggleWatchError
 from daemon.logs import LogFormat, configure_logging
 from daemon.render.budget import day_of
 from daemon.service import build_service, state_db_path
-from daemon.status import gather_status, print_status
+from daemon.status import gather_status, print_status, status_view
 from daemon.store.db import Database
 from daemon.store.jobs import JobStore
 from daemon.viggle.emulator import serve
@@ -69,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="job counts per state and the latest jobs")
     _add_config(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--watch", action="store_true", help="refresh live until Ctrl-C")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds, with --watch")
     check = sub.add_parser(
         "check-config", help="validate the config and rule files; show the rules and observers"
     )
@@ -121,13 +125,11 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _status(args: argparse.Namespace) -> int:
-
-    config = _config(args)
+def _gather(config: Config) -> dict[str, Any]:
     db = Database.open(state_db_path(config), readonly=True)
     try:
         now = time.time()
-        status = gather_status(
+        return gather_status(
             JobStore(db),
             today=day_of(now),
             daily_cap=config.budget.daily_credits,
@@ -137,10 +139,22 @@ def _status(args: argparse.Namespace) -> int:
         )
     finally:
         db.close()
+
+
+def _status(args: argparse.Namespace) -> int:
+    config = _config(args)
     if args.json:
-        print(json.dumps(status, indent=2))
-    else:
-        print_status(status, Console())
+        print(json.dumps(_gather(config), indent=2))
+        return EXIT_OK
+    console = Console()
+    if not args.watch:
+        print_status(_gather(config), console)
+        return EXIT_OK
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with Live(status_view(_gather(config)), console=console, auto_refresh=False) as live:
+        while not stop.wait(args.interval):
+            live.update(status_view(_gather(config)), refresh=True)
     return EXIT_OK
 
 

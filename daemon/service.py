@@ -254,6 +254,18 @@ def build_service(
     outputs = OutputSettings(output_rules(config))
 
     def ended(job: Job) -> None:
+        finished = store.get(job.id) or job
+        log.info(
+            "job_finished",
+            job_id=job.id,
+            rule=job.rule,
+            result=str(finished.state),
+            duration_s=round(clock.time() - job.created_at, 3),
+            attempts=finished.attempts,
+            credits=finished.estimate_credits,
+            output=finished.output_path,
+            error=finished.error_message,
+        )
         rule = rules.get(job.rule)
         policy = rule.inputs if rule is not None else "processed"
         for source in store.sources(job.id):

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from daemon.clock import iso
 from daemon.store.jobs import Event, Job, JobStore
@@ -79,44 +82,64 @@ def gather_status(
     }
 
 
-def print_status(status: dict[str, Any], console: Console) -> None:
+def status_view(status: dict[str, Any]) -> Group:
+    """Everything `status` shows, as rich renderables (printed once, or refreshed live)."""
+    parts: list[RenderableType] = []
     counts = status["counts"]
     line = ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no jobs yet"
-    console.print(f"[bold]viggle-watch[/bold]: {line}")
+    parts.append(Text.from_markup(f"[bold]viggle-watch[/bold]: {line}"))
     credits = status["credits"]
     if credits["today"] is not None:
         cap = credits["daily_cap"]
         of_cap = f" of the {cap:g} daily cap" if cap is not None else " (no daily cap)"
-        console.print(f"credits committed today: {credits['today']:g}{of_cap}")
+        parts.append(Text(f"credits committed today: {credits['today']:g}{of_cap}"))
     for job in status["uncertain"]:
-        console.print(
-            f"[bold red]job {job['id']} is uncertain[/bold red]: Viggle may or may not have "
-            f"accepted (and charged) it. Check the Viggle dashboard for {job['input']}, then "
-            f"`viggle-watch jobs resolve {job['id']} --viggle-job ID` or `jobs retry "
-            f"{job['id']} --force`."
+        parts.append(
+            Text.from_markup(
+                f"[bold red]job {job['id']} is uncertain[/bold red]: Viggle may or may not have "
+                f"accepted (and charged) it. Check the Viggle dashboard for "
+                f"{escape(job['input'])}, then `viggle-watch jobs resolve {job['id']} --viggle-job "
+                f"ID` or `jobs retry {job['id']} --force`."
+            )
         )
     for root in status["watch"]:
         health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
-        console.print(f"watch {root['path']}: {root['observer']} ({root['reason']}); {health}")
+        parts.append(
+            Text.from_markup(
+                f"watch {escape(root['path'])}: {root['observer']} ({escape(root['reason'])}); "
+                f"{health}"
+            )
+        )
     for rule, files in status["waiting_partners"].items():
-        console.print(f"rule {rule}: waiting for a partner: {', '.join(files)}")
-    if not status["jobs"]:
-        return
+        parts.append(Text(f"rule {rule}: waiting for a partner: {', '.join(files)}"))
+    if status["jobs"]:
+        parts.append(_jobs_table(status["jobs"]))
+    return Group(*parts)
+
+
+def _jobs_table(jobs: list[dict[str, Any]]) -> Table:
     table = Table(title="latest jobs")
-    for column in ("id", "rule", "state", "progress", "input", "output / error"):
+    for column in ("id", "rule", "state", "progress", "input", "output / why"):
         table.add_column(column)
-    for job in status["jobs"]:
+    for job in jobs:
         state = State(job["state"])
         pct = job["progress_pct"] if state in (State.RENDERING, State.DOWNLOADING) else None
+        progress: RenderableType = ""
+        if pct is not None:
+            progress = ProgressBar(total=100, completed=pct, width=20)
         table.add_row(
             str(job["id"]),
             job["rule"],
             f"[{_STYLE.get(state, 'white')}]{state}[/]",
-            "" if pct is None else f"{pct:.0f}%",
-            job["input"].rsplit("/", 1)[-1],
-            job["why"] or job["output"] or "",
+            progress,
+            escape(job["input"].rsplit("/", 1)[-1]),
+            escape(job["why"] or job["output"] or ""),
         )
-    console.print(table)
+    return table
+
+
+def print_status(status: dict[str, Any], console: Console) -> None:
+    console.print(status_view(status))
 
 
 def job_detail(job: Job, events: list[Event]) -> dict[str, Any]:

@@ -189,16 +189,6 @@ class Downloader:
         self._store.transition(
             job.id, State.DOWNLOADING, State.DONE, at=now, detail="output and sidecar written"
         )
-        log.info(
-            "job_finished",
-            job_id=job.id,
-            rule=job.rule,
-            result="done",
-            output=str(video),
-            duration_s=round(now - job.created_at, 3),
-            attempts=fresh.attempts,
-            credits=fresh.estimate_credits,
-        )
         self._on_ended(job)
 
 

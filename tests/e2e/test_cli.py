@@ -56,6 +56,32 @@ def test_demo_renders_offline_and_exits_zero(tmp_path: Path) -> None:
     assert isinstance(counts, dict)
     assert set(counts) == {str(s) for s in State}
     assert counts["done"] == 1 and sum(counts.values()) == 1
+    # the --json schema scripts rely on (keys are only ever added)
+    assert set(status) >= {"counts", "jobs", "uncertain", "credits", "watch", "waiting_partners"}
+    jobs = status["jobs"]
+    assert isinstance(jobs, list)
+    assert set(jobs[0]) >= {
+        "id",
+        "rule",
+        "state",
+        "input",
+        "scene",
+        "model",
+        "mode",
+        "viggle_job_id",
+        "progress_pct",
+        "output",
+        "error",
+        "why",
+        "estimate_credits",
+        "created_at",
+        "updated_at",
+    }
+    assert status["credits"] == {"today": 2.0, "daily_cap": None}
+    piped = cli("status", "--config", str(ws / "config.yaml"))  # no terminal: plain text
+    assert piped.returncode == 0, piped.stderr
+    assert "1 done" in piped.stdout and "latest jobs" in piped.stdout
+    assert "Traceback" not in piped.stderr
 
 
 def test_run_stops_on_ctrl_c_and_resumes(
