@@ -21,6 +21,7 @@ from daemon.config_rules import fixed_inputs
 from daemon.errors import ConfigError, ViggleWatchError
 from daemon.intake import Intake
 from daemon.logs import register_secret
+from daemon.metrics import Metrics, RunningMetrics, healthy, serve_metrics
 from daemon.outputs.archive import archive_source
 from daemon.outputs.atomic import part_path
 from daemon.render.budget import Budget, day_of
@@ -44,6 +45,7 @@ from daemon.watch.stability import SettleTracker
 log = structlog.get_logger()
 STATE_DB: Final = "state.db"
 PID_FILE: Final = "viggle-watch.pid"
+HEALTH_MAX_AGE_S: Final = 60.0  # /healthz: 503 once the scheduler has not ticked for this long
 
 
 def state_db_path(config: Config) -> Path:
@@ -88,8 +90,14 @@ class Service:
     scheduler: TickScheduler = field(default_factory=TickScheduler)
     observer: Watching | None = None
     reload_requested: threading.Event = field(default_factory=threading.Event)
+    metrics: Metrics = field(default_factory=Metrics)
+    metrics_server: RunningMetrics | None = None
 
     def start(self) -> None:
+        if self.config.metrics.listen is not None:  # first: a taken port fails the start early
+            self.metrics_server = serve_metrics(
+                self.metrics, self.config.metrics.listen, health=self._health
+            )
         now = self.clock.time()
         for job_id in self.store.recover(now):
             log.error(
@@ -118,10 +126,14 @@ class Service:
         self.scheduler.add(
             "rescan", lambda: self.intake.rescan(self.clock.time()), self.config.rescan_interval
         )
+        self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
         self.scheduler.start()
         log.info(
             "service_started", rules=[r.name for r in self.config.rules], state_db=str(self.db.path)
         )
+
+    def _health(self) -> tuple[bool, str]:
+        return healthy(self.metrics, self.store.counts, self.clock.time(), HEALTH_MAX_AGE_S)
 
     def _watch(self) -> None:
         if self.observer is not None:
@@ -188,6 +200,9 @@ class Service:
         if self.observer is not None:
             self.observer.stop()
             self.observer.join(timeout=5)
+        if self.metrics_server is not None:  # before the store closes under a scrape
+            self.metrics_server.stop()
+            self.metrics_server = None
         self.db.close()
         log.info("service_stopped")
 
@@ -252,6 +267,11 @@ def build_service(
 
     rules: dict[str, Rule] = {r.name: r for r in config.rules}
     outputs = OutputSettings(output_rules(config))
+    metrics = Metrics(
+        jobs_by_state=store.counts,
+        credits_spent_today=lambda: store.spent_on(day_of(clock.time())),
+        roots=lambda: {str(r.watch): r.watch.is_dir() for r in rules.values()},
+    )
 
     def ended(job: Job) -> None:
         finished = store.get(job.id) or job
@@ -294,7 +314,13 @@ def build_service(
             on_ended=ended,
         ),
         submitter=Submitter(
-            store, assets, client, submit_settings(config), breaker=breaker, on_ended=ended
+            store,
+            assets,
+            client,
+            submit_settings(config),
+            breaker=breaker,
+            on_ended=ended,
+            metrics=metrics,
         ),
         poller=Poller(
             store,
@@ -303,11 +329,13 @@ def build_service(
             render_timeout_s=config.render_timeout,
             breaker=breaker,
             on_ended=ended,
+            metrics=metrics,
         ),
-        downloader=Downloader(store, client, outputs, on_ended=ended),
+        downloader=Downloader(store, client, outputs, on_ended=ended, metrics=metrics),
         tick_interval_s=tick_interval_s,
         rules=rules,
         outputs=outputs,
+        metrics=metrics,
     )
 
 

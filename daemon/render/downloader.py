@@ -14,6 +14,7 @@ from typing import IO, Any, Final
 import structlog
 
 from daemon.errors import ApiError, DownloadError
+from daemon.metrics import Metrics, timed
 from daemon.outputs.atomic import PART_SUFFIX, publish_resumable, write_bytes_atomic
 from daemon.outputs.naming import JOB_PLACEHOLDER, free_path
 from daemon.outputs.sidecar import build_sidecar, mask_path, sidecar_path
@@ -61,11 +62,13 @@ class Downloader:
         settings: OutputSettings,
         *,
         on_ended: Callable[[Job], None],
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._client = client
         self._settings = settings
         self._on_ended = on_ended
+        self._metrics = metrics if metrics is not None else Metrics()
         self._failures: dict[int, int] = {}
 
     def tick(self, now: float) -> int:
@@ -103,7 +106,8 @@ class Downloader:
             )
 
         out = self._out(job)
-        got = publish_resumable(dest, fetch, mode=out.file_mode)
+        with timed(self._metrics.observe_download):
+            got = publish_resumable(dest, fetch, mode=out.file_mode)
         _chgrp(dest, out.group)
         return got
 
@@ -113,6 +117,7 @@ class Downloader:
             video = self._video(job, target)
             mask = self._mask(job, target)
         except DownloadError as exc:
+            self._metrics.api_error(exc)
             self._retry_later(job, now, str(exc), refresh=exc.expired)
             return
         except OSError as exc:
@@ -156,7 +161,8 @@ class Downloader:
         if refresh and job.viggle_job_id:  # a stale signed URL: ask Viggle for a fresh one
             try:
                 status = self._client.get_render(job.viggle_job_id)
-            except ApiError:
+            except ApiError as exc:
+                self._metrics.api_error(exc)
                 status = None
             if status is not None and status.result_url:
                 fields = {

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import structlog
 
 from daemon.errors import ApiError, NotFoundError, TransientError
+from daemon.metrics import Metrics, timed
 from daemon.render.politeness import CircuitBreaker
 from daemon.render.retry import poll_cadence_s, poll_delay_s
 from daemon.store.jobs import Job, JobStore
@@ -29,6 +30,7 @@ class Poller:
         render_timeout_s: float,
         breaker: CircuitBreaker,
         on_ended: Callable[[Job], None],
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._client = client
@@ -36,6 +38,7 @@ class Poller:
         self._render_timeout_s = render_timeout_s
         self._breaker = breaker
         self._on_ended = on_ended
+        self._metrics = metrics if metrics is not None else Metrics()
         self._failures: dict[int, int] = {}
 
     def tick(self, now: float) -> int:
@@ -54,6 +57,7 @@ class Poller:
             self._client.cancel_render(job.viggle_job_id)
             cancelled = "cancelled at Viggle"
         except ApiError as exc:
+            self._metrics.api_error(exc)
             cancelled = f"could not cancel it at Viggle: {exc}"
         reason = f"no result after {self._render_timeout_s:g}s (render_timeout); {cancelled}"
         self._store.transition(
@@ -73,8 +77,10 @@ class Poller:
         assert job.viggle_job_id is not None
         bound = log.bind(job_id=job.id, rule=job.rule, viggle_job_id=job.viggle_job_id)
         try:
-            status = self._client.get_render(job.viggle_job_id)
-        except NotFoundError:
+            with timed(self._metrics.observe_poll):
+                status = self._client.get_render(job.viggle_job_id)
+        except NotFoundError as exc:
+            self._metrics.api_error(exc)
             self._end(
                 job,
                 now,
@@ -84,6 +90,7 @@ class Poller:
             )
             return
         except ApiError as exc:  # transient: the job keeps rendering at Viggle meanwhile
+            self._metrics.api_error(exc)
             self._breaker.record(ok=not isinstance(exc, TransientError), now=now)
             failures = self._failures.get(job.id, 0) + 1
             self._failures[job.id] = failures

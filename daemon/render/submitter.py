@@ -20,6 +20,7 @@ from daemon.errors import (
     ThrottledError,
     TransientError,
 )
+from daemon.metrics import Metrics
 from daemon.render.budget import Budget, check_budget, day_of
 from daemon.render.politeness import CircuitBreaker
 from daemon.render.retry import BUDGET_RECHECK_S, submit_delay_s
@@ -87,6 +88,7 @@ class Submitter:
         *,
         breaker: CircuitBreaker,
         on_ended: Callable[[Job], None],
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._assets = assets
@@ -94,6 +96,7 @@ class Submitter:
         self._settings = settings
         self._breaker = breaker
         self._on_ended = on_ended
+        self._metrics = metrics if metrics is not None else Metrics()
         self.paused_reason: str | None = None
         self.draining = False
 
@@ -167,6 +170,7 @@ class Submitter:
         try:
             created = self._client.render(render_input(job), options)
         except ApiError as exc:
+            self._metrics.api_error(exc)
             self._breaker.record(ok=not isinstance(exc, TransientError), now=now)
             self._classify_failure(job, exc, now)
             return
@@ -184,6 +188,7 @@ class Submitter:
         bound.info(
             "render_submitted", viggle_job_id=created.job_id, model=job.spec.model, credits=cost
         )
+        self._metrics.submitted(job.rule, cost)
 
     @staticmethod
     def _local_inputs(job: Job) -> list[str]:
