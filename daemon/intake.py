@@ -12,7 +12,7 @@ from pathlib import Path
 
 import structlog
 
-from daemon.config import JobsRule, PairsRule, Rule
+from daemon.config import JobsRule, PairsRule, Rule, ScenesRule
 from daemon.intake_spec import SpecBuilder, sha256_file
 from daemon.outputs.archive import FILED, PROCESSED, archive_source, move_input, reject_input
 from daemon.render.budget import day_of
@@ -29,8 +29,9 @@ from daemon.rules.pairing import (
 )
 from daemon.store.jobs import JobStore
 from daemon.store.spec import dedup_key
-from daemon.validation import Problem, check_image, check_video, error_document
+from daemon.validation import Problem, VideoFacts, check_image, check_video, error_document
 from daemon.watch.filters import is_ignored
+from daemon.watch.scanner import Entry, scan_entries
 from daemon.watch.stability import SettleTracker
 
 log = structlog.get_logger()
@@ -46,6 +47,7 @@ class Intake:
         self._specs = SpecBuilder()
         self._waiting: dict[str, dict[str, Path]] = defaultdict(dict)  # rule → stem → file
         self._since: dict[Path, float] = {}
+        self._facts: dict[tuple[str, str, int, int], VideoFacts | Problem] = {}
 
     def set_rules(self, rules: list[Rule]) -> None:
         """A reloaded config: new rules apply to what settles from now on."""
@@ -59,34 +61,32 @@ class Intake:
         }
 
     def rescan(self, now: float) -> int:
-        """Feed every candidate in every watch folder to the tracker (startup and periodic)."""
+        """Feed every candidate in every watch folder to the tracker (startup and periodic).
+
+        Files no rule could use are not tracked at all, and a file already handed on with
+        the same size and mtime is skipped without another stat.
+        """
         found = 0
         for rule in self._rules:
-            for path in self.candidates(rule):
-                self._tracker.touch(path, now)
+            for entry in self.entries(rule):
+                self._tracker.touch_scanned(entry.path, (entry.size, entry.mtime_ns), now)
                 found += 1
         return found
 
     @staticmethod
+    def entries(rule: Rule) -> list[Entry]:
+        """What in a rule's watch folder this kind of rule could turn into work."""
+        jobs = isinstance(rule, JobsRule)
+        out = []
+        for entry in scan_entries(rule.watch, recursive=rule.recursive and not jobs, dirs=jobs):
+            if entry.is_dir or wanted(rule, entry.path):
+                out.append(entry)
+        return out
+
+    @staticmethod
     def candidates(rule: Rule) -> list[Path]:
         """What in a rule's watch folder could become work (files; job folders too)."""
-        try:
-            entries = sorted(rule.watch.iterdir())
-        except OSError:
-            return []
-        out: list[Path] = []
-        for path in entries:
-            if is_ignored(path.name) or path.name in FILED or path.is_symlink():
-                continue
-            if path.is_file() or (path.is_dir() and isinstance(rule, JobsRule)):
-                out.append(path)
-            elif path.is_dir() and rule.recursive:
-                out.extend(
-                    p
-                    for p in sorted(path.rglob("*"))
-                    if p.is_file() and not p.is_symlink() and not is_ignored(p.name)
-                )
-        return out
+        return [entry.path for entry in Intake.entries(rule)]
 
     def _rule_for(self, path: Path) -> Rule | None:
         for rule in self._rules:
@@ -251,13 +251,21 @@ class Intake:
                 log.info("input_duplicate", path=str(source), to=str(moved))
         return 0
 
+    def _video_facts(self, video: Path, role: str) -> VideoFacts | Problem:
+        """A rule's scene video is probed once per (path, size, mtime), not once per job."""
+        st = video.stat()
+        key = (str(video), role, st.st_size, st.st_mtime_ns)
+        if key not in self._facts:
+            self._facts[key] = check_video(video, role=role)
+        return self._facts[key]
+
     def _enqueue(self, request: RenderRequest, now: float) -> str:
         """``made``, ``duplicate``, ``skipped`` or ``error`` (logged; the input stays put)."""
         rule = request.rule
         try:
             video_s = None
             if request.scene.video is not None:
-                facts = check_video(request.scene.video, role=_video_role(rule.mode))
+                facts = self._video_facts(request.scene.video, _video_role(rule.mode))
                 if isinstance(facts, Problem):
                     raise ValueError(f"{request.scene.video}: {facts.reason}")
                 video_s = facts.duration_s
@@ -285,6 +293,17 @@ class Intake:
             return "duplicate"
         bound.info("job_queued", job_id=job_id, model=spec.model, mode=spec.mode)
         return "made"
+
+
+def wanted(rule: Rule, path: Path) -> bool:
+    """Could this kind of rule do anything with this file?"""
+    if isinstance(rule, JobsRule):
+        return is_manifest(path)
+    if isinstance(rule, PairsRule):
+        return is_image(path) or is_video(path)
+    if isinstance(rule, ScenesRule):
+        return is_video(path)
+    return is_image(path)
 
 
 def _video_role(mode: str) -> str:

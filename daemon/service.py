@@ -19,7 +19,7 @@ from daemon.clock import Clock, SystemClock
 from daemon.config import Config, JobsRule, Rule, load_config
 from daemon.config_rules import fixed_inputs
 from daemon.errors import ConfigError, ViggleWatchError
-from daemon.intake import Intake
+from daemon.intake import Intake, wanted
 from daemon.logs import register_secret
 from daemon.metrics import Metrics, RunningMetrics, healthy, serve_metrics
 from daemon.outputs.archive import archive_source
@@ -45,6 +45,7 @@ from daemon.watch.stability import SettleTracker
 log = structlog.get_logger()
 STATE_DB: Final = "state.db"
 PID_FILE: Final = "viggle-watch.pid"
+SETTLE_TICK_S: Final = 0.2
 HEALTH_MAX_AGE_S: Final = 60.0  # /healthz: 503 once the scheduler has not ticked for this long
 
 
@@ -118,7 +119,9 @@ class Service:
         log.info("startup_scan_finished", files=found)
         self._watch()
         every = self.tick_interval_s
-        self.scheduler.add("settle", lambda: self.intake.tick(self.clock.time()), every)
+        # cheap when nothing is pending; often, so a file is queued soon after it settles
+        settle_every = min(every, SETTLE_TICK_S)
+        self.scheduler.add("settle", lambda: self.intake.tick(self.clock.time()), settle_every)
         self.scheduler.add("prepare", lambda: self.preparer.tick(self.clock.time()), every)
         self.scheduler.add("dispatch", lambda: self.submitter.tick(self.clock.time()), every)
         self.scheduler.add("poll", lambda: self.poller.tick(self.clock.time()), every)
@@ -140,18 +143,26 @@ class Service:
             self.observer.stop()
             self.observer.join(timeout=5)
         roots = watch_roots(self.config)
-        self.observer = start_observers(
-            roots, lambda p: self.tracker.touch(self._unit_of(p), self.clock.time())
-        )
+        self.observer = start_observers(roots, self._event)
         for root in roots:
             log.info("watching", path=str(root.path), observer=root.kind, reason=root.reason)
 
-    def _unit_of(self, path: Path) -> Path:
-        """What an event is about: the file, or for a `jobs` rule the job folder it is in."""
+    def _unit_of(self, path: Path) -> Path | None:
+        """What an event is about: the file, the job folder it is in, or nothing any rule
+        could use (not tracked at all)."""
         for rule in self.config.rules:
             if isinstance(rule, JobsRule) and rule.watch in path.parents:
-                return rule.watch / path.relative_to(rule.watch).parts[0]
-        return path
+                unit = rule.watch / path.relative_to(rule.watch).parts[0]
+                if unit != path or wanted(rule, path):
+                    return unit
+            elif rule.watch in path.parents and wanted(rule, path):
+                return path
+        return None
+
+    def _event(self, path: Path) -> None:
+        unit = self._unit_of(path)
+        if unit is not None:
+            self.tracker.touch(unit, self.clock.time())
 
     def reload(self) -> bool:
         """Re-read the config and rules; an invalid one is refused and the old one kept.

@@ -110,6 +110,24 @@ class Notifier:
         """Shutdown has begun (a drain may follow)."""
         self.notify("STOPPING=1", *_status_field(status))
 
+    def heartbeat(
+        self,
+        health: Callable[[], tuple[bool, str]],
+        counts: Callable[[], Mapping[StateName, int]],
+    ) -> None:
+        """WATCHDOG=1 and the status line while ``health()`` is ok; else only say why in STATUS.
+
+        Run it from the scheduler's own threads: a stuck scheduler or a store that does not
+        answer stops the pings, and systemd restarts the service after ``WatchdogSec=``.
+        """
+        if not self._address:
+            return
+        ok, reason = health()
+        if ok:
+            self.watchdog(status_line(counts()))
+        else:
+            self.status(f"unhealthy: {reason}")
+
     def reloading(self) -> None:
         """A reload has begun; call ``ready()`` when it is over, whatever its outcome.
 

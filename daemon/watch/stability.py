@@ -49,6 +49,13 @@ class SettleTracker:
             else:
                 pending.last_event = now
 
+    def touch_scanned(self, path: Path, signature: tuple[int, int], now: float) -> None:
+        """A scan saw ``path`` with this (size, mtime): unchanged since handed on → nothing."""
+        with self._lock:
+            if path not in self._pending and self._emitted.get(path) == signature:
+                return
+        self.touch(path, now)
+
     def pending(self) -> int:
         with self._lock:
             return len(self._pending)
@@ -78,7 +85,11 @@ class SettleTracker:
                 pending.changed_at = pending.last_event = -1e18  # complete by declaration
                 pending.signature = signature
         if signature != pending.signature:
-            pending.signature, pending.changed_at = signature, now
+            # the first look dates from the event that brought the file; a later change
+            # happened at some point between two looks, so it counts from now
+            first = pending.signature is None
+            pending.signature = signature
+            pending.changed_at = pending.last_event if first else now
             return None
         quiet_since = max(pending.last_event, pending.changed_at)
         if now - quiet_since < self._settle_s:

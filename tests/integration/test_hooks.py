@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -325,10 +325,10 @@ def test_fire_returns_at_once(rig: Rig, receiver: Receiver) -> None:
 
 def move(store: JobStore, job: Job, *route: State, **fields: object) -> Job:
     """Take ``job`` along ``route`` (allowed transitions), setting ``fields`` on the last."""
-    here = job.state
+    here, transition = job.state, cast(Callable[..., Job], store.transition)
     for step, there in enumerate(route, start=1):
         last = fields if step == len(route) else {}
-        job = store.transition(job.id, here, there, at=T0 + step, **last)
+        job = transition(job.id, here, there, at=T0 + step, **last)
         here = there
     return job
 

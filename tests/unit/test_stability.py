@@ -43,13 +43,13 @@ def test_fake_stat_gives_size_and_mtime_ns() -> None:
 
 
 def test_quiet_unchanged_file_becomes_stable_after_settle() -> None:
-    """Two equal samples settle_s apart after the last event: the file is handed on once."""
+    """Two equal samples, settle_s after the last event: the file is handed on once."""
     tracker, files = make_tracker()
     files.files[PATH] = (10, 100)
     tracker.touch(PATH, now=0.0)
-    assert tracker.stable(now=1.0) == []  # first sample
-    assert tracker.stable(now=5.9) == []  # 4.9 s since the first sample
-    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, 100)]
+    assert tracker.stable(now=1.0) == []  # first sample: dates from the event at 0.0
+    assert tracker.stable(now=4.9) == []  # equal sample, but not yet settle_s after the event
+    assert tracker.stable(now=5.0) == [StableFile(PATH, 10, 100)]
     assert (tracker.stable(now=20.0), tracker.pending()) == ([], 0)
 
 

@@ -1,0 +1,52 @@
+"""The fault soak: 500 jobs against the emulator injecting every fault mode at once.
+
+Run: python bench/drills/soak.py [--jobs 500] [--deadline 1200] [--seed 7]
+
+At once: 429s with Retry-After (a background rate plus storms), 500/502/503, connections dropped
+after the request was read (acted on and charged, no answer), truncated downloads, CDN URLs
+that expire, failed renders, and a `fast: true` rule whose fast capacity comes and goes. The
+service runs in this process (short ticks) until every job is done, failed with a reason or
+uncertain, or the deadline passes. Prints: counts per end state, jobs stuck after the deadline
+(target 0), duplicate submissions per (image, driving video) in the emulator's stats (target 0),
+API calls per job, outputs verified, wall time. Nothing here is asserted; the fast variant in
+tests/e2e/test_drills_fast.py asserts the targets on 40 jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from drillkit import SoakSettings, run_soak, with_overrides
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--deadline", type=float, default=1200.0, help="seconds (default 20 min)")
+    parser.add_argument("--seed", type=int, default=7, help="the emulator's fault dice")
+    parser.add_argument("--concurrency", type=int, help="max_concurrent_renders (default 20)")
+    parser.add_argument("--show", type=int, default=10, help="uncertain/stuck jobs to list")
+    args = parser.parse_args()
+    settings = with_overrides(
+        SoakSettings(),
+        jobs=args.jobs,
+        deadline_s=args.deadline,
+        seed=args.seed,
+        concurrency=args.concurrency,
+    )
+    with tempfile.TemporaryDirectory(prefix="drill-soak-") as tmp:
+        result = run_soak(Path(tmp), settings, progress=print)
+    for line in result.lines():
+        print(line)
+    for line in result.stuck[: args.show]:
+        print(f"  stuck: {line}")
+    for line in result.uncertain[: args.show]:
+        print(f"  uncertain: {line}")
+    if len(result.uncertain) > args.show:
+        print(f"  ... and {len(result.uncertain) - args.show} more uncertain")
+
+
+if __name__ == "__main__":
+    main()
