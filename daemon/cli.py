@@ -28,7 +28,6 @@ from daemon.cli_config import (
 )
 from daemon.cli_jobs import add_jobs_parser, run_jobs
 from daemon.config import Config, load_config, resolve_api_key
-from daemon.demo import run_demo
 from daemon.errors import ViggleWatchError
 from daemon.logs import LogFormat, configure_logging
 from daemon.render.budget import day_of
@@ -36,7 +35,6 @@ from daemon.service import build_service, state_db_path
 from daemon.status import gather_status, print_status, status_view
 from daemon.store.db import Database
 from daemon.store.jobs import JobStore
-from daemon.viggle.emulator import serve
 from daemon.viggle.emulator_cli import add_sim_arguments, config_from_args
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -169,6 +167,8 @@ def _sim(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with `&` (SIGINT ignored)
         signal.signal(sig, lambda *_: stop.set())
+    from daemon.viggle.emulator import serve  # only `sim` and `demo` need the emulator
+
     try:
         running = serve(config_from_args(args), args.host, args.port)
     except OSError as exc:
@@ -183,6 +183,8 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from daemon.demo import run_demo  # keeps the emulator out of the service's memory
+
     try:
         return run_demo(args.workspace, args.timeout, Console())
     except OSError as exc:
