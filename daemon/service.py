@@ -19,6 +19,7 @@ from daemon.clock import Clock, SystemClock
 from daemon.config import Config, JobsRule, Rule, load_config
 from daemon.config_rules import fixed_inputs
 from daemon.errors import ConfigError, ViggleWatchError
+from daemon.hooks import HookRunner
 from daemon.intake import Intake, wanted
 from daemon.logs import register_secret
 from daemon.metrics import Metrics, RunningMetrics, healthy, serve_metrics
@@ -45,6 +46,7 @@ from daemon.watch.stability import SettleTracker
 log = structlog.get_logger()
 STATE_DB: Final = "state.db"
 PID_FILE: Final = "viggle-watch.pid"
+HOOKS_DRAIN_S: Final = 10.0  # queued hooks get this long at stop (then as long again, no retries)
 SETTLE_TICK_S: Final = 0.2
 HEALTH_MAX_AGE_S: Final = 60.0  # /healthz: 503 once the scheduler has not ticked for this long
 
@@ -88,6 +90,7 @@ class Service:
     tick_interval_s: float
     rules: dict[str, Rule]  # shared with the callbacks, updated in place on reload
     outputs: OutputSettings
+    hooks: HookRunner
     scheduler: TickScheduler = field(default_factory=TickScheduler)
     observer: Watching | None = None
     reload_requested: threading.Event = field(default_factory=threading.Event)
@@ -115,6 +118,7 @@ class Service:
                 reason="the service stopped while creating it; outcome unknown",
             )
         self._remove_stale_parts()
+        self.hooks.start()
         found = self.intake.rescan(now)
         log.info("startup_scan_finished", files=found)
         self._watch()
@@ -214,6 +218,7 @@ class Service:
         if self.metrics_server is not None:  # before the store closes under a scrape
             self.metrics_server.stop()
             self.metrics_server = None
+        self.hooks.stop(HOOKS_DRAIN_S)  # after the ticks (no more endings), before the store closes
         self.db.close()
         log.info("service_stopped")
 
@@ -277,6 +282,8 @@ def build_service(
     breaker = CircuitBreaker()
 
     rules: dict[str, Rule] = {r.name: r for r in config.rules}
+    # a session of its own, never the Viggle client's: no API key can ride along
+    hooks = HookRunner(store, requests.Session(), clock=clock.time)
     outputs = OutputSettings(output_rules(config))
     metrics = Metrics(
         jobs_by_state=store.counts,
@@ -307,6 +314,8 @@ def build_service(
                 day=day_of(clock.time()),
                 on_moved=tracker.forget,
             )
+        if rule is not None:  # queued; the hook's outcome is noted in the job's history
+            hooks.ended(finished, on_done=rule.on_done, on_failed=rule.on_failed)
 
     return Service(
         config=config,
@@ -346,6 +355,7 @@ def build_service(
         tick_interval_s=tick_interval_s,
         rules=rules,
         outputs=outputs,
+        hooks=hooks,
         metrics=metrics,
     )
 
