@@ -18,7 +18,8 @@ from daemon.errors import ConfigError, ViggleWatchError
 from daemon.intake import Intake
 from daemon.plan import Planner
 from daemon.rules.pairing import is_image, is_video
-from daemon.service import PID_FILE, check_paths, state_db_path, watch_roots
+from daemon.service import PID_FILE, state_db_path
+from daemon.settings import check_paths, watch_roots
 from daemon.store.assets import AssetStore
 from daemon.store.db import Database
 from daemon.store.jobs import JobStore

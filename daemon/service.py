@@ -17,30 +17,33 @@ from daemon.apikey import ApiKey
 from daemon.backoff import RateLimiter
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config, JobsRule, Rule, load_config
-from daemon.config_rules import fixed_inputs
-from daemon.errors import ConfigError, ViggleWatchError
+from daemon.errors import ViggleWatchError
 from daemon.hooks import HookRunner
 from daemon.intake import Intake, wanted
 from daemon.logs import register_secret
 from daemon.metrics import Metrics, RunningMetrics, healthy, serve_metrics
 from daemon.outputs.archive import archive_source
 from daemon.outputs.atomic import part_path
-from daemon.render.budget import Budget, day_of
-from daemon.render.downloader import Downloader, OutputRule, OutputSettings, stale_parts
+from daemon.render.budget import day_of
+from daemon.render.downloader import Downloader, OutputSettings, stale_parts
 from daemon.render.politeness import CircuitBreaker
 from daemon.render.poller import Poller
 from daemon.render.preparer import Preparer
-from daemon.render.submitter import SubmitSettings, Submitter
-from daemon.rules.pairing import is_video
+from daemon.render.submitter import Submitter
 from daemon.scheduler import TickScheduler
+from daemon.settings import (
+    budget_of,
+    check_paths,
+    output_rules,
+    submit_settings,
+    watch_roots,
+)
 from daemon.store.assets import AssetStore
 from daemon.store.db import Database
 from daemon.store.jobs import Job, JobStore
 from daemon.store.states import State
-from daemon.validation import Problem, check_image, check_video
 from daemon.viggle.client import Timeouts, ViggleClient
-from daemon.watch.mounts import choose_observer, parse_mounts, read_mounts
-from daemon.watch.observer import Watching, WatchRoot, start_observers
+from daemon.watch.observer import Watching, start_observers
 from daemon.watch.stability import SettleTracker
 
 log = structlog.get_logger()
@@ -53,23 +56,6 @@ HEALTH_MAX_AGE_S: Final = 60.0  # /healthz: 503 once the scheduler has not ticke
 
 def state_db_path(config: Config) -> Path:
     return config.state_dir / STATE_DB
-
-
-def check_paths(config: Config) -> None:
-    """Refuse to start on missing watch folders or scene videos (a share may be unmounted)."""
-    for rule in config.rules:
-        if not rule.watch.is_dir():
-            raise ConfigError(
-                f"rule {rule.name}: watch folder {rule.watch} does not exist "
-                "(create it, or mount the share)"
-            )
-        for path in fixed_inputs(rule):
-            if not path.is_file():
-                raise ConfigError(f"rule {rule.name}: {path} does not exist")
-            role = "driving" if rule.mode == "on_demand" else "scene"
-            problem = check_video(path, role=role) if is_video(path) else check_image(path)
-            if isinstance(problem, Problem):
-                raise ConfigError(f"rule {rule.name}: {path}: {problem.reason}")
 
 
 @dataclass
@@ -358,37 +344,3 @@ def build_service(
         hooks=hooks,
         metrics=metrics,
     )
-
-
-def budget_of(config: Config) -> Budget:
-    return Budget(config.budget.daily_credits, config.budget.max_credits_per_job)
-
-
-def submit_settings(config: Config) -> SubmitSettings:
-    return SubmitSettings(config.max_concurrent_renders, config.poll_interval, budget_of(config))
-
-
-def output_rules(config: Config) -> dict[str, OutputRule]:
-    return {
-        r.name: OutputRule(r.output, r.collision, r.output_mode, r.output_group)
-        for r in config.rules
-    }
-
-
-def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
-    """Each watch folder with the observer it gets (native, or polling on network shares)."""
-    table = parse_mounts(read_mounts() if mounts is None else mounts)
-    roots: dict[Path, WatchRoot] = {}
-    for rule in config.rules:
-        choice = choose_observer(
-            rule.watch.resolve(), rule.observer, table, poll_interval_s=config.polling_interval
-        )
-        recursive = rule.recursive or isinstance(rule, JobsRule)
-        roots[rule.watch] = WatchRoot(
-            rule.watch,
-            choice.kind,
-            recursive=recursive,
-            poll_interval_s=config.polling_interval,
-            reason=choice.reason,
-        )
-    return [roots[k] for k in sorted(roots)]

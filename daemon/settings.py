@@ -1,0 +1,68 @@
+"""Settings each part of the service takes, derived from the config (and the checks `run`
+and `check-config` make before starting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from daemon.config import Config, JobsRule
+from daemon.config_rules import fixed_inputs
+from daemon.errors import ConfigError
+from daemon.render.budget import Budget
+from daemon.render.downloader import OutputRule
+from daemon.render.submitter import SubmitSettings
+from daemon.rules.pairing import is_video
+from daemon.validation import Problem, check_image, check_video
+from daemon.watch.mounts import choose_observer, parse_mounts, read_mounts
+from daemon.watch.observer import WatchRoot
+
+
+def check_paths(config: Config) -> None:
+    """Refuse to start on missing watch folders or scene videos (a share may be unmounted)."""
+    for rule in config.rules:
+        if not rule.watch.is_dir():
+            raise ConfigError(
+                f"rule {rule.name}: watch folder {rule.watch} does not exist "
+                "(create it, or mount the share)"
+            )
+        for path in fixed_inputs(rule):
+            if not path.is_file():
+                raise ConfigError(f"rule {rule.name}: {path} does not exist")
+            role = "driving" if rule.mode == "on_demand" else "scene"
+            problem = check_video(path, role=role) if is_video(path) else check_image(path)
+            if isinstance(problem, Problem):
+                raise ConfigError(f"rule {rule.name}: {path}: {problem.reason}")
+
+
+def budget_of(config: Config) -> Budget:
+    return Budget(config.budget.daily_credits, config.budget.max_credits_per_job)
+
+
+def submit_settings(config: Config) -> SubmitSettings:
+    return SubmitSettings(config.max_concurrent_renders, config.poll_interval, budget_of(config))
+
+
+def output_rules(config: Config) -> dict[str, OutputRule]:
+    return {
+        r.name: OutputRule(r.output, r.collision, r.output_mode, r.output_group)
+        for r in config.rules
+    }
+
+
+def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
+    """Each watch folder with the observer it gets (native, or polling on network shares)."""
+    table = parse_mounts(read_mounts() if mounts is None else mounts)
+    roots: dict[Path, WatchRoot] = {}
+    for rule in config.rules:
+        choice = choose_observer(
+            rule.watch.resolve(), rule.observer, table, poll_interval_s=config.polling_interval
+        )
+        recursive = rule.recursive or isinstance(rule, JobsRule)
+        roots[rule.watch] = WatchRoot(
+            rule.watch,
+            choice.kind,
+            recursive=recursive,
+            poll_interval_s=config.polling_interval,
+            reason=choice.reason,
+        )
+    return [roots[k] for k in sorted(roots)]
