@@ -27,6 +27,7 @@ from daemon.config_rules import (
     parse_rule,
 )
 from daemon.errors import ConfigError
+from daemon.logs import redact_text
 
 __all__ = [
     "CharactersRule",
@@ -56,7 +57,8 @@ class ApiSettings(Strict):
     @model_validator(mode="after")
     def _check_url(self) -> ApiSettings:
         if not re.match(r"^https?://[^/\s]+", self.base_url):
-            raise ValueError(f"base_url {self.base_url!r} must start with https:// or http://")
+            shown = redact_text(self.base_url)  # a key pasted here must not be printed back
+            raise ValueError(f"base_url {shown!r} must start with https:// or http://")
         return self
 
 
@@ -111,6 +113,8 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{where}: not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None
     return data, node
 
 

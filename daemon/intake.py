@@ -7,6 +7,7 @@ points outside its folder) never costs an API call: it is filed in ``failed/`` w
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class Intake:
         self._waiting: dict[str, dict[str, Path]] = defaultdict(dict)  # rule → stem → file
         self._since: dict[Path, float] = {}
         self._facts: dict[tuple[str, str, int, int], VideoFacts | Problem] = {}
+        self._links: set[Path] = set()
 
     def set_rules(self, rules: list[Rule]) -> None:
         """A reloaded config: new rules apply to what settles from now on."""
@@ -68,10 +70,32 @@ class Intake:
         """
         found = 0
         for rule in self._rules:
+            self._refuse_links(rule, now)
             for entry in self.entries(rule):
                 self._tracker.touch_scanned(entry.path, (entry.size, entry.mtime_ns), now)
                 found += 1
         return found
+
+    def _refuse_links(self, rule: Rule, now: float) -> None:
+        """A symlink in a watch folder is never followed: say so once, in failed/."""
+        try:
+            links = [Path(e.path) for e in os.scandir(rule.watch) if e.is_symlink()]
+        except OSError:
+            return
+        for link in links:
+            self._refuse_link(rule, link, now)
+
+    def _refuse_link(self, rule: Rule, link: Path, now: float) -> None:
+        if link in self._links or is_ignored(link.name) or not wanted(rule, link):
+            return
+        self._links.add(link)
+        problem = Problem(
+            "symlink",
+            f"{link.name} is a symbolic link; viggle-watch never "
+            "follows links (copy the file in instead).",
+            {},
+        )
+        self._reject(rule, link, problem, now)
 
     @staticmethod
     def entries(rule: Rule) -> list[Entry]:
@@ -103,14 +127,27 @@ class Intake:
         new = 0
         for stable in self._tracker.stable(now):
             rule = self._rule_for(stable.path)
-            if rule is None or stable.path.is_symlink():
+            if rule is None:
+                continue
+            if stable.path.is_symlink():
+                self._refuse_link(rule, stable.path, now)
                 continue
             if rule.inputs == "leave" and self._store.seen(
                 rule.name, str(stable.path), stable.size, stable.mtime_ns
             ):
                 continue
             log.info("file_settled", path=str(stable.path), rule=rule.name, size=stable.size)
-            new += self._settled(rule, stable.path, now)
+            try:
+                new += self._settled(rule, stable.path, now)
+            except Exception as exc:  # one odd file must not stop the others in this tick
+                log.exception("input_failed_unexpectedly", path=str(stable.path))
+                problem = Problem(
+                    "internal_error",
+                    "viggle-watch could not handle this file "
+                    f"({type(exc).__name__}); see the service log.",
+                    {},
+                )
+                self._reject(rule, stable.path, problem, now)
         self._expire_orphans(now)
         return new
 

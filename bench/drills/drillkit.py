@@ -481,7 +481,8 @@ class SoakSettings:
     request_delay_s: float = 0.02
     rate_429: float = 0.1
     retry_after_s: float = 1.0
-    storm_rate_429: float = 0.6  # a 429 storm: this share for storm_len_s every storm_every_s
+    storm_rate_429: float = 0.6  # 429 storms: this share for storm_len_s every storm_every_s
+    storm_at_s: float = 10.0  # the first storm
     storm_every_s: float = 30.0
     storm_len_s: float = 3.0
     rate_5xx: float = 0.05
@@ -489,12 +490,13 @@ class SoakSettings:
     rate_truncate: float = 0.2
     cdn_expiry_s: float = 3.0
     rate_fail: float = 0.05
-    fast_off_every_s: float = 20.0  # fast=true refused for fast_off_len_s of every ...
+    fast_off_at_s: float = 0.0  # fast=true refused for fast_off_len_s every fast_off_every_s
+    fast_off_every_s: float = 20.0
     fast_off_len_s: float = 8.0
 
     def faults_at(self, t: float) -> Faults:
         """The faults ``t`` seconds into the drill (429 storms and fast outages come and go)."""
-        storm = t % self.storm_every_s < self.storm_len_s
+        storm = _within(t, self.storm_at_s, self.storm_every_s, self.storm_len_s)
         rate_429 = self.storm_rate_429 if storm else self.rate_429
         return Faults(
             latency_jitter_s=self.latency_jitter_s,
@@ -506,8 +508,15 @@ class SoakSettings:
             rate_truncate_download=self.rate_truncate,
             cdn_expiry_s=self.cdn_expiry_s,
             rate_render_failure=self.rate_fail,
-            fast_unavailable=t % self.fast_off_every_s < self.fast_off_len_s,
+            fast_unavailable=_within(
+                t, self.fast_off_at_s, self.fast_off_every_s, self.fast_off_len_s
+            ),
         )
+
+
+def _within(t: float, first: float, every: float, length: float) -> bool:
+    """Whether ``t`` is in a window of ``length`` opening at ``first``, then every ``every``."""
+    return t >= first and (t - first) % every < length
 
 
 class FaultSchedule:
@@ -598,7 +607,8 @@ def _soak_workspace(
     outs = [root / "out", root / "out-fast"]
     rules = [
         characters_rule("soak", root / "in", outs[0], scenes[:2]),
-        characters_rule("soak-fast", root / "in-fast", outs[1], scenes[2:], fast=True),
+        # first in line, so that its renders meet the fast outage at the start
+        characters_rule("soak-fast", root / "in-fast", outs[1], scenes[2:], fast=True, priority=10),
     ]
     return root / "assets", rules, outs
 
@@ -706,7 +716,8 @@ class DiskResult:
         return [
             f"disk full: {self.jobs} jobs, outputs on {self.fs}; ballast {self.ballast} bytes "
             f"leaves {self.free_when_full} bytes free",
-            f"while full ({self.held_s:.1f}s): states {dict(self.states_while_full)}; "
+            f"held full {self.held_s:.1f}s after the first ENOSPC: "
+            f"states {dict(self.states_while_full)}; "
             f"ENOSPC download failures {self.enospc_failures} hitting {self.jobs_hit} jobs; "
             f"other failures {dict(self.other_failures)}",
             f"  videos published while full: {self.outputs_while_full}; .part left while full: "

@@ -73,6 +73,13 @@ def archive_source(
         log.info("input_moved", path=str(source), to=str(moved))
 
 
+def error_name(name: str) -> str:
+    """``NAME.error.json``, with NAME cut so that the temp file still fits in 255 bytes."""
+    room = 255 - len(".error.json.part")
+    base = name.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return f"{base}.error.json"
+
+
 def reject_input(source: Path, document: dict[str, Any], *, policy: str) -> Path | None:
     """A bad input: to ``failed/`` with ``NAME.error.json`` saying why (left alone if
     ``leave``). Never deleted."""
@@ -80,6 +87,6 @@ def reject_input(source: Path, document: dict[str, Any], *, policy: str) -> Path
         return None
     moved = move_input(source, FAILED)
     if moved is not None:
-        error = moved.with_name(moved.name + ".error.json")
+        error = moved.with_name(error_name(moved.name))
         write_bytes_atomic(error, (json.dumps(document, indent=2) + "\n").encode())
     return moved

@@ -21,6 +21,7 @@ from daemon.errors import (
     TransientError,
 )
 from daemon.metrics import Metrics
+from daemon.outputs.atomic import sha256_of
 from daemon.render.budget import Budget, check_budget, day_of
 from daemon.render.politeness import CircuitBreaker
 from daemon.render.retry import BUDGET_RECHECK_S, submit_delay_s
@@ -141,6 +142,10 @@ class Submitter:
 
     def _submit(self, job: Job, now: float) -> None:
         bound = log.bind(job_id=job.id, rule=job.rule)
+        changed = self._changed_input(job)
+        if changed:
+            self._fail(job, State.PREPARING, now, "input_changed", changed)
+            return
         missing = [r for r in self._local_inputs(job) if not Path(r).is_file()]
         if missing and _looks_unmounted(Path(missing[0]).parent):
             # the share may be unmounted: fail nothing, try again later (RELIABILITY §4)
@@ -189,6 +194,23 @@ class Submitter:
             "render_submitted", viggle_job_id=created.job_id, model=job.spec.model, credits=cost
         )
         self._metrics.submitted(job.rule, cost)
+
+    @staticmethod
+    def _changed_input(job: Job) -> str:
+        """Upload exactly what was checked: not a symlink swapped in, not other bytes."""
+        spec = job.spec
+        refs = [spec.character] + ([spec.scene] if spec.scene and spec.mode == "on_demand" else [])
+        for ref in refs:
+            path = Path(ref.path)
+            if path.is_symlink():
+                return f"{path.name} was replaced by a symlink after it was checked; not sent"
+            if not path.is_file():
+                continue  # missing: handled by the caller (maybe an unmounted share)
+            if path.stat().st_size != ref.size or (
+                ref.role == "character" and sha256_of(path).hexdigest() != ref.sha256
+            ):
+                return f"{path.name} changed after it was checked; drop it again to render it"
+        return ""
 
     @staticmethod
     def _local_inputs(job: Job) -> list[str]:

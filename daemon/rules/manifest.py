@@ -48,6 +48,8 @@ def _load(text: str) -> Manifest | ManifestError:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         return ManifestError(f"the manifest is not valid YAML: {exc}")
+    except RecursionError:
+        return ManifestError("the manifest is nested too deeply to be a job description")
     if not isinstance(data, dict):
         return ManifestError("the manifest must be a mapping (character, scene or template, …)")
     try:

@@ -80,8 +80,7 @@ class _Handler(FileSystemEventHandler):
         path = Path(os.fsdecode(raw))
         if not in_scope(self._root.path, path, recursive=self._root.recursive):
             return
-        if path.is_symlink():  # never an input: it could point out of the root (§4)
-            return
+        # a symlink is passed on too: the intake refuses it with a reason (never follows it)
         self._on_path(path)
 
 
