@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -42,6 +43,7 @@ from daemon.store.assets import AssetStore
 from daemon.store.db import Database
 from daemon.store.jobs import Job, JobStore
 from daemon.store.states import State
+from daemon.systemd import Notifier, heartbeat_interval_s, status_line
 from daemon.viggle.client import Timeouts, ViggleClient
 from daemon.watch.observer import Watching, start_observers
 from daemon.watch.stability import SettleTracker
@@ -77,11 +79,13 @@ class Service:
     rules: dict[str, Rule]  # shared with the callbacks, updated in place on reload
     outputs: OutputSettings
     hooks: HookRunner
-    scheduler: TickScheduler = field(default_factory=TickScheduler)
+    # a worker per job: the watchdog ping never waits behind a long upload or a slow rescan
+    scheduler: TickScheduler = field(default_factory=lambda: TickScheduler(workers=8))
     observer: Watching | None = None
     reload_requested: threading.Event = field(default_factory=threading.Event)
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: RunningMetrics | None = None
+    notifier: Notifier = field(default_factory=Notifier)  # a no-op without $NOTIFY_SOCKET
 
     def start(self) -> None:
         if self.config.metrics.listen is not None:  # first: a taken port fails the start early
@@ -105,6 +109,7 @@ class Service:
             )
         self._remove_stale_parts()
         self.hooks.start()
+        self.notifier.status("scanning the watch folders")
         found = self.intake.rescan(now)
         log.info("startup_scan_finished", files=found)
         self._watch()
@@ -120,10 +125,14 @@ class Service:
             "rescan", lambda: self.intake.rescan(self.clock.time()), self.config.rescan_interval
         )
         self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
+        # WATCHDOG=1 from the scheduler itself, while /healthz would say ok (else no ping)
+        beat = partial(self.notifier.heartbeat, self._health, self.store.counts)
+        self.scheduler.add("watchdog", beat, heartbeat_interval_s(os.environ))
         self.scheduler.start()
         log.info(
             "service_started", rules=[r.name for r in self.config.rules], state_db=str(self.db.path)
         )
+        self.notifier.ready(status_line(self.store.counts()))
 
     def _health(self) -> tuple[bool, str]:
         return healthy(self.metrics, self.store.counts, self.clock.time(), HEALTH_MAX_AGE_S)
@@ -196,6 +205,7 @@ class Service:
 
     def stop(self) -> None:
         """Drain: no new submissions; a POST in flight finishes; rendering jobs resume later."""
+        self.notifier.stopping("draining: finishing the requests in flight")
         self.submitter.draining = True
         self.scheduler.shutdown()
         if self.observer is not None:
@@ -224,7 +234,9 @@ class Service:
             while not stop.wait(0.5):
                 if self.reload_requested.is_set():
                     self.reload_requested.clear()
+                    self.notifier.reloading()
                     self.reload()
+                    self.notifier.ready()  # a refused config too: the old one runs on
         finally:
             pid_file.unlink(missing_ok=True)
             log.info("service_stopping")

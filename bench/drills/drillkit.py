@@ -397,7 +397,8 @@ def mount_tmpfs(path: Path, size_bytes: int) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise MountError(f"mount -t tmpfs failed: {done.stderr.strip() or done.returncode}")
+        said = " ".join(done.stderr.split()) or f"exit status {done.returncode}"
+        raise MountError(f"mount -t tmpfs failed: {said}")
 
 
 def unmount(path: Path) -> None:
@@ -491,7 +492,7 @@ class SoakSettings:
     cdn_expiry_s: float = 3.0
     rate_fail: float = 0.05
     fast_off_at_s: float = 0.0  # fast=true refused for fast_off_len_s every fast_off_every_s
-    fast_off_every_s: float = 20.0
+    fast_off_every_s: float = 27.0  # not a multiple of 5 s: retries at 5·2^n s would alias
     fast_off_len_s: float = 8.0
 
     def faults_at(self, t: float) -> Faults:

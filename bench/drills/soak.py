@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=1200.0, help="seconds (default 20 min)")
     parser.add_argument("--seed", type=int, default=7, help="the emulator's fault dice")
     parser.add_argument("--concurrency", type=int, help="max_concurrent_renders (default 20)")
+    parser.add_argument("--cdn-expiry", type=float, help="seconds a result URL lives (default 3)")
     parser.add_argument("--show", type=int, default=10, help="uncertain/stuck jobs to list")
     args = parser.parse_args()
     settings = with_overrides(
@@ -35,9 +36,10 @@ def main() -> None:
         deadline_s=args.deadline,
         seed=args.seed,
         concurrency=args.concurrency,
+        cdn_expiry_s=args.cdn_expiry,
     )
     with tempfile.TemporaryDirectory(prefix="drill-soak-") as tmp:
-        result = run_soak(Path(tmp), settings, progress=print)
+        result = run_soak(Path(tmp), settings, progress=lambda s: print(s, flush=True))
     for line in result.lines():
         print(line)
     for line in result.stuck[: args.show]:
