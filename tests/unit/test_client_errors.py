@@ -626,11 +626,12 @@ def test_download_streams_without_the_key(rig: Rig) -> None:
     )
 
 
-def test_download_from_the_loopback_emulator_over_http_is_allowed(rig: Rig) -> None:
-    """Plain http is accepted for 127.0.0.1 (the local emulator), still without the key."""
-    rig.queue(respond(200, raw=b"abc"))
-    got = rig.client.download("http://127.0.0.1/r.mp4", io.BytesIO(), max_bytes=10)
-    assert (got.size, "Authorization" in rig.transport.sent[0].request.headers) == (3, False)
+def test_plain_http_on_loopback_is_refused_while_the_api_is_remote(rig: Rig) -> None:
+    """Plain http is for a loopback emulator only: with a remote API base it is refused
+    (the emulator case, both on loopback, is covered by every pipeline test)."""
+    with pytest.raises(DownloadError):
+        rig.client.download("http://127.0.0.1/r.mp4", io.BytesIO(), max_bytes=10)
+    assert rig.transport.sent == []
 
 
 def test_download_refuses_plain_http_to_other_hosts(rig: Rig) -> None:
