@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -569,6 +570,7 @@ class SoakResult:
     outputs: OutputCheck
     tick_crashes: int
     wall_s: float
+    ended_after: dict[str, float]  # seconds from the start until 50 %, 95 %, all jobs ended
 
     def lines(self) -> list[str]:
         taken = sum(1 for u in self.uncertain if u.endswith("yes"))
@@ -590,7 +592,8 @@ class SoakResult:
             self.outputs.line(),
             f"uncertain: {len(self.uncertain)} (Viggle took {taken}); "
             f"tick crashes: {self.tick_crashes}",
-            f"wall time: {self.wall_s:.1f}s",
+            f"wall time: {self.wall_s:.1f}s; jobs ended after (s): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in self.ended_after.items()),
         ]
 
 
@@ -628,12 +631,12 @@ def run_soak(
             poll_interval=f"{settings.poll_s}s",
             max_concurrent_renders=settings.concurrency,
         )
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         with FaultSchedule(emu, settings) as schedule, in_process(config) as service:
             _await_end(service, settings, started, progress)
-            wall = time.monotonic() - started
+            wall, ended_at = time.monotonic() - started, time.time()
             jobs = service.store.latest(limit=1_000_000)
-            events = {j.id: service.store.events(j.id) for j in jobs if j.state != State.DONE}
+            events = {j.id: service.store.events(j.id) for j in jobs}
         stats = emu.emulator.stats()
         outputs = check_outputs(jobs, outs, emu.url)
     failed = [j for j in jobs if j.state == State.FAILED]
@@ -642,7 +645,7 @@ def run_soak(
         jobs=len(jobs),
         lost=lost_jobs(jobs, settings.jobs),
         end_states=Counter(str(j.state) for j in jobs),
-        stuck=[_stuck_line(j, events) for j in jobs if j.state not in ENDED],
+        stuck=[_stuck_line(j, events, ended_at) for j in jobs if j.state not in ENDED],
         failed_without_reason=sum(1 for j in failed if not (j.error_message or "").strip()),
         failed_reasons=Counter(j.error_code or "?" for j in failed),
         uncertain=uncertain_lines(jobs, events, stats),
@@ -654,13 +657,27 @@ def run_soak(
         outputs=outputs,
         tick_crashes=len(tap.events("tick_failed")),
         wall_s=wall,
+        ended_after=_ended_after(jobs, events, started_wall),
     )
 
 
-def _stuck_line(job: Job, events: dict[int, list[Event]]) -> str:
+def _ended_after(jobs: list[Job], events: dict[int, list[Event]], start: float) -> dict[str, float]:
+    """When (seconds after ``start``) half, 95 % and all of the ended jobs had ended."""
+    ends = sorted(events[j.id][-1].at - start for j in jobs if j.state in ENDED and events[j.id])
+    if not ends:
+        return {}
+    share = {"50%": 0.5, "95%": 0.95, "all": 1.0}
+    return {k: ends[max(0, math.ceil(q * len(ends)) - 1)] for k, q in share.items()}
+
+
+def _stuck_line(job: Job, events: dict[int, list[Event]], now: float) -> str:
     history = events.get(job.id, [])
+    since = now - history[-1].at if history else 0.0
     detail = history[-1].detail if history else ""
-    return f"job {job.id} {job.state} (attempts {job.attempts}; last: {detail!r})"
+    return (
+        f"job {job.id} {job.state} for {since:.0f}s, next try in {job.next_attempt_at - now:.0f}s "
+        f"(attempts {job.attempts}; last event: {detail!r})"
+    )
 
 
 def _await_end(

@@ -52,6 +52,7 @@ def test_fault_soak_every_job_ends_and_nothing_is_paid_twice(tmp_path: Path) -> 
     result = drillkit.run_soak(tmp_path, FAST_SOAK)
     print("\n" + "\n".join(result.lines()))
     assert result.stuck == [], "jobs stuck after the deadline"
+
     assert result.lost == 0, "an input x scene has no job, or two"
     assert result.duplicates == 0, "an input was submitted twice"
     assert set(result.end_states) <= ENDINGS
