@@ -570,6 +570,7 @@ class SoakResult:
     outputs: OutputCheck
     tick_crashes: int
     wall_s: float
+    download_retries: Counter[str]
     ended_after: dict[str, float]  # seconds from the start until 50 %, 95 %, all jobs ended
 
     def lines(self) -> list[str]:
@@ -590,6 +591,7 @@ class SoakResult:
             f"paid submissions: {self.submissions}",
             f"API calls per job: {per_job:.2f} ({breakdown})",
             self.outputs.line(),
+            f"download retries by cause: {dict(self.download_retries)}",
             f"uncertain: {len(self.uncertain)} (Viggle took {taken}); "
             f"tick crashes: {self.tick_crashes}",
             f"wall time: {self.wall_s:.1f}s; jobs ended after (s): "
@@ -640,12 +642,20 @@ def run_soak(
         stats = emu.emulator.stats()
         outputs = check_outputs(jobs, outs, emu.url)
     failed = [j for j in jobs if j.state == State.FAILED]
+    retries: dict[int, list[str]] = {}
+    for event in tap.events("download_failed"):
+        retries.setdefault(int(event["job_id"]), []).append(str(event.get("reason", "")))
     return SoakResult(
         settings=settings,
         jobs=len(jobs),
         lost=lost_jobs(jobs, settings.jobs),
         end_states=Counter(str(j.state) for j in jobs),
-        stuck=[_stuck_line(j, events, ended_at) for j in jobs if j.state not in ENDED],
+        stuck=[
+            _stuck_line(j, events, ended_at, retries.get(j.id, []))
+            for j in jobs
+            if j.state not in ENDED
+        ],
+        download_retries=Counter(_cause(r) for rs in retries.values() for r in rs),
         failed_without_reason=sum(1 for j in failed if not (j.error_message or "").strip()),
         failed_reasons=Counter(j.error_code or "?" for j in failed),
         uncertain=uncertain_lines(jobs, events, stats),
@@ -670,14 +680,28 @@ def _ended_after(jobs: list[Job], events: dict[int, list[Event]], start: float) 
     return {k: ends[max(0, math.ceil(q * len(ends)) - 1)] for k, q in share.items()}
 
 
-def _stuck_line(job: Job, events: dict[int, list[Event]], now: float) -> str:
+def _stuck_line(job: Job, events: dict[int, list[Event]], now: float, retries: list[str]) -> str:
     history = events.get(job.id, [])
     since = now - history[-1].at if history else 0.0
     detail = history[-1].detail if history else ""
+    causes = f"; download retries: {[_cause(r) for r in retries]}" if retries else ""
     return (
         f"job {job.id} {job.state} for {since:.0f}s, next try in {job.next_attempt_at - now:.0f}s "
-        f"(attempts {job.attempts}; last event: {detail!r})"
+        f"(attempts {job.attempts}; last event: {detail!r}{causes})"
     )
+
+
+def _cause(reason: str) -> str:
+    """A download failure's reason, in one word."""
+    for word, cause in (
+        ("expired", "expired"),
+        ("truncated", "truncated"),
+        ("broke off", "truncated"),
+        ("disk full", "disk full"),
+    ):
+        if word in reason:
+            return cause
+    return reason[:40]
 
 
 def _await_end(

@@ -170,6 +170,8 @@ class Downloader:
                     "mask_url": status.mask_cdn_url,
                     "next_attempt_at": now,
                 }
+        # shown by `status` while the download waits (e.g. "disk full"); cleared when done
+        fields["error_message"] = f"download retrying: {reason}"
         self._store.update(job.id, State.DOWNLOADING, **fields)
         log.warning("download_failed", job_id=job.id, reason=reason, failures=failures)
 
@@ -193,7 +195,12 @@ class Downloader:
         )
         _chgrp(sidecar_path(video), self._out(job).group)
         self._store.transition(
-            job.id, State.DOWNLOADING, State.DONE, at=now, detail="output and sidecar written"
+            job.id,
+            State.DOWNLOADING,
+            State.DONE,
+            at=now,
+            detail="output and sidecar written",
+            error_message=None,
         )
         self._on_ended(job)
 
