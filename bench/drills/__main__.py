@@ -1,7 +1,8 @@
 """Every drill, one after the other, at its default size: ``python -m bench.drills``.
 
 Runs ``crash.py`` (300 jobs, 50 SIGKILLs), ``soak.py`` (500 jobs, every fault) and
-``diskfull.py`` (outputs on a full tmpfs), each in its own process, and prints their figures.
+``diskfull.py`` (outputs on a full tmpfs) and ``corpus.py`` (40 bad inputs), each in its own
+process, and prints their figures.
 Arguments after ``--`` go to every drill (e.g. ``python -m bench.drills -- --seed 5``).
 Exits non-zero if a drill failed to run (the figures themselves are not judged here).
 """
@@ -13,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-DRILLS = ("crash.py", "soak.py", "diskfull.py")
+DRILLS = ("crash.py", "soak.py", "diskfull.py", "corpus.py")
 
 
 def main(argv: list[str]) -> int:
