@@ -7,9 +7,9 @@ from typing import Final
 from daemon.backoff import backoff_s
 
 SUBMIT_BASE_S: Final = 5.0
-SUBMIT_CAP_S: Final = 300.0
+SUBMIT_CAP_S: Final = 120.0  # not sent (refused, 429, no fast capacity): back soon
 DOWNLOAD_BASE_S: Final = 5.0
-DOWNLOAD_CAP_S: Final = 600.0
+DOWNLOAD_CAP_S: Final = 120.0  # already paid for: keep trying at least every 2 min
 BUDGET_RECHECK_S: Final = 300.0
 
 

@@ -86,9 +86,9 @@ def test_retry_after_garbage_is_none(header: str | None) -> None:
 
 
 def test_submit_delay_grows_and_caps() -> None:
-    """Re-submission waits 5, 10, 20 … s up to 300 s."""
-    assert [submit_delay_s(n) for n in (1, 2, 3, 7, 20)] == [5.0, 10.0, 20.0, 300.0, 300.0]
-    assert (SUBMIT_BASE_S, SUBMIT_CAP_S) == (5.0, 300.0)
+    """Re-submission waits 5, 10, 20 … s up to 120 s."""
+    assert [submit_delay_s(n) for n in (1, 2, 3, 7, 20)] == [5.0, 10.0, 20.0, 120.0, 120.0]
+    assert (SUBMIT_BASE_S, SUBMIT_CAP_S) == (5.0, 120.0)
 
 
 def test_submit_delay_honours_a_longer_retry_after() -> None:
@@ -119,13 +119,13 @@ def test_poll_delay_never_shorter_than_a_long_interval() -> None:
 
 
 def test_download_delay_grows_and_caps() -> None:
-    """Download retries wait 5, 10, 20 … s up to 600 s; zero failures counts as one."""
+    """Download retries wait 5, 10, 20 … s up to 120 s; zero failures counts as one."""
     assert [download_delay_s(f) for f in (0, 1, 2, 3, 8, 50)] == [
         5.0,
         5.0,
         10.0,
         20.0,
-        600.0,
-        600.0,
+        120.0,
+        120.0,
     ]
-    assert (DOWNLOAD_BASE_S, DOWNLOAD_CAP_S) == (5.0, 600.0)
+    assert (DOWNLOAD_BASE_S, DOWNLOAD_CAP_S) == (5.0, 120.0)
