@@ -37,6 +37,7 @@ STALE_ASSET_CODES: Final = frozenset({"CS-ORIV-008", "CS-ORIV-009", "CS-ORIV-010
 
 
 UNMOUNTED_RETRY_S: Final = 60.0
+FAST_TRIES: Final = 3  # fast mode refused this often: the job fails with the reason
 
 
 def _looks_unmounted(folder: Path) -> bool:
@@ -247,7 +248,16 @@ class Submitter:
     def _classify_failure(self, job: Job, exc: ApiError, now: float) -> None:
         """RELIABILITY §2.4: only a provably unsent or refused request leaves `submitting`."""
         attempt = job.attempts + 1
-        if isinstance(exc, NotSentError | ThrottledError | FastUnavailableError):
+        if isinstance(exc, FastUnavailableError) and attempt >= FAST_TRIES:
+            self._fail(
+                job,
+                State.SUBMITTING,
+                now,
+                exc.code or "fast_unavailable",
+                f"fast mode stayed unavailable for {attempt} tries; retry the job "
+                "later, or without fast (`fast: false`)",
+            )
+        elif isinstance(exc, NotSentError | ThrottledError | FastUnavailableError):
             retry_after = exc.retry_after_s if isinstance(exc, ThrottledError) else None
             self._back_to_queue(job, now, str(exc), submit_delay_s(attempt, retry_after))
         elif isinstance(exc, CreditsError):

@@ -198,3 +198,29 @@ def test_preprocessed_mode_makes_each_asset_once(stepper_for: Any, workspace: Wo
     assert all(s["character_id"] and s["scene_id"] for s in subs)
     assert len({(s["character_id"], s["scene_id"]) for s in subs}) == 60
     assert len(list(Path(workspace.output).glob("*.json"))) == 60
+
+
+def test_fast_mode_that_stays_unavailable_fails_the_job_after_three_tries(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """400 CS-UORC01-001 is not acted on: retried later, then failed with the reason (never
+    stuck in the queue, never charged)."""
+    rule = {
+        "name": "dance",
+        "kind": "characters",
+        "watch": "in",
+        "output": "out",
+        "fast": True,
+        "scenes": [{"video": "assets/dance.mp4"}],
+    }
+    with serve(EmulatorConfig(latency_s=0.2, faults=Faults(fast_unavailable=True))) as emu:
+        st: Stepper = stepper_for(emu.url, rules=[rule])
+        drop_images(workspace, 1)
+        st.ingest()
+        for _ in range(6):
+            st.step(300)
+        job = st.service.store.get(1)
+        assert job is not None and job.state == State.FAILED
+        assert (job.error_code, job.attempts) == ("CS-UORC01-001", 3)
+        assert emu.emulator.stats()["calls"]["POST /api/render"] == 3
+        assert st.service.store.spent_on(day_of(st.clock.time())) == 0
