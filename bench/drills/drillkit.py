@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -685,6 +686,8 @@ def _stuck_line(job: Job, events: dict[int, list[Event]], now: float, retries: l
     since = now - history[-1].at if history else 0.0
     detail = history[-1].detail if history else ""
     causes = f"; download retries: {[_cause(r) for r in retries]}" if retries else ""
+    not_sent = [e.detail.removeprefix("not sent: ")[:30] for e in history if "not sent" in e.detail]
+    causes += f"; not sent: {not_sent}" if not_sent else ""
     return (
         f"job {job.id} {job.state} for {since:.0f}s, next try in {job.next_attempt_at - now:.0f}s "
         f"(attempts {job.attempts}; last event: {detail!r}{causes})"
@@ -860,7 +863,9 @@ def _full_snapshot(service: Service, tap: LogTap, out: Path) -> dict[str, Any]:
         "outputs_while_full": len(list(out.glob("*.mp4"))),
         "parts_while_full": len(list(out.glob("*.part"))),
         "status_why": Counter(
-            j["why"] or "(nothing)" for j in status["jobs"] if j["state"] == "downloading"
+            re.sub(r"/[^\s:]+", "<path>", j["why"]) or "(nothing)"
+            for j in status["jobs"]
+            if j["state"] == "downloading"
         ),
     }
 
