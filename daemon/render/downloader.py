@@ -15,7 +15,7 @@ import structlog
 
 from daemon.errors import ApiError, DownloadError
 from daemon.metrics import Metrics, timed
-from daemon.outputs.atomic import PART_SUFFIX, publish_resumable, write_bytes_atomic
+from daemon.outputs.atomic import PART_SUFFIX, part_path, publish_resumable, write_bytes_atomic
 from daemon.outputs.naming import JOB_PLACEHOLDER, free_path
 from daemon.outputs.sidecar import build_sidecar, mask_path, sidecar_path
 from daemon.render.retry import download_delay_s
@@ -70,6 +70,7 @@ class Downloader:
         self._on_ended = on_ended
         self._metrics = metrics if metrics is not None else Metrics()
         self._failures: dict[int, int] = {}
+        self._progress: dict[int, int] = {}  # job id → bytes of its .part at the last failure
 
     def tick(self, now: float) -> int:
         jobs = self._store.due(State.DOWNLOADING, now)
@@ -156,6 +157,10 @@ class Downloader:
 
     def _retry_later(self, job: Job, now: float, reason: str, *, refresh: bool) -> None:
         failures = self._failures.get(job.id, 0) + 1
+        got = _part_size(job)
+        if got > self._progress.get(job.id, 0):
+            failures = 1  # the partial file grew: the transfer is getting there, try again soon
+        self._progress[job.id] = got
         self._failures[job.id] = failures
         fields: dict[str, object] = {"next_attempt_at": now + download_delay_s(failures)}
         if refresh and job.viggle_job_id:  # a stale signed URL: ask Viggle for a fresh one
@@ -203,6 +208,15 @@ class Downloader:
             error_message=None,
         )
         self._on_ended(job)
+
+
+def _part_size(job: Job) -> int:
+    if not job.output_path:
+        return 0
+    try:
+        return part_path(Path(job.output_path)).stat().st_size
+    except OSError:
+        return 0
 
 
 def stale_parts(folders: list[Path], owned: set[Path]) -> list[Path]:
