@@ -125,8 +125,13 @@ class Downloader:
             reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
             self._retry_later(job, now, f"cannot write {target}: {reason}", refresh=False)
             return
+        try:
+            self._finish(job, target, video, mask, now)
+        except OSError as exc:  # the sidecar could not be written (e.g. disk full): retry
+            reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            self._retry_later(job, now, f"cannot write the sidecar: {reason}", refresh=False)
+            return
         self._failures.pop(job.id, None)
-        self._finish(job, target, video, mask, now)
 
     def _video(self, job: Job, target: Path) -> Downloaded:
         if job.output_sha256 and job.output_size is not None and target.exists():
@@ -156,7 +161,8 @@ class Downloader:
         return got
 
     def _retry_later(self, job: Job, now: float, reason: str, *, refresh: bool) -> None:
-        failures = self._failures.get(job.id, 0) + 1
+        # an expired URL is not the transfer failing: it does not grow the backoff
+        failures = self._failures.get(job.id, 0) + (0 if refresh else 1)
         got = _part_size(job)
         if got > self._progress.get(job.id, 0):
             failures = 1  # the partial file grew: the transfer is getting there, try again soon

@@ -16,6 +16,7 @@ from daemon.errors import (
     CreditsError,
     FastUnavailableError,
     NotSentError,
+    OutcomeUnknownError,
     RejectedError,
     ThrottledError,
     TransientError,
@@ -177,7 +178,9 @@ class Submitter:
             created = self._client.render(render_input(job), options)
         except ApiError as exc:
             self._metrics.api_error(exc)
-            self._breaker.record(ok=not isinstance(exc, TransientError), now=now)
+            # a 5xx or lost answer to the paid POST is an outage sign too (RELIABILITY §2.8)
+            outage = isinstance(exc, TransientError | OutcomeUnknownError)
+            self._breaker.record(ok=not outage, now=now)
             self._classify_failure(job, exc, now)
             return
         self._breaker.record(ok=True, now=now)
