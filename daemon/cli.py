@@ -31,9 +31,9 @@ from daemon.config import Config, load_config, resolve_api_key
 from daemon.errors import ViggleWatchError
 from daemon.logs import LogFormat, configure_logging
 from daemon.render.budget import day_of
-from daemon.service import build_service, state_db_path
+from daemon.service import build_service
 from daemon.status import gather_status, print_status, status_view
-from daemon.store.db import Database
+from daemon.store.factory import open_backend
 from daemon.store.jobs import JobStore
 from daemon.viggle.emulator_cli import add_sim_arguments, config_from_args
 
@@ -124,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _gather(config: Config) -> dict[str, Any]:
-    db = Database.open(state_db_path(config), readonly=True)
+    db = open_backend(config, readonly=True)
     try:
         now = time.time()
         return gather_status(

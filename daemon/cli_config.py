@@ -18,10 +18,10 @@ from daemon.errors import ConfigError, ViggleWatchError
 from daemon.intake import Intake
 from daemon.plan import Planner
 from daemon.rules.pairing import is_image, is_video
-from daemon.service import PID_FILE, state_db_path
+from daemon.service import PID_FILE
 from daemon.settings import check_paths, watch_roots
 from daemon.store.assets import AssetStore
-from daemon.store.db import Database
+from daemon.store.factory import open_backend, store_exists
 from daemon.store.jobs import JobStore
 
 
@@ -81,8 +81,7 @@ def waiting_partners(config: Config) -> dict[str, list[str]]:
 
 
 def run_plan(config: Config, as_json: bool, console: Console) -> int:
-    db_path = state_db_path(config)
-    db = Database.open(db_path, readonly=True) if db_path.exists() else None
+    db = open_backend(config, readonly=True) if store_exists(config) else None
     try:
         store = JobStore(db) if db else None
         lines = Planner(config, store, AssetStore(db) if db else None).plan()

@@ -10,15 +10,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from daemon.clients import make_client
 from daemon.config import Config, resolve_api_key
 from daemon.errors import ViggleWatchError
 from daemon.outputs.archive import archive_source
 from daemon.render import actions
 from daemon.render.budget import day_of
-from daemon.service import make_client, state_db_path
 from daemon.status import job_detail, print_job_detail
 from daemon.store.assets import AssetStore
-from daemon.store.db import Database
+from daemon.store.factory import open_backend
 from daemon.store.jobs import JobStore
 from daemon.store.states import State
 
@@ -53,7 +53,7 @@ def add_jobs_parser(
 
 
 def run_jobs(args: argparse.Namespace, config: Config) -> int:
-    db = Database.open(state_db_path(config), readonly=args.action in ("list", "show"))
+    db = open_backend(config, readonly=args.action in ("list", "show"))
     try:
         store, console = JobStore(db), Console()
         if args.action == "list":

@@ -73,8 +73,28 @@ class MetricsSettings(Strict):
     listen: Annotated[str, Field(pattern=r"^[\w.\-\[\]:]+:\d+$")] | None = None
 
 
+class StoreSettings(Strict):
+    """Where the queue lives: SQLite in ``state_dir`` (default), or a shared PostgreSQL."""
+
+    url: str | None = None  # postgresql://user@host/db: several hosts share one queue
+    host: str | None = None  # this service's name among the hosts (default: the host name)
+    lease: Duration = 60.0  # a silent host's jobs are taken over after this long
+
+    @model_validator(mode="after")
+    def _check_url(self) -> StoreSettings:
+        if self.url is not None and not self.url.startswith(("postgresql://", "postgres://")):
+            shown = redact_text(self.url)
+            raise ValueError(f"store url {shown!r} must start with postgresql://")
+        if self.host is not None and not re.fullmatch(r"[\w.@:\-]{1,64}", self.host):
+            raise ValueError("store host must be 1-64 letters, digits or . _ - @ :")
+        if self.lease < 10:
+            raise ValueError("store lease must be at least 10s")
+        return self
+
+
 class Config(Strict):
     api: ApiSettings = ApiSettings()
+    store: StoreSettings = StoreSettings()
     state_dir: Path
     poll_interval: Duration = 4.0
     settle: Duration = 5.0

@@ -42,6 +42,16 @@ class TransitionError(StoreError):
     """A job was not in the state a transition expected (someone else moved it)."""
 
 
+class BudgetExceededError(StoreError):
+    """A paid step would take the day's credits (counted across every host) over the cap."""
+
+    def __init__(self, spent: float, cap: float, credits: float) -> None:
+        super().__init__(
+            f"daily cap: {spent:g} of {cap:g} credits used today, this job needs {credits:g}"
+        )
+        self.spent, self.cap, self.credits = spent, cap, credits
+
+
 class ApiError(ViggleWatchError):
     """An outcome of a Viggle API call. Never carries the API key."""
 

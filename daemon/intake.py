@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -33,16 +34,26 @@ from daemon.store.spec import dedup_key
 from daemon.validation import Problem, VideoFacts, check_image, check_video, error_document
 from daemon.watch.filters import is_ignored
 from daemon.watch.scanner import Entry, scan_entries
-from daemon.watch.stability import SettleTracker
+from daemon.watch.stability import SettleTracker, StableFile
 
 log = structlog.get_logger()
+# (path, size, mtime_ns, now) → True when this host may handle the settled input (shared store)
+InputClaim = Callable[[Path, int, int, float], bool]
 
 
 class Intake:
     """Turns what settles in the watch folders into jobs; pairs wait here for their partner."""
 
-    def __init__(self, store: JobStore, rules: list[Rule], tracker: SettleTracker) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        rules: list[Rule],
+        tracker: SettleTracker,
+        *,
+        claim: InputClaim | None = None,
+    ) -> None:
         self._store = store
+        self._claim = claim
         self._rules = list(rules)
         self._tracker = tracker
         self._specs = SpecBuilder()
@@ -135,6 +146,11 @@ class Intake:
             if rule.inputs == "leave" and self._store.seen(
                 rule.name, str(stable.path), stable.size, stable.mtime_ns
             ):
+                continue
+            if self._claim is not None and not self._claim(*_claim_key(rule, stable), now):
+                # another host handles it; look again at the next rescan (it may die)
+                self._tracker.forget(stable.path)
+                log.debug("input_claimed_elsewhere", path=str(stable.path))
                 continue
             log.info("file_settled", path=str(stable.path), rule=rule.name, size=stable.size)
             try:
@@ -346,6 +362,13 @@ def wanted(rule: Rule, path: Path) -> bool:
 def _video_role(mode: str) -> str:
     """On demand the video drives the render; preprocessed, it becomes a scene first."""
     return "driving" if mode == "on_demand" else "scene"
+
+
+def _claim_key(rule: Rule, stable: StableFile) -> tuple[Path, int, int]:
+    """What a host claims: the file; for pairs, the stem (both partners go to one host)."""
+    if isinstance(rule, PairsRule):
+        return stable.path.parent / f"{stable.path.stem}.pair", 0, 0
+    return stable.path, stable.size, stable.mtime_ns
 
 
 def _read_text(path: Path) -> str | None:

@@ -17,6 +17,7 @@ REDACTED: Final = "***"
 _BEARER: Final = re.compile(r"(?i)(bearer\s+)[^\s'\",]+")
 _KEYLIKE: Final = re.compile(r"\bsk-[A-Za-z0-9_\-]{4,}")
 _URL_QUERY: Final = re.compile(r"(https?://[^\s?#'\"]+)\?[^\s#'\"]*")
+_USERINFO: Final = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/:@\s]+):[^@/\s]+@")
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
@@ -41,6 +42,7 @@ def redact_text(text: str) -> str:
         text = text.replace(secret, REDACTED)
     text = _BEARER.sub(rf"\1{REDACTED}", text)
     text = _KEYLIKE.sub(REDACTED, text)
+    text = _USERINFO.sub(rf"\1:{REDACTED}@", text)  # postgresql://user:password@host
     return _URL_QUERY.sub(rf"\1?{REDACTED}", text)
 
 

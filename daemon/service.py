@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
+import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -15,7 +15,7 @@ import requests
 import structlog
 
 from daemon.apikey import ApiKey
-from daemon.backoff import RateLimiter
+from daemon.clients import input_claimer, make_client
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config, JobsRule, Rule, load_config
 from daemon.errors import ViggleWatchError
@@ -39,25 +39,22 @@ from daemon.settings import (
     submit_settings,
     watch_roots,
 )
-from daemon.store.assets import AssetStore
-from daemon.store.db import Database
+from daemon.store.assets import Asset, AssetStore
+from daemon.store.backend import Backend
+from daemon.store.factory import STATE_DB, open_backend, state_db_path
+from daemon.store.hosts import HostStore
 from daemon.store.jobs import Job, JobStore
 from daemon.store.states import State
 from daemon.systemd import Notifier, heartbeat_interval_s, status_line
-from daemon.viggle.client import Timeouts, ViggleClient
 from daemon.watch.observer import Watching, start_observers
 from daemon.watch.stability import SettleTracker
 
 log = structlog.get_logger()
-STATE_DB: Final = "state.db"
+__all__ = ["STATE_DB", "Service", "build_service", "make_client", "state_db_path"]
 PID_FILE: Final = "viggle-watch.pid"
 HOOKS_DRAIN_S: Final = 10.0  # queued hooks get this long at stop (then as long again, no retries)
 SETTLE_TICK_S: Final = 0.2
 HEALTH_MAX_AGE_S: Final = 60.0  # /healthz: 503 once the scheduler has not ticked for this long
-
-
-def state_db_path(config: Config) -> Path:
-    return config.state_dir / STATE_DB
 
 
 @dataclass
@@ -66,7 +63,7 @@ class Service:
 
     config: Config
     clock: Clock
-    db: Database
+    db: Backend
     store: JobStore
     assets: AssetStore
     tracker: SettleTracker
@@ -79,6 +76,7 @@ class Service:
     rules: dict[str, Rule]  # shared with the callbacks, updated in place on reload
     outputs: OutputSettings
     hooks: HookRunner
+    hosts: HostStore
     # a worker per job: the watchdog ping never waits behind a long upload or a slow rescan
     scheduler: TickScheduler = field(default_factory=lambda: TickScheduler(workers=8))
     observer: Watching | None = None
@@ -93,6 +91,8 @@ class Service:
                 self.metrics, self.config.metrics.listen, health=self._health
             )
         now = self.clock.time()
+        if self.db.shared:
+            self._register(now)
         for job_id in self.store.recover(now):
             log.error(
                 "job_uncertain",
@@ -100,13 +100,7 @@ class Service:
                 reason="the service stopped while submitting; outcome unknown",
                 hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
             )
-        for asset in self.assets.recover(now):
-            log.error(
-                "asset_uncertain",
-                kind=str(asset.kind),
-                job_id=asset.job_id,
-                reason="the service stopped while creating it; outcome unknown",
-            )
+        self._uncertain_assets(self.assets.recover(now))
         self._remove_stale_parts()
         self.hooks.start()
         self.notifier.status("scanning the watch folders")
@@ -125,14 +119,53 @@ class Service:
             "rescan", lambda: self.intake.rescan(self.clock.time()), self.config.rescan_interval
         )
         self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
+        if self.db.shared:  # leases: a silent host's work is taken over by the others
+            lease_every = max(1.0, min(self.store.lease_s / 4, 15.0))
+            self.scheduler.add("lease", lambda: self.keep_leases(self.clock.time()), lease_every)
         # WATCHDOG=1 from the scheduler itself, while /healthz would say ok (else no ping)
         beat = partial(self.notifier.heartbeat, self._health, self.store.counts)
         self.scheduler.add("watchdog", beat, heartbeat_interval_s(os.environ))
         self.scheduler.start()
         log.info(
-            "service_started", rules=[r.name for r in self.config.rules], state_db=str(self.db.path)
+            "service_started",
+            rules=[r.name for r in self.config.rules],
+            store=self.db.describe(),
+            host=self.db.host,
         )
         self.notifier.ready(status_line(self.store.counts()))
+
+    def _register(self, now: float) -> None:
+        before = self.hosts.register(instance=uuid.uuid4().hex, pid=os.getpid(), now=now)
+        if before is not None and now - before.seen_at < self.store.lease_s:
+            log.warning(
+                "host_name_in_use",
+                host=self.db.host,
+                seen_s_ago=round(now - before.seen_at, 1),
+                hint="if another service runs under this name, give each its own store.host",
+            )
+
+    def keep_leases(self, now: float) -> None:
+        """Heartbeat this host's leases; take over what silent hosts held (shared store)."""
+        self.hosts.seen(now)
+        self.store.heartbeat(now)
+        for job_id in self.store.reap(now):
+            log.error(
+                "job_uncertain",
+                job_id=job_id,
+                reason="its host stopped while submitting; outcome unknown",
+                hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
+            )
+        self._uncertain_assets(self.assets.recover(now, dead_only=True))
+
+    @staticmethod
+    def _uncertain_assets(assets: list[Asset]) -> None:
+        for asset in assets:
+            log.error(
+                "asset_uncertain",
+                kind=str(asset.kind),
+                job_id=asset.job_id,
+                reason="the service stopped while creating it; outcome unknown",
+            )
 
     def _health(self) -> tuple[bool, str]:
         return healthy(self.metrics, self.store.counts, self.clock.time(), HEALTH_MAX_AGE_S)
@@ -175,8 +208,12 @@ class Service:
         except ViggleWatchError as exc:
             log.error("config_reload_failed", reason=str(exc), kept=str(self.config.source))
             return False
-        if (new.state_dir, new.api) != (self.config.state_dir, self.config.api):
-            log.warning("config_reload_partial", reason="state_dir and api need a restart")
+        if (new.state_dir, new.api, new.store) != (
+            self.config.state_dir,
+            self.config.api,
+            self.config.store,
+        ):
+            log.warning("config_reload_partial", reason="state_dir, api and store need a restart")
         for rule in new.rules:
             rule.output.mkdir(parents=True, exist_ok=True)
         self.rules.clear()
@@ -245,20 +282,6 @@ class Service:
                 signal.signal(sig, handler)
 
 
-def make_client(
-    config: Config, key: ApiKey, *, session: requests.Session | None = None
-) -> ViggleClient:
-    """The Viggle client for ``config``, behind one rate limit shared by every call it makes."""
-    limiter = RateLimiter(config.rate_limit, burst=max(2.0, config.rate_limit))
-    return ViggleClient(
-        config.api.base_url,
-        key,
-        session=session,
-        timeouts=Timeouts(connect_s=config.api.timeout_connect, read_s=config.api.timeout_read),
-        pace=lambda: limiter.wait_s(time.monotonic()),
-    )
-
-
 def build_service(
     config: Config,
     key: ApiKey,
@@ -273,10 +296,10 @@ def build_service(
     for rule in config.rules:
         rule.output.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
-    db = Database.open(state_db_path(config))
-    store, assets = JobStore(db), AssetStore(db)
+    db = open_backend(config)
+    store, assets, hosts = JobStore(db, lease_s=config.store.lease), AssetStore(db), HostStore(db)
     tracker = SettleTracker(config.settle)
-    client = make_client(config, key, session=session)
+    client = make_client(config, key, session=session, hosts=hosts if db.shared else None)
     breaker = CircuitBreaker()
 
     rules: dict[str, Rule] = {r.name: r for r in config.rules}
@@ -322,7 +345,7 @@ def build_service(
         store=store,
         assets=assets,
         tracker=tracker,
-        intake=Intake(store, config.rules, tracker),
+        intake=Intake(store, config.rules, tracker, claim=input_claimer(hosts, config)),
         preparer=Preparer(
             store,
             assets,
@@ -354,5 +377,6 @@ def build_service(
         rules=rules,
         outputs=outputs,
         hooks=hooks,
+        hosts=hosts,
         metrics=metrics,
     )

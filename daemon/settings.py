@@ -3,6 +3,7 @@ and `check-config` make before starting)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from daemon.config import Config, JobsRule
@@ -54,9 +55,16 @@ def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
     table = parse_mounts(read_mounts() if mounts is None else mounts)
     roots: dict[Path, WatchRoot] = {}
     for rule in config.rules:
+        observer = rule.observer
+        if config.store.url and observer == "auto":  # inotify cannot see other hosts' writes
+            observer = "polling"
         choice = choose_observer(
-            rule.watch.resolve(), rule.observer, table, poll_interval_s=config.polling_interval
+            rule.watch.resolve(), observer, table, poll_interval_s=config.polling_interval
         )
+        if observer != rule.observer:
+            choice = replace(
+                choice, reason="the store is shared by several hosts; inotify sees only this one"
+            )
         recursive = rule.recursive or isinstance(rule, JobsRule)
         roots[rule.watch] = WatchRoot(
             rule.watch,

@@ -13,6 +13,7 @@ import structlog
 from daemon.errors import (
     ApiError,
     AuthError,
+    BudgetExceededError,
     CreditsError,
     FastUnavailableError,
     NotSentError,
@@ -130,17 +131,20 @@ class Submitter:
         )
         if verdict.go:
             return True
+        self._wait_budget(job, now, verdict.reason)
+        return False
+
+    def _wait_budget(self, job: Job, now: float, reason: str) -> None:
         self._store.transition(
             job.id,
             State.PREPARING,
             State.WAITING_BUDGET,
             at=now,
-            detail=verdict.reason,
-            error_message=verdict.reason,
+            detail=reason,
+            error_message=reason,
             next_attempt_at=now + BUDGET_RECHECK_S,
         )
-        log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=verdict.reason)
-        return False
+        log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
 
     def _submit(self, job: Job, now: float) -> None:
         bound = log.bind(job_id=job.id, rule=job.rule)
@@ -161,15 +165,21 @@ class Submitter:
             return
         cost = math.ceil(render_seconds(job) - 1e-9) * (2 if job.spec.options.fast else 1)
         # the intent (and its cost) is committed before the POST: a crash from here on
-        # becomes `uncertain`, never a second submission
-        self._store.transition(
-            job.id,
-            State.PREPARING,
-            State.SUBMITTING,
-            at=now,
-            attempts=job.attempts + 1,
-            spend=Spend("render", cost, day_of(now)),
-        )
+        # becomes `uncertain`, never a second submission. The daily cap is checked again in
+        # that transaction, against what every host sharing the store has committed.
+        try:
+            self._store.transition(
+                job.id,
+                State.PREPARING,
+                State.SUBMITTING,
+                at=now,
+                attempts=job.attempts + 1,
+                spend=Spend("render", cost, day_of(now)),
+                daily_cap=self._settings.budget.daily_credits,
+            )
+        except BudgetExceededError as exc:
+            self._wait_budget(job, now, str(exc))
+            return
         choices = job.spec.options
         options = RenderOptions(
             job.spec.model, choices.background_mode, choices.bg_color, choices.fast

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-from daemon.store.db import Database
+from daemon.store.backend import Backend
 
 
 class AssetKind(StrEnum):
@@ -67,7 +67,7 @@ def _asset(row: Any) -> Asset:
 class AssetStore:
     """Rows of the ``assets`` table; every change is one short transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     def get(self, kind: AssetKind, key: str) -> Asset | None:
@@ -137,11 +137,30 @@ class AssetStore:
             if refund:
                 conn.execute("DELETE FROM spend WHERE asset_key = ?", (f"{kind}:{key}",))
 
-    def recover(self, at: float) -> list[Asset]:
-        """At start-up: lost paid intents become uncertain; lost free ones are forgotten."""
+    def recover(self, at: float, *, dead_only: bool = False) -> list[Asset]:
+        """Lost paid intents become uncertain; lost free ones are forgotten.
+
+        At start-up on one host every ``creating`` row is lost. On a shared store, the rows
+        of jobs this host held (unless ``dead_only``) or whose holder's lease ran out.
+        """
+        params: tuple[object, ...] = (AssetStatus.CREATING,)
+        scope = ""
+        if dead_only:
+            scope = (
+                " AND job_id IN (SELECT id FROM jobs WHERE owner IS NOT NULL AND owner <> ?"
+                " AND lease_until < ?)"
+            )
+            params += (self._db.host, at)
+        elif self._db.shared:
+            scope = (  # lost unless another host that is alive holds its job
+                " AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = assets.job_id"
+                " AND owner IS NOT NULL AND owner <> ? AND lease_until >= ?)"
+            )
+            params += (self._db.host, at)
         with self._db.write() as conn:
             rows = conn.execute(
-                "SELECT * FROM assets WHERE status = ?", (AssetStatus.CREATING,)
+                "SELECT * FROM assets WHERE status = ?" + scope,  # noqa: S608 - constant SQL
+                params,
             ).fetchall()
             lost = [_asset(r) for r in rows]
             for asset in lost:

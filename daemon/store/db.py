@@ -1,7 +1,8 @@
-"""The SQLite connection: WAL, synchronous=FULL, one writer, migrations by user_version."""
+"""The SQLite backend: WAL, synchronous=FULL, one writer, migrations by user_version."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -12,8 +13,8 @@ from typing import Final
 
 from daemon.errors import StoreError
 
-SCHEMA_VERSION: Final = 3
-MIGRATIONS: Final = ("schema.sql", "002_money.sql", "003_inputs.sql")
+SCHEMA_VERSION: Final = 4
+MIGRATIONS: Final = ("schema.sql", "002_money.sql", "003_inputs.sql", "004_hosts.sql")
 BUSY_TIMEOUT_MS: Final = 10_000
 
 
@@ -23,16 +24,25 @@ def _migrations() -> list[str]:
     return [folder.joinpath(name).read_text(encoding="utf-8") for name in MIGRATIONS]
 
 
+def default_host() -> str:
+    return socket.gethostname() or "localhost"
+
+
 class Database:
     """One connection shared by the service's threads behind a lock (one writer, short txns)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    dialect: Final = "sqlite"
+    shared: Final = False  # one host: BEGIN IMMEDIATE already serializes every writer
+    skip_locked: Final = ""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, host: str) -> None:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self.host = host
 
     @classmethod
-    def open(cls, path: Path, *, readonly: bool = False) -> Database:
+    def open(cls, path: Path, *, readonly: bool = False, host: str | None = None) -> Database:
         """Open (and for writers create and migrate) the database at ``path``."""
         if readonly and not path.exists():
             raise StoreError(f"no job store at {path} yet: has `viggle-watch run` been started?")
@@ -54,7 +64,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the job store {path}: {exc}") from exc
-        db = cls(conn, path)
+        db = cls(conn, path, host or default_host())
         version = db.user_version()
         if readonly:
             if version != SCHEMA_VERSION:
@@ -99,6 +109,12 @@ class Database:
     def read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             yield self._conn
+
+    def lock_budget(self, conn: object) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` holds the only write lock there is."""
+
+    def describe(self) -> str:
+        return f"SQLite {self.path}"
 
     def close(self) -> None:
         with self._lock:

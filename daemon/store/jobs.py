@@ -2,112 +2,25 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-from daemon.errors import StoreError, TransitionError
-from daemon.store.db import Database
+from daemon.errors import BudgetExceededError, StoreError, TransitionError
+from daemon.store.backend import Backend
+from daemon.store.records import _SETTABLE, Event, Job, Spend, insert_spend, job_of
 from daemon.store.spec import InputRef, JobSpec
-
-__all__ = ["Event", "InputRef", "Job", "JobSpec", "JobStore", "Spend"]
 from daemon.store.states import IN_FLIGHT, State, allowed
 
-# columns a transition may set besides the state (never interpolate anything else into SQL)
-_SETTABLE: Final = frozenset(
-    {
-        "viggle_job_id",
-        "progress_pct",
-        "checkpoint",
-        "result_url",
-        "output_path",
-        "output_sha256",
-        "output_size",
-        "error_code",
-        "error_message",
-        "attempts",
-        "next_attempt_at",
-        "estimate_credits",
-        "assets_json",
-        "mask_url",
-        "mask_path",
-        "mask_sha256",
-        "mask_size",
-        "render_started_at",
-        "request_json",
-        "source_path",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: int
-    rule: str
-    state: State
-    dedup_key: str
-    source_path: str
-    spec: JobSpec
-    viggle_job_id: str | None
-    progress_pct: float | None
-    checkpoint: str | None
-    result_url: str | None
-    output_path: str | None
-    output_sha256: str | None
-    output_size: int | None
-    error_code: str | None
-    error_message: str | None
-    attempts: int
-    next_attempt_at: float
-    created_at: float
-    updated_at: float
-    estimate_credits: float
-    assets: dict[str, Any]
-    mask_url: str | None
-    mask_path: str | None
-    mask_sha256: str | None
-    mask_size: int | None
-    render_started_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    at: float
-    from_state: State | None
-    to_state: State
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Spend:
-    kind: str  # "render" | "character"
-    credits: float
-    day: str  # UTC YYYY-MM-DD
-
-
-def _insert_spend(conn: Any, job_id: int | None, spend: Spend, at: float) -> None:
-    conn.execute(
-        "INSERT INTO spend (day, job_id, kind, credits, at) VALUES (?, ?, ?, ?, ?)",
-        (spend.day, job_id, spend.kind, spend.credits, at),
-    )
-
-
-def _job(row: Any) -> Job:
-    d = dict(row)
-    d["state"] = State(d["state"])
-    d["spec"] = JobSpec.from_json(d.pop("request_json"))
-    d.pop("model")  # columns for queries; the spec carries them
-    d.pop("mode")
-    d.pop("priority")
-    d["assets"] = json.loads(d.pop("assets_json") or "{}")
-    return Job(**d)
+__all__ = ["Event", "InputRef", "Job", "JobSpec", "JobStore", "Spend"]
+DEFAULT_LEASE_S = 60.0
 
 
 class JobStore:
     """The queue. Every method is one short transaction; the database is the only shared state."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend, *, lease_s: float = DEFAULT_LEASE_S) -> None:
         self._db = db
+        self.host = db.host
+        self.lease_s = lease_s
 
     def enqueue(
         self,
@@ -123,10 +36,10 @@ class JobStore:
         with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM jobs WHERE dedup_key = ?", (dedup_key,)).fetchone():
                 return None  # checked first so that duplicates do not use up job ids
-            cur = conn.execute(
+            row = conn.execute(
                 "INSERT INTO jobs (rule, state, dedup_key, source_path, request_json, model,"
                 " mode, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (dedup_key) DO NOTHING",
+                " ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
                 (
                     spec.rule,
                     State.QUEUED,
@@ -139,13 +52,14 @@ class JobStore:
                     at,
                     at,
                 ),
-            )
-            if cur.rowcount == 0:
+            ).fetchone()
+            if row is None:  # another host enqueued it between our check and our insert
                 return None
-            job_id = int(cur.lastrowid or 0)
+            job_id = int(row[0])
             for path in dict.fromkeys((source_path, *sources)):
                 conn.execute(
-                    "INSERT OR IGNORE INTO job_sources (job_id, path) VALUES (?, ?)", (job_id, path)
+                    "INSERT INTO job_sources (job_id, path) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (job_id, path),
                 )
             conn.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
@@ -173,8 +87,10 @@ class JobStore:
         """An input left in place (``inputs: leave``) was handled; do not hash it again."""
         with self._db.write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO seen_files (rule, path, size, mtime_ns, sha256, at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO seen_files (rule, path, size, mtime_ns, sha256, at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule, path) DO UPDATE SET"
+                " size = excluded.size, mtime_ns = excluded.mtime_ns,"
+                " sha256 = excluded.sha256, at = excluded.at",
                 (rule, path, size, mtime_ns, sha256, at),
             )
 
@@ -197,13 +113,16 @@ class JobStore:
         detail: str = "",
         spend: Spend | None = None,
         refund: bool = False,
+        daily_cap: float | None = None,
         **fields: object,
     ) -> Job:
         """Move ``job_id`` from ``src`` to ``dst`` (compare-and-set) and log it; return the job.
 
         ``spend`` records credits committed by this step (the intent of a paid call) and
         ``refund`` removes the job's render spending (not sent, failed or cancelled at Viggle),
-        both in the same transaction as the state change.
+        both in the same transaction as the state change. With ``daily_cap``, the spend is
+        checked against the credits every host has committed that day under one lock, and
+        ``BudgetExceededError`` leaves the job as it was.
         """
         if not allowed(src, dst):
             raise StoreError(f"transition {src} → {dst} is not allowed")
@@ -219,6 +138,11 @@ class JobStore:
             )
             if cur.rowcount != 1:
                 raise TransitionError(f"job {job_id} is not {src} (wanted → {dst})")
+            if spend is not None and daily_cap is not None:
+                self._db.lock_budget(conn)
+                spent = _spent(conn, spend.day)
+                if spent + spend.credits > daily_cap + 1e-9:
+                    raise BudgetExceededError(spent, daily_cap, spend.credits)
             conn.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -231,9 +155,9 @@ class JobStore:
                     (job_id,),
                 )
             if spend is not None:
-                _insert_spend(conn, job_id, spend, at)
+                insert_spend(conn, job_id, spend, at)
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row)
+        return job_of(row)
 
     def note(self, job_id: int, detail: str, *, at: float) -> None:
         """An event in the job's history without a state change (e.g. a hook's outcome)."""
@@ -250,15 +174,12 @@ class JobStore:
     def record_spend(self, job_id: int | None, spend: Spend, at: float) -> None:
         """Credits committed outside a job transition (a character's preprocess intent)."""
         with self._db.write() as conn:
-            _insert_spend(conn, job_id, spend, at)
+            insert_spend(conn, job_id, spend, at)
 
     def spent_on(self, day: str) -> float:
         """Credits committed on the UTC ``day`` (YYYY-MM-DD)."""
         with self._db.read() as conn:
-            row = conn.execute(
-                "SELECT COALESCE(SUM(credits), 0) FROM spend WHERE day = ?", (day,)
-            ).fetchone()
-        return float(row[0])
+            return _spent(conn, day)
 
     def update(self, job_id: int, state: State, **fields: object) -> bool:
         """Set fields (progress, next poll) without a state change if the job is still ``state``."""
@@ -276,29 +197,43 @@ class JobStore:
     def get(self, job_id: int) -> Job | None:
         with self._db.read() as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row) if row else None
+        return job_of(row) if row else None
 
     def due(self, state: State, now: float, limit: int = 100) -> list[Job]:
-        """Jobs in ``state`` whose ``next_attempt_at`` has come, oldest first."""
-        with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ?"
-                " ORDER BY priority DESC, next_attempt_at, id LIMIT ?",
-                (state, now, limit),
-            ).fetchall()
-        return [_job(r) for r in rows]
+        """Claim the jobs in ``state`` whose ``next_attempt_at`` has come, best first.
+
+        A job is claimed for this host until ``now + lease``: another host skips it until
+        the lease runs out (a silent host's work is taken over; RELIABILITY §7). On one host
+        every due job is this host's.
+        """
+        inner = (
+            "SELECT id FROM jobs WHERE state = ? AND next_attempt_at <= ?"
+            " AND (owner IS NULL OR owner = ? OR lease_until < ?)"
+            " ORDER BY priority DESC, next_attempt_at, id LIMIT ?"
+        )
+        # skip_locked is the backend's own constant, never input
+        sql = f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ({inner}{self._db.skip_locked}) RETURNING *"  # noqa: S608, E501
+        params = (self.host, now + self.lease_s, state, now, self.host, now, limit)
+        with self._db.write() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        rows.sort(key=lambda r: (-int(r["priority"]), float(r["next_attempt_at"]), int(r["id"])))
+        return [job_of(r) for r in rows]
 
     def latest(
         self, *, state: State | None = None, rule: str | None = None, limit: int = 50
     ) -> list[Job]:
         """The newest jobs first, optionally of one state and/or rule."""
+        where, params = ["1 = 1"], []
+        if state is not None:
+            where.append("state = ?")
+            params.append(str(state))
+        if rule is not None:
+            where.append("rule = ?")
+            params.append(rule)
+        sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"  # noqa: S608
         with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT * FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR rule = ?2)"
-                " ORDER BY id DESC LIMIT ?3",
-                (state, rule, limit),
-            ).fetchall()
-        return [_job(r) for r in rows]
+            rows = conn.execute(sql, (*params, limit)).fetchall()
+        return [job_of(r) for r in rows]
 
     def counts(self) -> dict[State, int]:
         """How many jobs are in each state; every state is present."""
@@ -334,31 +269,110 @@ class JobStore:
             ).fetchall()
         return [Event(r[0], State(r[1]) if r[1] else None, State(r[2]), r[3]) for r in rows]
 
-    def recover(self, at: float) -> list[int]:
-        """At start-up: a lost intent becomes ``uncertain``; half-prepared work is queued again.
+    def recover(self, at: float, *, everyone: bool | None = None) -> list[int]:
+        """A lost intent becomes ``uncertain``; half-prepared work is queued again.
 
-        A job left in ``submitting`` may or may not have reached Viggle (RELIABILITY §2.5), so it
-        is never resubmitted automatically. Returns the ids made uncertain.
+        At start-up this host's own rows are lost (it was not running); on a shared store,
+        also any row whose holder's lease has run out (a host that died). A job left in
+        ``submitting`` may or may not have reached Viggle (RELIABILITY §2.5), so it is never
+        resubmitted automatically. Returns the ids made uncertain.
         """
+        everyone = not self._db.shared if everyone is None else everyone
         uncertain: list[int] = []
-        for job in self.latest(state=State.SUBMITTING, limit=10_000):
-            self.transition(
-                job.id,
-                State.SUBMITTING,
-                State.UNCERTAIN,
-                at=at,
-                detail="service stopped while submitting; outcome unknown",
-            )
+        for job in self._lost(State.SUBMITTING, at, everyone):
+            holder = f"host {job.owner}" if job.owner and job.owner != self.host else "service"
+            try:
+                self.transition(
+                    job.id,
+                    State.SUBMITTING,
+                    State.UNCERTAIN,
+                    at=at,
+                    detail=f"{holder} stopped while submitting; outcome unknown",
+                )
+            except TransitionError:
+                continue  # its host came back and moved it on
             uncertain.append(job.id)
-        for job in self.latest(state=State.PREPARING, limit=10_000):
-            self.transition(
-                job.id,
-                State.PREPARING,
-                State.QUEUED,
-                at=at,
-                detail="service stopped while preparing",
-            )
+        for job in self._lost(State.PREPARING, at, everyone):
+            holder = f"host {job.owner}" if job.owner and job.owner != self.host else "service"
+            try:
+                self.transition(
+                    job.id,
+                    State.PREPARING,
+                    State.QUEUED,
+                    at=at,
+                    detail=f"{holder} stopped while preparing",
+                )
+            except TransitionError:
+                continue
         return uncertain
+
+    def _lost(self, state: State, at: float, everyone: bool) -> list[Job]:
+        if everyone:
+            return self.latest(state=state, limit=10_000)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE state = ? AND (owner IS NULL OR owner = ?"
+                " OR lease_until < ?) ORDER BY id",
+                (state, self.host, at),
+            ).fetchall()
+        return [job_of(r) for r in rows]
+
+    def reap(self, at: float) -> list[int]:
+        """On a shared store: take over what silent hosts held (never this host's own)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE state IN (?, ?) AND owner IS NOT NULL AND owner <> ?"
+                " AND lease_until < ? ORDER BY id",
+                (State.SUBMITTING, State.PREPARING, self.host, at),
+            ).fetchall()
+        if not rows:
+            return []
+        uncertain: list[int] = []
+        for job in (job_of(r) for r in rows):
+            dst = State.UNCERTAIN if job.state == State.SUBMITTING else State.QUEUED
+            what = "submitting; outcome unknown" if dst == State.UNCERTAIN else "preparing"
+            try:
+                self.transition(
+                    job.id, job.state, dst, at=at, detail=f"host {job.owner} stopped while {what}"
+                )
+            except TransitionError:
+                continue
+            if dst == State.UNCERTAIN:
+                uncertain.append(job.id)
+        return uncertain
+
+    def heartbeat(self, now: float) -> int:
+        """Extend this host's leases on the jobs it holds; return how many."""
+        with self._db.write() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET lease_until = ? WHERE owner = ? AND state IN (?, ?, ?, ?, ?)",
+                (
+                    now + self.lease_s,
+                    self.host,
+                    State.PREPARING,
+                    State.SUBMITTING,
+                    State.RENDERING,
+                    State.DOWNLOADING,
+                    State.QUEUED,
+                ),
+            )
+            return cur.rowcount
+
+    def holders(self) -> dict[int, str]:
+        """Which host holds each unfinished job (for ``status`` on a shared store)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT id, owner FROM jobs WHERE owner IS NOT NULL AND state IN (?, ?, ?, ?)",
+                (State.PREPARING, State.SUBMITTING, State.RENDERING, State.DOWNLOADING),
+            ).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
 
     def in_flight(self) -> int:
         return self.count_in(IN_FLIGHT)
+
+
+def _spent(conn: Any, day: str) -> float:
+    row = conn.execute(
+        "SELECT COALESCE(SUM(credits), 0) FROM spend WHERE day = ?", (day,)
+    ).fetchone()
+    return float(row[0])

@@ -36,7 +36,14 @@ HOMES: dict[str, tuple[str, ...]] = {
     "apscheduler": ("daemon/scheduler.py",),
     "sqlite3": ("daemon/store/",),
     # transport.py is the client's HTTP half, split out of client.py (same boundary)
-    "requests": ("daemon/viggle/client.py", "daemon/viggle/transport.py", "daemon/service.py"),
+    # clients.py builds the API client for the service (a session is passed in)
+    "requests": (
+        "daemon/viggle/client.py",
+        "daemon/viggle/transport.py",
+        "daemon/service.py",
+        "daemon/clients.py",
+    ),
+    "psycopg": ("daemon/store/postgres.py",),
     "urllib3": ("daemon/viggle/transport.py",),
     "werkzeug": ("daemon/viggle/emulator.py",),
     "prometheus_client": ("daemon/metrics.py",),
@@ -97,6 +104,7 @@ def test_pure_modules_import_no_io_library(module: str) -> None:
         "urllib3",
         "werkzeug",
         "prometheus_client",
+        "psycopg",
     ],
 )
 def test_each_io_library_is_imported_only_in_its_home(library: str) -> None:

@@ -1,14 +1,11 @@
-"""Tests for daemon.store.assets: the asset cache with its creation intents and spending."""
+"""The asset cache's contract (creation intents and spending), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from daemon.store.assets import Asset, AssetKind, AssetStatus, AssetStore, scene_key
-from daemon.store.db import Database
+from daemon.store.backend import Backend
 from daemon.store.jobs import JobStore
 
 T0 = 1_700_000_000.0
@@ -19,23 +16,15 @@ TEMPLATE = AssetKind.TEMPLATE
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    """A freshly created store file, closed after the test."""
-    database = Database.open(tmp_path / "state.db")
-    yield database
-    database.close()
+def assets(backend: Backend) -> AssetStore:
+    """The asset cache over a fresh store (each backend in turn)."""
+    return AssetStore(backend)
 
 
 @pytest.fixture
-def assets(db: Database) -> AssetStore:
-    """The asset cache over the fresh database."""
-    return AssetStore(db)
-
-
-@pytest.fixture
-def jobs(db: Database) -> JobStore:
+def jobs(backend: Backend) -> JobStore:
     """The job store over the same database (to read the spend ledger)."""
-    return JobStore(db)
+    return JobStore(backend)
 
 
 def intent(assets: AssetStore, kind: AssetKind, key: str, credits: float = 0.0) -> bool:

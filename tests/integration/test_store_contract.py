@@ -1,4 +1,8 @@
-"""Tests for daemon.store: the SQLite database, the job queue and its state machine."""
+"""The store's contract: the job queue and its state machine, on SQLite and on PostgreSQL.
+
+Every test that takes ``store`` or ``backend`` runs against both backends (PostgreSQL tests
+skip with a reason when no server can be started); the SQLite file's own tests take
+``sqlite_db``."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from daemon.errors import StoreError, TransitionError
+from daemon.store.backend import Backend
 from daemon.store.db import SCHEMA_VERSION, Database
 from daemon.store.jobs import Event, InputRef, Job, JobSpec, JobStore
 from daemon.store.states import ALLOWED, IN_FLIGHT, TERMINAL, State, allowed
@@ -33,7 +38,7 @@ def make_spec(rule: str = "dance", character: str = "hero.png") -> JobSpec:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     """A freshly created job store file, closed after the test."""
     database = Database.open(tmp_path / "state" / "state.db")
     yield database
@@ -41,9 +46,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def store(db: Database) -> JobStore:
-    """The job queue over the fresh database."""
-    return JobStore(db)
+def store(backend: Backend) -> JobStore:
+    """The job queue over a fresh store (each backend in turn)."""
+    return JobStore(backend)
 
 
 def enqueue(store: JobStore, key: str = "k1", source: str = "/in/hero.png") -> int:
@@ -78,14 +83,14 @@ def job_in(store: JobStore, state: State) -> int:
 # --- the database --------------------------------------------------------------------------
 
 
-def test_database_pragmas(db: Database) -> None:
+def test_database_pragmas(sqlite_db: Database) -> None:
     """WAL journal, synchronous=FULL (2), foreign keys on and schema version 1."""
-    with db.read() as conn:
+    with sqlite_db.read() as conn:
         pragmas = tuple(
             conn.execute(f"PRAGMA {name}").fetchone()[0]
             for name in ("journal_mode", "synchronous", "foreign_keys", "user_version")
         )
-    assert (pragmas, db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 3), 3, 3)
+    assert (pragmas, sqlite_db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 4), 4, 4)
 
 
 def test_open_readonly_missing_file_is_a_clear_store_error(tmp_path: Path) -> None:
@@ -105,7 +110,7 @@ def test_open_readonly_refuses_an_unmigrated_file(tmp_path: Path) -> None:
     sqlite3.connect(path).close()
     with pytest.raises(StoreError) as excinfo:
         Database.open(path, readonly=True)
-    assert str(excinfo.value) == f"job store {path} has schema 0; expected 3"
+    assert str(excinfo.value) == f"job store {path} has schema 0; expected 4"
 
 
 def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:
@@ -133,9 +138,9 @@ def test_reopen_keeps_the_data(tmp_path: Path) -> None:
         assert (job.id, job.state, job.spec) == (job_id, State.QUEUED, make_spec())
 
 
-def test_write_rolls_back_on_error(db: Database, store: JobStore) -> None:
+def test_write_rolls_back_on_error(backend: Backend, store: JobStore) -> None:
     """An exception inside ``write()`` leaves no trace of the transaction."""
-    with pytest.raises(RuntimeError), db.write() as conn:
+    with pytest.raises(RuntimeError), backend.write() as conn:
         conn.execute(
             "INSERT INTO jobs (rule, state, dedup_key, source_path, request_json, model,"
             " created_at, updated_at) VALUES ('r', 'queued', 'k', 's', '{}', 'm', 0, 0)"

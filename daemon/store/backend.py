@@ -1,0 +1,68 @@
+"""The store's seam: the SQL both engines run, behind one small interface.
+
+``JobStore``, ``AssetStore`` and ``HostStore`` hold the SQL (one state machine, one set of
+transitions, one audit table); a ``Backend`` is where it runs: SQLite on one host (the
+default) or PostgreSQL shared by several (RELIABILITY §7). Statements use ``?`` placeholders
+and the subset of SQL both engines speak (``ON CONFLICT``, ``RETURNING``); a backend
+translates what it must and adds its row locks (``FOR UPDATE SKIP LOCKED``) where it has them.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    """What a statement returns: rows that index by position and by column name."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Conn(Protocol):
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor: ...
+
+
+class Backend(Protocol):
+    """One database the service's threads share; every method is one short transaction."""
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """True when several hosts may use it at once (leases, claims, a global budget)."""
+        ...
+
+    @property
+    def host(self) -> str:
+        """This service's name among the hosts; written into the rows it holds."""
+        ...
+
+    @property
+    def skip_locked(self) -> str:
+        """Appended to a claim's inner SELECT (empty where there are no row locks)."""
+        ...
+
+    def write(self) -> AbstractContextManager[Conn]:
+        """One transaction that sees committed data and commits on exit (rolls back on error)."""
+        ...
+
+    def read(self) -> AbstractContextManager[Conn]: ...
+
+    def lock_budget(self, conn: Conn) -> None:
+        """Serialize budget checks in this write transaction against every other host."""
+        ...
+
+    def describe(self) -> str:
+        """Where the data lives, for people (no password)."""
+        ...
+
+    def close(self) -> None: ...
