@@ -1,0 +1,232 @@
+"""Several hosts on one store: claims, leases, take-over, one budget, one rate, input claims.
+
+Each test runs on both backends where the behaviour is the same (claims and leases work on a
+SQLite file too); what only a shared store does (recovering only one's own rows) is tested
+on PostgreSQL, and skipped with a reason on SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from conftest import OpenAs
+
+from daemon.errors import BudgetExceededError
+from daemon.store.assets import AssetKind, AssetStatus, AssetStore
+from daemon.store.hosts import HostStore
+from daemon.store.jobs import InputRef, JobSpec, JobStore, Spend
+from daemon.store.states import State
+
+T0 = 1_700_000_000.0
+DAY = "2023-11-14"
+LEASE = 30.0
+
+
+def spec(n: int) -> JobSpec:
+    return JobSpec(
+        rule="dance",
+        character=InputRef("character", f"/in/c{n}.png", f"{n:064x}", 100),
+        scene=InputRef("scene", "/assets/dance.mp4", "b" * 64, 999),
+        model="V4_Preview",
+        output_name=f"c{n}__dance",
+    )
+
+
+def fill(store: JobStore, count: int) -> list[int]:
+    ids = [
+        store.enqueue(spec(n), dedup_key=f"k{n}", source_path=f"/in/c{n}.png", at=T0)
+        for n in range(count)
+    ]
+    assert None not in ids
+    return [i for i in ids if i is not None]
+
+
+def shared_only(store: JobStore) -> None:
+    if not store._db.shared:
+        pytest.skip("only a shared (PostgreSQL) store scopes recovery to one host")
+
+
+def test_a_claimed_job_is_not_due_for_another_host_until_its_lease_runs_out(
+    open_as: OpenAs,
+) -> None:
+    a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
+    (job_id,) = fill(a, 1)
+    first = a.due(State.QUEUED, T0)
+    assert (
+        [j.owner for j in first],
+        b.due(State.QUEUED, T0 + 1),
+        [j.id for j in a.due(State.QUEUED, T0 + 2)],  # its own holder may claim it again
+        [(j.id, j.owner) for j in b.due(State.QUEUED, T0 + 2 + LEASE + 1)],
+    ) == (["a"], [], [job_id], [(job_id, "b")])
+
+
+def test_heartbeat_keeps_the_lease(open_as: OpenAs) -> None:
+    a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
+    (job_id,) = fill(a, 1)
+    a.due(State.QUEUED, T0)
+    a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
+    kept = a.heartbeat(T0 + LEASE - 1)
+    assert (kept, b.due(State.PREPARING, T0 + LEASE + 5), a.holders()) == (1, [], {job_id: "a"})
+
+
+def test_concurrent_claims_hand_each_job_to_exactly_one_host(open_as: OpenAs) -> None:
+    stores = [JobStore(open_as(f"h{i}"), lease_s=LEASE) for i in range(4)]
+    ids = fill(stores[0], 120)
+    got: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def claim(store: JobStore) -> None:
+        for _ in range(20):
+            for job in store.due(State.QUEUED, T0, limit=7):
+                try:
+                    store.transition(job.id, State.QUEUED, State.PREPARING, at=T0)
+                except Exception:  # noqa: S112 - another host moved it: counted below
+                    continue
+                with lock:
+                    got[job.id] += 1
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (sorted(got), max(got.values())) == (ids, 1)
+
+
+def test_the_same_input_enqueued_by_two_hosts_at_once_is_one_job(open_as: OpenAs) -> None:
+    a, b = JobStore(open_as("a")), JobStore(open_as("b"))
+    results: list[int | None] = []
+    barrier = threading.Barrier(2)
+
+    def put(store: JobStore) -> None:
+        barrier.wait()
+        results.append(store.enqueue(spec(1), dedup_key="same", source_path="/in/c1.png", at=T0))
+
+    threads = [threading.Thread(target=put, args=(s,)) for s in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    made = [r for r in results if r is not None]
+    assert (len(made), results.count(None), a.counts()[State.QUEUED]) == (1, 1, 1)
+
+
+def test_recovery_on_a_shared_store_leaves_a_live_hosts_submission_alone(open_as: OpenAs) -> None:
+    a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
+    shared_only(b)
+    (job_id,) = fill(a, 1)
+    a.due(State.QUEUED, T0)
+    a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
+    a.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0)
+    made = b.recover(T0 + 1)  # b starts while a is submitting
+    reaped_early = b.reap(T0 + 1)
+    reaped = b.reap(T0 + LEASE + 1)  # a fell silent
+    job = b.get(job_id)
+    assert job is not None
+    assert (made, reaped_early, reaped, job.state, b.events(job_id)[-1].detail) == (
+        [],
+        [],
+        [job_id],
+        State.UNCERTAIN,
+        "host a stopped while submitting; outcome unknown",
+    )
+
+
+def test_a_dead_hosts_rendering_job_is_polled_by_the_survivor(open_as: OpenAs) -> None:
+    a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
+    (job_id,) = fill(a, 1)
+    a.due(State.QUEUED, T0)
+    for src, dst in ((State.QUEUED, State.PREPARING), (State.PREPARING, State.SUBMITTING)):
+        a.transition(job_id, src, dst, at=T0)
+    a.transition(job_id, State.SUBMITTING, State.RENDERING, at=T0, viggle_job_id="vj1")
+    assert b.due(State.RENDERING, T0 + 1) == []
+    taken = b.due(State.RENDERING, T0 + LEASE + 1)
+    assert [(j.id, j.owner, j.viggle_job_id) for j in taken] == [(job_id, "b", "vj1")]
+
+
+def test_the_daily_cap_holds_across_hosts(open_as: OpenAs) -> None:
+    stores = [JobStore(open_as(name)) for name in ("a", "b", "c")]
+    ids = fill(stores[0], 30)
+    for job_id in ids:
+        stores[0].transition(job_id, State.QUEUED, State.PREPARING, at=T0)
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def submit(store: JobStore, mine: list[int]) -> None:
+        for job_id in mine:
+            try:
+                store.transition(
+                    job_id,
+                    State.PREPARING,
+                    State.SUBMITTING,
+                    at=T0,
+                    spend=Spend("render", 4.0, DAY),
+                    daily_cap=50.0,
+                )
+                outcome = "sent"
+            except BudgetExceededError:
+                outcome = "capped"
+            with lock:
+                outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=submit, args=(s, ids[i::3])) for i, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    spent = stores[1].spent_on(DAY)
+    assert (outcomes, spent, stores[2].counts()[State.PREPARING]) == (
+        Counter({"sent": 12, "capped": 18}),
+        48.0,
+        18,
+    )
+
+
+def test_an_input_is_claimed_by_one_host_until_it_changes_or_its_host_dies(
+    open_as: OpenAs,
+) -> None:
+    a, b = HostStore(open_as("a")), HostStore(open_as("b"))
+    for hosts in (a, b):
+        hosts.register(instance=hosts.host, pid=1, now=T0)
+
+    def claim(hosts: HostStore, size: int, now: float) -> bool:
+        return hosts.claim_input("/in/x.png", size, 5, now=now, alive_s=LEASE, ttl_s=3600)
+
+    steps = [
+        claim(a, 10, T0),
+        claim(b, 10, T0 + 1),  # a holds it
+        claim(a, 10, T0 + 2),  # a may look again
+        claim(b, 11, T0 + 3),  # the file changed: new work, b's now
+        claim(a, 11, T0 + 4),
+    ]
+    b.seen(T0 + 100)
+    steps.append(claim(a, 11, T0 + 100))  # b is alive
+    steps.append(claim(a, 11, T0 + 200))  # b has not been seen for > LEASE: taken over
+    assert steps == [True, False, True, True, False, False, True]
+
+
+def test_the_rate_limit_is_one_bucket_for_every_host(open_as: OpenAs) -> None:
+    a, b = HostStore(open_as("a")), HostStore(open_as("b"))
+    waits = [h.take_token("api", rate_per_s=2.0, burst=3.0, now=T0) for h in (a, b, a, b, a)]
+    later = b.take_token("api", rate_per_s=2.0, burst=3.0, now=T0 + 10)
+    assert (waits, later) == ([0.0, 0.0, 0.0, 0.5, 1.0], 0.0)
+
+
+def test_asset_recovery_on_a_shared_store_spares_a_live_hosts_intent(open_as: OpenAs) -> None:
+    da, db = open_as("a"), open_as("b")
+    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
+    shared_only(b)
+    (job_id,) = fill(a, 1)
+    a.due(State.QUEUED, T0)
+    AssetStore(da).begin_create(AssetKind.CHARACTER, "c" * 64, job_id=job_id, at=T0)
+    early = AssetStore(db).recover(T0 + 1)
+    dead = AssetStore(db).recover(T0 + LEASE + 1, dead_only=True)
+    asset = AssetStore(db).get(AssetKind.CHARACTER, "c" * 64)
+    assert asset is not None
+    assert (early, [x.key for x in dead], asset.status) == (
+        [],
+        ["c" * 64],
+        AssetStatus.UNCERTAIN,
+    )
