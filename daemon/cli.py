@@ -34,6 +34,7 @@ from daemon.render.budget import day_of
 from daemon.service import build_service
 from daemon.status import gather_status, print_status, status_view
 from daemon.store.factory import open_backend
+from daemon.store.hosts import HostStore
 from daemon.store.jobs import JobStore
 from daemon.viggle.emulator_cli import add_sim_arguments, config_from_args
 
@@ -134,6 +135,9 @@ def _gather(config: Config) -> dict[str, Any]:
             now=now,
             roots=roots_report(config),
             waiting=waiting_partners(config),
+            store_info={"backend": db.describe(), "host": db.host, "shared": db.shared},
+            hosts=HostStore(db).hosts() if db.shared else None,
+            lease_s=config.store.lease,
         )
     finally:
         db.close()

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from daemon.clock import iso
+from daemon.store.hosts import Host
 from daemon.store.jobs import Event, Job, JobStore
 from daemon.store.states import State
 
@@ -52,6 +53,7 @@ def _job_summary(job: Job, last_detail: str = "", now: float = 0.0) -> dict[str,
         "why": _why(job, last_detail, now),
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),
+        "host": job.owner,  # the host that holds (or last held) it on a shared store
     }
 
 
@@ -64,9 +66,14 @@ def gather_status(
     now: float = 0.0,
     roots: list[dict[str, Any]] | None = None,
     waiting: dict[str, list[str]] | None = None,
+    store_info: dict[str, Any] | None = None,
+    hosts: list[Host] | None = None,
+    lease_s: float = 60.0,
 ) -> dict[str, Any]:
     """Counts for every state, the newest jobs, the watch folders and waiting partners; the
     shape `status --json` prints (keys are only ever added)."""
+
+    holders = store.holders() if hosts else {}
 
     def summary(job: Job) -> dict[str, Any]:
         events = store.events(job.id)
@@ -79,6 +86,18 @@ def gather_status(
         "uncertain": [summary(j) for j in store.latest(state=State.UNCERTAIN, limit=100)],
         "watch": roots or [],
         "waiting_partners": waiting or {},
+        "store": store_info or {},
+        "hosts": [
+            {
+                "name": h.name,
+                "pid": h.pid,
+                "started_at": iso(h.started_at),
+                "seen_s_ago": round(max(0.0, now - h.seen_at), 1),
+                "alive": now - h.seen_at < lease_s,
+                "holds": sum(1 for owner in holders.values() if owner == h.name),
+            }
+            for h in hosts or []
+        ],
     }
 
 
@@ -102,6 +121,20 @@ def status_view(status: dict[str, Any]) -> Group:
                 f"ID` or `jobs retry {job['id']} --force`."
             )
         )
+    info = status.get("store") or {}
+    if info.get("shared"):
+        parts.append(Text(f"store: {info['backend']}; this is host {info['host']}"))
+    for host in status.get("hosts", []):
+        if host["alive"]:
+            state = f"[green]up[/green], seen {host['seen_s_ago']:g} s ago"
+        else:
+            state = (
+                f"[red]silent for {host['seen_s_ago']:g} s[/red]: "
+                "its jobs are taken over by the others"
+            )
+        parts.append(
+            Text.from_markup(f"host {escape(host['name'])}: {state}, holds {host['holds']} job(s)")
+        )
     for root in status["watch"]:
         health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
         parts.append(
@@ -113,13 +146,14 @@ def status_view(status: dict[str, Any]) -> Group:
     for rule, files in status["waiting_partners"].items():
         parts.append(Text(f"rule {rule}: waiting for a partner: {', '.join(files)}"))
     if status["jobs"]:
-        parts.append(_jobs_table(status["jobs"]))
+        parts.append(_jobs_table(status["jobs"], hosts=bool(info.get("shared"))))
     return Group(*parts)
 
 
-def _jobs_table(jobs: list[dict[str, Any]]) -> Table:
+def _jobs_table(jobs: list[dict[str, Any]], *, hosts: bool = False) -> Table:
     table = Table(title="latest jobs")
-    for column in ("id", "rule", "state", "progress", "input", "output / why"):
+    columns = ["id", "rule", "state", "progress", "input", "output / why"]
+    for column in (*columns[:3], *(["host"] if hosts else []), *columns[3:]):
         table.add_column(column)
     for job in jobs:
         state = State(job["state"])
@@ -131,6 +165,7 @@ def _jobs_table(jobs: list[dict[str, Any]]) -> Table:
             str(job["id"]),
             job["rule"],
             f"[{_STYLE.get(state, 'white')}]{state}[/]",
+            *([escape(job.get("host") or "")] if hosts else []),
             progress,
             escape(job["input"].rsplit("/", 1)[-1]),
             escape(job["why"] or job["output"] or ""),

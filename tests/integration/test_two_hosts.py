@@ -8,6 +8,9 @@ with real processes in ``bench/drills`` (its fast variant in tests/e2e).
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -83,3 +86,39 @@ def test_two_hosts_render_every_input_exactly_once_within_one_budget(
         beta.store.counts()[State.WAITING_BUDGET],
     ) == (1, True, 9, 9.0, 9, INPUTS - 9)
     assert set(by_host) <= {"alpha", "beta"}
+
+
+def cli(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_status_and_jobs_work_from_either_host(
+    two_hosts: tuple[Service, Service], workspace: Workspace
+) -> None:
+    alpha, beta = two_hosts
+    drop(workspace.watch / "solo.png", workspace.character(seed=99))
+    wait_for(lambda: alpha.store.counts()[State.DONE] == 1, timeout_s=60, what="job done")
+    beta.keep_leases(time.time())
+    config = str(workspace.root / "config.yaml")  # the last written: host beta's
+    status = json.loads(cli("status", "--json", "--config", config))
+    shown = cli("jobs", "show", "1", "--config", config)
+    text = cli("status", "--config", config)
+    assert (
+        status["store"]["shared"],
+        status["store"]["host"],
+        sorted(h["name"] for h in status["hosts"]),
+        all(h["alive"] for h in status["hosts"]),
+        status["jobs"][0]["host"] in ("alpha", "beta"),
+        "done" in shown,
+        "this is host beta" in text,
+        "host alpha: up" in text,
+    ) == (True, "beta", ["alpha", "beta"], True, True, True, True, True)
