@@ -16,12 +16,13 @@ from rich.table import Table
 from daemon.config import Config, PairsRule, resolve_api_key
 from daemon.errors import ConfigError, ViggleWatchError
 from daemon.intake import Intake
+from daemon.logs import redact_text
 from daemon.plan import Planner
 from daemon.rules.pairing import is_image, is_video
 from daemon.service import PID_FILE
 from daemon.settings import check_paths, watch_roots
 from daemon.store.assets import AssetStore
-from daemon.store.factory import open_backend, store_exists
+from daemon.store.factory import host_name, open_backend, state_db_path, store_exists
 from daemon.store.jobs import JobStore
 
 
@@ -36,11 +37,22 @@ def print_check(config: Config, console: Console) -> None:
         console.print(f"    {json.dumps(details, sort_keys=True)}")
     for root in watch_roots(config):
         console.print(f"  watch {root.path}: {root.kind} — {root.reason}")
+    console.print(f"  {store_line(config)}")
     try:
         resolve_api_key(config)
         console.print("  API key: found")
     except ConfigError as exc:
         console.print(f"  [yellow]warning[/yellow]: {exc} (`run` needs it)")
+
+
+def store_line(config: Config) -> str:
+    """Where the queue lives, in words (the password of a URL never shown)."""
+    if config.store.url:
+        return (
+            f"store: PostgreSQL {redact_text(config.store.url)}, shared by several hosts; this is "
+            f"host {host_name(config)} (lease {config.store.lease:g} s)"
+        )
+    return f"store: SQLite {state_db_path(config)} (one host)"
 
 
 def roots_report(config: Config) -> list[dict[str, Any]]:
