@@ -21,6 +21,7 @@ from daemon.errors import (
     RejectedError,
     ThrottledError,
     TransientError,
+    TransitionError,
 )
 from daemon.metrics import Metrics
 from daemon.outputs.atomic import sha256_of
@@ -194,20 +195,44 @@ class Submitter:
             self._classify_failure(job, exc, now)
             return
         self._breaker.record(ok=True, now=now)
-        self._store.transition(
-            job.id,
-            State.SUBMITTING,
-            State.RENDERING,
-            at=now,
-            viggle_job_id=created.job_id,
-            detail=f"viggle job {created.job_id}",
-            render_started_at=now,
-            next_attempt_at=now + self._settings.poll_interval_s,
-        )
+        self._rendering(job, created.job_id, now)
         bound.info(
             "render_submitted", viggle_job_id=created.job_id, model=job.spec.model, credits=cost
         )
         self._metrics.submitted(job.rule, cost)
+
+    def _rendering(self, job: Job, viggle_job_id: str, now: float) -> None:
+        """Record the accepted render. If this host fell silent during the POST, another host
+        made the job ``uncertain``; this answer is the proof a person would look for, so the
+        job moves on from there (compare-and-set: unless a person got to it first)."""
+
+        def move(src: State, detail: str) -> None:
+            self._store.transition(
+                job.id,
+                src,
+                State.RENDERING,
+                at=now,
+                detail=detail,
+                viggle_job_id=viggle_job_id,
+                render_started_at=now,
+                next_attempt_at=now + self._settings.poll_interval_s,
+            )
+
+        try:
+            move(State.SUBMITTING, f"viggle job {viggle_job_id}")
+        except TransitionError:
+            detail = f"viggle job {viggle_job_id}: its answer arrived after the job was taken over"
+            try:
+                move(State.UNCERTAIN, detail)
+            except TransitionError:
+                log.error(
+                    "render_answer_unrecorded",
+                    job_id=job.id,
+                    viggle_job_id=viggle_job_id,
+                    hint=f"`viggle-watch jobs resolve {job.id} --viggle-job {viggle_job_id}`",
+                )
+                return
+            log.warning("job_uncertain_resolved", job_id=job.id, viggle_job_id=viggle_job_id)
 
     @staticmethod
     def _changed_input(job: Job) -> str:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import Any, cast
 
 import pytest
 from conftest import OpenAs
 
 from daemon.errors import BudgetExceededError
+from daemon.render.politeness import CircuitBreaker
+from daemon.render.submitter import SubmitSettings, Submitter
 from daemon.store.assets import AssetKind, AssetStatus, AssetStore
 from daemon.store.hosts import HostStore
 from daemon.store.jobs import InputRef, JobSpec, JobStore, Spend
@@ -230,3 +233,32 @@ def test_asset_recovery_on_a_shared_store_spares_a_live_hosts_intent(open_as: Op
         ["c" * 64],
         AssetStatus.UNCERTAIN,
     )
+
+
+@pytest.mark.parametrize("taken_over_by_person", [False, True])
+def test_a_late_answer_to_a_taken_over_submission_is_recorded(
+    open_as: OpenAs, taken_over_by_person: bool
+) -> None:
+    """Host a's POST answered after its lease ran out and b made the job uncertain: the
+    answer (the Viggle job id) moves the job to rendering, unless a person acted first."""
+    da, db = open_as("a"), open_as("b")
+    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
+    (job_id,) = fill(a, 1)
+    a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
+    job = a.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0)
+    b.transition(job_id, State.SUBMITTING, State.UNCERTAIN, at=T0 + LEASE + 1)
+    if taken_over_by_person:
+        b.transition(job_id, State.UNCERTAIN, State.CANCELLED, at=T0 + LEASE + 2)
+    submitter = Submitter(
+        a,
+        AssetStore(da),
+        cast(Any, None),  # never called: only the answer's bookkeeping is under test
+        SubmitSettings(max_in_flight=2, poll_interval_s=4.0),
+        breaker=CircuitBreaker(),
+        on_ended=lambda _job: None,
+    )
+    submitter._rendering(job, "vj-late", T0 + LEASE + 3)
+    after = a.get(job_id)
+    assert after is not None
+    expected = (State.CANCELLED, None) if taken_over_by_person else (State.RENDERING, "vj-late")
+    assert (after.state, after.viggle_job_id) == expected
