@@ -184,14 +184,27 @@ class PostgresDatabase:
                 with conn.transaction():
                     yield _Conn(conn)
             except Exception as exc:
-                if _is_connection_error(exc):
-                    raise StoreError(f"lost the connection to {self.describe()}") from exc
+                self._lost(exc)
                 raise
 
     @contextmanager
     def read(self) -> Iterator[_Conn]:
         with self._lock:
-            yield _Conn(self._connection())
+            try:
+                yield _Conn(self._connection())
+            except Exception as exc:
+                self._lost(exc)
+                raise
+
+    def _lost(self, exc: Exception) -> None:
+        """A dropped connection is a StoreError (the tick fails, the next one reconnects)."""
+        if _is_connection_error(exc):
+            if self._conn is not None and self._conn.broken:
+                self._conn.close()
+                self._conn = None
+            raise StoreError(
+                f"lost the connection to {self.describe()}: {redact_text(str(exc))}"
+            ) from exc
 
     def lock_budget(self, conn: Any) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (BUDGET_LOCK,))

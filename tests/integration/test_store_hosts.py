@@ -14,7 +14,7 @@ from typing import Any, cast
 import pytest
 from conftest import OpenAs
 
-from daemon.errors import BudgetExceededError
+from daemon.errors import BudgetExceededError, StoreError
 from daemon.render.politeness import CircuitBreaker
 from daemon.render.submitter import SubmitSettings, Submitter
 from daemon.store.assets import AssetKind, AssetStatus, AssetStore
@@ -262,3 +262,29 @@ def test_a_late_answer_to_a_taken_over_submission_is_recorded(
     assert after is not None
     expected = (State.CANCELLED, None) if taken_over_by_person else (State.RENDERING, "vj-late")
     assert (after.state, after.viggle_job_id) == expected
+
+
+def test_a_lost_database_connection_is_an_error_then_reconnects(open_as: OpenAs) -> None:
+    db = open_as("a")
+    if db.dialect != "postgresql":
+        pytest.skip("a SQLite file has no connection to lose")
+    store = JobStore(db)
+    fill(store, 1)
+    with db.write() as conn:  # end every other session of this database: a server restart
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    other = open_as("b")
+    with other.write() as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    outcomes = []
+    for _ in range(2):
+        try:
+            outcomes.append(store.counts()[State.QUEUED])
+        except StoreError as exc:
+            outcomes.append(type(exc).__name__)
+    assert outcomes == ["StoreError", 1]
