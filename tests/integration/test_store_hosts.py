@@ -281,7 +281,7 @@ def test_a_lost_database_connection_is_an_error_then_reconnects(open_as: OpenAs)
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-    outcomes = []
+    outcomes: list[object] = []
     for _ in range(2):
         try:
             outcomes.append(store.counts()[State.QUEUED])
