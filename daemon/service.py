@@ -93,13 +93,7 @@ class Service:
         now = self.clock.time()
         if self.db.shared:
             self._register(now)
-        for job_id in self.store.recover(now):
-            log.error(
-                "job_uncertain",
-                job_id=job_id,
-                reason="the service stopped while submitting; outcome unknown",
-                hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
-            )
+        self._uncertain(self.store.recover(now), "the service stopped while submitting")
         self._uncertain_assets(self.assets.recover(now))
         self._remove_stale_parts()
         self.hooks.start()
@@ -148,14 +142,18 @@ class Service:
         """Heartbeat this host's leases; take over what silent hosts held (shared store)."""
         self.hosts.seen(now)
         self.store.heartbeat(now)
-        for job_id in self.store.reap(now):
+        self._uncertain(self.store.reap(now), "its host stopped while submitting")
+        self._uncertain_assets(self.assets.recover(now, dead_only=True))
+
+    @staticmethod
+    def _uncertain(job_ids: list[int], why: str) -> None:
+        for job_id in job_ids:
             log.error(
                 "job_uncertain",
                 job_id=job_id,
-                reason="its host stopped while submitting; outcome unknown",
+                reason=f"{why}; outcome unknown",
                 hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
             )
-        self._uncertain_assets(self.assets.recover(now, dead_only=True))
 
     @staticmethod
     def _uncertain_assets(assets: list[Asset]) -> None:

@@ -278,32 +278,26 @@ class JobStore:
         resubmitted automatically. Returns the ids made uncertain.
         """
         everyone = not self._db.shared if everyone is None else everyone
+        lost = self._lost(State.SUBMITTING, at, everyone) + self._lost(
+            State.PREPARING, at, everyone
+        )
+        return self._give_up(lost, at)
+
+    def _give_up(self, jobs: list[Job], at: float) -> list[int]:
+        """Jobs whose holder stopped: submitting → uncertain, preparing → queued again."""
         uncertain: list[int] = []
-        for job in self._lost(State.SUBMITTING, at, everyone):
+        for job in jobs:
             holder = f"host {job.owner}" if job.owner and job.owner != self.host else "service"
+            dst = State.UNCERTAIN if job.state == State.SUBMITTING else State.QUEUED
+            what = "submitting; outcome unknown" if dst == State.UNCERTAIN else "preparing"
             try:
                 self.transition(
-                    job.id,
-                    State.SUBMITTING,
-                    State.UNCERTAIN,
-                    at=at,
-                    detail=f"{holder} stopped while submitting; outcome unknown",
+                    job.id, job.state, dst, at=at, detail=f"{holder} stopped while {what}"
                 )
             except TransitionError:
                 continue  # its host came back and moved it on
-            uncertain.append(job.id)
-        for job in self._lost(State.PREPARING, at, everyone):
-            holder = f"host {job.owner}" if job.owner and job.owner != self.host else "service"
-            try:
-                self.transition(
-                    job.id,
-                    State.PREPARING,
-                    State.QUEUED,
-                    at=at,
-                    detail=f"{holder} stopped while preparing",
-                )
-            except TransitionError:
-                continue
+            if dst == State.UNCERTAIN:
+                uncertain.append(job.id)
         return uncertain
 
     def _lost(self, state: State, at: float, everyone: bool) -> list[Job]:
@@ -325,21 +319,7 @@ class JobStore:
                 " AND lease_until < ? ORDER BY id",
                 (State.SUBMITTING, State.PREPARING, self.host, at),
             ).fetchall()
-        if not rows:
-            return []
-        uncertain: list[int] = []
-        for job in (job_of(r) for r in rows):
-            dst = State.UNCERTAIN if job.state == State.SUBMITTING else State.QUEUED
-            what = "submitting; outcome unknown" if dst == State.UNCERTAIN else "preparing"
-            try:
-                self.transition(
-                    job.id, job.state, dst, at=at, detail=f"host {job.owner} stopped while {what}"
-                )
-            except TransitionError:
-                continue
-            if dst == State.UNCERTAIN:
-                uncertain.append(job.id)
-        return uncertain
+        return self._give_up([job_of(r) for r in rows], at)
 
     def heartbeat(self, now: float) -> int:
         """Extend this host's leases on the jobs it holds; return how many."""
