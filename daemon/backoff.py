@@ -19,7 +19,8 @@ def backoff_s(
     """Delay before retry number ``attempt`` (1-based): uniform in [0, min(cap, base·2^(n-1))].
 
     ``rand`` returns a float in [0, 1); pass ``random.random`` for full jitter. The default
-    (1.0) gives the ceiling, which is what tests and job-level schedules want.
+    (1.0) gives the ceiling, which is what tests want; the job-level delays in
+    ``daemon.render.retry`` pass a random source.
     """
     ceiling = min(cap_s, base_s * 2.0 ** max(0, attempt - 1))
     return ceiling * rand()

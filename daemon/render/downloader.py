@@ -6,6 +6,7 @@ import errno
 import grp
 import json
 import os
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,11 @@ from daemon.viggle.client import Downloaded, ViggleClient
 
 log = structlog.get_logger()
 MAX_OUTPUT_BYTES: Final = 2 * 1024**3
+REFRESHES_PER_TICK: Final = 2
+"""Fresh URLs one job may fetch in one tick. An expired URL is refreshed and used at once: left
+for the next tick, behind the backlog of other downloads, a short-lived URL expires again before
+it is used (a livelock). A URL that expires even when used right after its refresh waits out a
+growing backoff instead of spinning."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +69,14 @@ class Downloader:
         *,
         on_ended: Callable[[Job], None],
         metrics: Metrics | None = None,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self._store = store
         self._client = client
         self._settings = settings
         self._on_ended = on_ended
         self._metrics = metrics if metrics is not None else Metrics()
+        self._rand = rand  # the jitter of retry delays (tests pass a constant)
         self._failures: dict[int, int] = {}
         self._progress: dict[int, int] = {}  # job id → bytes of its .part at the last failure
 
@@ -114,24 +122,58 @@ class Downloader:
 
     def _download(self, job: Job, now: float) -> None:
         target = self._target(job)
-        try:
-            video = self._video(job, target)
-            mask = self._mask(job, target)
-        except DownloadError as exc:
-            self._metrics.api_error(exc)
-            self._retry_later(job, now, str(exc), refresh=exc.expired)
-            return
-        except OSError as exc:
-            reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            self._retry_later(job, now, f"cannot write {target}: {reason}", refresh=False)
-            return
+        refreshes = 0
+        while True:
+            try:
+                video = self._video(job, target)
+                mask = self._mask(job, target)
+                break
+            except DownloadError as exc:
+                self._metrics.api_error(exc)
+                if exc.expired and refreshes < REFRESHES_PER_TICK:
+                    refreshes += 1
+                    fresh = self._refresh(job)
+                    if fresh is not None:  # use the fresh URL now, while it is fresh
+                        job = fresh
+                        continue
+                    # no fresh URL (the status GET failed): try again after a short delay
+                    self._retry_later(job, now, str(exc), grow=False)
+                    return
+                # not an expiry, or the URL expired again right after its refresh
+                self._retry_later(job, now, str(exc), grow=True)
+                return
+            except OSError as exc:
+                reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+                self._retry_later(job, now, f"cannot write {target}: {reason}", grow=True)
+                return
         try:
             self._finish(job, target, video, mask, now)
         except OSError as exc:  # the sidecar could not be written (e.g. disk full): retry
             reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            self._retry_later(job, now, f"cannot write the sidecar: {reason}", refresh=False)
+            self._retry_later(job, now, f"cannot write the sidecar: {reason}", grow=True)
             return
         self._failures.pop(job.id, None)
+        self._progress.pop(job.id, None)
+
+    def _refresh(self, job: Job) -> Job | None:
+        """Ask Viggle for freshly signed URLs (never submit again); the job with them, or None."""
+        if not job.viggle_job_id:
+            return None
+        try:
+            status = self._client.get_render(job.viggle_job_id)
+        except ApiError as exc:
+            self._metrics.api_error(exc)
+            log.warning("download_url_not_refreshed", job_id=job.id, reason=str(exc))
+            return None
+        if not status.result_url:
+            log.warning("download_url_not_refreshed", job_id=job.id, reason="no result URL")
+            return None
+        stored = self._store.update(
+            job.id, State.DOWNLOADING, result_url=status.result_url, mask_url=status.mask_cdn_url
+        )
+        log.info("download_url_refreshed", job_id=job.id)
+        # read back: the video may be written already (its sha256 stored) while the mask expired
+        return self._store.get(job.id) if stored else None
 
     def _video(self, job: Job, target: Path) -> Downloaded:
         if job.output_sha256 and job.output_size is not None and target.exists():
@@ -160,31 +202,33 @@ class Downloader:
         )
         return got
 
-    def _retry_later(self, job: Job, now: float, reason: str, *, refresh: bool) -> None:
-        # an expired URL is not the transfer failing: it does not grow the backoff
-        failures = self._failures.get(job.id, 0) + (0 if refresh else 1)
+    def _retry_later(self, job: Job, now: float, reason: str, *, grow: bool) -> None:
+        """Keep the job in ``downloading``, due again after a jittered backoff.
+
+        ``grow`` False (the URL expired and no fresh one could be fetched) does not grow the
+        backoff: that is not the transfer failing.
+        """
+        failures = self._failures.get(job.id, 0) + (1 if grow else 0)
         got = _part_size(job)
         if got > self._progress.get(job.id, 0):
             failures = 1  # the partial file grew: the transfer is getting there, try again soon
         self._progress[job.id] = got
         self._failures[job.id] = failures
-        fields: dict[str, object] = {"next_attempt_at": now + download_delay_s(failures)}
-        if refresh and job.viggle_job_id:  # a stale signed URL: ask Viggle for a fresh one
-            try:
-                status = self._client.get_render(job.viggle_job_id)
-            except ApiError as exc:
-                self._metrics.api_error(exc)
-                status = None
-            if status is not None and status.result_url:
-                fields = {
-                    "result_url": status.result_url,
-                    "mask_url": status.mask_cdn_url,
-                    "next_attempt_at": now,
-                }
+        delay = download_delay_s(failures, rand=self._rand)
         # shown by `status` while the download waits (e.g. "disk full"); cleared when done
-        fields["error_message"] = f"download retrying: {reason}"
-        self._store.update(job.id, State.DOWNLOADING, **fields)
-        log.warning("download_failed", job_id=job.id, reason=reason, failures=failures)
+        self._store.update(
+            job.id,
+            State.DOWNLOADING,
+            next_attempt_at=now + delay,
+            error_message=f"download retrying: {reason}",
+        )
+        log.warning(
+            "download_failed",
+            job_id=job.id,
+            reason=reason,
+            failures=failures,
+            retry_in_s=round(delay, 1),
+        )
 
     def _finish(
         self, job: Job, video: Path, got: Downloaded, mask: Downloaded | None, now: float

@@ -129,9 +129,7 @@ def test_an_expired_url_is_refreshed_never_rendered_again(
         service.poller.tick(now())  # sees it complete and takes its signed URL
         assert st.state() == State.DOWNLOADING
         time.sleep(1.4)  # ... which expires (whole seconds, rounded up) before the download
-        service.downloader.tick(now())
-        assert st.state() == State.DOWNLOADING
-        service.downloader.tick(now())  # with the fresh URL from the job's status
+        service.downloader.tick(now())  # refreshes the URL from the job's status and uses it
         assert st.state() == State.DONE
         stats = emu.emulator.stats()
     assert stats["faults_injected"].get("cdn_expiry", 0) >= 1
