@@ -42,6 +42,14 @@ class TransitionError(StoreError):
     """A job was not in the state a transition expected (someone else moved it)."""
 
 
+class InFlightLimitError(StoreError):
+    """Every render slot (max_concurrent_renders, counted across hosts) is taken."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} renders are in flight already (max_concurrent_renders)")
+        self.limit = limit
+
+
 class BudgetExceededError(StoreError):
     """A paid step would take the day's credits (counted across every host) over the cap."""
 

@@ -33,6 +33,7 @@ from daemon.render.preparer import Preparer
 from daemon.render.submitter import Submitter
 from daemon.scheduler import TickScheduler
 from daemon.settings import (
+    admit_window,
     budget_of,
     check_paths,
     output_rules,
@@ -218,7 +219,7 @@ class Service:
         self.rules.update({r.name: r for r in new.rules})
         self.outputs.rules.update(output_rules(new))
         self.intake.set_rules(new.rules)
-        self.preparer.configure(budget_of(new))
+        self.preparer.configure(budget_of(new), admit_window(new))
         self.submitter.configure(submit_settings(new))
         old_roots, self.config = watch_roots(self.config), new
         if watch_roots(new) != old_roots:
@@ -263,9 +264,10 @@ class Service:
             signal.SIGHUP, lambda *_: self.reload_requested.set()
         )
         pid_file = self.config.state_dir / PID_FILE
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)  # SQLite made it; PostgreSQL not
         self.start()
-        pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
         try:
+            pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
             while not stop.wait(0.5):
                 if self.reload_requested.is_set():
                     self.reload_requested.clear()
@@ -351,6 +353,7 @@ def build_service(
             budget=budget_of(config),
             asset_poll_s=max(config.poll_interval, 1.0),
             on_ended=ended,
+            admit_window=admit_window(config),
         ),
         submitter=Submitter(
             store,

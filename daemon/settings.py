@@ -74,3 +74,9 @@ def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
             reason=choice.reason,
         )
     return [roots[k] for k in sorted(roots)]
+
+
+def admit_window(config: Config) -> int | None:
+    """On a shared store, how many jobs may be preparing at once across the hosts (None: no
+    limit on one host): enough to keep every render slot busy, not the whole queue."""
+    return max(4, 2 * config.max_concurrent_renders) if config.store.url else None

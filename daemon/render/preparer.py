@@ -22,6 +22,7 @@ log = structlog.get_logger()
 BUDGET_RECHECK_S: Final = 60.0
 BALANCE_TTL_S: Final = 30.0
 BATCH: Final = 50
+PREPARING_ONLY: Final = frozenset({State.PREPARING})
 
 
 class Preparer:
@@ -36,6 +37,7 @@ class Preparer:
         budget: Budget,
         asset_poll_s: float,
         on_ended: Callable[[Job], None],
+        admit_window: int | None = None,
     ) -> None:
         self._store = store
         self._assets = assets
@@ -43,18 +45,25 @@ class Preparer:
         self._budget = budget
         self._asset_poll_s = asset_poll_s
         self._on_ended = on_ended
+        # on a shared store: at most this many jobs preparing at once, across every host, so
+        # that no host takes more of the queue than it can submit soon (the others get the rest)
+        self._admit_window = admit_window
         self._balance: tuple[float, float | None] = (-1e18, None)
 
-    def configure(self, budget: Budget) -> None:
+    def configure(self, budget: Budget, admit_window: int | None = None) -> None:
         """A reloaded config's budget applies from the next tick."""
         self._budget = budget
+        self._admit_window = admit_window
 
     def tick(self, now: float) -> int:
         """Admit queued jobs, re-check waiting ones, move preparing ones on; return jobs seen."""
         waiting = self._store.due(State.WAITING_BUDGET, now, limit=BATCH)
         for job in waiting:
             self._recheck(job, now)
-        queued = self._store.due(State.QUEUED, now, limit=BATCH)
+        room = BATCH
+        if self._admit_window is not None:
+            room = min(room, self._admit_window - self._store.count_in(PREPARING_ONLY))
+        queued = self._store.due(State.QUEUED, now, limit=room) if room > 0 else []
         for job in queued:
             self._admit(job, now)
         preparing = [

@@ -16,6 +16,7 @@ from daemon.errors import (
     BudgetExceededError,
     CreditsError,
     FastUnavailableError,
+    InFlightLimitError,
     NotSentError,
     OutcomeUnknownError,
     RejectedError,
@@ -41,6 +42,7 @@ STALE_ASSET_CODES: Final = frozenset({"CS-ORIV-008", "CS-ORIV-009", "CS-ORIV-010
 
 UNMOUNTED_RETRY_S: Final = 60.0
 FAST_TRIES: Final = 3  # fast mode refused this often: the job fails with the reason
+FAST_REFUSED: Final = "fast mode unavailable: "  # marks those refusals in the job's history
 
 
 def _looks_unmounted(folder: Path) -> bool:
@@ -104,6 +106,7 @@ class Submitter:
         self._metrics = metrics if metrics is not None else Metrics()
         self.paused_reason: str | None = None
         self.draining = False
+        self.full = False  # every render slot was taken during this tick
 
     def configure(self, settings: SubmitSettings) -> None:
         """A reloaded config's concurrency and budget apply from the next tick."""
@@ -114,9 +117,12 @@ class Submitter:
         if self.paused_reason or self.draining or not self._breaker.allows(now):
             return 0
         slots = self._settings.max_in_flight - self._store.count_in(IN_FLIGHT)
+        if slots <= 0:
+            return 0
         sent = 0
+        self.full = False
         for job in self._store.due(State.PREPARING, now, limit=200):
-            if sent >= slots or self.draining or self.paused_reason:
+            if sent >= slots or self.draining or self.paused_reason or self.full:
                 break
             if job.assets.get("ready") and self._within_budget(job, now):
                 self._submit(job, now)
@@ -177,9 +183,13 @@ class Submitter:
                 attempts=job.attempts + 1,
                 spend=Spend("render", cost, day_of(now)),
                 daily_cap=self._settings.budget.daily_credits,
+                max_in_flight=self._settings.max_in_flight,
             )
         except BudgetExceededError as exc:
             self._wait_budget(job, now, str(exc))
+            return
+        except InFlightLimitError:  # another host took the last slot: try again next tick
+            self.full = True
             return
         choices = job.spec.options
         options = RenderOptions(
@@ -286,18 +296,20 @@ class Submitter:
     def _classify_failure(self, job: Job, exc: ApiError, now: float) -> None:
         """RELIABILITY §2.4: only a provably unsent or refused request leaves `submitting`."""
         attempt = job.attempts + 1
-        if isinstance(exc, FastUnavailableError) and attempt >= FAST_TRIES:
+        refusals = self._fast_refusals(job) + 1 if isinstance(exc, FastUnavailableError) else 0
+        if refusals >= FAST_TRIES:
             self._fail(
                 job,
                 State.SUBMITTING,
                 now,
                 exc.code or "fast_unavailable",
-                f"fast mode stayed unavailable for {attempt} tries; retry the job "
+                f"fast mode stayed unavailable for {refusals} tries; retry the job "
                 "later, or without fast (`fast: false`)",
             )
         elif isinstance(exc, NotSentError | ThrottledError | FastUnavailableError):
             retry_after = exc.retry_after_s if isinstance(exc, ThrottledError) else None
-            self._back_to_queue(job, now, str(exc), submit_delay_s(attempt, retry_after))
+            reason = f"{FAST_REFUSED}{exc}" if refusals else str(exc)
+            self._back_to_queue(job, now, reason, submit_delay_s(attempt, retry_after))
         elif isinstance(exc, CreditsError):
             self._store.transition(
                 job.id,
@@ -338,6 +350,11 @@ class Submitter:
                 reason=str(exc),
                 hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
             )
+
+    def _fast_refusals(self, job: Job) -> int:
+        """How often fast mode was refused for this job (other retries, e.g. 429s, not counted)."""
+        marker = f"not sent: {FAST_REFUSED}"
+        return sum(1 for e in self._store.events(job.id) if e.detail.startswith(marker))
 
     def _forget_assets(self, job: Job) -> None:
         spec = job.spec

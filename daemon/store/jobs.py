@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from daemon.errors import BudgetExceededError, StoreError, TransitionError
+from daemon.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
 from daemon.store.backend import Backend
 from daemon.store.records import _SETTABLE, Event, Job, Spend, insert_spend, job_of
 from daemon.store.spec import InputRef, JobSpec
@@ -114,6 +114,7 @@ class JobStore:
         spend: Spend | None = None,
         refund: bool = False,
         daily_cap: float | None = None,
+        max_in_flight: int | None = None,
         **fields: object,
     ) -> Job:
         """Move ``job_id`` from ``src`` to ``dst`` (compare-and-set) and log it; return the job.
@@ -122,7 +123,9 @@ class JobStore:
         ``refund`` removes the job's render spending (not sent, failed or cancelled at Viggle),
         both in the same transaction as the state change. With ``daily_cap``, the spend is
         checked against the credits every host has committed that day under one lock, and
-        ``BudgetExceededError`` leaves the job as it was.
+        ``BudgetExceededError`` leaves the job as it was. With ``max_in_flight``, the renders
+        at Viggle (every host's) are counted under the same lock, and ``InFlightLimitError``
+        leaves the job as it was.
         """
         if not allowed(src, dst):
             raise StoreError(f"transition {src} → {dst} is not allowed")
@@ -138,11 +141,9 @@ class JobStore:
             )
             if cur.rowcount != 1:
                 raise TransitionError(f"job {job_id} is not {src} (wanted → {dst})")
-            if spend is not None and daily_cap is not None:
+            if max_in_flight is not None or (spend is not None and daily_cap is not None):
                 self._db.lock_budget(conn)
-                spent = _spent(conn, spend.day)
-                if spent + spend.credits > daily_cap + 1e-9:
-                    raise BudgetExceededError(spent, daily_cap, spend.credits)
+                _check_limits(conn, spend, daily_cap, max_in_flight)
             conn.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -325,7 +326,7 @@ class JobStore:
         """Extend this host's leases on the jobs it holds; return how many."""
         with self._db.write() as conn:
             cur = conn.execute(
-                "UPDATE jobs SET lease_until = ? WHERE owner = ? AND state IN (?, ?, ?, ?, ?)",
+                "UPDATE jobs SET lease_until = ? WHERE owner = ? AND state IN (?, ?, ?, ?)",
                 (
                     now + self.lease_s,
                     self.host,
@@ -333,7 +334,6 @@ class JobStore:
                     State.SUBMITTING,
                     State.RENDERING,
                     State.DOWNLOADING,
-                    State.QUEUED,
                 ),
             )
             return cur.rowcount
@@ -356,3 +356,21 @@ def _spent(conn: Any, day: str) -> float:
         "SELECT COALESCE(SUM(credits), 0) FROM spend WHERE day = ?", (day,)
     ).fetchone()
     return float(row[0])
+
+
+def _check_limits(
+    conn: Any, spend: Spend | None, daily_cap: float | None, max_in_flight: int | None
+) -> None:
+    """Under the budget lock: the day's credits and the renders in flight, across hosts."""
+    if spend is not None and daily_cap is not None:
+        spent = _spent(conn, spend.day)
+        if spent + spend.credits > daily_cap + 1e-9:
+            raise BudgetExceededError(spent, daily_cap, spend.credits)
+    if max_in_flight is not None:
+        marks = ", ".join("?" for _ in IN_FLIGHT)
+        row = conn.execute(
+            f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks})",  # noqa: S608
+            tuple(IN_FLIGHT),
+        ).fetchone()
+        if int(row[0]) > max_in_flight:  # the job itself is counted: it is submitting now
+            raise InFlightLimitError(max_in_flight)

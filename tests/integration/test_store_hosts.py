@@ -14,7 +14,7 @@ from typing import Any, cast
 import pytest
 from conftest import OpenAs
 
-from daemon.errors import BudgetExceededError, StoreError
+from daemon.errors import BudgetExceededError, InFlightLimitError, StoreError
 from daemon.render.politeness import CircuitBreaker
 from daemon.render.submitter import SubmitSettings, Submitter
 from daemon.store.assets import AssetKind, AssetStatus, AssetStore
@@ -288,3 +288,34 @@ def test_a_lost_database_connection_is_an_error_then_reconnects(open_as: OpenAs)
         except StoreError as exc:
             outcomes.append(type(exc).__name__)
     assert outcomes == ["StoreError", 1]
+
+
+def test_the_render_slots_are_counted_across_hosts(open_as: OpenAs) -> None:
+    stores = [JobStore(open_as(name)) for name in ("a", "b", "c")]
+    ids = fill(stores[0], 24)
+    for job_id in ids:
+        stores[0].transition(job_id, State.QUEUED, State.PREPARING, at=T0)
+    full: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def submit(store: JobStore, mine: list[int]) -> None:
+        for job_id in mine:
+            try:
+                store.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0, max_in_flight=5)
+                outcome = "sent"
+            except InFlightLimitError:
+                outcome = "full"
+            with lock:
+                full[outcome] += 1
+
+    threads = [threading.Thread(target=submit, args=(s, ids[i::3])) for i, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    counts = stores[1].counts()
+    assert (full, counts[State.SUBMITTING], counts[State.PREPARING]) == (
+        Counter({"sent": 5, "full": 19}),
+        5,
+        19,
+    )

@@ -1,0 +1,60 @@
+"""Fast mode gives up after FAST_TRIES refusals of fast mode itself, not after any FAST_TRIES
+tries: 429s and unsent requests on the way do not count (real SQLite store, no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+from daemon.errors import ApiError, FastUnavailableError, ThrottledError
+from daemon.render.politeness import CircuitBreaker
+from daemon.render.submitter import FAST_TRIES, SubmitSettings, Submitter
+from daemon.store.assets import AssetStore
+from daemon.store.db import Database
+from daemon.store.jobs import InputRef, JobSpec, JobStore
+from daemon.store.states import State
+
+T0 = 1_700_000_000.0
+
+
+def test_only_fast_refusals_count_towards_giving_up(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "state.db")
+    store = JobStore(db)
+    spec = JobSpec(
+        rule="dance",
+        character=InputRef("character", "/in/a.png", "a" * 64, 10),
+        scene=InputRef("scene", "/in/s.mp4", "b" * 64, 20),
+        model="V4_Preview",
+        output_name="a__dance",
+    )
+    job_id = store.enqueue(spec, dedup_key="k", source_path="/in/a.png", at=T0)
+    assert job_id is not None
+    submitter = Submitter(
+        store,
+        AssetStore(db),
+        cast(Any, None),  # never called: the outcomes are fed in by hand
+        SubmitSettings(max_in_flight=2, poll_interval_s=4.0),
+        breaker=CircuitBreaker(),
+        on_ended=lambda _job: None,
+    )
+    throttled = ThrottledError("slow down", retry_after_s=1.0)
+    refused = FastUnavailableError("no fast capacity", http_status=400, code="CS-UORC01-001")
+    outcomes: list[ApiError] = [throttled, throttled, refused, throttled, refused, refused]
+    states = []
+    reasons = []
+    for n, exc in enumerate(outcomes):
+        now = T0 + 1000 * n
+        store.transition(job_id, State.QUEUED, State.PREPARING, at=now)
+        job = store.transition(job_id, State.PREPARING, State.SUBMITTING, at=now, attempts=n + 1)
+        submitter._classify_failure(job, exc, now)
+        after = store.get(job_id)
+        assert after is not None
+        states.append(after.state)
+        reasons.append(after.error_message)
+    db.close()
+    assert FAST_TRIES == 3
+    assert states == [State.QUEUED] * 5 + [State.FAILED]
+    assert reasons[-1] == (
+        "fast mode stayed unavailable for 3 tries; retry the job later, or without fast "
+        "(`fast: false`)"
+    )
