@@ -1,8 +1,8 @@
 """Every drill, one after the other, at its default size: ``python -m bench.drills``.
 
 Runs ``crash.py`` (300 jobs, 50 SIGKILLs), ``soak.py`` (500 jobs, every fault) and
-``diskfull.py`` (outputs on a full tmpfs) and ``corpus.py`` (40 bad inputs), each in its own
-process, and prints their figures.
+``diskfull.py`` (outputs on a full tmpfs), ``corpus.py`` (40 bad inputs) and ``twohost.py``
+(two hosts on PostgreSQL, one SIGKILLed), each in its own process, and prints their figures.
 Arguments after ``--`` go to every drill (e.g. ``python -m bench.drills -- --seed 5``).
 Exits non-zero if a drill failed to run (the figures themselves are not judged here).
 """
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-DRILLS = ("crash.py", "soak.py", "diskfull.py", "corpus.py")
+DRILLS = ("crash.py", "soak.py", "diskfull.py", "corpus.py", "twohost.py")
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
         started = time.monotonic()
         code = subprocess.run([sys.executable, str(here / name), *extra], check=False).returncode
         print(f"== {name}: exit {code} after {time.monotonic() - started:.0f}s", flush=True)
-        worst = max(worst, code if code != 2 else 0)  # 2: skipped (diskfull without a mount)
+        worst = max(worst, code if code != 2 else 0)  # 2: skipped (no mount, no PostgreSQL)
     return worst
 
 

@@ -113,15 +113,19 @@ class PostgresDatabase:
     @classmethod
     def open(cls, url: str, *, host: str, readonly: bool = False) -> PostgresDatabase:
         db = cls(url, host)
-        with db._lock:
-            db._connection()
-            if not readonly:
-                db._migrate()
-            elif db._version() != len(PG_MIGRATIONS):
-                raise StoreError(
-                    f"the job store at {db.describe()} has no viggle-watch schema yet: "
-                    "has `viggle-watch run` been started?"
-                )
+        try:
+            with db._lock:
+                db._connection()
+                if not readonly:
+                    db._migrate()
+                elif db._version() != len(PG_MIGRATIONS):
+                    raise StoreError(
+                        f"the job store at {db.describe()} has no viggle-watch schema yet: "
+                        "has `viggle-watch run` been started?"
+                    )
+        except BaseException:
+            db.close()  # a refused open must not leave its connection open
+            raise
         return db
 
     def _connection(self) -> psycopg.Connection[Any]:

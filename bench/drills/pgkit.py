@@ -1,0 +1,226 @@
+"""Shared code of the multi-host drill (``twohost.py``), its fast variant in
+``tests/e2e/test_two_host_drill.py`` and ``bench/scaleout.py``: a PostgreSQL server and a fresh
+database on it, the emulator as a process of its own, one config per host on the shared store,
+and a cheap look at who holds what in the shared queue.
+
+The rest (workspaces, the service as a subprocess, the checks) comes from ``drillkit``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final, cast
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+from drillkit import KEY, wait_until, write_config
+
+from daemon.errors import StoreError
+from daemon.store.hosts import HostStore
+from daemon.store.jobs import JobStore
+from daemon.store.postgres import PostgresDatabase
+from daemon.viggle.emulator_stats import EmulatorStats
+
+PG_URL_ENV: Final = "VIGGLE_TEST_PG_URL"
+PGSERVER: Final = Path(__file__).resolve().parents[2] / "tests" / "pgserver.py"
+EMULATOR_START_S: Final = 30.0
+
+
+class PgUnavailableError(RuntimeError):
+    """No PostgreSQL server was given and none could be started here."""
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+
+@contextlib.contextmanager
+def pg_server(url: str | None = None) -> Iterator[tuple[str, str]]:
+    """A server's URL and where it came from: ``url``, else ``$VIGGLE_TEST_PG_URL``, else a
+    throwaway cluster started now with ``tests/pgserver.py`` (stopped and removed on exit)."""
+    if url:
+        yield url, "given"
+        return
+    if os.environ.get(PG_URL_ENV):
+        yield os.environ[PG_URL_ENV], f"${PG_URL_ENV}"
+        return
+    # not under a private temp dir: as root the cluster runs as `postgres`, which must enter it
+    folder = Path(tempfile.gettempdir()) / f"viggle-drill-pg-{uuid.uuid4().hex[:10]}"
+    done = subprocess.run(
+        [sys.executable, str(PGSERVER), "start", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PgUnavailableError(done.stderr.strip() or f"pgserver exit {done.returncode}")
+    try:
+        yield done.stdout.strip(), f"a throwaway cluster in {folder} (tests/pgserver.py)"
+    finally:
+        subprocess.run(
+            [sys.executable, str(PGSERVER), "stop", str(folder)], capture_output=True, check=False
+        )
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` with its database (the path) replaced; user, host, port and query kept."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + quote(database)))
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, prefix: str = "viggle_drill") -> Iterator[str]:
+    """A new, empty database on the server (dropped on exit); yields its URL."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as admin:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(name)))
+
+
+class SharedView:
+    """The shared store as the drill sees it: read-only, as a host of its own name (it never
+    claims anything). Opened once the services have created the schema."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+        self.store = JobStore(db)
+        self.hosts = HostStore(db)
+
+    def held(self) -> Counter[tuple[str | None, str]]:
+        """Jobs per (owner, state): who holds what right now, in one cheap query."""
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT owner, state, COUNT(*) FROM jobs GROUP BY owner, state")
+            return Counter({(r[0], str(r[1])): int(r[2]) for r in rows.fetchall()})
+
+    def states(self) -> Counter[str]:
+        held = self.held()
+        out: Counter[str] = Counter()
+        for (_, state), n in held.items():
+            out[state] += n
+        return out
+
+    def spent(self) -> float:
+        """Every credit committed in the spend table (any day: a drill may cross midnight)."""
+        with self.db.read() as conn:
+            row = conn.execute("SELECT COALESCE(SUM(credits), 0) FROM spend").fetchone()
+        return float(row[0])
+
+
+@contextlib.contextmanager
+def shared_view(url: str, timeout_s: float = 60.0) -> Iterator[SharedView]:
+    """:class:`SharedView` of the store at ``url``, once a service has migrated it."""
+    opened: list[PostgresDatabase] = []
+
+    def try_open() -> bool:
+        try:
+            opened.append(PostgresDatabase.open(url, host="drill-observer", readonly=True))
+        except StoreError:
+            return False
+        return True
+
+    if not wait_until(try_open, timeout_s, 0.2):
+        raise StoreError(f"no viggle-watch schema at {url} after {timeout_s:g}s")
+    try:
+        yield SharedView(opened[0])
+    finally:
+        opened[0].close()
+
+
+# ----------------------------------------------------------------------------- the emulator
+
+
+@contextlib.contextmanager
+def emulator_process(
+    log: Path,
+    *,
+    latency_s: float,
+    jitter_s: float = 0.0,
+    request_delay_s: float = 0.0,
+    seed: int = 0,
+) -> Iterator[str]:
+    """``viggle-watch sim`` as a process of its own (its own GIL: it serves every host);
+    yields its URL and stops it (SIGTERM) on exit."""
+    args = [
+        *("--port", "0", "--latency", str(latency_s), "--latency-jitter", str(jitter_s)),
+        *("--request-delay", str(request_delay_s), "--seed", str(seed), "--key", KEY),
+    ]
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daemon", "sim", *args],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    try:
+        yield _listening_url(proc, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _listening_url(proc: subprocess.Popen[str], log: Path) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + EMULATOR_START_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            if "listening on " in line:
+                return line.rsplit(" ", 1)[-1].strip()
+    raise RuntimeError(f"the emulator did not start (exit {proc.poll()}); see {log}")
+
+
+def no_delays(url: str) -> None:
+    """Take the request delay away (the checks afterwards re-fetch every output)."""
+    requests.post(
+        f"{url}/_sim/faults", json={"request_delay_s": 0.0}, timeout=30
+    ).raise_for_status()
+
+
+def sim_stats(url: str) -> EmulatorStats:
+    """``GET /_sim/stats`` of an emulator process."""
+    return cast(EmulatorStats, requests.get(f"{url}/_sim/stats", timeout=30).json())
+
+
+# ----------------------------------------------------------------------------- the hosts
+
+
+def host_config(
+    root: Path,
+    host: str,
+    *,
+    api_url: str,
+    db_url: str,
+    rules: list[dict[str, Any]],
+    lease_s: float,
+    **settings: object,
+) -> Path:
+    """``root/host/config.yaml``: this host's own state dir, the shared store under its name;
+    the watch folders come from ``rules`` (the same for every host)."""
+    # made here: on a PostgreSQL store nothing else creates the state dir, and `run` needs it
+    # for its pid file (without it, it exits with a traceback right after starting)
+    (root / host / "state").mkdir(parents=True, exist_ok=True)
+    store = {"url": db_url, "host": host, "lease": f"{lease_s:g}s"}
+    return write_config(root / host, api_url, rules, store=store, **settings)
