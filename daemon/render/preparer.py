@@ -228,6 +228,7 @@ class Preparer:
                     self._character_calls(ref),
                     job_id=job.id,
                     now=now,
+                    daily_cap=self._budget.daily_credits,
                 )
         steps["scene"] = self._scene_step(job, now)
         self._settle(job, steps, now)

@@ -14,6 +14,7 @@ import structlog
 
 from daemon.errors import (
     ApiError,
+    BudgetExceededError,
     CreditsError,
     NotFoundError,
     NotSentError,
@@ -57,12 +58,23 @@ class AssetCalls:
 
 
 def ensure(
-    assets: AssetStore, kind: AssetKind, key: str, calls: AssetCalls, *, job_id: int, now: float
+    assets: AssetStore,
+    kind: AssetKind,
+    key: str,
+    calls: AssetCalls,
+    *,
+    job_id: int,
+    now: float,
+    daily_cap: float | None = None,
 ) -> Step:
-    """Move one asset one step towards ``ready``; say where it stands."""
+    """Move one asset one step towards ``ready``; say where it stands. A paid creation's
+    intent is committed only within ``daily_cap`` (counted across hosts)."""
     asset = assets.get(kind, key)
     if asset is None:
-        return _create(assets, kind, key, calls, job_id=job_id, now=now)
+        try:
+            return _create(assets, kind, key, calls, job_id=job_id, now=now, daily_cap=daily_cap)
+        except BudgetExceededError as exc:
+            return Step("budget", reason=str(exc))
     if asset.status == AssetStatus.READY:
         return Step("ready", asset.viggle_id, asset.duration_s)
     if asset.status == AssetStatus.FAILED:
@@ -75,11 +87,21 @@ def ensure(
 
 
 def _create(
-    assets: AssetStore, kind: AssetKind, key: str, calls: AssetCalls, *, job_id: int, now: float
+    assets: AssetStore,
+    kind: AssetKind,
+    key: str,
+    calls: AssetCalls,
+    *,
+    job_id: int,
+    now: float,
+    daily_cap: float | None,
 ) -> Step:
     paid = kind in PAID_KINDS
     credits = CHARACTER_CREDITS if paid else 0.0
-    if not assets.begin_create(kind, key, job_id=job_id, at=now, credits=credits, day=day_of(now)):
+    day = day_of(now)
+    if not assets.begin_create(
+        kind, key, job_id=job_id, at=now, credits=credits, day=day, daily_cap=daily_cap
+    ):
         return WAITING
     try:
         created = calls.create()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
+from daemon.errors import BudgetExceededError
 from daemon.store.backend import Backend
 
 
@@ -86,9 +87,21 @@ class AssetStore:
         at: float,
         credits: float = 0.0,
         day: str = "",
+        daily_cap: float | None = None,
     ) -> bool:
-        """Commit the intent to create an asset (and its cost); False when it exists already."""
+        """Commit the intent to create an asset (and its cost); False when it exists already.
+
+        With ``daily_cap`` and a cost, the day's credits (every host's) are checked under the
+        budget lock first; ``BudgetExceededError`` commits nothing.
+        """
         with self._db.write() as conn:
+            if credits and daily_cap is not None:
+                self._db.lock_budget(conn)
+                row = conn.execute(
+                    "SELECT COALESCE(SUM(credits), 0) FROM spend WHERE day = ?", (day,)
+                ).fetchone()
+                if float(row[0]) + credits > daily_cap + 1e-9:
+                    raise BudgetExceededError(float(row[0]), daily_cap, credits)
             cur = conn.execute(
                 "INSERT INTO assets (kind, asset_key, viggle_id, status, created_at, updated_at,"
                 " job_id, detail) VALUES (?, ?, '', ?, ?, ?, ?, '')"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from daemon.errors import BudgetExceededError
 from daemon.store.assets import Asset, AssetKind, AssetStatus, AssetStore, scene_key
 from daemon.store.backend import Backend
 from daemon.store.jobs import JobStore
@@ -183,3 +184,13 @@ def test_count_is_per_kind(assets: AssetStore) -> None:
     assets.set(CHAR, "b", AssetStatus.FAILED, at=T0)
     intent(assets, SCENE, "s")
     assert [assets.count(CHAR), assets.count(SCENE), assets.count(TEMPLATE)] == [2, 1, 0]
+
+
+def test_a_paid_intent_over_the_daily_cap_commits_nothing(
+    assets: AssetStore, jobs: JobStore
+) -> None:
+    """The cap is checked in the intent's transaction: over it, no row and no spend."""
+    first = assets.begin_create(CHAR, "a" * 64, job_id=7, at=T0, credits=1.0, day=DAY, daily_cap=1)
+    with pytest.raises(BudgetExceededError):
+        assets.begin_create(CHAR, "b" * 64, job_id=8, at=T0, credits=1.0, day=DAY, daily_cap=1)
+    assert (first, assets.get(CHAR, "b" * 64), jobs.spent_on(DAY)) == (True, None, 1.0)
