@@ -28,6 +28,7 @@ from daemon.rules.pairing import (
     pair_partner,
     pair_request,
     requests_for,
+    rule_for,
 )
 from daemon.store.jobs import JobStore
 from daemon.store.spec import dedup_key
@@ -123,21 +124,11 @@ class Intake:
         """What in a rule's watch folder could become work (files; job folders too)."""
         return [entry.path for entry in Intake.entries(rule)]
 
-    def _rule_for(self, path: Path) -> Rule | None:
-        for rule in self._rules:
-            if path.parent == rule.watch or (
-                rule.recursive
-                and rule.watch in path.parents
-                and not FILED & set(path.relative_to(rule.watch).parts)
-            ):
-                return rule
-        return None
-
     def tick(self, now: float) -> int:
         """Enqueue the jobs for everything that has settled; return how many were new."""
         new = 0
         for stable in self._tracker.stable(now):
-            rule = self._rule_for(stable.path)
+            rule = rule_for(self._rules, stable.path, skip=FILED)
             if rule is None:
                 continue
             if stable.path.is_symlink():

@@ -98,9 +98,14 @@ def requests_for(rule: Rule, file: Path) -> list[RenderRequest]:
     return []
 
 
-def rule_for(rules: list[Rule], file: Path) -> Rule | None:
-    """The rule whose watch folder holds ``file`` (directly, or anywhere below if recursive)."""
+def rule_for(rules: list[Rule], file: Path, *, skip: frozenset[str] = frozenset()) -> Rule | None:
+    """The rule whose watch folder holds ``file`` (directly, or anywhere below if recursive,
+    but not inside a subfolder named in ``skip``, such as ``processed/``)."""
     for rule in rules:
-        if file.parent == rule.watch or (rule.recursive and rule.watch in file.parents):
+        if file.parent == rule.watch or (
+            rule.recursive
+            and rule.watch in file.parents
+            and not skip & set(file.relative_to(rule.watch).parts)
+        ):
             return rule
     return None

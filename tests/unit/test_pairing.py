@@ -277,6 +277,17 @@ def test_rule_for_first_matching_rule_wins() -> None:
     assert (rule_for([outer, inner], file), rule_for([inner, outer], file)) == (outer, inner)
 
 
+def test_rule_for_skips_filed_subfolders_of_a_recursive_rule() -> None:
+    """processed/ and failed/ under a recursive watch folder are not watched again."""
+    deep = rules_by_folder()[1]
+    skip = frozenset({"processed", "failed"})
+    found = [
+        rule_for([deep], ROOT / "deep" / sub / "a.png", skip=skip)
+        for sub in ("processed", "x/failed", "x")
+    ]
+    assert found == [None, None, deep]
+
+
 def test_rule_for_no_rules_is_none() -> None:
     """With no rules nothing matches."""
     assert rule_for([], ROOT / "flat" / "a.png") is None
