@@ -149,9 +149,11 @@ def test_a_dead_hosts_rendering_job_is_polled_by_the_survivor(open_as: OpenAs) -
     assert [(j.id, j.owner, j.viggle_job_id) for j in taken] == [(job_id, "b", "vj1")]
 
 
-def test_the_daily_cap_holds_across_hosts(open_as: OpenAs) -> None:
+def race_to_submit(open_as: OpenAs, count: int, **limits: Any) -> tuple[Counter[str], JobStore]:
+    """Three hosts move ``count`` preparing jobs to submitting at once, under ``limits``;
+    return how many went ("sent") and how many a limit stopped (its error's name)."""
     stores = [JobStore(open_as(name)) for name in ("a", "b", "c")]
-    ids = fill(stores[0], 30)
+    ids = fill(stores[0], count)
     for job_id in ids:
         stores[0].transition(job_id, State.QUEUED, State.PREPARING, at=T0)
     outcomes: Counter[str] = Counter()
@@ -160,17 +162,10 @@ def test_the_daily_cap_holds_across_hosts(open_as: OpenAs) -> None:
     def submit(store: JobStore, mine: list[int]) -> None:
         for job_id in mine:
             try:
-                store.transition(
-                    job_id,
-                    State.PREPARING,
-                    State.SUBMITTING,
-                    at=T0,
-                    spend=Spend("render", 4.0, DAY),
-                    daily_cap=50.0,
-                )
+                store.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0, **limits)
                 outcome = "sent"
-            except BudgetExceededError:
-                outcome = "capped"
+            except (BudgetExceededError, InFlightLimitError) as exc:
+                outcome = type(exc).__name__
             with lock:
                 outcomes[outcome] += 1
 
@@ -179,11 +174,25 @@ def test_the_daily_cap_holds_across_hosts(open_as: OpenAs) -> None:
         t.start()
     for t in threads:
         t.join()
-    spent = stores[1].spent_on(DAY)
-    assert (outcomes, spent, stores[2].counts()[State.PREPARING]) == (
-        Counter({"sent": 12, "capped": 18}),
+    return outcomes, stores[1]
+
+
+def test_the_daily_cap_holds_across_hosts(open_as: OpenAs) -> None:
+    outcomes, store = race_to_submit(open_as, 30, spend=Spend("render", 4.0, DAY), daily_cap=50.0)
+    assert (outcomes, store.spent_on(DAY), store.counts()[State.PREPARING]) == (
+        Counter({"sent": 12, "BudgetExceededError": 18}),
         48.0,
         18,
+    )
+
+
+def test_the_render_slots_are_counted_across_hosts(open_as: OpenAs) -> None:
+    outcomes, store = race_to_submit(open_as, 24, max_in_flight=5)
+    counts = store.counts()
+    assert (outcomes, counts[State.SUBMITTING], counts[State.PREPARING]) == (
+        Counter({"sent": 5, "InFlightLimitError": 19}),
+        5,
+        19,
     )
 
 
@@ -288,34 +297,3 @@ def test_a_lost_database_connection_is_an_error_then_reconnects(open_as: OpenAs)
         except StoreError as exc:
             outcomes.append(type(exc).__name__)
     assert outcomes == ["StoreError", 1]
-
-
-def test_the_render_slots_are_counted_across_hosts(open_as: OpenAs) -> None:
-    stores = [JobStore(open_as(name)) for name in ("a", "b", "c")]
-    ids = fill(stores[0], 24)
-    for job_id in ids:
-        stores[0].transition(job_id, State.QUEUED, State.PREPARING, at=T0)
-    full: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def submit(store: JobStore, mine: list[int]) -> None:
-        for job_id in mine:
-            try:
-                store.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0, max_in_flight=5)
-                outcome = "sent"
-            except InFlightLimitError:
-                outcome = "full"
-            with lock:
-                full[outcome] += 1
-
-    threads = [threading.Thread(target=submit, args=(s, ids[i::3])) for i, s in enumerate(stores)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    counts = stores[1].counts()
-    assert (full, counts[State.SUBMITTING], counts[State.PREPARING]) == (
-        Counter({"sent": 5, "full": 19}),
-        5,
-        19,
-    )
