@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,13 @@ from test_client_harness import (
     finished,
     make_client,
     ready_assets,
-    sha256,
 )
-from test_emulator_harness import LATENCY_S, SOLO_TEMPLATE, Emulators, FakeClock
+from test_client_harness import media as media
+from test_client_harness import session as session
+from test_emulator_harness import LATENCY_S, SOLO_TEMPLATE, FakeClock, Start, sha256
+from test_emulator_harness import clock as clock
+from test_emulator_harness import emu as emu
+from test_emulator_harness import start as start
 
 from daemon.errors import (
     ApiError,
@@ -41,47 +45,13 @@ from daemon.viggle.emulator_stats import RenderSubmission
 from daemon.viggle.inputs import IdsInput, MultiInput, RenderOptions, UploadInput, UrlInput
 from daemon.viggle.schemas import Credits, RenderCreated
 
-Start = Callable[..., RunningEmulator]
 DURATION_TOLERANCE_S = 0.2
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fresh fake clock."""
-    return FakeClock()
-
-
-@pytest.fixture
-def start(clock: FakeClock) -> Iterator[Start]:
-    """Factory of emulators on the fake clock; all stopped (and leak-checked) after the test."""
-    started = Emulators(clock)
-    yield started.start
-    started.close()
-
-
-@pytest.fixture
-def emu(start: Start) -> RunningEmulator:
-    """One emulator with the harness defaults (no faults)."""
-    return start()
-
-
-@pytest.fixture
-def session() -> Iterator[CountingSession]:
-    """A counting session, closed after the test."""
-    with CountingSession() as counting:
-        yield counting
 
 
 @pytest.fixture
 def client(emu: RunningEmulator, session: CountingSession) -> ViggleClient:
     """The real client on ``emu``."""
     return make_client(emu.url, session)
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> ClientMedia:
-    """A PNG character and a 2 s MP4, made once."""
-    return ClientMedia.make(tmp_path_factory.mktemp("client-media"))
 
 
 def submission(emu: RunningEmulator, job_id: str, media: ClientMedia, **fields: Any) -> None:

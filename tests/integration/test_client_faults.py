@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import socket
-from collections.abc import Callable, Iterator
 
 import pytest
 from conftest import wait_for
@@ -21,9 +20,12 @@ from test_client_harness import (
     fetch,
     finished,
     make_client,
-    sha256,
 )
-from test_emulator_harness import Emulators, FakeClock
+from test_client_harness import media as media
+from test_client_harness import session as session
+from test_emulator_harness import FakeClock, Start, sha256
+from test_emulator_harness import clock as clock
+from test_emulator_harness import start as start
 
 from daemon.errors import (
     AuthError,
@@ -41,38 +43,10 @@ from daemon.viggle.emulator import Faults, RunningEmulator
 from daemon.viggle.emulator_config import DEFAULT_BALANCE
 from daemon.viggle.inputs import RenderOptions, UploadInput
 
-Start = Callable[..., RunningEmulator]
 POST_RENDER = ("POST", "/api/render")
 RESUME_AT = 1000
 SLOW_ANSWER_S = 0.3
 SHORT_READ_S = 0.05
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fresh fake clock."""
-    return FakeClock()
-
-
-@pytest.fixture
-def start(clock: FakeClock) -> Iterator[Start]:
-    """Factory of emulators on the fake clock; all stopped (and leak-checked) after the test."""
-    started = Emulators(clock)
-    yield started.start
-    started.close()
-
-
-@pytest.fixture
-def session() -> Iterator[CountingSession]:
-    """A counting session, closed after the test."""
-    with CountingSession() as counting:
-        yield counting
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> ClientMedia:
-    """A PNG character and a 2 s MP4, made once."""
-    return ClientMedia.make(tmp_path_factory.mktemp("client-fault-media"))
 
 
 def upload(media: ClientMedia) -> UploadInput:

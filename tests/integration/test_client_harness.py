@@ -2,18 +2,22 @@
 
 The real :class:`ViggleClient` talks to an emulator on 127.0.0.1 whose clock is a
 :class:`FakeClock`: jobs and assets move only when a test advances it, so nothing sleeps.
+
+The client tests take the emulator fixtures (``clock``, ``start``, ``emu``) from
+``test_emulator_harness`` and ``session`` and ``media`` from here, each imported by name as an
+explicit re-export (see ``test_emulator_harness``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 from test_emulator_harness import ASSET_DELAY_S, LATENCY_S, FakeClock
 
@@ -76,6 +80,19 @@ class CountingSession(requests.Session):
         return response
 
 
+@pytest.fixture
+def session() -> Iterator[CountingSession]:
+    """A counting session, closed after the test."""
+    with CountingSession() as counting:
+        yield counting
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> ClientMedia:
+    """A PNG character and a 2 s MP4, made once per test module."""
+    return ClientMedia.make(tmp_path_factory.mktemp("client-media"))
+
+
 def make_client(
     url: str,
     session: requests.Session,
@@ -104,11 +121,6 @@ def fetch(client: ViggleClient, url: str) -> tuple[bytes, Downloaded]:
     out = io.BytesIO()
     summary = client.download(url, out, max_bytes=MAX_BYTES)
     return out.getvalue(), summary
-
-
-def sha256(data: bytes) -> str:
-    """Hex sha256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def calls(emu: RunningEmulator) -> dict[str, int]:

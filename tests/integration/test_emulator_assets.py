@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +14,9 @@ from test_emulator_harness import (
     LATENCY_S,
     OTHER_AUTH,
     SOLO_TEMPLATE,
-    Emulators,
     FakeClock,
     Media,
+    Start,
     character,
     completed,
     delete,
@@ -28,47 +26,20 @@ from test_emulator_harness import (
     post,
     render,
     scene,
+    sha256,
     stats,
     status,
 )
+from test_emulator_harness import clock as clock
+from test_emulator_harness import emu as emu
+from test_emulator_harness import media as media
+from test_emulator_harness import start as start
 
 from daemon.errors import ConfigError
 from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, key_fingerprint, serve
 
-Start = Callable[..., RunningEmulator]
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 MISSING_NAME = {"loc": ["body", "name"], "msg": "field required", "type": "value_error.missing"}
-
-
-def sha256(data: bytes) -> str:
-    """sha256 hex of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fresh fake clock."""
-    return FakeClock()
-
-
-@pytest.fixture
-def start(clock: FakeClock) -> Iterator[Start]:
-    """Factory of emulators on 127.0.0.1:0; all stopped (and leak-checked) after the test."""
-    started = Emulators(clock)
-    yield started.start
-    started.close()
-
-
-@pytest.fixture
-def emu(start: Start) -> RunningEmulator:
-    """One emulator with the harness defaults."""
-    return start()
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
-    """PNG, JPEG, WebP and a 2 s MP4, made once."""
-    return Media.make(tmp_path_factory.mktemp("media"))
 
 
 # -- characters -----------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -11,9 +10,9 @@ from test_emulator_harness import (
     AUTH,
     LATENCY_S,
     TIMEOUT_S,
-    Emulators,
     FakeClock,
     Media,
+    Start,
     balance,
     character,
     completed,
@@ -25,36 +24,12 @@ from test_emulator_harness import (
     status,
     upload_files,
 )
+from test_emulator_harness import clock as clock
+from test_emulator_harness import emu as emu
+from test_emulator_harness import media as media
+from test_emulator_harness import start as start
 
 from daemon.viggle.emulator import Faults, RunningEmulator
-
-Start = Callable[..., RunningEmulator]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fresh fake clock."""
-    return FakeClock()
-
-
-@pytest.fixture
-def start(clock: FakeClock) -> Iterator[Start]:
-    """Factory of emulators on 127.0.0.1:0; all stopped (and leak-checked) after the test."""
-    started = Emulators(clock)
-    yield started.start
-    started.close()
-
-
-@pytest.fixture
-def emu(start: Start) -> RunningEmulator:
-    """One emulator with the harness defaults (no faults)."""
-    return start()
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
-    """PNG, JPEG, WebP and a 2 s MP4, made once."""
-    return Media.make(tmp_path_factory.mktemp("media"))
 
 
 def set_faults(emu: RunningEmulator, **fields: object) -> dict[str, object]:

@@ -2,16 +2,25 @@
 
 Every emulator runs on 127.0.0.1:0 with a fake clock, so lifecycles move only when a test
 advances the clock; nothing sleeps.
+
+The fixtures below (``clock``, ``start``, ``emu``, ``media``) are shared by importing them by
+name into each test module, as an explicit re-export (``from test_emulator_harness import emu
+as emu``) so that ruff does not take them for unused imports. They are not in a
+``tests/integration/conftest.py``: that module would be imported as ``conftest`` too and hide
+``tests/conftest.py``, which the integration tests import helpers from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from PIL import Image
 
@@ -31,6 +40,7 @@ TRIO_TEMPLATE = "880e8400-e29b-41d4-a716-446655440001"
 SOLO_TEMPLATE = "5f2d9c1e-8a4b-4e7f-9c3d-2b1a0e9f8d7c"
 Json = dict[str, Any]
 Files = dict[str, tuple[str, bytes]]
+Start = Callable[..., RunningEmulator]
 
 
 class FakeClock:
@@ -100,6 +110,44 @@ class Media:
             webp.getvalue(),
             video,
         )
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fresh fake clock."""
+    return FakeClock()
+
+
+@pytest.fixture
+def start(clock: FakeClock) -> Iterator[Start]:
+    """Factory of emulators on 127.0.0.1:0 with the fake clock; all stopped (and leak-checked)
+    after the test."""
+    started = Emulators(clock)
+    yield started.start
+    started.close()
+
+
+@pytest.fixture
+def emu(start: Start) -> RunningEmulator:
+    """One emulator with the harness defaults (no faults)."""
+    return start()
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
+    """PNG, JPEG, WebP and a 2 s MP4, made once per test module."""
+    return Media.make(tmp_path_factory.mktemp("media"))
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def sha256(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def video_bytes(folder: Path, name: str, **options: Any) -> bytes:

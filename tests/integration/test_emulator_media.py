@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from test_emulator_harness import (
     LATENCY_S,
     TIMEOUT_S,
     TRIO_TEMPLATE,
-    Emulators,
     FakeClock,
     Media,
     completed,
@@ -25,37 +23,13 @@ from test_emulator_harness import (
     status,
     video_bytes,
 )
+from test_emulator_harness import clock as clock
+from test_emulator_harness import emu as emu
+from test_emulator_harness import media as media
+from test_emulator_harness import start as start
 
 from daemon.media import RESULT_FPS, RESULT_SIZE, probe_video
 from daemon.viggle.emulator import RunningEmulator
-
-Start = Callable[..., RunningEmulator]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fresh fake clock."""
-    return FakeClock()
-
-
-@pytest.fixture
-def start(clock: FakeClock) -> Iterator[Start]:
-    """Factory of emulators on 127.0.0.1:0; all stopped (and leak-checked) after the test."""
-    started = Emulators(clock)
-    yield started.start
-    started.close()
-
-
-@pytest.fixture
-def emu(start: Start) -> RunningEmulator:
-    """One emulator with the harness defaults."""
-    return start()
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
-    """PNG, JPEG, WebP and a 2 s MP4, made once."""
-    return Media.make(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="module")
