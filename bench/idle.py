@@ -1,18 +1,22 @@
 """An idle service over many files under watch: its CPU share and resident memory.
 
-Run: python bench/idle.py [--files 50000] [--layout root] [--seconds 60] [--rescan 30]
+Run: python bench/idle.py [--files 50000] [--layout root] [--rescan S] [--seconds S]
 
-The service runs as a subprocess (`python -m daemon run`, JSON logs, default settle and tick)
-against the in-process emulator. What is under watch (`--layout`):
+The real service runs as a subprocess (`python -m daemon --log-format json run --config ...`,
+what `viggle-watch run` runs) against the in-process emulator, with the config's defaults:
+settle, tick and `rescan_interval` are not set, so the service uses its own (5 s, 1 s, 300 s).
+What is under watch (`--layout`):
   root       N small `.txt` notes directly in the `characters` watch folder: files the rule
-             does not render, yet every startup scan and periodic rescan lists and stats
-             them and the settle tracker re-checks each (the costly case);
+             does not render, yet every startup scan and periodic rescan lists them (the
+             costly case);
   processed  N PNGs in the watch folder's `processed/` (what a busy folder accumulates);
              the watch root itself is empty.
 After the startup scan has finished and the log has gone quiet, /proc/PID/stat (utime+stime)
-and /proc/PID/status (VmRSS) are sampled every second for `--seconds`. `rescan_interval` is
-`--rescan` so the window holds at least one periodic rescan. Targets: CPU < 0.5 % of one
-core, RSS < 80 MB. Prints figures measured in this run only.
+and /proc/PID/status (VmRSS) are sampled every second. The window is one whole
+`rescan_interval` by default, so it holds exactly one periodic rescan and its CPU share is the
+long-run share. `--rescan S` writes `rescan_interval: S` into the config (not the default;
+said so in the output) and `--seconds` sets another window. Targets: CPU < 0.5 % of one core,
+RSS < 80 MB. Prints figures measured in this run only.
 """
 
 from __future__ import annotations
@@ -27,14 +31,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import yaml
 
+from daemon.config import load_config
 from daemon.media import make_character_png, make_driving_mp4
 from daemon.viggle.emulator import EmulatorConfig, serve
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+RESCAN_SPAN_S = 4.0  # seconds after a scheduled rescan counted as "the rescan", not the baseline
 
 
 @dataclass
@@ -62,6 +68,22 @@ class LogWatch:
                 self.started_at = self.last_line_at
 
 
+@dataclass
+class Window:
+    """What the sampling saw: per-second (end time, CPU seconds, wall seconds) and RSS."""
+
+    samples: list[tuple[float, float, float]] = field(default_factory=list)
+    rss_kb: list[int] = field(default_factory=list)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(cpu for _, cpu, _ in self.samples)
+
+    @property
+    def wall_s(self) -> float:
+        return sum(wall for _, _, wall in self.samples)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
@@ -72,6 +94,11 @@ def memory_kb(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
+
+
+def mapped(pid: int, marker: str) -> bool:
+    """Whether any file mapped into the process has ``marker`` in its path."""
+    return marker in Path(f"/proc/{pid}/maps").read_text()
 
 
 def populate(root: Path, args: argparse.Namespace) -> str:
@@ -87,12 +114,12 @@ def populate(root: Path, args: argparse.Namespace) -> str:
     return f"{args.files} PNGs in the watch folder's processed/ (already rendered)"
 
 
-def write_config(root: Path, url: str, rescan: float) -> Path:
+def write_config(root: Path, url: str, rescan: float | None) -> Path:
+    """A minimal config: one `characters` rule; every timing left at the service's default."""
     path = root / "config.yaml"
-    doc = {
+    doc: dict[str, Any] = {
         "api": {"base_url": url},
         "state_dir": "state",
-        "rescan_interval": f"{rescan}s",
         "rules": [
             {
                 "name": "idle",
@@ -103,6 +130,8 @@ def write_config(root: Path, url: str, rescan: float) -> Path:
             }
         ],
     }
+    if rescan is not None:
+        doc["rescan_interval"] = f"{rescan:g}s"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
 
@@ -125,33 +154,143 @@ def warm_up(proc: subprocess.Popen[bytes], logs: LogWatch, args: argparse.Namesp
     return time.monotonic() - began
 
 
-def measure(pid: int, seconds: float) -> tuple[float, float, list[float], list[int]]:
-    """CPU seconds and wall seconds over the window, per-second CPU shares and RSS samples."""
-    shares: list[float] = []
-    rss: list[int] = []
-    start_cpu, start_wall = cpu_seconds(pid), time.monotonic()
-    last_cpu, last_wall = start_cpu, start_wall
-    while time.monotonic() - start_wall < seconds:
-        time.sleep(1.0)
+def measure(pid: int, seconds: float) -> Window:
+    """Sample CPU and RSS once a second for ``seconds``."""
+    window = Window()
+    start = time.monotonic()
+    last_cpu, last_wall = cpu_seconds(pid), start
+    while last_wall - start < seconds - 0.5:
+        time.sleep(max(0.0, last_wall + 1.0 - time.monotonic()))
         cpu, wall = cpu_seconds(pid), time.monotonic()
-        shares.append(100 * (cpu - last_cpu) / (wall - last_wall))
-        rss.append(memory_kb(pid, "VmRSS"))
+        window.samples.append((wall, cpu - last_cpu, wall - last_wall))
+        window.rss_kb.append(memory_kb(pid, "VmRSS"))
         last_cpu, last_wall = cpu, wall
-    return last_cpu - start_cpu, last_wall - start_wall, shares, rss
+    return window
+
+
+def split_rescans(window: Window, rescans: list[float]) -> tuple[float, float, float]:
+    """(baseline CPU share in %, CPU seconds of all rescans, seconds counted as baseline).
+
+    A sample ending within RESCAN_SPAN_S after a scheduled rescan belongs to that rescan; its
+    CPU beyond the baseline rate is the rescan's cost.
+    """
+    near = [
+        any(at < end <= at + RESCAN_SPAN_S + wall for at in rescans)
+        for end, _, wall in window.samples
+    ]
+    base_cpu = sum(s[1] for s, n in zip(window.samples, near, strict=True) if not n)
+    base_wall = sum(s[2] for s, n in zip(window.samples, near, strict=True) if not n)
+    rate = base_cpu / base_wall if base_wall else 0.0
+    span_cpu = sum(s[1] for s, n in zip(window.samples, near, strict=True) if n)
+    span_wall = sum(s[2] for s, n in zip(window.samples, near, strict=True) if n)
+    return 100 * rate, max(0.0, span_cpu - rate * span_wall), base_wall
+
+
+def run_service(config: Path, args: argparse.Namespace, seconds: float) -> dict[str, Any]:
+    """Start `python -m daemon run`, warm it up, measure it, stop it; return what was seen."""
+    env = {**os.environ, "VIGGLE_API_KEY": "sk-bench"}
+    command = [sys.executable, "-m", "daemon", "--log-format", "json", "run", "--config"]
+    proc = subprocess.Popen(
+        [*command, str(config)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    logs = LogWatch()
+    reader = threading.Thread(target=logs.follow, args=(proc.stderr,), daemon=True)
+    reader.start()
+    try:
+        waited = warm_up(proc, logs, args)
+        seen: dict[str, Any] = {
+            "pid": proc.pid,
+            "waited": waited,
+            "startup_cpu": cpu_seconds(proc.pid),
+            "startup_events": dict(sorted(logs.events.items())),
+        }
+        seen["window"] = measure(proc.pid, seconds)
+        seen["peak_kb"] = memory_kb(proc.pid, "VmHWM")
+        seen["pyav"] = mapped(proc.pid, "/av/") or mapped(proc.pid, "av.libs")
+        seen["pillow"] = mapped(proc.pid, "/PIL/") or mapped(proc.pid, "pillow.libs")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+    seen["started"] = logs.started_at or 0.0
+    seen["log_lines"] = logs.lines
+    return seen
+
+
+def report(what: str, made_s: float, interval: float, args: argparse.Namespace, seen: Any) -> None:
+    window: Window = seen["window"]
+    started, end = seen["started"], window.samples[-1][0]
+    begin = end - window.wall_s
+    first = int((begin - started) // interval) + 1
+    rescans = [started + k * interval for k in range(first, first + 10_000)]
+    rescans = [at for at in rescans if at <= end]
+    share = 100 * window.cpu_s / window.wall_s
+    base, rescan_cpu, base_wall = split_rescans(window, rescans)
+    rss_mb = [kb / 1024 for kb in window.rss_kb]
+    print(f"under watch: {what} (created in {made_s:.1f}s)")
+    how = "set by --rescan: NOT the default" if args.rescan is not None else "the default"
+    print(
+        f"config: settle {seen['settle']:g}s, tick 1s (defaults), "
+        f"rescan_interval {interval:g}s ({how})"
+    )
+    print(
+        f"service: python -m daemon --log-format json run, pid {seen['pid']}; warm-up "
+        f"{seen['waited']:.1f}s ({seen['startup_cpu']:.1f} CPU s, log lines "
+        f"{seen['startup_events']})"
+    )
+    at = ", ".join(f"+{r - begin:.0f}s" for r in rescans) or "none"
+    print(
+        f"window: {window.wall_s:.1f}s, periodic rescans in it (by schedule): "
+        f"{len(rescans)} at {at}"
+    )
+    cores = os.cpu_count() or 1
+    print(
+        f"CPU: {window.cpu_s:.2f}s over {window.wall_s:.1f}s = {share:.3f}% of one core "
+        f"({share / cores:.3f}% of {cores} cores) (target < 0.5%)"
+    )
+    print(f"  between rescans: {base:.3f}% of one core (over {base_wall:.0f}s)")
+    if rescans:
+        each = rescan_cpu / len(rescans)
+        print(
+            f"  each periodic rescan: {each:.2f} CPU s; long-run share at rescan_interval "
+            f"{interval:g}s: {base:.3f}% + {100 * each / interval:.3f}% = "
+            f"{base + 100 * each / interval:.3f}%"
+        )
+    peak_second = max(100 * c / w for _, c, w in window.samples)
+    print(
+        f"  per-second CPU: peak {peak_second:.1f}%, seconds above 5%: "
+        f"{sum(1 for _, c, w in window.samples if c > 0.05 * w)}"
+    )
+    print(
+        f"RSS: {max(rss_mb):.1f} MB max in window, {rss_mb[-1]:.1f} MB at the end "
+        f"(target < 80 MB); peak since start (VmHWM) {seen['peak_kb'] / 1024:.1f} MB"
+    )
+    yes_no = {True: "yes", False: "no"}
+    print(f"mapped in the service: PyAV {yes_no[seen['pyav']]}, Pillow {yes_no[seen['pillow']]}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=50_000)
     parser.add_argument("--layout", choices=["root", "processed"], default="root")
-    parser.add_argument("--seconds", type=float, default=60.0, help="measurement window")
-    parser.add_argument("--rescan", type=float, default=30.0, help="rescan_interval seconds")
+    parser.add_argument(
+        "--rescan", type=float, default=None, help="rescan_interval s (default: the service's)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="window (default: one rescan_interval)"
+    )
     parser.add_argument("--warmup", type=float, default=300.0, help="give up waiting after")
     parser.add_argument("--settle-wait", type=float, default=10.0, help="min s after start")
     parser.add_argument("--quiet", type=float, default=5.0, help="s without a log line")
     args = parser.parse_args()
-    if args.seconds < 1:
-        parser.error("--seconds must be at least 1")
     with tempfile.TemporaryDirectory() as tmp, serve(EmulatorConfig()) as emu:
         root = Path(tmp).resolve()
         for sub in ("in", "out", "assets"):
@@ -160,64 +299,15 @@ def main() -> None:
         made = time.monotonic()
         what = populate(root, args)
         made_s = time.monotonic() - made
-        config = write_config(root, emu.url, args.rescan)
-        env = {**os.environ, "VIGGLE_API_KEY": "sk-bench"}
-        command = [sys.executable, "-m", "daemon", "--log-format", "json", "run"]
-        proc = subprocess.Popen(
-            [*command, "--config", str(config)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        logs = LogWatch()
-        reader = threading.Thread(target=logs.follow, args=(proc.stderr,), daemon=True)
-        reader.start()
-        try:
-            waited = warm_up(proc, logs, args)
-            startup_cpu = cpu_seconds(proc.pid)
-            startup_events = dict(sorted(logs.events.items()))
-            cpu, wall, shares, rss = measure(proc.pid, args.seconds)
-            peak_kb = max([memory_kb(proc.pid, "VmHWM"), *rss])
-            window_end = time.monotonic()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            reader.join(timeout=5)
-
-    started = logs.started_at or 0.0
-    window_start = window_end - wall
-    first = int((window_start - started) // args.rescan) + 1
-    rescans = [k for k in range(first, first + 1000) if started + k * args.rescan <= window_end]
-    share = 100 * cpu / wall
-    rss_mb = [kb / 1024 for kb in rss]
-    print(f"under watch: {what} (created in {made_s:.1f}s)")
-    print(
-        f"service: python -m daemon run, pid {proc.pid}, settle 5s, tick 1s, rescan_interval "
-        f"{args.rescan:g}s; warm-up {waited:.1f}s ({startup_cpu:.1f} CPU s, "
-        f"{sum(startup_events.values())} log lines: {startup_events})"
-    )
-    print(
-        f"window: {wall:.1f}s, periodic rescans in it (by schedule): {len(rescans)} "
-        f"at +{', +'.join(f'{started + k * args.rescan - window_start:.0f}s' for k in rescans)}"
-    )
-    print(
-        f"CPU: {cpu:.2f}s over {wall:.1f}s = {share:.2f}% of one core "
-        f"({share / (os.cpu_count() or 1):.2f}% of {os.cpu_count()} cores) (target < 0.5%)"
-    )
-    busy = sorted(shares, reverse=True)
-    print(
-        f"  per-second CPU: peak {busy[0]:.1f}%, seconds above 5%: "
-        f"{sum(1 for s in shares if s > 5)}, median {sorted(shares)[len(shares) // 2]:.1f}%"
-    )
-    print(
-        f"RSS: {max(rss_mb):.1f} MB max in window, {rss_mb[-1]:.1f} MB at the end "
-        f"(target < 80 MB); peak since start (VmHWM) {peak_kb / 1024:.1f} MB"
-    )
+        config_path = write_config(root, emu.url, args.rescan)
+        config = load_config(config_path)  # what the service will run with
+        interval = config.rescan_interval
+        seconds = interval if args.seconds is None else args.seconds
+        if seconds < 2:
+            parser.error("--seconds must be at least 2")
+        seen = run_service(config_path, args, seconds)
+        seen["settle"] = config.settle
+    report(what, made_s, interval, args, seen)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,32 @@
-"""Small real media files for tests, the demo and the emulator, and probing of videos.
+"""Small real media files for tests, the demo and the emulator, and reading of videos.
 
 Everything here writes or reads genuine PNG / H.264 MP4 data (Pillow and PyAV), so the emulator
 and the pipeline can validate inputs the way the real API does. Colours are derived from
 ``seed`` so different seeds produce different bytes, and the same seed the same bytes.
+
+Pillow and PyAV are imported by the functions that use them, never at import time: PyAV alone
+maps ~17 MB into a process, and the long-running service must not carry it (see
+:func:`read_video`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import av
-from av.container import InputContainer
-from av.video.stream import VideoStream
-from PIL import Image, ImageDraw
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
+    from PIL import Image, ImageDraw
 
 Color = tuple[int, int, int]
 
@@ -73,6 +80,8 @@ def _draw_figure(
 
 def make_character_png(path: Path, *, size: tuple[int, int] = (256, 256), seed: int = 0) -> Path:
     """Write a PNG of a simple figure on a plain background to ``path`` and return ``path``."""
+    from PIL import Image, ImageDraw
+
     background, body = _palette(seed, 2)
     image = Image.new("RGB", size, background)
     _draw_figure(ImageDraw.Draw(image), size, body)
@@ -84,6 +93,8 @@ def _video_frame_image(
     index: int, frame_count: int, size: tuple[int, int], colors: list[Color]
 ) -> Image.Image:
     """Return frame ``index`` of the driving video: a square moving along a sine path."""
+    from PIL import Image, ImageDraw
+
     background, shape = colors
     width, height = size
     image = Image.new("RGB", size, background)
@@ -103,6 +114,8 @@ def _encode(
     size: tuple[int, int],
 ) -> None:
     """Encode ``frames`` as H.264 yuv420p into ``target`` in ``container_format``."""
+    import av
+
     with av.open(target, mode="w", format=container_format) as container:
         stream = container.add_stream(_VIDEO_CODEC, rate=fps, options={"preset": "ultrafast"})
         stream.width, stream.height = size
@@ -154,6 +167,8 @@ def make_driving_mp4(
 
 def _result_frames(frame_count: int, *, mask: bool) -> Iterator[Image.Image]:
     """Frames of a figure swaying left and right; white on black when ``mask``."""
+    from PIL import Image, ImageDraw
+
     background, body = (_BLACK, _WHITE) if mask else _palette(frame_count, 2)
     width = RESULT_SIZE[0]
     for index in range(frame_count):
@@ -177,10 +192,9 @@ def make_result_mp4(seconds: float, *, mask: bool = False) -> bytes:
 
 def _duration_s(container: InputContainer, stream: VideoStream) -> float:
     """The stream's duration, else the container's, else frames / rate; 0.0 if none is known."""
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
+    stated = _stated_duration_s(container, stream)
+    if stated is not None:
+        return stated
     rate = stream.average_rate or Fraction(0)
     if stream.frames and rate:
         return float(stream.frames / rate)
@@ -193,6 +207,8 @@ def video_duration_s(path: Path) -> float:
     Raises ``av.error.FFmpegError`` if the file cannot be opened, and ``ValueError`` if it holds
     no video stream.
     """
+    import av
+
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise ValueError(f"{path} has no video stream")
@@ -206,6 +222,8 @@ def probe_video(source: Path | bytes) -> VideoProbe:
     ``av.error.FFmpegError`` if the data cannot be opened or decoded, and ``ValueError`` if it
     holds no video stream or no decodable frame.
     """
+    import av
+
     target = str(source) if isinstance(source, Path) else io.BytesIO(source)
     with av.open(target, mode="r") as container:
         if not container.streams.video:
@@ -222,3 +240,143 @@ def probe_video(source: Path | bytes) -> VideoProbe:
             height=first.height,
             fps=float(rate),
         )
+
+
+# Reading a video for daemon.validation: facts only; its limits and wording live there.
+_MAX_PACKETS_TO_FIRST_FRAME: Final = 600
+"""A stream cut mid-GOP may need a whole GOP before a keyframe; garbage gives up here."""
+_WEBM_CODECS: Final = frozenset({"vp8", "vp9", "av1"})
+"""WebM is Matroska restricted to these codecs; H.264 in Matroska is an .mkv."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoReading:
+    """What FFmpeg made of a file, before anyone's limits are applied.
+
+    ``opened`` is False when FFmpeg could not open the file; ``error`` is its complaint then,
+    or when reading failed later (nothing else is kept). ``label`` is ``mp4``, ``mov``,
+    ``avi``, ``webm``, ``matroska`` or the demuxer's first name. The first frame is decoded
+    and the duration measured only when ``label`` is one the caller accepts.
+    """
+
+    opened: bool
+    error: str | None = None
+    has_video: bool = False
+    label: str = ""
+    long_name: str = ""
+    frame_size: tuple[int, int] | None = None
+    duration_s: float | None = None
+
+
+def read_video(path: Path, accepted: frozenset[str]) -> VideoReading:
+    """Read the video at ``path`` with PyAV in this process: container, first frame, duration.
+
+    ``daemon.validation`` runs this in a child process (:func:`main`) unless PyAV is loaded
+    already, so the long-running service never maps PyAV.
+    """
+    import av
+
+    # FFmpegError covers every av error; a few PyAV paths raise plain OSError or ValueError.
+    errors = (av.error.FFmpegError, OSError, ValueError, EOFError)
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except errors as exc:
+        return VideoReading(False, error=str(exc))
+    try:
+        with container:
+            return _inspect(container, path, accepted)
+    except errors as exc:
+        return VideoReading(True, error=str(exc))
+
+
+def _inspect(container: InputContainer, path: Path, accepted: frozenset[str]) -> VideoReading:
+    if not container.streams.video:
+        return VideoReading(True)
+    stream = container.streams.video[0]
+    label = _container_label(container, stream)
+    seen = VideoReading(True, has_video=True, label=label, long_name=container.format.long_name)
+    if label not in accepted:
+        return seen
+    frame = _first_frame(container, stream)
+    if frame is None:
+        return seen
+    duration_s = _stated_duration_s(container, stream)
+    if duration_s is None:
+        duration_s = _scanned_duration_s(path)
+    return replace(seen, frame_size=(frame.width, frame.height), duration_s=duration_s)
+
+
+def _container_label(container: InputContainer, stream: VideoStream) -> str:
+    """``mp4``, ``mov``, ``avi``, ``webm``, ``matroska`` or FFmpeg's first demuxer name."""
+    names = container.format.name.split(",")
+    if "mp4" in names:
+        # one demuxer reads both; the major brand tells a QuickTime file from an MP4
+        return "mov" if container.metadata.get("major_brand", "").startswith("qt") else "mp4"
+    if "webm" in names:
+        return "webm" if stream.codec_context.name in _WEBM_CODECS else "matroska"
+    return names[0]
+
+
+def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
+    """Decode until the first picture; None after too many packets without one.
+
+    A packet that fails to decode is skipped, as players do, so one bad packet at the start
+    does not condemn an otherwise playable file.
+    """
+    import av
+    from av.video.frame import VideoFrame
+
+    for count, packet in enumerate(container.demux(stream)):
+        if count >= _MAX_PACKETS_TO_FIRST_FRAME:
+            return None
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            continue
+        for frame in frames:
+            if isinstance(frame, VideoFrame):
+                return frame
+    return None
+
+
+def _stated_duration_s(container: InputContainer, stream: VideoStream) -> float | None:
+    """The duration the header states (stream's, else container's); None if it states none."""
+    import av
+
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _scanned_duration_s(path: Path) -> float:
+    """The duration found by reading every packet's timestamps, without decoding.
+
+    For files whose header states none, such as WebM recorded by a browser.
+    """
+    import av
+
+    with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        stream = container.streams.video[0]
+        start = stream.start_time or 0
+        end = start
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                end = max(end, packet.pts + (packet.duration or 0))
+        return float((end - start) * (stream.time_base or Fraction(0)))
+
+
+def main(argv: list[str]) -> int:
+    """``python -m daemon.media PATH [LABEL ...]``: print ``read_video``'s reading as JSON.
+
+    What the child process of ``daemon.validation.read_video_isolated`` runs.
+    """
+    path, *accepted = argv
+    reading = read_video(Path(path), frozenset(accepted))
+    sys.stdout.write(json.dumps(asdict(reading)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

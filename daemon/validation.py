@@ -16,26 +16,27 @@ images        PNG or JPEG, plus WebP where the endpoint takes it (characters). T
 
 Every file is decoded, not just sniffed: an image is verified and fully loaded by Pillow; a
 video must yield at least one decoded frame from PyAV. Cheap checks (empty, too big, dimensions)
-come first so a huge or hostile file is refused without being decoded.
+come first so a huge or hostile file is refused without being decoded. Pillow is imported on
+the first image; PyAV runs in a short-lived child process (``daemon.media.main``) unless
+this process has loaded it already, so the service never maps it (~17 MB) and a decoder crash
+costs only the child.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import stat
 import struct
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import Final
-
-import av
-from av.container import InputContainer
-from av.video.frame import VideoFrame
-from av.video.stream import VideoStream
-from PIL import Image, UnidentifiedImageError
+from typing import Any, Final
 
 from daemon.clock import iso
+from daemon.media import VideoReading, read_video
 
 SCHEMA_VERSION: Final = 1
 _MB: Final = 1024 * 1024
@@ -56,10 +57,18 @@ VIDEO_MIN_DURATION_S: Final = 0.5
 VIDEO_MAX_SIDE: Final = 4096
 VIDEO_MIN_SIDE: Final = 64
 
-_MAX_PACKETS_TO_FIRST_FRAME: Final = 600
-"""A stream cut mid-GOP may need a whole GOP before a keyframe; garbage gives up here."""
-_WEBM_CODECS: Final = frozenset({"vp8", "vp9", "av1"})
-"""WebM is Matroska restricted to these codecs; H.264 in Matroska is an .mkv."""
+READ_TIMEOUT_S: Final = 600.0
+"""A child still reading a video after this long is killed and the file called unreadable."""
+_SCRUBBED_ENV: Final = ("VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY")  # as for hooks: no key
+_HOME: Final = str(Path(__file__).resolve().parents[1])  # where this process found `daemon`
+# Run with -P (no working directory on sys.path): the child imports the same `daemon` as we
+# did, adding its folder only if the usual path lacks it (a checkout run as `python -m`).
+_CHILD_CODE: Final = (
+    "import sys\n"
+    f"if {_HOME!r} not in sys.path: sys.path.insert(0, {_HOME!r})\n"
+    "from daemon.media import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
 _NAMES: Final[Mapping[str, str]] = {
     "PNG": "PNG",
     "JPEG": "JPEG",
@@ -77,8 +86,6 @@ _VIDEO_SIGNATURES: Final = (b"ftyp", b"moov", b"mdat", b"free", b"wide")
 
 # Pillow's plugins raise any of these on corrupt or hostile data, depending on the format.
 _PILLOW_ERRORS: Final = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError)
-# FFmpegError covers every av error; a few PyAV paths raise plain OSError or ValueError.
-_AV_ERRORS: Final = (av.error.FFmpegError, OSError, ValueError, EOFError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +173,8 @@ def check_image(path: Path, *, allow_webp: bool = True) -> Problem | None:
 
 def _inspect_image(path: Path, size: int, formats: frozenset[str]) -> Problem | None:
     """Open the image for its format and size, then verify and fully decode it."""
+    from PIL import Image, UnidentifiedImageError
+
     detail: dict[str, object] = {"size": size}
     try:
         with Image.open(path) as image:
@@ -225,21 +234,70 @@ def check_video(path: Path, *, role: str = "driving") -> VideoFacts | Problem:
         said = _beside_limit(_say_size(size), _say_size(VIDEO_MAX_BYTES), f"{size:,} bytes")
         reason = f"The video file is {said}; Viggle accepts at most 500 MB."
         return Problem("video_too_big", reason, {"size": size})
+    accepted = VIDEO_CONTAINERS[role]
+    here = "av" in sys.modules  # a process that has PyAV already (tests, emulator) reads here
+    reading = read_video(path, accepted) if here else read_video_isolated(path, accepted)
+    return _judge_video(reading, path, size, role)
+
+
+def read_video_isolated(path: Path, accepted: frozenset[str]) -> VideoReading:
+    """:func:`daemon.media.read_video` in a short-lived child process, with the same answer.
+
+    A child killed by a signal (a decoder crash) or still reading after ``READ_TIMEOUT_S`` is
+    an unreadable file; raises ``OSError`` if the child cannot run at all.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    command = [sys.executable, "-P", "-c", _CHILD_CODE, os.fspath(path), *sorted(accepted)]
     try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
-    except _AV_ERRORS as exc:
-        return _unopenable(path, size, exc)
-    try:
-        with container:
-            return _inspect_video(container, path, size, role)
-    except _AV_ERRORS as exc:
+        done = subprocess.run(  # noqa: S603 - our own code; the path is one argv item
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=READ_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return VideoReading(True, error=f"reading took longer than {READ_TIMEOUT_S:g} s")
+    if done.returncode < 0:
+        return VideoReading(True, error=f"the video reader died of signal {-done.returncode}")
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise OSError(f"the video reader failed (exit {done.returncode}): {''.join(tail)}")
+    doc: dict[str, Any] = json.loads(done.stdout)
+    size = doc.pop("frame_size")
+    return VideoReading(**doc, frame_size=None if size is None else (int(size[0]), int(size[1])))
+
+
+def _judge_video(reading: VideoReading, path: Path, size: int, role: str) -> VideoFacts | Problem:
+    """The problem with what PyAV read, or the facts of an accepted container's video."""
+    detail: dict[str, object] = {"size": size}
+    if reading.error is not None and not reading.opened:
+        return _unopenable(path, size, reading.error)
+    if reading.error is not None:
         reason = "The file looks like a video but cannot be read; it may be damaged or incomplete."
-        return Problem("unreadable", reason, {"size": size, "error": str(exc)})
+        return Problem("unreadable", reason, {"size": size, "error": reading.error})
+    if not reading.has_video:
+        return Problem("not_a_video", "The file holds no video stream (audio only?).", detail)
+    label = reading.label
+    detail["format"] = label
+    if label.endswith("_pipe") or label == "image2":
+        return Problem("not_a_video", "The file is a still image, not a video.", detail)
+    if label not in VIDEO_CONTAINERS[role]:
+        accepted = _say_formats(VIDEO_CONTAINERS[role])
+        name = _NAMES.get(label, reading.long_name)
+        reason = f"The {role} video is in {name} format; Viggle accepts {accepted}."
+        return Problem("video_format", reason, detail)
+    if reading.frame_size is None or reading.duration_s is None:
+        reason = f"The {role} video has no frame that can be decoded; it may be damaged."
+        return Problem("unreadable", reason, detail)
+    facts = VideoFacts(reading.duration_s, *reading.frame_size, label)
+    return _video_limits(facts, role, detail)
 
 
-def _unopenable(path: Path, size: int, exc: Exception) -> Problem:
+def _unopenable(path: Path, size: int, error: str) -> Problem:
     """The problem for a file FFmpeg cannot open: damaged video, or no video at all."""
-    detail: dict[str, object] = {"size": size, "error": str(exc)}
+    detail: dict[str, object] = {"size": size, "error": error}
     if _looks_like_video(path):
         reason = "The file looks like a video but cannot be read; it may be damaged or incomplete."
         return Problem("unreadable", reason, detail)
@@ -258,88 +316,6 @@ def _looks_like_video(path: Path) -> bool:
         or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
         or head[:4] == b"\x1a\x45\xdf\xa3"
     )
-
-
-def _container_label(container: InputContainer, stream: VideoStream) -> str:
-    """``mp4``, ``mov``, ``avi``, ``webm``, ``matroska`` or FFmpeg's first demuxer name."""
-    names = container.format.name.split(",")
-    if "mp4" in names:
-        # one demuxer reads both; the major brand tells a QuickTime file from an MP4
-        return "mov" if container.metadata.get("major_brand", "").startswith("qt") else "mp4"
-    if "webm" in names:
-        return "webm" if stream.codec_context.name in _WEBM_CODECS else "matroska"
-    return names[0]
-
-
-def _inspect_video(
-    container: InputContainer, path: Path, size: int, role: str
-) -> VideoFacts | Problem:
-    """Check the opened video's stream, container, first frame and limits."""
-    detail: dict[str, object] = {"size": size}
-    if not container.streams.video:
-        return Problem("not_a_video", "The file holds no video stream (audio only?).", detail)
-    stream = container.streams.video[0]
-    label = _container_label(container, stream)
-    detail["format"] = label
-    if label.endswith("_pipe") or label == "image2":
-        return Problem("not_a_video", "The file is a still image, not a video.", detail)
-    if label not in VIDEO_CONTAINERS[role]:
-        accepted = _say_formats(VIDEO_CONTAINERS[role])
-        name = _NAMES.get(label, container.format.long_name)
-        reason = f"The {role} video is in {name} format; Viggle accepts {accepted}."
-        return Problem("video_format", reason, detail)
-    frame = _first_frame(container, stream)
-    if frame is None:
-        reason = f"The {role} video has no frame that can be decoded; it may be damaged."
-        return Problem("unreadable", reason, detail)
-    duration_s = _stated_duration_s(container, stream)
-    if duration_s is None:
-        duration_s = _scanned_duration_s(path)
-    facts = VideoFacts(duration_s, frame.width, frame.height, label)
-    return _video_limits(facts, role, detail)
-
-
-def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
-    """Decode until the first picture; None after too many packets without one.
-
-    A packet that fails to decode is skipped, as players do, so one bad packet at the start
-    does not condemn an otherwise playable file.
-    """
-    for count, packet in enumerate(container.demux(stream)):
-        if count >= _MAX_PACKETS_TO_FIRST_FRAME:
-            return None
-        try:
-            frames = packet.decode()
-        except av.error.FFmpegError:
-            continue
-        for frame in frames:
-            if isinstance(frame, VideoFrame):
-                return frame
-    return None
-
-
-def _stated_duration_s(container: InputContainer, stream: VideoStream) -> float | None:
-    """The duration the header states (stream's, else container's); None if it states none."""
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
-    return None
-
-
-def _scanned_duration_s(path: Path) -> float:
-    """The duration found by reading every packet's timestamps, without decoding.
-
-    For files whose header states none, such as WebM recorded by a browser.
-    """
-    with av.open(str(path), mode="r", metadata_errors="ignore") as container:
-        stream = container.streams.video[0]
-        start = stream.start_time or 0
-        end = start
-        for packet in container.demux(stream):
-            if packet.pts is not None:
-                end = max(end, packet.pts + (packet.duration or 0))
-        return float((end - start) * (stream.time_base or Fraction(0)))
 
 
 def _video_limits(facts: VideoFacts, role: str, detail: dict[str, object]) -> VideoFacts | Problem:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -20,14 +20,71 @@ FILED_FOLDERS: Final = frozenset({"processed", "failed", "Source"})
 _LATE_LITTER: Final = frozenset({"Thumbs.db", "desktop.ini", ".DS_Store", "@eaDir"})
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A candidate input: a file, or a job folder whose size and mtime cover its content."""
+_GONE: Final = (-1, -1)
+"""The signature of a file that vanished before it was measured: no real file has it."""
 
-    path: Path
-    size: int
-    mtime_ns: int
-    is_dir: bool
+
+class Entry:
+    """A candidate input: a file, or a job folder whose size and mtime cover its content.
+
+    A scan builds entries from the folder listing alone (names and file types). ``size`` and
+    ``mtime_ns`` are measured on first use (an lstat; a folder's :func:`folder_signature`) and
+    ``path`` is built on each use, not kept: an entry the caller drops by its name costs no
+    stat and no ``Path``, and a rescan of 50,000 files holds only names.
+    """
+
+    __slots__ = ("_folder", "_name", "_signature", "is_dir")
+
+    def __init__(self, path: Path, size: int, mtime_ns: int, is_dir: bool) -> None:
+        self._folder, self._name = path.parent, path.name
+        self._signature: tuple[int, int] | None = (size, mtime_ns)
+        self.is_dir = is_dir
+
+    @classmethod
+    def listed(cls, folder: Path, name: str, *, is_dir: bool) -> Entry:
+        """The entry for ``name`` in ``folder``, measured only when asked."""
+        entry = cls.__new__(cls)
+        entry._folder, entry._name, entry._signature, entry.is_dir = folder, name, None, is_dir
+        return entry
+
+    @property
+    def path(self) -> Path:
+        return self._folder / self._name
+
+    @property
+    def size(self) -> int:
+        return self.signature()[0]
+
+    @property
+    def mtime_ns(self) -> int:
+        return self.signature()[1]
+
+    def signature(self) -> tuple[int, int]:
+        """(size, mtime_ns), measured once; :data:`_GONE` if the file vanished meanwhile."""
+        if self._signature is None:
+            path = self._folder / self._name
+            if self.is_dir:
+                self._signature = folder_signature(path)
+            else:
+                try:
+                    st = os.lstat(path)
+                    self._signature = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    self._signature = _GONE
+        return self._signature
+
+    def _key(self) -> tuple[Path, int, int, bool]:
+        return self.path, self.size, self.mtime_ns, self.is_dir
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Entry) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        path, size, mtime_ns, is_dir = self._key()
+        return f"Entry(path={path!r}, size={size}, mtime_ns={mtime_ns}, is_dir={is_dir})"
 
 
 def in_scope(root: Path, path: Path, *, recursive: bool) -> bool:
@@ -69,24 +126,57 @@ def scan_entries(root: Path, *, recursive: bool = False, dirs: bool = False) -> 
     Files directly in ``root`` (and in its subfolders when ``recursive``), skipping ignored
     names and the filed folders; with ``dirs``, also each immediate subfolder as a job folder
     whose size is the total of its files and whose mtime is the newest among them.
-    An unreadable ``root`` gives ``[]``; an unreadable subfolder is skipped.
+    An unreadable ``root`` gives ``[]``; an unreadable subfolder is skipped. The listing gives
+    each entry's type; sizes and mtimes are read only for the entries the caller looks at.
     """
     found: list[Entry] = []
+    parts: dict[Path, tuple[str, ...]] = {root: ()}  # each folder's path below root
     folders = [root]
     while folders:
         folder = folders.pop()
         top = folder == root
-        for entry, st in _candidates(folder, top=top):
-            path = Path(entry.path)
-            if stat.S_ISREG(st.st_mode):
-                found.append(Entry(path, st.st_size, st.st_mtime_ns, is_dir=False))
-            elif stat.S_ISDIR(st.st_mode):
-                if recursive:
-                    folders.append(path)
-                if dirs and top:
-                    size, mtime_ns = folder_signature(path)
-                    found.append(Entry(path, size, mtime_ns, is_dir=True))
-    return sorted(found, key=lambda e: e.path)
+        for name, is_dir in _typed_listing(folder, top=top):
+            if not is_dir:
+                found.append(Entry.listed(folder, name, is_dir=False))
+                continue
+            if recursive:
+                sub = folder / name
+                parts[sub] = (*parts[folder], name)
+                folders.append(sub)
+            if dirs and top:
+                found.append(Entry.listed(folder, name, is_dir=True))
+    if len(parts) == 1:  # one folder: its names order the entries as their paths would
+        found.sort(key=_name_of)
+    else:
+        found.sort(key=lambda e: (*parts[e._folder], e._name))
+    return found
+
+
+def _name_of(entry: Entry) -> str:
+    return entry._name
+
+
+def _typed_listing(folder: Path, *, top: bool) -> Iterator[tuple[str, bool]]:
+    """(name, is a folder) for each regular file and folder in ``folder``.
+
+    Typed by the listing itself (no stat where the filesystem reports types); minus litter,
+    symlinks and, at the top, the filed folders. Nothing more once ``folder`` cannot be read.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if is_ignored(name) or (top and name in FILED_FOLDERS):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        yield name, False
+                    elif entry.is_dir(follow_symlinks=False):
+                        yield name, True
+                except OSError:  # vanished between the listing and a stat
+                    continue
+    except OSError:
+        return
 
 
 def folder_signature(folder: Path) -> tuple[int, int]:
@@ -107,18 +197,6 @@ def folder_signature(folder: Path) -> tuple[int, int]:
             elif stat.S_ISDIR(st.st_mode) and not entry.name.startswith("."):
                 pending.append(Path(entry.path))
     return size, newest
-
-
-def _candidates(folder: Path, *, top: bool) -> list[tuple[os.DirEntry[str], os.stat_result]]:
-    """Entries of ``folder`` with their lstat, minus litter and (at the top) filed folders."""
-    kept: list[tuple[os.DirEntry[str], os.stat_result]] = []
-    for entry in _listing(folder):
-        if is_ignored(entry.name) or (top and entry.name in FILED_FOLDERS):
-            continue
-        st = _lstat(entry)
-        if st is not None and not stat.S_ISLNK(st.st_mode):
-            kept.append((entry, st))
-    return kept
 
 
 def _listing(folder: Path) -> list[os.DirEntry[str]]:

@@ -30,15 +30,29 @@ class _Pending:
     changed_at: float = 0.0
 
 
+def _packed(signature: tuple[int, int]) -> int:
+    """(size, mtime_ns) as one int: one object instead of three.
+
+    Distinct signatures stay distinct for any mtime_ns (even before 1970), as 0 <= size < 2**64.
+    """
+    size, mtime_ns = signature
+    return (mtime_ns << 64) + size
+
+
 class SettleTracker:
-    """Thread-safe: observers ``touch`` paths; the settle tick asks which are ``stable(now)``."""
+    """Thread-safe: observers ``touch`` paths; the settle tick asks which are ``stable(now)``.
+
+    What was handed on is remembered for as long as the file stays (a rescan must not hand it
+    on again), so that record is compact: path text → packed signature, about 170 bytes a
+    file where ``Path`` keys and tuple values took over 500.
+    """
 
     def __init__(self, settle_s: float, stat: Stat = os.stat) -> None:
         self._settle_s = settle_s
         self._stat = stat
         self._lock = threading.Lock()
-        self._pending: dict[Path, _Pending] = {}
-        self._emitted: dict[Path, tuple[int, int]] = {}
+        self._pending: dict[Path, _Pending] = {}  # only files settling now: short-lived
+        self._emitted: dict[str, int] = {}  # str(path) → _packed((size, mtime_ns))
 
     def touch(self, path: Path, now: float) -> None:
         """A file event (or a scan) saw ``path`` at ``now``."""
@@ -52,7 +66,7 @@ class SettleTracker:
     def touch_scanned(self, path: Path, signature: tuple[int, int], now: float) -> None:
         """A scan saw ``path`` with this (size, mtime): unchanged since handed on → nothing."""
         with self._lock:
-            if path not in self._pending and self._emitted.get(path) == signature:
+            if path not in self._pending and self._emitted.get(str(path)) == _packed(signature):
                 return
         self.touch(path, now)
 
@@ -69,6 +83,10 @@ class SettleTracker:
             result = self._check(path, pending, now)
             if result is not None:
                 ready.append(result)
+        if items:
+            with self._lock:
+                if not self._pending:  # a dict keeps its table: drop the one a bulk drop grew
+                    self._pending = {}
         return ready
 
     def _check(self, path: Path, pending: _Pending, now: float) -> StableFile | None:
@@ -94,15 +112,16 @@ class SettleTracker:
         quiet_since = max(pending.last_event, pending.changed_at)
         if now - quiet_since < self._settle_s:
             return None
+        packed, key = _packed(signature), str(path)
         with self._lock:
             self._pending.pop(path, None)
-            if self._emitted.get(path) == signature:
+            if self._emitted.get(key) == packed:
                 return None  # seen again by a rescan, unchanged: already handed on
-            self._emitted[path] = signature
+            self._emitted[key] = packed
         return StableFile(path, signature[0], signature[1])
 
     def forget(self, path: Path) -> None:
         """The file was moved away; a new file at the same path is new work."""
         with self._lock:
-            self._emitted.pop(path, None)
+            self._emitted.pop(str(path), None)
             self._pending.pop(path, None)

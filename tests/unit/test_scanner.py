@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,73 @@ def test_in_scope_rejects_paths_outside_the_root_and_the_root_itself() -> None:
         in_scope(root, Path("/srv/other/a.png"), recursive=True),
         in_scope(root, root, recursive=True),
     ) == (False, False)
+
+
+def test_scan_entries_orders_nested_paths_as_paths_sort(tmp_path: Path) -> None:
+    """Names that sort differently as text than as paths ("a b/", "a.b/", "a/") keep path order."""
+    files = [
+        put(tmp_path / folder / name)
+        for folder in ("a", "a b", "a.b", "a0", "b", ".")
+        for name in ("x.png", "a.png", "z z.png")
+    ]
+    assert [e.path for e in scan_entries(tmp_path, recursive=True)] == sorted(files)
+
+
+def test_a_scan_stats_only_the_entries_that_are_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing and naming entries costs no stat; each size is read once, when first asked."""
+    for name in ("a.png", "b.txt", "c.txt"):
+        put(tmp_path / name, b"abc")
+    calls: list[str] = []
+    real_lstat = os.lstat
+
+    def lstat(path: str | os.PathLike[str]) -> os.stat_result:
+        calls.append(os.fspath(path))
+        return real_lstat(path)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    entries = scan_entries(tmp_path)
+    names = [e.path.name for e in entries]
+    wanted = [e for e in entries if e.path.suffix == ".png"]
+    before = len(calls)
+    sizes = [(e.size, e.mtime_ns, e.size) for e in wanted]
+    assert (names, before, sizes, calls) == (
+        ["a.png", "b.txt", "c.txt"],
+        0,
+        [(3, 1_700_000_000 * NS, 3)],
+        [str(tmp_path / "a.png")],
+    )
+
+
+def test_an_entry_that_vanished_before_it_was_measured(tmp_path: Path) -> None:
+    """A file removed between the listing and the stat has a signature no file has."""
+    put(tmp_path / "a.png")
+    (entry,) = scan_entries(tmp_path)
+    (tmp_path / "a.png").unlink()
+    assert (entry.path, entry.signature()) == (tmp_path / "a.png", (-1, -1))
+
+
+def test_listed_and_built_entries_compare_equal(tmp_path: Path) -> None:
+    """A scanned entry equals, hashes and prints like one built from its values."""
+    path = put(tmp_path / "a.png", b"12")
+    (scanned,) = scan_entries(tmp_path)
+    built = file_entry(path, 2)
+    assert (scanned, hash(scanned), repr(scanned)) == (
+        built,
+        hash(built),
+        f"Entry(path={path!r}, size=2, mtime_ns={1_700_000_000 * NS}, is_dir=False)",
+    )
+
+
+def test_a_scan_holds_names_not_paths_and_stat_results(tmp_path: Path) -> None:
+    """A scan of many files peaks well under 400 bytes a file (it took over 1.3 KB)."""
+    for i in range(3000):
+        (tmp_path / f"note{i:05d}.txt").write_bytes(b"x")
+    tracemalloc.start()
+    try:
+        entries = scan_entries(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ({e.path.suffix for e in entries}, peak // 3000 < 400) == ({".txt"}, True)

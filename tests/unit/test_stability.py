@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tracemalloc
 from pathlib import Path
 
 from daemon.watch.stability import SettleTracker, StableFile
@@ -158,3 +159,42 @@ def test_files_settle_independently() -> None:
     files.files[busy] = (2, 2)
     assert tracker.stable(now=6.0) == [StableFile(quiet, 10, 100)]
     assert tracker.pending() == 1
+
+
+def test_a_rescan_skips_a_handed_on_file_without_a_stat() -> None:
+    """touch_scanned with the handed-on signature tracks nothing; any other signature does."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (10, -5)  # an mtime before 1970 is a signature like any other
+    tracker.touch(PATH, now=0.0)
+    tracker.stable(now=1.0)
+    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, -5)]
+    calls = files.calls
+    tracker.touch_scanned(PATH, (10, -5), now=300.0)
+    unchanged = (tracker.pending(), files.calls - calls)
+    tracker.touch_scanned(PATH, (10, -4), now=300.0)
+    assert (unchanged, tracker.pending()) == ((0, 0), 1)
+
+
+def hand_on(tracker: SettleTracker, count: int) -> int:
+    """Touch ``count`` files and let them settle; return how many were handed on."""
+    for i in range(count):
+        tracker.touch(Path(f"/srv/watch/characters/IMG_{i:06d}.png"), now=0.0)
+    tracker.stable(now=1.0)
+    return len(tracker.stable(now=2.0))
+
+
+def test_handed_on_files_are_remembered_compactly() -> None:
+    """What a rescan must not hand on again costs well under 300 bytes a file (was over 450)."""
+    size, mtime_ns = 1_234_567, 1_700_000_000_123_456_789
+    fields = (stat.S_IFREG | 0o644, 1, 1, 1, 0, 0, size, 0, 0, 0)
+    st = os.stat_result(fields, {"st_mtime_ns": mtime_ns})
+    hand_on(SettleTracker(0.0, stat=lambda _: st), 2000)  # the interpreter's own tables grow
+    tracker = SettleTracker(0.0, stat=lambda _: st)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        handed_on = hand_on(tracker, 2000)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert (handed_on, tracker.pending(), held // 2000 < 300) == (2000, 0, True)

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
 import wave
 import zlib
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
 from PIL import Image
 
-from daemon.media import make_character_png, make_driving_mp4, make_video
+from daemon import validation
+from daemon.media import VideoReading, make_character_png, make_driving_mp4, make_video, read_video
 from daemon.validation import (
     IMAGE_MAX_BYTES,
+    READ_TIMEOUT_S,
+    VIDEO_CONTAINERS,
     VIDEO_MAX_BYTES,
     Problem,
     VideoFacts,
     check_image,
     check_video,
     error_document,
+    read_video_isolated,
 )
 
 
@@ -396,3 +403,108 @@ def test_error_document_shape(tmp_path: Path) -> None:
         "detail": {"duration_s": 0.3},
         "at": "2023-11-14T22:13:20.000+00:00",
     }
+
+
+def reading_corpus(tmp_path: Path) -> list[Path]:
+    """Files that take every path through the video reader: good, cut, foreign, no video."""
+    good = make_driving_mp4(tmp_path / "good.mp4", seconds=1.0, size=(64, 64))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    text = tmp_path / "text.mp4"
+    text.write_text("hello, I am a text file\n", encoding="utf-8")
+    return [
+        good,
+        cut,
+        text,
+        write_wav(tmp_path / "audio.mp4"),
+        make_character_png(tmp_path / "still.mp4"),
+        make_video(tmp_path / "a.mkv", seconds=1.0, container_format="matroska"),
+        write_webm(tmp_path / "live.webm", frames=24, live=True),
+    ]
+
+
+def test_a_child_process_reads_videos_as_this_process_does(tmp_path: Path) -> None:
+    """read_video_isolated (PyAV in a child) gives exactly read_video's answer, file by file."""
+    accepted = VIDEO_CONTAINERS["scene"]
+    files = reading_corpus(tmp_path)
+    here = [read_video(path, accepted) for path in files]
+    assert [read_video_isolated(path, accepted) for path in files] == here
+    assert [(r.opened, r.has_video, r.label) for r in here] == [
+        (True, True, "mp4"),
+        (False, False, ""),  # cut: its index is gone, FFmpeg cannot open it
+        (False, False, ""),
+        (True, False, ""),
+        (True, True, "png_pipe"),
+        (True, True, "matroska"),
+        (True, True, "webm"),
+    ]
+
+
+def fake_run(
+    calls: list[dict[str, Any]], *, returncode: int = 0, stdout: bytes = b"", stderr: bytes = b""
+) -> Any:
+    """A stand-in for subprocess.run that records its keyword arguments."""
+
+    def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        calls.append({"command": command, **kwargs})
+        return subprocess.CompletedProcess(command, returncode, stdout, stderr)
+
+    return run
+
+
+def test_the_child_gets_no_api_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key (variable or systemd credentials) is not passed on to the video reader."""
+    monkeypatch.setenv("VIGGLE_API_KEY", "sk-secret-1234")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", "/run/credentials/viggle-watch")
+    calls: list[dict[str, Any]] = []
+    document = json.dumps(asdict(VideoReading(True, has_video=True, label="mp4")))
+    monkeypatch.setattr(subprocess, "run", fake_run(calls, stdout=document.encode()))
+    reading = read_video_isolated(tmp_path / "dance.mp4", frozenset({"mp4"}))
+    (call,) = calls
+    assert (reading, call["command"][1:3], call["command"][-2:], call["timeout"]) == (
+        VideoReading(True, has_video=True, label="mp4"),
+        ["-P", "-c"],
+        [str(tmp_path / "dance.mp4"), "mp4"],
+        READ_TIMEOUT_S,
+    )
+    assert {"VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY"} & set(call["env"]) == set()
+
+
+def test_a_crashed_or_stuck_child_means_an_unreadable_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader killed by a signal or by the timeout: the file is unreadable, nothing raises."""
+    monkeypatch.setattr(subprocess, "run", fake_run([], returncode=-11))
+    crashed = read_video_isolated(tmp_path / "dance.mp4", frozenset({"mp4"}))
+
+    def too_slow(command: list[str], **kwargs: Any) -> None:
+        raise subprocess.TimeoutExpired(command, kwargs["timeout"])
+
+    monkeypatch.setattr(subprocess, "run", too_slow)
+    stuck = read_video_isolated(tmp_path / "dance.mp4", frozenset({"mp4"}))
+    assert (crashed, stuck) == (
+        VideoReading(True, error="the video reader died of signal 11"),
+        VideoReading(True, error="reading took longer than 600 s"),
+    )
+
+
+def test_a_child_that_cannot_run_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader that fails on its own (not the file's fault) is an OSError, not a verdict."""
+    failed = fake_run([], returncode=1, stderr=b"Traceback ...\nModuleNotFoundError: daemon\n")
+    monkeypatch.setattr(subprocess, "run", failed)
+    with pytest.raises(OSError, match=r"exit 1\): ModuleNotFoundError: daemon"):
+        read_video_isolated(tmp_path / "dance.mp4", frozenset({"mp4"}))
+
+
+def test_a_reader_crash_is_reported_as_a_damaged_video(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check_video turns a crashed reading into the unreadable problem, with the cause."""
+    path = make_driving_mp4(tmp_path / "dance.mp4")
+    crashed = VideoReading(True, error="the video reader died of signal 11")
+    monkeypatch.setattr(validation, "read_video", lambda *_: crashed)
+    assert check_video(path) == Problem(
+        "unreadable",
+        "The file looks like a video but cannot be read; it may be damaged or incomplete.",
+        {"size": path.stat().st_size, "error": "the video reader died of signal 11"},
+    )

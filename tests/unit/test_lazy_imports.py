@@ -1,0 +1,70 @@
+"""The long-running service never maps PyAV, and maps Pillow only once it checks an image.
+
+Each test runs a fresh interpreter (what `viggle-watch run` starts from) and reads its
+``sys.modules``: this test process has PyAV loaded already, so it cannot tell.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from daemon.media import make_character_png, make_driving_mp4
+from daemon.validation import check_image, check_video
+
+# What `viggle-watch run` (daemon/__main__.py → daemon.cli) imports on its way to a service.
+RUN_PATH = (
+    "daemon.cli",
+    "daemon.service",
+    "daemon.intake",
+    "daemon.settings",
+    "daemon.validation",
+    "daemon.media",
+    "daemon.watch.observer",
+    "daemon.logs",
+)
+HEAVY = ("av", "PIL")
+
+
+def in_fresh_python(code: str) -> object:
+    """Run ``code`` in a new interpreter; return the JSON it prints last."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_run_path_imports_neither_pyav_nor_pillow() -> None:
+    """Importing every module `run` needs loads no PyAV and no Pillow."""
+    imports = "; ".join(f"import {m}" for m in RUN_PATH)
+    code = (
+        f"import json, sys; {imports}; "
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    assert in_fresh_python(code) == []
+
+
+def test_checks_in_a_fresh_process_match_and_leave_pyav_out(tmp_path: Path) -> None:
+    """check_video reads in a child (same answers as here); only check_image loads Pillow."""
+    good = make_driving_mp4(tmp_path / "dance.mp4", seconds=1.0, size=(64, 64))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[:300])
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video\n", encoding="utf-8")
+    still = make_character_png(tmp_path / "still.mp4")
+    videos = [good, cut, text, still]
+    expected = [repr(check_video(p, role="scene")) for p in videos]
+    code = f"""
+import json, sys
+from pathlib import Path
+from daemon.validation import check_image, check_video
+videos = [repr(check_video(Path(p), role="scene")) for p in {[str(p) for p in videos]!r}]
+before_image = [m for m in {HEAVY!r} if m in sys.modules]
+image = repr(check_image(Path({str(make_character_png(tmp_path / "hero.png"))!r})))
+after_image = [m for m in {HEAVY!r} if m in sys.modules]
+print(json.dumps([videos, before_image, image, after_image]))
+"""
+    assert in_fresh_python(code) == [expected, [], repr(None), ["PIL"]]
+    assert check_image(tmp_path / "hero.png") is None
