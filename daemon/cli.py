@@ -12,10 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.live import Live
+from typing import TYPE_CHECKING, Any
 
 from daemon import __version__
 from daemon.cli_config import (
@@ -38,7 +35,17 @@ from daemon.store.hosts import HostStore
 from daemon.store.jobs import JobStore
 from daemon.viggle.emulator_cli import add_sim_arguments, config_from_args
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _console() -> Console:
+    """A rich console, imported by the commands that print (cli.py itself imports no rich)."""
+    from rich.console import Console
+
+    return Console()
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -148,10 +155,12 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_gather(config), indent=2))
         return EXIT_OK
-    console = Console()
+    console = _console()
     if not args.watch:
         print_status(_gather(config), console)
         return EXIT_OK
+    from rich.live import Live
+
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with Live(status_view(_gather(config)), console=console, auto_refresh=False) as live:
@@ -163,7 +172,7 @@ def _status(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     if args.path is not None:
         args.config = args.path
-    print_check(_config(args), Console())
+    print_check(_config(args), _console())
     return EXIT_OK
 
 
@@ -190,7 +199,7 @@ def _demo(args: argparse.Namespace) -> int:
     from daemon.demo import run_demo  # keeps the emulator out of the service's memory
 
     try:
-        return run_demo(args.workspace, args.timeout, Console())
+        return run_demo(args.workspace, args.timeout, _console())
     except OSError as exc:
         raise ViggleWatchError(f"demo workspace {args.workspace}: {exc.strerror}") from None
 
@@ -200,7 +209,7 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "plan": lambda args: run_plan(_config(args), args.json, Console()),
+    "plan": lambda args: run_plan(_config(args), args.json, _console()),
     "reload": lambda args: send_reload(_config(args)),
     "jobs": _jobs,
     "run": _run,
