@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from daemon.config import Config, PairsRule, resolve_api_key
-from daemon.errors import ConfigError, ViggleWatchError
+from daemon.errors import ConfigError, NoSchemaError, ViggleWatchError
 from daemon.intake import Intake
 from daemon.logs import redact_text
 from daemon.plan import Planner
@@ -38,6 +38,8 @@ def print_check(config: Config, console: Console) -> None:
     for root in watch_roots(config):
         console.print(f"  watch {root.path}: {root.kind} — {root.reason}")
     console.print(f"  {store_line(config)}")
+    if config.store.url:
+        console.print(f"    {store_reachable(config)}")
     try:
         resolve_api_key(config)
         console.print("  API key: found")
@@ -53,6 +55,15 @@ def store_line(config: Config) -> str:
             f"host {host_name(config)} (lease {config.store.lease:g} s)"
         )
     return f"store: SQLite {state_db_path(config)} (one host)"
+
+
+def store_reachable(config: Config) -> str:
+    """Connect once (read only): a store `run` could not reach is an error now, not later."""
+    try:
+        open_backend(config, readonly=True).close()
+    except NoSchemaError:
+        return "reachable; its tables are made by the first `viggle-watch run`"
+    return "reachable; viggle-watch tables present"
 
 
 def roots_report(config: Config) -> list[dict[str, Any]]:

@@ -38,6 +38,10 @@ class StoreError(ViggleWatchError):
     """The job store refused an operation."""
 
 
+class NoSchemaError(StoreError):
+    """The store is reachable but has no viggle-watch tables yet (made by the first `run`)."""
+
+
 class TransitionError(StoreError):
     """A job was not in the state a transition expected (someone else moved it)."""
 

@@ -143,6 +143,10 @@ class Service:
         """Heartbeat this host's leases; take over what silent hosts held (shared store)."""
         self.hosts.seen(now)
         self.store.heartbeat(now)
+        taken = self.hosts.take_over(now, lease_s=self.store.lease_s)
+        for host in sorted({h for _, h in taken}):
+            ids = [job_id for job_id, h in taken if h == host]
+            log.warning("jobs_taken_over", from_host=host, jobs=ids, count=len(ids))
         self._uncertain(self.store.reap(now), "its host stopped while submitting")
         self._uncertain_assets(self.assets.recover(now, dead_only=True))
 
@@ -251,6 +255,11 @@ class Service:
             self.metrics_server.stop()
             self.metrics_server = None
         self.hooks.stop(HOOKS_DRAIN_S)  # after the ticks (no more endings), before the store closes
+        if self.db.shared:
+            try:
+                self.hosts.stopped(self.clock.time())  # the other hosts need not wait a lease
+            except ViggleWatchError as exc:
+                log.warning("leases_not_released", reason=str(exc))
         self.db.close()
         log.info("service_stopped")
 

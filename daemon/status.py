@@ -93,7 +93,8 @@ def gather_status(
                 "pid": h.pid,
                 "started_at": iso(h.started_at),
                 "seen_s_ago": round(max(0.0, now - h.seen_at), 1),
-                "alive": now - h.seen_at < lease_s,
+                "alive": h.pid != 0 and now - h.seen_at < lease_s,
+                "stopped": h.pid == 0,  # stopped cleanly (its jobs were released)
                 "holds": sum(1 for owner in holders.values() if owner == h.name),
             }
             for h in hosts or []
@@ -124,14 +125,16 @@ def status_view(status: dict[str, Any]) -> Group:
     info = status.get("store") or {}
     if info.get("shared"):
         parts.append(Text(f"store: {info['backend']}; this is host {info['host']}"))
-    for host in status.get("hosts", []):
-        if host["alive"]:
+    hosts = status.get("hosts", [])
+    for host in hosts:
+        others = any(h["alive"] and h["name"] != host["name"] for h in hosts)
+        after = "taken over by the others" if others else "waiting for a host to take them"
+        if host.get("stopped"):
+            state = f"stopped {host['seen_s_ago']:g} s ago"
+        elif host["alive"]:
             state = f"[green]up[/green], seen {host['seen_s_ago']:g} s ago"
         else:
-            state = (
-                f"[red]silent for {host['seen_s_ago']:g} s[/red]: "
-                "its jobs are taken over by the others"
-            )
+            state = f"[red]silent for {host['seen_s_ago']:g} s[/red]: its jobs are {after}"
         parts.append(
             Text.from_markup(f"host {escape(host['name'])}: {state}, holds {host['holds']} job(s)")
         )

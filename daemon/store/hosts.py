@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.store.backend import Backend
+from daemon.store.states import State
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,39 @@ class HostStore:
         with self._db.write() as conn:
             conn.execute("UPDATE hosts SET seen_at = ? WHERE name = ?", (now, self.host))
 
+    def take_over(self, now: float, *, lease_s: float) -> list[tuple[int, str]]:
+        """Hold the rendering and downloading jobs of hosts whose lease ran out (polling and
+        downloading are safe to repeat); note it in each job's history. Returns (job, host)."""
+        active = (State.RENDERING, State.DOWNLOADING)
+        sql = (
+            "SELECT id, owner, state FROM jobs WHERE state IN (?, ?) AND owner IS NOT NULL"
+            " AND owner <> ? AND lease_until < ? ORDER BY id"
+        )
+        with self._db.write() as conn:
+            # skip_locked is the backend's own constant, never input
+            found = conn.execute(sql + self._db.skip_locked, (*active, self.host, now))
+            rows = found.fetchall()
+            for job_id, owner, state in rows:
+                conn.execute(
+                    "UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?",
+                    (self.host, now + lease_s, job_id),
+                )
+                conn.execute(
+                    "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (job_id, now, state, state, f"taken over from host {owner} by {self.host}"),
+                )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def stopped(self, now: float) -> None:
+        """A clean stop: this host's jobs may be taken over at once (no lease to wait out)."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET lease_until = 0 WHERE owner = ? AND state IN (?, ?, ?, ?)",
+                (self.host, State.PREPARING, State.SUBMITTING, State.RENDERING, State.DOWNLOADING),
+            )
+            conn.execute("UPDATE hosts SET pid = 0, seen_at = ? WHERE name = ?", (now, self.host))
+
     def hosts(self) -> list[Host]:
         with self._db.read() as conn:
             rows = conn.execute("SELECT * FROM hosts ORDER BY name").fetchall()
@@ -65,7 +99,8 @@ class HostStore:
                 " mtime_ns = excluded.mtime_ns, host = excluded.host, at = excluded.at"
                 " WHERE input_claims.host = excluded.host OR input_claims.size <> excluded.size"
                 " OR input_claims.mtime_ns <> excluded.mtime_ns OR input_claims.at < ?"
-                " OR input_claims.host NOT IN (SELECT name FROM hosts WHERE seen_at >= ?)"
+                " OR input_claims.host NOT IN (SELECT name FROM hosts WHERE seen_at >= ?"
+                " AND pid <> 0)"
                 " RETURNING host",
                 (path, size, mtime_ns, self.host, now, now - ttl_s, now - alive_s),
             ).fetchone()

@@ -17,7 +17,7 @@ from enum import Enum
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
-from daemon.errors import StoreError
+from daemon.errors import NoSchemaError, StoreError
 from daemon.logs import redact_text
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class PostgresDatabase:
                 if not readonly:
                     db._migrate()
                 elif db._version() != len(PG_MIGRATIONS):
-                    raise StoreError(
+                    raise NoSchemaError(
                         f"the job store at {db.describe()} has no viggle-watch schema yet: "
                         "has `viggle-watch run` been started?"
                     )

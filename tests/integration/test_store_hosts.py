@@ -297,3 +297,42 @@ def test_a_lost_database_connection_is_an_error_then_reconnects(open_as: OpenAs)
         except StoreError as exc:
             outcomes.append(type(exc).__name__)
     assert outcomes == ["StoreError", 1]
+
+
+def rendering_job(a: JobStore) -> int:
+    (job_id,) = fill(a, 1)
+    a.due(State.QUEUED, T0)
+    for src, dst in ((State.QUEUED, State.PREPARING), (State.PREPARING, State.SUBMITTING)):
+        a.transition(job_id, src, dst, at=T0)
+    a.transition(job_id, State.SUBMITTING, State.RENDERING, at=T0, viggle_job_id="vj1")
+    return job_id
+
+
+def test_a_silent_hosts_jobs_are_taken_over_and_it_shows(open_as: OpenAs) -> None:
+    da, db = open_as("a"), open_as("b")
+    job_id = rendering_job(JobStore(da, lease_s=LEASE))
+    b = HostStore(db)
+    early = b.take_over(T0 + 1, lease_s=LEASE)
+    taken = b.take_over(T0 + LEASE + 1, lease_s=LEASE)
+    job = JobStore(db).get(job_id)
+    assert job is not None
+    assert (early, taken, job.owner, JobStore(db).events(job_id)[-1].detail) == (
+        [],
+        [(job_id, "a")],
+        "b",
+        "taken over from host a by b",
+    )
+
+
+def test_a_clean_stop_releases_the_hosts_jobs_and_inputs_at_once(open_as: OpenAs) -> None:
+    da, db = open_as("a"), open_as("b")
+    job_id = rendering_job(JobStore(da, lease_s=LEASE))
+    a, b = HostStore(da), HostStore(db)
+    for hosts in (a, b):
+        hosts.register(instance=hosts.host, pid=42, now=T0)
+    claimed = a.claim_input("/in/x.png", 1, 2, now=T0, alive_s=LEASE, ttl_s=3600)
+    a.stopped(T0 + 1)
+    taken = JobStore(db, lease_s=LEASE).due(State.RENDERING, T0 + 2)
+    by_b = b.claim_input("/in/x.png", 1, 2, now=T0 + 2, alive_s=LEASE, ttl_s=3600)
+    pids = {h.name: h.pid for h in b.hosts()}
+    assert (claimed, [j.id for j in taken], by_b, pids) == (True, [job_id], True, {"a": 0, "b": 42})
