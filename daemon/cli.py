@@ -45,7 +45,7 @@ def _console() -> Console:
     """A rich console, imported by the commands that print (cli.py itself imports no rich)."""
     from rich.console import Console
 
-    return Console()
+    return Console(soft_wrap=True)  # piped output: one line per line, for grep
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 import structlog
 
@@ -38,6 +39,7 @@ from daemon.watch.scanner import Entry, scan_entries
 from daemon.watch.stability import SettleTracker, StableFile
 
 log = structlog.get_logger()
+BATCH: Final = 64  # settled files handled per store commit
 # (path, size, mtime_ns, now) → True when this host may handle the settled input (shared store)
 InputClaim = Callable[[Path, int, int, float], bool]
 
@@ -127,7 +129,16 @@ class Intake:
     def tick(self, now: float) -> int:
         """Enqueue the jobs for everything that has settled; return how many were new."""
         new = 0
-        for stable in self._tracker.stable(now):
+        ready = self._tracker.stable(now)
+        for start in range(0, len(ready), BATCH):
+            with self._store.batch():  # one commit for many small jobs (a bulk drop)
+                new += self._handle(ready[start : start + BATCH], now)
+        self._expire_orphans(now)
+        return new
+
+    def _handle(self, ready: list[StableFile], now: float) -> int:
+        new = 0
+        for stable in ready:
             rule = rule_for(self._rules, stable.path, skip=FILED)
             if rule is None:
                 continue
@@ -155,7 +166,6 @@ class Intake:
                     {},
                 )
                 self._reject(rule, stable.path, problem, now)
-        self._expire_orphans(now)
         return new
 
     def _settled(self, rule: Rule, path: Path, now: float) -> int:

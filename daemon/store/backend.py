@@ -55,6 +55,10 @@ class Backend(Protocol):
         """One transaction that sees committed data and commits on exit (rolls back on error)."""
         ...
 
+    def batch(self) -> AbstractContextManager[None]:
+        """Group many ``write()``s into one commit (each stays all-or-nothing on its own)."""
+        ...
+
     def read(self) -> AbstractContextManager[Conn]: ...
 
     def lock_budget(self, conn: Conn) -> None:

@@ -40,6 +40,7 @@ class Database:
         self._lock = threading.RLock()
         self.path = path
         self.host = host
+        self._batch = False
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False, host: str | None = None) -> Database:
@@ -95,14 +96,44 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE … COMMIT`` transaction; rolled back on any exception."""
+        """One ``BEGIN IMMEDIATE … COMMIT`` transaction; rolled back on any exception.
+
+        Inside ``batch()`` it is a savepoint of the batch's transaction instead."""
         with self._lock:
+            if self._batch:
+                self._conn.execute("SAVEPOINT write")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK TO write")
+                    self._conn.execute("RELEASE write")
+                    raise
+                self._conn.execute("RELEASE write")
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes, one commit (one fsync): for a burst of small ones, e.g. a bulk drop."""
+        with self._lock:
+            if self._batch:
+                yield
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._batch = True
+            try:
+                yield
+            except BaseException:
+                self._batch = False
+                self._conn.execute("ROLLBACK")
+                raise
+            self._batch = False
             self._conn.execute("COMMIT")
 
     @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from daemon.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
@@ -67,6 +68,10 @@ class JobStore:
                 (job_id, at, State.QUEUED, f"from {source_path}"),
             )
             return job_id
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Several enqueues (and other writes) committed together: one fsync for many jobs."""
+        return self._db.batch()
 
     def has_dedup_key(self, key: str) -> bool:
         with self._db.read() as conn:

@@ -192,6 +192,18 @@ class PostgresDatabase:
                 raise
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes, one commit; each ``write()`` inside is a savepoint of it."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                with conn.transaction():
+                    yield
+            except Exception as exc:
+                self._lost(exc)
+                raise
+
+    @contextmanager
     def read(self) -> Iterator[_Conn]:
         with self._lock:
             try:

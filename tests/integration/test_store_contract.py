@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import OpenAs
 
-from daemon.errors import StoreError, TransitionError
+from daemon.errors import BudgetExceededError, StoreError, TransitionError
 from daemon.store.backend import Backend
 from daemon.store.db import SCHEMA_VERSION, Database
-from daemon.store.jobs import Event, InputRef, Job, JobSpec, JobStore
+from daemon.store.jobs import Event, InputRef, Job, JobSpec, JobStore, Spend
 from daemon.store.states import ALLOWED, IN_FLIGHT, TERMINAL, State, allowed
 
 T0 = 1_700_000_000.0
@@ -387,4 +388,31 @@ def test_recover_with_nothing_to_do_changes_nothing(store: JobStore) -> None:
     assert (store.recover(at=T0), store.events(job_id)) == (
         [],
         [Event(T0, None, State.QUEUED, "from /in/hero.png")],
+    )
+
+
+def test_a_batch_commits_its_writes_together(store: JobStore, open_as: OpenAs) -> None:
+    """Inside a batch each write is all-or-nothing; the batch commits once, or not at all."""
+    other = JobStore(open_as("other-host"))
+    with store.batch():
+        first = enqueue(store, key="b1", source="/in/b1.png")
+        with pytest.raises(BudgetExceededError):  # its UPDATE ran, then the check refused
+            store.transition(
+                first,
+                State.QUEUED,
+                State.PREPARING,
+                at=T0,
+                spend=Spend("render", 1.0, "2023-11-14"),
+                daily_cap=0.5,
+            )
+        inside = store.get(first)
+        seen_inside = inside is not None and inside.state == State.QUEUED
+    with pytest.raises(RuntimeError), store.batch():
+        enqueue(store, key="b2", source="/in/b2.png")
+        raise RuntimeError("boom")
+    after = other.get(first)
+    assert (seen_inside, after and after.state, other.has_dedup_key("b2")) == (
+        True,
+        State.QUEUED,
+        False,
     )
