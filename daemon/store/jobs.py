@@ -220,6 +220,9 @@ class JobStore:
         # skip_locked is the backend's own constant, never input
         sql = f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ({inner}{self._db.skip_locked}) RETURNING *"  # noqa: S608, E501
         params = (self.host, now + self.lease_s, state, now, self.host, now, limit)
+        with self._db.read() as conn:  # nothing due (the usual idle case): no write at all
+            if not conn.execute(f"SELECT EXISTS ({inner})", params[2:]).fetchone()[0]:
+                return []
         with self._db.write() as conn:
             rows = conn.execute(sql, params).fetchall()
         rows.sort(key=lambda r: (-int(r["priority"]), float(r["next_attempt_at"]), int(r["id"])))
