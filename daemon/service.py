@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -21,6 +20,7 @@ from daemon.config import Config, JobsRule, Rule, load_config
 from daemon.errors import ViggleWatchError
 from daemon.hooks import HookRunner
 from daemon.intake import Intake, wanted
+from daemon.keeper import Keeper
 from daemon.logs import register_secret
 from daemon.metrics import Metrics, RunningMetrics, healthy, serve_metrics
 from daemon.outputs.archive import archive_source
@@ -40,7 +40,7 @@ from daemon.settings import (
     submit_settings,
     watch_roots,
 )
-from daemon.store.assets import Asset, AssetStore
+from daemon.store.assets import AssetStore
 from daemon.store.backend import Backend
 from daemon.store.factory import STATE_DB, open_backend, state_db_path
 from daemon.store.hosts import HostStore
@@ -77,7 +77,7 @@ class Service:
     rules: dict[str, Rule]  # shared with the callbacks, updated in place on reload
     outputs: OutputSettings
     hooks: HookRunner
-    hosts: HostStore
+    keeper: Keeper
     # a worker per job: the watchdog ping never waits behind a long upload or a slow rescan
     scheduler: TickScheduler = field(default_factory=lambda: TickScheduler(workers=8))
     observer: Watching | None = None
@@ -85,6 +85,8 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: RunningMetrics | None = None
     notifier: Notifier = field(default_factory=Notifier)  # a no-op without $NOTIFY_SOCKET
+    _settle_stop: threading.Event = field(default_factory=threading.Event)
+    _settle_thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self.config.metrics.listen is not None:  # first: a taken port fails the start early
@@ -92,10 +94,7 @@ class Service:
                 self.metrics, self.config.metrics.listen, health=self._health
             )
         now = self.clock.time()
-        if self.db.shared:
-            self._register(now)
-        self._uncertain(self.store.recover(now), "the service stopped while submitting")
-        self._uncertain_assets(self.assets.recover(now))
+        self.keeper.recover(now)
         self._remove_stale_parts()
         self.hooks.start()
         self.notifier.status("scanning the watch folders")
@@ -103,9 +102,11 @@ class Service:
         log.info("startup_scan_finished", files=found)
         self._watch()
         every = self.tick_interval_s
-        # cheap when nothing is pending; often, so a file is queued soon after it settles
-        settle_every = min(every, SETTLE_TICK_S)
-        self.scheduler.add("settle", lambda: self.intake.tick(self.clock.time()), settle_every)
+        # its own thread: often while files settle (queued soon after), asleep when none do
+        self._settle_thread = threading.Thread(
+            target=self._settle_loop, args=(min(every, SETTLE_TICK_S),), name="settle", daemon=True
+        )
+        self._settle_thread.start()
         self.scheduler.add("prepare", lambda: self.preparer.tick(self.clock.time()), every)
         self.scheduler.add("dispatch", lambda: self.submitter.tick(self.clock.time()), every)
         self.scheduler.add("poll", lambda: self.poller.tick(self.clock.time()), every)
@@ -129,46 +130,24 @@ class Service:
         )
         self.notifier.ready(status_line(self.store.counts()))
 
-    def _register(self, now: float) -> None:
-        before = self.hosts.register(instance=uuid.uuid4().hex, pid=os.getpid(), now=now)
-        if before is not None and now - before.seen_at < self.store.lease_s:
-            log.warning(
-                "host_name_in_use",
-                host=self.db.host,
-                seen_s_ago=round(now - before.seen_at, 1),
-                hint="if another service runs under this name, give each its own store.host",
-            )
-
     def keep_leases(self, now: float) -> None:
         """Heartbeat this host's leases; take over what silent hosts held (shared store)."""
-        self.hosts.seen(now)
-        self.store.heartbeat(now)
-        taken = self.hosts.take_over(now, lease_s=self.store.lease_s)
-        for host in sorted({h for _, h in taken}):
-            ids = [job_id for job_id, h in taken if h == host]
-            log.warning("jobs_taken_over", from_host=host, jobs=ids, count=len(ids))
-        self._uncertain(self.store.reap(now), "its host stopped while submitting")
-        self._uncertain_assets(self.assets.recover(now, dead_only=True))
+        self.keeper.keep(now)
 
-    @staticmethod
-    def _uncertain(job_ids: list[int], why: str) -> None:
-        for job_id in job_ids:
-            log.error(
-                "job_uncertain",
-                job_id=job_id,
-                reason=f"{why}; outcome unknown",
-                hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
-            )
-
-    @staticmethod
-    def _uncertain_assets(assets: list[Asset]) -> None:
-        for asset in assets:
-            log.error(
-                "asset_uncertain",
-                kind=str(asset.kind),
-                job_id=asset.job_id,
-                reason="the service stopped while creating it; outcome unknown",
-            )
+    def _settle_loop(self, every_s: float) -> None:
+        """The settle tick, run only while something is settling (or pairs wait to expire):
+        an idle service with 50,000 files under watch wakes for nothing here."""
+        while not self._settle_stop.is_set():
+            waiting = bool(self.intake.waiting_partners())
+            if not self.tracker.wait_for_work(1.0 if waiting else 60.0) and not waiting:
+                continue
+            if self._settle_stop.is_set():
+                break
+            try:
+                self.intake.tick(self.clock.time())
+            except Exception:  # a tick must never end the loop (as the scheduler's jobs)
+                log.exception("tick_failed", job="settle")
+            self._settle_stop.wait(every_s)
 
     def _health(self) -> tuple[bool, str]:
         return healthy(self.metrics, self.store.counts, self.clock.time(), HEALTH_MAX_AGE_S)
@@ -247,6 +226,10 @@ class Service:
         """Drain: no new submissions; a POST in flight finishes; rendering jobs resume later."""
         self.notifier.stopping("draining: finishing the requests in flight")
         self.submitter.draining = True
+        self._settle_stop.set()
+        self.tracker.wake()
+        if self._settle_thread is not None:
+            self._settle_thread.join(timeout=30)
         self.scheduler.shutdown()
         if self.observer is not None:
             self.observer.stop()
@@ -255,11 +238,7 @@ class Service:
             self.metrics_server.stop()
             self.metrics_server = None
         self.hooks.stop(HOOKS_DRAIN_S)  # after the ticks (no more endings), before the store closes
-        if self.db.shared:
-            try:
-                self.hosts.stopped(self.clock.time())  # the other hosts need not wait a lease
-            except ViggleWatchError as exc:
-                log.warning("leases_not_released", reason=str(exc))
+        self.keeper.stopped(self.clock.time())  # the other hosts need not wait out a lease
         self.db.close()
         log.info("service_stopped")
 
@@ -387,6 +366,6 @@ def build_service(
         rules=rules,
         outputs=outputs,
         hooks=hooks,
-        hosts=hosts,
+        keeper=Keeper(db, store, assets, hosts),
         metrics=metrics,
     )

@@ -53,6 +53,7 @@ class SettleTracker:
         self._lock = threading.Lock()
         self._pending: dict[Path, _Pending] = {}  # only files settling now: short-lived
         self._emitted: dict[str, int] = {}  # str(path) → _packed((size, mtime_ns))
+        self._work = threading.Event()  # set by touch(): something is settling
 
     def touch(self, path: Path, now: float) -> None:
         """A file event (or a scan) saw ``path`` at ``now``."""
@@ -62,6 +63,20 @@ class SettleTracker:
                 self._pending[path] = _Pending(last_event=now, changed_at=now)
             else:
                 pending.last_event = now
+        self._work.set()
+
+    def wait_for_work(self, timeout_s: float) -> bool:
+        """Block until a file is settling (True) or ``timeout_s`` passed (False); returns at
+        once while anything is pending. An idle service sleeps here instead of ticking."""
+        with self._lock:
+            if self._pending:
+                return True
+            self._work.clear()
+        return self._work.wait(timeout_s)
+
+    def wake(self) -> None:
+        """Release a ``wait_for_work`` (at stop)."""
+        self._work.set()
 
     def touch_scanned(self, path: Path, signature: tuple[int, int], now: float) -> None:
         """A scan saw ``path`` with this (size, mtime): unchanged since handed on → nothing."""

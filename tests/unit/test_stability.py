@@ -198,3 +198,19 @@ def test_handed_on_files_are_remembered_compactly() -> None:
     finally:
         tracemalloc.stop()
     assert (handed_on, tracker.pending(), held // 2000 < 300) == (2000, 0, True)
+
+
+def test_wait_for_work_sleeps_while_nothing_settles_and_wakes_on_a_touch() -> None:
+    """The settle loop's wait: False at once when idle (timeout 0), True while a file is
+    pending, and a touch from another thread releases a waiter."""
+    import threading
+
+    tracker = SettleTracker(1.0)
+    idle = tracker.wait_for_work(0)
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(tracker.wait_for_work(60)))
+    waiter.start()
+    tracker.touch(Path("/in/a.png"), 0.0)
+    waiter.join(timeout=60)
+    pending = tracker.wait_for_work(0)
+    assert (idle, woke, pending) == (False, [True], True)
