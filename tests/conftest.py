@@ -237,28 +237,10 @@ def pg_server_url() -> Iterator[str]:
 @pytest.fixture
 def pg_url(pg_server_url: str) -> Iterator[str]:
     """URL of a fresh, empty database of this test's own (same server), dropped after it."""
-    import uuid
+    import pgserver
 
-    import psycopg  # pg_server_url skipped already if it is missing
-    from psycopg import sql
-
-    name = f"viggle_test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(pg_server_url, autocommit=True, connect_timeout=10) as admin:
-        # template0: always pristine, and never "being accessed by other users"
-        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield _pg_with_database(pg_server_url, name)
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True, connect_timeout=10) as admin:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            admin.execute(drop.format(sql.Identifier(name)))
-
-
-def _pg_with_database(url: str, database: str) -> str:
-    """``url`` with its database (the path) replaced; user, host, port and query kept."""
-    from urllib.parse import quote, urlsplit, urlunsplit
-
-    return urlunsplit(urlsplit(url)._replace(path="/" + quote(database)))
+    with pgserver.fresh_database(pg_server_url) as url:
+        yield url
 
 
 # --- the store's two backends (one contract suite runs against both) ------------------------
@@ -271,24 +253,13 @@ STORE_TABLES = (
 @pytest.fixture(scope="module")
 def pg_store_url(pg_server_url: str) -> Iterator[str]:
     """A database of this test module's own, migrated once; tests empty its tables."""
-    import uuid
-
-    import psycopg
-    from psycopg import sql
+    import pgserver
 
     from daemon.store.postgres import PostgresDatabase
 
-    name = f"viggle_store_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True, connect_timeout=10) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    url = _pg_with_database(pg_server_url, name)
-    PostgresDatabase.open(url, host="migrator").close()
-    try:
+    with pgserver.fresh_database(pg_server_url, prefix="viggle_store") as url:
+        PostgresDatabase.open(url, host="migrator").close()
         yield url
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True, connect_timeout=10) as admin:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            admin.execute(drop.format(sql.Identifier(name)))
 
 
 OpenAs = Callable[[str], Backend]

@@ -25,8 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 BINDIR_ENV = "VIGGLE_TEST_PG_BINDIR"
 SEARCH_GLOBS = ("/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/usr/local/pgsql/bin")
@@ -272,6 +276,31 @@ def _tail(text: str, lines: int = 5) -> str:
 def temp_cluster() -> Cluster:
     """A cluster in a fresh temp dir (not started)."""
     return Cluster(Path(tempfile.mkdtemp(prefix="viggle-pg-")))
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` with its database (the path) replaced; user, host, port and query kept."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + quote(database)))
+
+
+@contextmanager
+def fresh_database(server_url: str, prefix: str = "viggle_test") -> Iterator[str]:
+    """A new, empty database on the server (dropped, with its sessions, on exit); its URL.
+
+    template0: always pristine, and never "being accessed by other users". Needs psycopg.
+    """
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as admin:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(name)))
 
 
 def main(argv: list[str]) -> int:

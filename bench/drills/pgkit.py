@@ -9,6 +9,7 @@ The rest (workspaces, the service as a subprocess, the checks) comes from ``dril
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import select
 import subprocess
@@ -19,8 +20,8 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final, cast
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from drillkit import KEY, wait_until, write_config
@@ -71,26 +72,24 @@ def pg_server(url: str | None = None) -> Iterator[tuple[str, str]]:
         )
 
 
-def with_database(url: str, database: str) -> str:
-    """``url`` with its database (the path) replaced; user, host, port and query kept."""
-    return urlunsplit(urlsplit(url)._replace(path="/" + quote(database)))
+def _pgserver() -> ModuleType:
+    """``tests/pgserver.py`` (not a package): loaded by path, once."""
+    module = sys.modules.get("pgserver")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("pgserver", PGSERVER)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["pgserver"] = module
+        spec.loader.exec_module(module)
+    return module
 
 
-@contextlib.contextmanager
-def fresh_database(server_url: str, prefix: str = "viggle_drill") -> Iterator[str]:
-    """A new, empty database on the server (dropped on exit); yields its URL."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield with_database(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as admin:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            admin.execute(drop.format(sql.Identifier(name)))
+def fresh_database(
+    server_url: str, prefix: str = "viggle_drill"
+) -> contextlib.AbstractContextManager[str]:
+    """A new, empty database on the server (dropped on exit): ``tests/pgserver.py``'s."""
+    made = _pgserver().fresh_database(server_url, prefix)
+    return cast(contextlib.AbstractContextManager[str], made)
 
 
 class SharedView:
