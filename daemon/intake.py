@@ -16,7 +16,8 @@ from typing import Final
 import structlog
 
 from daemon.config import JobsRule, PairsRule, Rule, ScenesRule
-from daemon.intake_spec import SpecBuilder, sha256_file
+from daemon.errors import StoreError
+from daemon.intake_spec import SpecBuilder, claim_key, is_light, read_text, sha256_file
 from daemon.outputs.archive import FILED, PROCESSED, archive_source, move_input, reject_input
 from daemon.render.budget import day_of
 from daemon.rules.manifest import FOLDER_MANIFEST, ManifestError, folder_request, manifest_request
@@ -39,7 +40,7 @@ from daemon.watch.scanner import Entry, scan_entries
 from daemon.watch.stability import SettleTracker, StableFile
 
 log = structlog.get_logger()
-BATCH: Final = 64  # settled files handled per store commit
+BATCH: Final = 64  # small settled images handled per store commit
 # (path, size, mtime_ns, now) → True when this host may handle the settled input (shared store)
 InputClaim = Callable[[Path, int, int, float], bool]
 
@@ -128,13 +129,32 @@ class Intake:
 
     def tick(self, now: float) -> int:
         """Enqueue the jobs for everything that has settled; return how many were new."""
-        new = 0
-        ready = self._tracker.stable(now)
-        for start in range(0, len(ready), BATCH):
-            with self._store.batch():  # one commit for many small jobs (a bulk drop)
-                new += self._handle(ready[start : start + BATCH], now)
+        new, ready, done = 0, self._tracker.stable(now), 0
+        try:
+            while done < len(ready):
+                chunk = self._chunk(ready, done)
+                if len(chunk) > 1:
+                    with self._store.batch():  # one commit for many small jobs (a bulk drop)
+                        new += self._handle(chunk, now)
+                else:
+                    new += self._handle(chunk, now)
+                done += len(chunk)
+        except StoreError as exc:  # nothing of this chunk was kept: look at it all again later
+            for stable in ready[done:]:
+                self._tracker.forget(stable.path)
+            log.error("intake_store_failed", reason=str(exc), files=len(ready) - done)
         self._expire_orphans(now)
         return new
+
+    def _chunk(self, ready: list[StableFile], start: int) -> list[StableFile]:
+        """Small images are checked and queued in one store transaction (SQLite only: on a
+        shared store other hosts must not wait on it); anything slower goes alone."""
+        if not self._store.batchable:
+            return ready[start : start + 1]
+        end = start
+        while end < len(ready) and end - start < BATCH and is_light(ready[end]):
+            end += 1
+        return ready[start : max(end, start + 1)]
 
     def _handle(self, ready: list[StableFile], now: float) -> int:
         new = 0
@@ -149,7 +169,7 @@ class Intake:
                 rule.name, str(stable.path), stable.size, stable.mtime_ns
             ):
                 continue
-            if self._claim is not None and not self._claim(*_claim_key(rule, stable), now):
+            if self._claim is not None and not self._claim(*claim_key(rule, stable), now):
                 # another host handles it; look again at the next rescan (it may die)
                 self._tracker.forget(stable.path)
                 log.debug("input_claimed_elsewhere", path=str(stable.path))
@@ -157,6 +177,8 @@ class Intake:
             log.info("file_settled", path=str(stable.path), rule=rule.name, size=stable.size)
             try:
                 new += self._settled(rule, stable.path, now)
+            except StoreError:
+                raise  # the store's trouble, not the file's: never filed as failed
             except Exception as exc:  # one odd file must not stop the others in this tick
                 log.exception("input_failed_unexpectedly", path=str(stable.path))
                 problem = Problem(
@@ -221,10 +243,10 @@ class Intake:
     def _job(self, rule: JobsRule, path: Path, now: float) -> int:
         if path.is_dir():
             names = sorted(p.name for p in path.iterdir() if not is_ignored(p.name))
-            text = _read_text(path / FOLDER_MANIFEST)
+            text = read_text(path / FOLDER_MANIFEST)
             request = folder_request(rule, path, names, text)
         elif is_manifest(path):
-            request = manifest_request(rule, path, _read_text(path) or "")
+            request = manifest_request(rule, path, read_text(path) or "")
         else:
             return 0  # loose files in a jobs folder belong to manifests
         if isinstance(request, ManifestError):
@@ -363,17 +385,3 @@ def wanted(rule: Rule, path: Path) -> bool:
 def _video_role(mode: str) -> str:
     """On demand the video drives the render; preprocessed, it becomes a scene first."""
     return "driving" if mode == "on_demand" else "scene"
-
-
-def _claim_key(rule: Rule, stable: StableFile) -> tuple[Path, int, int]:
-    """What a host claims: the file; for pairs, the stem (both partners go to one host)."""
-    if isinstance(rule, PairsRule):
-        return stable.path.parent / f"{stable.path.stem}.pair", 0, 0
-    return stable.path, stable.size, stable.mtime_ns
-
-
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from daemon.config import PairsRule, Rule
 from daemon.outputs.naming import JOB_PLACEHOLDER, render_stem, safe_stem
-from daemon.rules.pairing import RenderRequest
+from daemon.rules.pairing import RenderRequest, is_image
 from daemon.store.spec import CastMember, InputRef, JobSpec, RenderChoices, scene_label
+from daemon.watch.stability import StableFile
 
 HASH_CHUNK: Final = 1024 * 1024
+LIGHT_BYTES: Final = 4 * 1024 * 1024  # images up to this size are checked in a batch
 
 
 def sha256_file(path: Path) -> str:
@@ -80,3 +83,22 @@ class SpecBuilder:
             "stem": request.sources[0].name.split(".")[0],
         }
         return render_stem(request.rule.naming, values)
+
+
+def is_light(stable: StableFile) -> bool:
+    """An image small enough to check and hash in a few milliseconds."""
+    return stable.size <= LIGHT_BYTES and is_image(stable.path)
+
+
+def claim_key(rule: Rule, stable: StableFile) -> tuple[Path, int, int]:
+    """What a host claims: the file; for pairs, the stem (both partners go to one host)."""
+    if isinstance(rule, PairsRule):
+        return stable.path.parent / f"{stable.path.stem}.pair", 0, 0
+    return stable.path, stable.size, stable.mtime_ns
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None

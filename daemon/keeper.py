@@ -43,12 +43,13 @@ class Keeper:
         """Heartbeat this host's leases; take over what silent hosts held."""
         self._hosts.seen(now)
         self._store.heartbeat(now)
+        # first the assets (found through their jobs' silent holder), then those jobs
+        _uncertain_assets(self._assets.recover(now, dead_only=True))
+        _uncertain(self._store.reap(now), "its host stopped while submitting")
         taken = self._hosts.take_over(now, lease_s=self._store.lease_s)
         for host in sorted({h for _, h in taken}):
             ids = [job_id for job_id, h in taken if h == host]
             log.warning("jobs_taken_over", from_host=host, jobs=ids, count=len(ids))
-        _uncertain(self._store.reap(now), "its host stopped while submitting")
-        _uncertain_assets(self._assets.recover(now, dead_only=True))
 
     def stopped(self, now: float) -> None:
         """A clean stop on a shared store: release this host's jobs and inputs at once."""

@@ -184,7 +184,11 @@ class Submitter:
                 spend=Spend("render", cost, day_of(now)),
                 daily_cap=self._settings.budget.daily_credits,
                 max_in_flight=self._settings.max_in_flight,
+                mine=True,  # a host whose lease ran out may not pay for it any more
             )
+        except TransitionError:
+            bound.warning("job_moved_before_submit", reason="another host holds it now")
+            return
         except BudgetExceededError as exc:
             self._wait_budget(job, now, str(exc))
             return
@@ -202,9 +206,14 @@ class Submitter:
             # a 5xx or lost answer to the paid POST is an outage sign too (RELIABILITY §2.8)
             outage = isinstance(exc, TransientError | OutcomeUnknownError)
             self._breaker.record(ok=not outage, now=now)
-            self._classify_failure(job, exc, now)
+            try:
+                self._classify_failure(job, exc, now)
+            except TransitionError:  # taken over meanwhile: say what the answer was
+                bound.error("submission_answer_unrecorded", reason=str(exc))
             return
         self._breaker.record(ok=True, now=now)
+        # logged before it is stored: if the store fails now, the id is not lost
+        bound.info("render_accepted", viggle_job_id=created.job_id)
         self._rendering(job, created.job_id, now)
         bound.info(
             "render_submitted", viggle_job_id=created.job_id, model=job.spec.model, credits=cost

@@ -16,6 +16,7 @@ from daemon.errors import StoreError
 SCHEMA_VERSION: Final = 4
 MIGRATIONS: Final = ("schema.sql", "002_money.sql", "003_inputs.sql", "004_hosts.sql")
 BUSY_TIMEOUT_MS: Final = 10_000
+MIN_SQLITE: Final = (3, 35, 0)
 
 
 def _migrations() -> list[str]:
@@ -45,6 +46,11 @@ class Database:
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False, host: str | None = None) -> Database:
         """Open (and for writers create and migrate) the database at ``path``."""
+        if sqlite3.sqlite_version_info < MIN_SQLITE:  # RETURNING, upserts
+            raise StoreError(
+                f"SQLite {sqlite3.sqlite_version} is too old for the job store; "
+                f"{'.'.join(map(str, MIN_SQLITE))} or newer is needed"
+            )
         if readonly and not path.exists():
             raise StoreError(f"no job store at {path} yet: has `viggle-watch run` been started?")
         if not readonly:

@@ -67,14 +67,33 @@ class HostStore:
                     " VALUES (?, ?, ?, ?, ?)",
                     (job_id, now, state, state, f"taken over from host {owner} by {self.host}"),
                 )
+            # their queued / waiting jobs: free for any host (nothing was under way)
+            conn.execute(
+                "UPDATE jobs SET owner = NULL WHERE state IN (?, ?) AND owner IS NOT NULL"
+                " AND owner <> ? AND lease_until < ?",
+                (State.QUEUED, State.WAITING_BUDGET, self.host, now),
+            )
         return [(int(r[0]), str(r[1])) for r in rows]
 
     def stopped(self, now: float) -> None:
         """A clean stop: this host's jobs may be taken over at once (no lease to wait out)."""
         with self._db.write() as conn:
+            # its ticks have finished (a drained stop): what it held is free for any host ...
             conn.execute(
-                "UPDATE jobs SET lease_until = 0 WHERE owner = ? AND state IN (?, ?, ?, ?)",
-                (self.host, State.PREPARING, State.SUBMITTING, State.RENDERING, State.DOWNLOADING),
+                "UPDATE jobs SET owner = NULL WHERE owner = ? AND state IN (?, ?, ?, ?, ?)",
+                (
+                    self.host,
+                    State.QUEUED,
+                    State.WAITING_BUDGET,
+                    State.PREPARING,
+                    State.RENDERING,
+                    State.DOWNLOADING,
+                ),
+            )
+            # ... but a submission whose answer never came is reaped (uncertain), as always
+            conn.execute(
+                "UPDATE jobs SET lease_until = 0 WHERE owner = ? AND state = ?",
+                (self.host, State.SUBMITTING),
             )
             conn.execute("UPDATE hosts SET pid = 0, seen_at = ? WHERE name = ?", (now, self.host))
 

@@ -69,6 +69,12 @@ class JobStore:
             )
             return job_id
 
+    @property
+    def batchable(self) -> bool:
+        """Whether batching writes is wise: on one host (a shared store's other hosts would
+        wait on the batch's row locks)."""
+        return not self._db.shared
+
     def batch(self) -> AbstractContextManager[None]:
         """Several enqueues (and other writes) committed together: one fsync for many jobs."""
         return self._db.batch()
@@ -120,6 +126,7 @@ class JobStore:
         refund: bool = False,
         daily_cap: float | None = None,
         max_in_flight: int | None = None,
+        mine: bool = False,
         **fields: object,
     ) -> Job:
         """Move ``job_id`` from ``src`` to ``dst`` (compare-and-set) and log it; return the job.
@@ -130,7 +137,8 @@ class JobStore:
         checked against the credits every host has committed that day under one lock, and
         ``BudgetExceededError`` leaves the job as it was. With ``max_in_flight``, the renders
         at Viggle (every host's) are counted under the same lock, and ``InFlightLimitError``
-        leaves the job as it was.
+        leaves the job as it was. With ``mine`` (a paid step), on a shared store the job must
+        still be held by this host: one whose lease ran out may not act on it any more.
         """
         if not allowed(src, dst):
             raise StoreError(f"transition {src} → {dst} is not allowed")
@@ -140,9 +148,10 @@ class JobStore:
         sets = ", ".join(f"{k} = ?" for k in fields)
         sql = f"UPDATE jobs SET state = ?, updated_at = ?{', ' if sets else ''}{sets}"  # noqa: S608
         with self._db.write() as conn:
+            held = mine and self._db.shared
             cur = conn.execute(
-                sql + " WHERE id = ? AND state = ?",
-                (dst, at, *fields.values(), job_id, src),
+                sql + " WHERE id = ? AND state = ?" + (" AND owner = ?" if held else ""),
+                (dst, at, *fields.values(), job_id, src, *((self.host,) if held else ())),
             )
             if cur.rowcount != 1:
                 raise TransitionError(f"job {job_id} is not {src} (wanted → {dst})")
@@ -208,18 +217,19 @@ class JobStore:
     def due(self, state: State, now: float, limit: int = 100) -> list[Job]:
         """Claim the jobs in ``state`` whose ``next_attempt_at`` has come, best first.
 
-        A job is claimed for this host until ``now + lease``: another host skips it until
-        the lease runs out (a silent host's work is taken over; RELIABILITY §7). On one host
-        every due job is this host's.
+        On a shared store only unheld jobs and this host's own are claimed: what a silent
+        host held comes free through ``reap`` and ``HostStore.take_over`` (which note it in
+        the job's history), never here. On one host every due job is this host's.
         """
         inner = (
             "SELECT id FROM jobs WHERE state = ? AND next_attempt_at <= ?"
-            " AND (owner IS NULL OR owner = ? OR lease_until < ?)"
+            " AND (owner IS NULL OR owner = ? OR ? = 0)"
             " ORDER BY priority DESC, next_attempt_at, id LIMIT ?"
         )
         # skip_locked is the backend's own constant, never input
         sql = f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ({inner}{self._db.skip_locked}) RETURNING *"  # noqa: S608, E501
-        params = (self.host, now + self.lease_s, state, now, self.host, now, limit)
+        shared = 1 if self._db.shared else 0
+        params = (self.host, now + self.lease_s, state, now, self.host, shared, limit)
         with self._db.read() as conn:  # nothing due (the usual idle case): no write at all
             if not conn.execute(f"SELECT EXISTS ({inner})", params[2:]).fetchone()[0]:
                 return []
@@ -299,10 +309,12 @@ class JobStore:
             holder = f"host {job.owner}" if job.owner and job.owner != self.host else "service"
             dst = State.UNCERTAIN if job.state == State.SUBMITTING else State.QUEUED
             what = "submitting; outcome unknown" if dst == State.UNCERTAIN else "preparing"
+            detail = f"{holder} stopped while {what}"
             try:
-                self.transition(
-                    job.id, job.state, dst, at=at, detail=f"{holder} stopped while {what}"
-                )
+                if dst == State.QUEUED:  # free for any host again
+                    self.transition(job.id, job.state, dst, at=at, detail=detail, owner=None)
+                else:  # uncertain: who held it stays on record
+                    self.transition(job.id, job.state, dst, at=at, detail=detail)
             except TransitionError:
                 continue  # its host came back and moved it on
             if dst == State.UNCERTAIN:

@@ -32,6 +32,7 @@ _SETTABLE: Final = frozenset(
         "render_started_at",
         "request_json",
         "source_path",
+        "owner",
     }
 )
 

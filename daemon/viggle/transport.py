@@ -138,7 +138,15 @@ class Transport:
         return f"Transport(base_url={self.base!r})"
 
     def _wait_turn(self) -> None:
-        if self._pace is not None and (delay := self._pace()) > 0:
+        """Wait for the shared rate limit. If it cannot be asked (a shared store is down),
+        nothing was sent: ``NotSentError``, so a committed intent is refunded, not lost."""
+        if self._pace is None:
+            return
+        try:
+            delay = self._pace()
+        except Exception as exc:
+            raise NotSentError(f"the rate limiter could not be asked: {exc}") from exc
+        if delay > 0:
             self._sleep(delay)
 
     def _auth(self) -> dict[str, str]:

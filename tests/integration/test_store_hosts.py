@@ -14,7 +14,8 @@ from typing import Any, cast
 import pytest
 from conftest import OpenAs
 
-from daemon.errors import BudgetExceededError, InFlightLimitError, StoreError
+from daemon.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
+from daemon.keeper import Keeper
 from daemon.render.politeness import CircuitBreaker
 from daemon.render.submitter import SubmitSettings, Submitter
 from daemon.store.assets import AssetKind, AssetStatus, AssetStore
@@ -48,25 +49,33 @@ def fill(store: JobStore, count: int) -> list[int]:
 
 def shared_only(store: JobStore) -> None:
     if not store._db.shared:
-        pytest.skip("only a shared (PostgreSQL) store scopes recovery to one host")
+        pytest.skip("only a shared (PostgreSQL) store has other hosts to hold jobs")
 
 
-def test_a_claimed_job_is_not_due_for_another_host_until_its_lease_runs_out(
+def test_a_claimed_job_is_not_due_for_another_host_until_it_is_released(
     open_as: OpenAs,
 ) -> None:
-    a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
+    """Held work is claimed only by its holder; a silent holder's queued job is freed by the
+    survivor's take-over (never by a bare due())."""
+    da, db = open_as("a"), open_as("b")
+    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
+    shared_only(b)
     (job_id,) = fill(a, 1)
     first = a.due(State.QUEUED, T0)
-    assert (
+    steps = [
         [j.owner for j in first],
         b.due(State.QUEUED, T0 + 1),
         [j.id for j in a.due(State.QUEUED, T0 + 2)],  # its own holder may claim it again
-        [(j.id, j.owner) for j in b.due(State.QUEUED, T0 + 2 + LEASE + 1)],
-    ) == (["a"], [], [job_id], [(job_id, "b")])
+        b.due(State.QUEUED, T0 + 2 + LEASE + 1),  # silent now, but not free yet
+    ]
+    HostStore(db).take_over(T0 + 2 + LEASE + 1, lease_s=LEASE)
+    steps.append([(j.id, j.owner) for j in b.due(State.QUEUED, T0 + 2 + LEASE + 1)])
+    assert steps == [["a"], [], [job_id], [], [(job_id, "b")]]
 
 
 def test_heartbeat_keeps_the_lease(open_as: OpenAs) -> None:
     a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
+    shared_only(b)
     (job_id,) = fill(a, 1)
     a.due(State.QUEUED, T0)
     a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
@@ -138,15 +147,54 @@ def test_recovery_on_a_shared_store_leaves_a_live_hosts_submission_alone(open_as
 
 
 def test_a_dead_hosts_rendering_job_is_polled_by_the_survivor(open_as: OpenAs) -> None:
-    a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
+    da, db = open_as("a"), open_as("b")
+    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
+    shared_only(b)
+    job_id = rendering_job(a)
+    early = b.due(State.RENDERING, T0 + 1)
+    HostStore(db).take_over(T0 + LEASE + 1, lease_s=LEASE)
+    taken = b.due(State.RENDERING, T0 + LEASE + 1)
+    assert (early, [(j.id, j.owner, j.viggle_job_id) for j in taken]) == (
+        [],
+        [(job_id, "b", "vj1")],
+    )
+
+
+def test_a_host_whose_lease_ran_out_cannot_submit_any_more(open_as: OpenAs) -> None:
+    """A stalls past its lease; b re-queues and re-admits the job; A's paid step is refused."""
+    da, db = open_as("a"), open_as("b")
+    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
+    shared_only(b)
     (job_id,) = fill(a, 1)
     a.due(State.QUEUED, T0)
-    for src, dst in ((State.QUEUED, State.PREPARING), (State.PREPARING, State.SUBMITTING)):
-        a.transition(job_id, src, dst, at=T0)
-    a.transition(job_id, State.SUBMITTING, State.RENDERING, at=T0, viggle_job_id="vj1")
-    assert b.due(State.RENDERING, T0 + 1) == []
-    taken = b.due(State.RENDERING, T0 + LEASE + 1)
-    assert [(j.id, j.owner, j.viggle_job_id) for j in taken] == [(job_id, "b", "vj1")]
+    a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
+    b.reap(T0 + LEASE + 1)
+    b.due(State.QUEUED, T0 + LEASE + 1)
+    b.transition(job_id, State.QUEUED, State.PREPARING, at=T0 + LEASE + 1)
+    with pytest.raises(TransitionError):
+        a.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0 + LEASE + 2, mine=True)
+    b.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0 + LEASE + 2, mine=True)
+    job = b.get(job_id)
+    assert job is not None and (job.state, job.owner) == (State.SUBMITTING, "b")
+
+
+def test_a_dead_hosts_character_intent_is_made_uncertain_before_its_job_is_requeued(
+    open_as: OpenAs,
+) -> None:
+    da, db = open_as("a"), open_as("b")
+    a = JobStore(da, lease_s=LEASE)
+    shared_only(a)
+    (job_id,) = fill(a, 1)
+    a.due(State.QUEUED, T0)
+    a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
+    AssetStore(da).begin_create(AssetKind.CHARACTER, "c" * 64, job_id=job_id, at=T0, credits=1)
+    b_jobs, b_assets = JobStore(db, lease_s=LEASE), AssetStore(db)
+    keeper = Keeper(db, b_jobs, b_assets, HostStore(db))
+    b_jobs.due(State.PREPARING, T0 + LEASE + 1)  # the survivor's preparer may run first
+    keeper.keep(T0 + LEASE + 1)
+    asset, job = b_assets.get(AssetKind.CHARACTER, "c" * 64), b_jobs.get(job_id)
+    assert asset is not None and job is not None
+    assert (asset.status, job.state, job.owner) == (AssetStatus.UNCERTAIN, State.QUEUED, None)
 
 
 def race_to_submit(open_as: OpenAs, count: int, **limits: Any) -> tuple[Counter[str], JobStore]:
