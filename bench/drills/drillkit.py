@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -164,24 +164,19 @@ def read_events(path: Path, job_ids: Iterable[int]) -> dict[int, list[Event]]:
 # ------------------------------------------------------------------ the service
 
 
-def start_service(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    """``python -m daemon run`` as a subprocess, the key in its environment, logs to ``log``."""
-    with log.open("ab") as out:
+def start_service(
+    config: Path, log: Path | None = None, *, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``python -m daemon run`` as a subprocess, the key in its environment (``env``, or this
+    process's), its output appended to ``log`` (or dropped)."""
+    args = [sys.executable, "-m", "daemon", "--log-format", "json", "run", "--config", str(config)]
+    environ = {**(os.environ if env is None else env), "VIGGLE_API_KEY": KEY}
+    if log is None:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daemon",
-                "--log-format",
-                "json",
-                "run",
-                "--config",
-                str(config),
-            ],
-            env={**os.environ, "VIGGLE_API_KEY": KEY},
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            args, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+    with log.open("ab") as out:
+        return subprocess.Popen(args, env=environ, stdout=out, stderr=subprocess.STDOUT)
 
 
 @contextlib.contextmanager

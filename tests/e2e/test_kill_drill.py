@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import requests
-from conftest import KEY, MakeConfig, Workspace, wait_for
+from conftest import MakeConfig, Workspace, wait_for
 
 from daemon.config import Config
 from daemon.errors import StoreError
@@ -24,6 +23,10 @@ from daemon.store.jobs import Job, JobStore
 from daemon.store.states import State
 from daemon.viggle.emulator import EmulatorConfig, serve
 from daemon.viggle.emulator_faults import Faults
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
+
+import drillkit
 
 INPUTS = 12
 SCENES = 2
@@ -46,21 +49,7 @@ def jobs_of(config: Config) -> list[Job]:
 
 
 def start(config: Config) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daemon",
-            "--log-format",
-            "json",
-            "run",
-            "--config",
-            str(config.source),
-        ],
-        env={**os.environ, "VIGGLE_API_KEY": KEY},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return drillkit.start_service(config.source)
 
 
 def kill_at(config: Config, proc: subprocess.Popen[bytes], moment: str, rng: random.Random) -> str:

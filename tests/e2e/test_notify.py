@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -13,9 +12,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import KEY, MakeConfig, Workspace, wait_for
+from conftest import MakeConfig, Workspace, wait_for
 
 from daemon.viggle.emulator import EmulatorConfig, serve
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
+
+import drillkit
 
 
 class Supervisor:
@@ -61,24 +64,9 @@ def test_ready_watchdog_status_and_a_clean_sigterm_mid_render(
     exits 0 with STOPPING; a restart finishes the same Viggle job, submitted once."""
     with serve(EmulatorConfig(latency_s=4.0)) as emu:
         config = make_config(emu.url)
-        env = {
-            **os.environ,
-            "VIGGLE_API_KEY": KEY,
-            "NOTIFY_SOCKET": str(supervisor.path),
-            "WATCHDOG_USEC": "2000000",
-        }
+        env = {**os.environ, "NOTIFY_SOCKET": str(supervisor.path), "WATCHDOG_USEC": "2000000"}
         env.pop("WATCHDOG_PID", None)
-        args = [
-            sys.executable,
-            "-m",
-            "daemon",
-            "--log-format",
-            "json",
-            "run",
-            "--config",
-            str(config.source),
-        ]
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = drillkit.start_service(config.source, env=env)
         try:
             wait_for(lambda: supervisor.saw("READY=1"), what="READY")
             (workspace.watch / "alice.png").write_bytes(workspace.character())
@@ -93,9 +81,7 @@ def test_ready_watchdog_status_and_a_clean_sigterm_mid_render(
             if proc.poll() is None:
                 proc.kill()
         assert supervisor.saw("STOPPING=1")
-        again = subprocess.Popen(
-            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        again = drillkit.start_service(config.source, env=env)
         try:
             wait_for(lambda: (workspace.output / "alice__dance.json").exists(), what="done")
             again.send_signal(signal.SIGTERM)

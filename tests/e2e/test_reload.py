@@ -4,7 +4,6 @@ refused and the old one keeps working."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import KEY, MakeConfig, Workspace, wait_for
+from conftest import MakeConfig, Workspace, wait_for
 
 from daemon.config import Config
 from daemon.media import make_character_png
 from daemon.viggle.emulator import RunningEmulator
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
+
+import drillkit
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,22 +43,7 @@ def test_reload_adds_a_rule_and_refuses_a_broken_config(
     and the running rules keep working."""
     config: Config = make_config(emulator.url)
     log_path = tmp_path / "service.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daemon",
-                "--log-format",
-                "json",
-                "run",
-                "--config",
-                str(config.source),
-            ],
-            env={**os.environ, "VIGGLE_API_KEY": KEY},
-            stdout=log,
-            stderr=log,
-        )
+    proc = drillkit.start_service(config.source, log_path)
     try:
         wait_for((config.state_dir / "viggle-watch.pid").exists, what="pid file")
         doc: dict[str, Any] = yaml.safe_load(config.source.read_text(encoding="utf-8"))
