@@ -10,7 +10,6 @@ import functools
 import ipaddress
 import socket
 import socketserver
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from daemon.errors import ConfigError
+from daemon.serving import BackgroundServer
 from daemon.store.states import State
 
 __all__ = [
@@ -286,29 +286,12 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: a scrape every 15 s is not news (the base class writes each to stderr)."""
 
 
-class RunningMetrics:
+class RunningMetrics(BackgroundServer):
     """The listener on its background thread; ``stop()`` closes it and joins every thread."""
 
     def __init__(self, server: _Server, url: str) -> None:
+        super().__init__(server, name="viggle-metrics", poll_s=SHUTDOWN_POLL_S)
         self.url = url
-        self._server = server
-        serve = functools.partial(server.serve_forever, poll_interval=SHUTDOWN_POLL_S)
-        self._thread = threading.Thread(target=serve, name="viggle-metrics", daemon=True)
-        self._stopped = False
-
-    def start(self) -> None:
-        """Start serving on the background thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving, wait for requests in progress, close the socket (idempotent)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
 
 
 def serve_metrics(

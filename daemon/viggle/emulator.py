@@ -20,10 +20,8 @@ faults (:class:`Faults`). ``/_sim/stats``, ``/_sim/reset``, ``/_sim/faults`` and
 from __future__ import annotations
 
 import contextlib
-import functools
 import ipaddress
 import socket
-import threading
 from collections.abc import Iterable, Iterator
 from socketserver import ThreadingMixIn
 from types import TracebackType
@@ -34,6 +32,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from daemon.errors import ConfigError
+from daemon.serving import BackgroundServer
 from daemon.viggle.emulator_app import EmulatedApi, key_fingerprint, route_rejection
 from daemon.viggle.emulator_config import EmulatorConfig
 from daemon.viggle.emulator_faults import Faults
@@ -185,35 +184,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class RunningEmulator:
+class RunningEmulator(BackgroundServer):
     """An emulator serving HTTP on a background thread; a context manager that stops it."""
 
     def __init__(self, emulator: Emulator, server: BaseWSGIServer, url: str) -> None:
+        super().__init__(server, name="viggle-emulator", poll_s=SHUTDOWN_POLL_S)
         self.emulator = emulator
         self.url = url
-        self._server = server
-        # A short poll interval makes stop() return promptly (shutdown waits for one poll).
-        serve_forever = functools.partial(server.serve_forever, poll_interval=SHUTDOWN_POLL_S)
-        self._thread = threading.Thread(target=serve_forever, name="viggle-emulator", daemon=True)
-        self._stopped = False
 
     def host_file(self, name: str, data: bytes) -> str:
         """Host ``data`` on the emulator; return the URL to pass as a ``*_url`` input."""
         return f"{self.url}{self.emulator.put_file(name, data)}"
-
-    def start(self) -> None:
-        """Start serving on the background thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving, wait for in-flight requests, and close the socket (idempotent)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
 
     def __enter__(self) -> RunningEmulator:
         return self
