@@ -1,5 +1,6 @@
-"""From a render request to a job spec: hashing inputs, rule options and manifest overrides,
-and the output name from the rule's naming template."""
+"""The intake's helpers: from a render request to a job spec (hashing inputs, rule options and
+manifest overrides, the output name from the rule's naming template), and the small questions
+the settle tick asks of a file (what a host claims, what may share a store batch)."""
 
 from __future__ import annotations
 

@@ -130,6 +130,13 @@ class Service:
         )
         self.notifier.ready(status_line(self.store.counts()))
 
+    def render_once(self, now: float) -> None:
+        """Each render stage's tick once, in pipeline order (tests and drills step by hand)."""
+        self.preparer.tick(now)
+        self.submitter.tick(now)
+        self.poller.tick(now)
+        self.downloader.tick(now)
+
     def keep_leases(self, now: float) -> None:
         """Heartbeat this host's leases; take over what silent hosts held (shared store)."""
         self.keeper.keep(now)

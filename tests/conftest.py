@@ -154,11 +154,7 @@ class Stepper:
 
     def step(self, seconds: float = 1.0) -> None:
         self.clock.advance(seconds)
-        now, s = self.clock.time(), self.service
-        s.preparer.tick(now)
-        s.submitter.tick(now)
-        s.poller.tick(now)
-        s.downloader.tick(now)
+        self.service.render_once(self.clock.time())
 
     def state(self, job_id: int = 1) -> State:
         job = self.service.store.get(job_id)

@@ -490,11 +490,7 @@ class HandStepper:
 
     def step(self, seconds: float = 1.0) -> None:
         self.clock.advance(seconds)
-        now, s = self.clock.time(), self.service
-        s.preparer.tick(now)
-        s.submitter.tick(now)
-        s.poller.tick(now)
-        s.downloader.tick(now)
+        self.service.render_once(self.clock.time())
 
 
 def hand_stepper(config: Path, key: str = DRILL_KEY) -> HandStepper:
