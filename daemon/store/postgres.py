@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from enum import Enum
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
@@ -181,40 +181,38 @@ class PostgresDatabase:
                 conn.execute("INSERT INTO viggle_schema (version) VALUES (%s)", [number])
 
     @contextmanager
-    def write(self) -> Iterator[_Conn]:
+    def _session(self, *, transaction: bool) -> Iterator[_Conn]:
+        """The connection under the lock, optionally in a transaction (nested: a savepoint).
+        A dropped connection is a StoreError, also when psycopg ended the block quietly."""
         with self._lock:
             conn = self._connection()
             try:
-                with conn.transaction():
+                if transaction:
+                    with conn.transaction():
+                        yield _Conn(conn)
+                else:
                     yield _Conn(conn)
             except Exception as exc:
                 self._lost(exc)
                 raise
+            if conn.broken:
+                self._lost(ConnectionError("the connection broke during the transaction"))
+
+    def write(self) -> AbstractContextManager[_Conn]:
+        return self._session(transaction=True)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Many writes, one commit; each ``write()`` inside is a savepoint of it."""
-        with self._lock:
-            conn = self._connection()
-            try:
-                with conn.transaction():
-                    yield
-            except Exception as exc:
-                self._lost(exc)
-                raise
+        with self._session(transaction=True):
+            yield
 
-    @contextmanager
-    def read(self) -> Iterator[_Conn]:
-        with self._lock:
-            try:
-                yield _Conn(self._connection())
-            except Exception as exc:
-                self._lost(exc)
-                raise
+    def read(self) -> AbstractContextManager[_Conn]:
+        return self._session(transaction=False)
 
     def _lost(self, exc: Exception) -> None:
         """A dropped connection is a StoreError (the tick fails, the next one reconnects)."""
-        if _is_connection_error(exc):
+        if isinstance(exc, ConnectionError) or _is_connection_error(exc):
             if self._conn is not None and self._conn.broken:
                 self._conn.close()
                 self._conn = None
