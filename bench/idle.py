@@ -35,9 +35,9 @@ from typing import IO, Any
 
 import yaml
 
-from daemon.config import load_config
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.viggle.emulator import EmulatorConfig, serve
+from viggle_watch.config import load_config
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RESCAN_SPAN_S = 4.0  # seconds after a scheduled rescan counted as "the rescan", not the baseline
@@ -189,7 +189,7 @@ def split_rescans(window: Window, rescans: list[float]) -> tuple[float, float, f
 def run_service(config: Path, args: argparse.Namespace, seconds: float) -> dict[str, Any]:
     """Start `python -m daemon run`, warm it up, measure it, stop it; return what was seen."""
     env = {**os.environ, "VIGGLE_API_KEY": "sk-bench"}
-    command = [sys.executable, "-m", "daemon", "--log-format", "json", "run", "--config"]
+    command = [sys.executable, "-m", "viggle_watch", "--log-format", "json", "run", "--config"]
     proc = subprocess.Popen(
         [*command, str(config)],
         env=env,

@@ -38,14 +38,14 @@ from pathlib import Path
 
 import yaml
 
-from daemon.apikey import ApiKey
-from daemon.config import load_config
-from daemon.intake_spec import sha256_file
-from daemon.logs import configure_logging
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.service import Service, build_service
-from daemon.validation import check_image
-from daemon.viggle.emulator import EmulatorConfig, serve
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import Service, build_service
+from viggle_watch.config import load_config
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.intake.checks import check_image
+from viggle_watch.intake.spec import sha256_file
+from viggle_watch.logs import configure_logging
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IHDR_END = 8 + 4 + 4 + 13 + 4  # signature, then IHDR: length, type, 13 data bytes, CRC

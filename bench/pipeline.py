@@ -18,13 +18,13 @@ from pathlib import Path
 
 import yaml
 
-from daemon.apikey import ApiKey
-from daemon.config import load_config
-from daemon.logs import configure_logging
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.service import build_service
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, serve
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import build_service
+from viggle_watch.config import load_config
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.logs import configure_logging
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.store.states import State
 
 
 def write_config(root: Path, url: str, args: argparse.Namespace) -> Path:

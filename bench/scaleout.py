@@ -64,10 +64,10 @@ from pgkit import (
     sim_stats,
 )
 
-from daemon.store.jobs import Event, JobStore
-from daemon.store.postgres import PostgresDatabase
-from daemon.store.spec import InputRef, JobSpec
-from daemon.store.states import State
+from viggle_watch.store.jobs import Event, JobStore
+from viggle_watch.store.postgres import PostgresDatabase
+from viggle_watch.store.spec import InputRef, JobSpec
+from viggle_watch.store.states import State
 
 # ----------------------------------------------------------------------------- throughput
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
-from daemon.apikey import ApiKey
-from daemon.clock import FakeClock
-from daemon.config import Config, load_config
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.service import Service, build_service
-from daemon.store.backend import Backend
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import Service, build_service
+from viggle_watch.clock import FakeClock
+from viggle_watch.config import Config, load_config
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.store.backend import Backend
+from viggle_watch.store.states import State
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -251,7 +251,7 @@ def pg_store_url(pg_server_url: str) -> Iterator[str]:
     """A database of this test module's own, migrated once; tests empty its tables."""
     import pgserver
 
-    from daemon.store.postgres import PostgresDatabase
+    from viggle_watch.store.postgres import PostgresDatabase
 
     with pgserver.fresh_database(pg_server_url, prefix="viggle_store") as url:
         PostgresDatabase.open(url, host="migrator").close()
@@ -264,8 +264,8 @@ OpenAs = Callable[[str], Backend]
 @pytest.fixture(params=["sqlite", "postgresql"])
 def open_as(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenAs]:
     """Open the store under test as host ``name`` (SQLite file, or an emptied PostgreSQL db)."""
-    from daemon.store.db import Database
-    from daemon.store.postgres import PostgresDatabase
+    from viggle_watch.store.postgres import PostgresDatabase
+    from viggle_watch.store.sqlite import Database
 
     opened: list[Backend] = []
     url = request.getfixturevalue("pg_store_url") if request.param == "postgresql" else ""

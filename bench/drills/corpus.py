@@ -41,18 +41,18 @@ from typing import Any, Final, Protocol
 
 import yaml
 
-from daemon.apikey import ApiKey
-from daemon.clock import FakeClock
-from daemon.config import load_config
-from daemon.errors import ConfigError
-from daemon.logs import configure_logging
-from daemon.media import make_character_png, make_driving_mp4, make_video
-from daemon.outputs.archive import error_name
-from daemon.service import Service, build_service
-from daemon.store.jobs import Job
-from daemon.store.states import TERMINAL, State
-from daemon.viggle.emulator import EmulatorConfig, serve
-from daemon.viggle.emulator_stats import EmulatorStats
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import Service, build_service
+from viggle_watch.clock import FakeClock
+from viggle_watch.config import load_config
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.emulator.stats import EmulatorStats
+from viggle_watch.errors import ConfigError
+from viggle_watch.logs import configure_logging
+from viggle_watch.media.probe import make_character_png, make_driving_mp4, make_video
+from viggle_watch.outputs.filing import error_name
+from viggle_watch.store.jobs import Job
+from viggle_watch.store.states import TERMINAL, State
 
 RENDERED: Final = "rendered"
 CONFIG_ERROR: Final = "config error"
@@ -666,7 +666,7 @@ def _config_outcome(root: Path, case: Case) -> Outcome:
     if where is None and "nested too deeply" in out.detail:  # no line to name: the whole file
         where = re.search(re.escape(named.name), out.detail)
     cli = subprocess.run(
-        [sys.executable, "-m", "daemon", "check-config", str(path)],
+        [sys.executable, "-m", "viggle_watch", "check-config", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

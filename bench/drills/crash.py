@@ -46,9 +46,9 @@ from drillkit import (
     write_config,
 )
 
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, serve
-from daemon.viggle.emulator_faults import Faults
+from viggle_watch.emulator.faults import Faults
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.store.states import State
 
 SCENES: Final = 2
 MOMENTS: Final = ("submitting", "downloading", "random", "rendering", "random")

@@ -35,19 +35,19 @@ import requests
 import structlog
 import yaml
 
-from daemon.apikey import ApiKey
-from daemon.config import load_config
-from daemon.errors import StoreError
-from daemon.logs import configure_logging
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.service import Service, build_service
-from daemon.status import gather_status
-from daemon.store.db import Database
-from daemon.store.jobs import Event, Job, JobStore
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
-from daemon.viggle.emulator_faults import Faults
-from daemon.viggle.emulator_stats import EmulatorStats
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import Service, build_service
+from viggle_watch.cli.status import gather_status
+from viggle_watch.config import load_config
+from viggle_watch.emulator.faults import Faults
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.emulator.stats import EmulatorStats
+from viggle_watch.errors import StoreError
+from viggle_watch.logs import configure_logging
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.store.jobs import Event, Job, JobStore
+from viggle_watch.store.sqlite import Database
+from viggle_watch.store.states import State
 
 KEY: Final = "sk-drill-0123456789abcdef"
 ENDED: Final = frozenset({State.DONE, State.FAILED, State.UNCERTAIN})
@@ -169,7 +169,16 @@ def start_service(
 ) -> subprocess.Popen[bytes]:
     """``python -m daemon run`` as a subprocess, the key in its environment (``env``, or this
     process's), its output appended to ``log`` (or dropped)."""
-    args = [sys.executable, "-m", "daemon", "--log-format", "json", "run", "--config", str(config)]
+    args = [
+        sys.executable,
+        "-m",
+        "viggle_watch",
+        "--log-format",
+        "json",
+        "run",
+        "--config",
+        str(config),
+    ]
     environ = {**(os.environ if env is None else env), "VIGGLE_API_KEY": KEY}
     if log is None:
         return subprocess.Popen(

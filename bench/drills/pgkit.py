@@ -26,11 +26,11 @@ from typing import Any, Final, cast
 import requests
 from drillkit import KEY, wait_until, write_config
 
-from daemon.errors import StoreError
-from daemon.store.hosts import HostStore
-from daemon.store.jobs import JobStore
-from daemon.store.postgres import PostgresDatabase
-from daemon.viggle.emulator_stats import EmulatorStats
+from viggle_watch.emulator.stats import EmulatorStats
+from viggle_watch.errors import StoreError
+from viggle_watch.store.hosts import HostStore
+from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.postgres import PostgresDatabase
 
 PG_URL_ENV: Final = "VIGGLE_TEST_PG_URL"
 PGSERVER: Final = Path(__file__).resolve().parents[2] / "tests" / "pgserver.py"
@@ -161,7 +161,7 @@ def emulator_process(
     ]
     with log.open("ab") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daemon", "sim", *args],
+            [sys.executable, "-m", "viggle_watch", "sim", *args],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,

@@ -66,8 +66,8 @@ from pgkit import (
     sim_stats,
 )
 
-from daemon.store.jobs import Event, Job
-from daemon.store.states import State
+from viggle_watch.store.jobs import Event, Job
+from viggle_watch.store.states import State
 
 HOSTS: Final = ("host-a", "host-b")
 SETTLED: Final = frozenset(

@@ -12,10 +12,10 @@ from pathlib import Path
 import requests
 from conftest import KEY, MakeConfig, Workspace, drop, wait_for
 
-from daemon.store.states import State
-from daemon.viggle.emulator import RunningEmulator
+from viggle_watch.emulator.server import RunningEmulator
+from viggle_watch.store.states import State
 
-CLI = [sys.executable, "-m", "daemon"]
+CLI = [sys.executable, "-m", "viggle_watch"]
 
 
 def cli(

@@ -12,15 +12,15 @@ from typing import Any
 
 from conftest import KEY, Stepper, Workspace
 
-from daemon.media import make_character_png
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, serve
-from daemon.viggle.emulator_faults import Faults
+from viggle_watch.emulator.faults import Faults
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.media.probe import make_character_png
+from viggle_watch.store.states import State
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "daemon", *args, "--config", str(config)],
+        [sys.executable, "-m", "viggle_watch", *args, "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,

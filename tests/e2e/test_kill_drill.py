@@ -15,14 +15,14 @@ from pathlib import Path
 import requests
 from conftest import MakeConfig, Workspace, wait_for
 
-from daemon.config import Config
-from daemon.errors import StoreError
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.store.db import Database
-from daemon.store.jobs import Job, JobStore
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, serve
-from daemon.viggle.emulator_faults import Faults
+from viggle_watch.config import Config
+from viggle_watch.emulator.faults import Faults
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.errors import StoreError
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.sqlite import Database
+from viggle_watch.store.states import State
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 from conftest import MakeConfig, Workspace, wait_for
 
-from daemon.viggle.emulator import EmulatorConfig, serve
+from viggle_watch.emulator.server import EmulatorConfig, serve
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
 

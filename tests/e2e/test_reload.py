@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 from conftest import MakeConfig, Workspace, wait_for
 
-from daemon.config import Config
-from daemon.media import make_character_png
-from daemon.viggle.emulator import RunningEmulator
+from viggle_watch.config import Config
+from viggle_watch.emulator.server import RunningEmulator
+from viggle_watch.media.probe import make_character_png
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
 
@@ -24,7 +24,7 @@ import drillkit
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "daemon", *args],
+        [sys.executable, "-m", "viggle_watch", *args],
         capture_output=True,
         text=True,
         timeout=60,

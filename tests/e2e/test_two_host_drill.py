@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
 
 import twohost
 
-from daemon.store.states import State
+from viggle_watch.store.states import State
 
 
 def test_a_killed_host_loses_nothing_and_pays_nothing_twice(tmp_path: Path, pg_url: str) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.errors import BudgetExceededError
-from daemon.store.assets import Asset, AssetKind, AssetStatus, AssetStore, scene_key
-from daemon.store.backend import Backend
-from daemon.store.jobs import JobStore
+from viggle_watch.errors import BudgetExceededError
+from viggle_watch.store.assets import Asset, AssetKind, AssetStatus, AssetStore, scene_key
+from viggle_watch.store.backend import Backend
+from viggle_watch.store.jobs import JobStore
 
 T0 = 1_700_000_000.0
 DAY = "2023-11-14"  # the UTC day of T0

@@ -23,15 +23,15 @@ from typing import Any
 import pytest
 from conftest import KEY, MakeConfig, Stepper, Workspace, wait_for
 
-from daemon.apikey import ApiKey
-from daemon.clock import FakeClock
-from daemon.config import load_config
-from daemon.errors import ConfigError
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.outputs.archive import error_name
-from daemon.service import build_service
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import build_service
+from viggle_watch.clock import FakeClock
+from viggle_watch.config import load_config
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.errors import ConfigError
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.outputs.filing import error_name
+from viggle_watch.store.states import State
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "drills"))
 import corpus  # bench/drills/corpus.py: the drill and these tests share it
@@ -213,7 +213,7 @@ def test_a_deeply_nested_config_is_a_config_error(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(f"state_dir: state\nbudget: {corpus.deep_nesting()}\n", encoding="utf-8")
     cli = subprocess.run(
-        [sys.executable, "-m", "daemon", "check-config", str(config)],
+        [sys.executable, "-m", "viggle_watch", "check-config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,

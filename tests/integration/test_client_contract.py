@@ -29,7 +29,10 @@ from test_emulator_harness import clock as clock
 from test_emulator_harness import emu as emu
 from test_emulator_harness import start as start
 
-from daemon.errors import (
+from viggle_watch.emulator.config import DEFAULT_BALANCE
+from viggle_watch.emulator.server import Faults, RunningEmulator
+from viggle_watch.emulator.stats import RenderSubmission
+from viggle_watch.errors import (
     ApiError,
     AuthError,
     CreditsError,
@@ -37,13 +40,10 @@ from daemon.errors import (
     NotFoundError,
     RejectedError,
 )
-from daemon.media import video_duration_s
-from daemon.viggle.client import ViggleClient
-from daemon.viggle.emulator import Faults, RunningEmulator
-from daemon.viggle.emulator_config import DEFAULT_BALANCE
-from daemon.viggle.emulator_stats import RenderSubmission
-from daemon.viggle.inputs import IdsInput, MultiInput, RenderOptions, UploadInput, UrlInput
-from daemon.viggle.schemas import Credits, RenderCreated
+from viggle_watch.media.probe import video_duration_s
+from viggle_watch.viggle.client import ViggleClient
+from viggle_watch.viggle.inputs import IdsInput, MultiInput, RenderOptions, UploadInput, UrlInput
+from viggle_watch.viggle.schemas import Credits, RenderCreated
 
 DURATION_TOLERANCE_S = 0.2
 

@@ -27,7 +27,9 @@ from test_emulator_harness import FakeClock, Start, sha256
 from test_emulator_harness import clock as clock
 from test_emulator_harness import start as start
 
-from daemon.errors import (
+from viggle_watch.emulator.config import DEFAULT_BALANCE
+from viggle_watch.emulator.server import Faults, RunningEmulator
+from viggle_watch.errors import (
     AuthError,
     CreditsError,
     DownloadError,
@@ -38,10 +40,8 @@ from daemon.errors import (
     ThrottledError,
     TransientError,
 )
-from daemon.viggle.client import Timeouts, ViggleClient
-from daemon.viggle.emulator import Faults, RunningEmulator
-from daemon.viggle.emulator_config import DEFAULT_BALANCE
-from daemon.viggle.inputs import RenderOptions, UploadInput
+from viggle_watch.viggle.client import Timeouts, ViggleClient
+from viggle_watch.viggle.inputs import RenderOptions, UploadInput
 
 POST_RENDER = ("POST", "/api/render")
 RESUME_AT = 1000

@@ -21,11 +21,11 @@ import pytest
 import requests
 from test_emulator_harness import ASSET_DELAY_S, LATENCY_S, FakeClock
 
-from daemon.apikey import ApiKey
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.viggle.client import Downloaded, Timeouts, ViggleClient
-from daemon.viggle.emulator import RunningEmulator
-from daemon.viggle.schemas import RenderStatus
+from viggle_watch.apikey import ApiKey
+from viggle_watch.emulator.server import RunningEmulator
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.viggle.client import Downloaded, Timeouts, ViggleClient
+from viggle_watch.viggle.schemas import RenderStatus
 
 KEY = "sk-client-contract-key"
 MAX_BYTES = 16 * 1024 * 1024

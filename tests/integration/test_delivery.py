@@ -12,11 +12,11 @@ from typing import Any
 import requests
 from conftest import Stepper, Workspace
 
-from daemon.media import make_character_png, video_duration_s
-from daemon.render.budget import day_of
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
-from daemon.viggle.emulator_faults import Faults
+from viggle_watch.emulator.faults import Faults
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.media.probe import make_character_png, video_duration_s
+from viggle_watch.render.budget import day_of
+from viggle_watch.store.states import State
 
 DUO = "770e8400-e29b-41d4-a716-446655440000"
 DUO_SEGMENTS = ("person_a1b2c3d4", "person_e5f6a7b8")

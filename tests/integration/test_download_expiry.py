@@ -18,12 +18,12 @@ from typing import Any, Final
 import requests
 from conftest import Stepper, Workspace, wait_for
 
-from daemon.clock import FakeClock
-from daemon.media import make_character_png
-from daemon.render.downloader import REFRESHES_PER_TICK
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
-from daemon.viggle.emulator_faults import Faults
+from viggle_watch.clock import FakeClock
+from viggle_watch.emulator.faults import Faults
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.media.probe import make_character_png
+from viggle_watch.render.downloader import REFRESHES_PER_TICK
+from viggle_watch.store.states import State
 
 EXPIRY_S: Final = 1.0  # a signed URL lives 1-2 s (its exp is rounded up to whole seconds)
 REQUEST_S: Final = 0.5  # every API and CDN request takes this long on the emulator's clock

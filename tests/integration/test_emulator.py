@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from daemon.errors import ConfigError
-from daemon.media import RESULT_FPS, make_character_png, make_driving_mp4, probe_video
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, key_fingerprint, serve
-from daemon.viggle.emulator_state import CHECKPOINTS
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, key_fingerprint, serve
+from viggle_watch.emulator.state import CHECKPOINTS
+from viggle_watch.errors import ConfigError
+from viggle_watch.media.probe import RESULT_FPS, make_character_png, make_driving_mp4, probe_video
 
 KEY = "sk-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

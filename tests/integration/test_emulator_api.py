@@ -35,7 +35,7 @@ from test_emulator_harness import emu as emu
 from test_emulator_harness import media as media
 from test_emulator_harness import start as start
 
-from daemon.viggle.emulator import RunningEmulator
+from viggle_watch.emulator.server import RunningEmulator
 
 ASSET_WAIT_S = 5.0
 

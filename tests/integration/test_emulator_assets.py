@@ -35,8 +35,8 @@ from test_emulator_harness import emu as emu
 from test_emulator_harness import media as media
 from test_emulator_harness import start as start
 
-from daemon.errors import ConfigError
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, key_fingerprint, serve
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, key_fingerprint, serve
+from viggle_watch.errors import ConfigError
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 MISSING_NAME = {"loc": ["body", "name"], "msg": "field required", "type": "value_error.missing"}

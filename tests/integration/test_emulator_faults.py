@@ -29,7 +29,7 @@ from test_emulator_harness import emu as emu
 from test_emulator_harness import media as media
 from test_emulator_harness import start as start
 
-from daemon.viggle.emulator import Faults, RunningEmulator
+from viggle_watch.emulator.server import Faults, RunningEmulator
 
 
 def set_faults(emu: RunningEmulator, **fields: object) -> dict[str, object]:

@@ -24,8 +24,8 @@ import pytest
 import requests
 from PIL import Image
 
-from daemon.media import make_character_png, make_driving_mp4, make_video
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.media.probe import make_character_png, make_driving_mp4, make_video
 
 KEY = "sk-harness-key"
 OTHER_KEY = "sk-other-harness-key"

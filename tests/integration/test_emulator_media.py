@@ -28,8 +28,8 @@ from test_emulator_harness import emu as emu
 from test_emulator_harness import media as media
 from test_emulator_harness import start as start
 
-from daemon.media import RESULT_FPS, RESULT_SIZE, probe_video
-from daemon.viggle.emulator import RunningEmulator
+from viggle_watch.emulator.server import RunningEmulator
+from viggle_watch.media.probe import RESULT_FPS, RESULT_SIZE, probe_video
 
 
 @pytest.fixture(scope="module")

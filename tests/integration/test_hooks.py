@@ -20,11 +20,11 @@ import pytest
 import requests
 from structlog.testing import capture_logs
 
-from daemon.config_rules import Hook, Webhook
-from daemon.hooks import HookRunner
-from daemon.store.db import Database
-from daemon.store.jobs import InputRef, Job, JobSpec, JobStore
-from daemon.store.states import State
+from viggle_watch.config.kinds import Hook, Webhook
+from viggle_watch.notify.hooks import HookRunner
+from viggle_watch.store.jobs import InputRef, Job, JobSpec, JobStore
+from viggle_watch.store.sqlite import Database
+from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0
 SIDECAR = {"schema_version": 1, "job": {"id": 1, "rule": "dance", "state": "done"}}

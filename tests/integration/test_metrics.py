@@ -10,18 +10,24 @@ from pathlib import Path
 import pytest
 import requests
 
-from daemon.errors import (
+from viggle_watch.errors import (
     ConfigError,
     FastUnavailableError,
     NotSentError,
     StoreError,
     ThrottledError,
 )
-from daemon.metrics import API_ERROR_KINDS, Metrics, RunningMetrics, healthy, serve_metrics
-from daemon.render.budget import day_of
-from daemon.store.db import Database
-from daemon.store.jobs import InputRef, JobSpec, JobStore, Spend
-from daemon.store.states import State
+from viggle_watch.notify.metrics import (
+    API_ERROR_KINDS,
+    Metrics,
+    RunningMetrics,
+    healthy,
+    serve_metrics,
+)
+from viggle_watch.render.budget import day_of
+from viggle_watch.store.jobs import InputRef, JobSpec, JobStore, Spend
+from viggle_watch.store.sqlite import Database
+from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0
 LOOPBACK = "127.0.0.1:0"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import requests
 from conftest import MakeConfig, Workspace, wait_for
 
-from daemon.apikey import ApiKey
-from daemon.service import build_service
-from daemon.viggle.emulator import RunningEmulator
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import build_service
+from viggle_watch.emulator.server import RunningEmulator
 
 
 def test_service_serves_metrics_while_running(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import wait_for
 
-from daemon.watch.observer import Watching, WatchRoot, start_observer, start_observers
-from daemon.watch.scanner import in_scope
+from viggle_watch.watch.observer import Watching, WatchRoot, start_observer, start_observers
+from viggle_watch.watch.scanner import in_scope
 
 FAST_POLL_S = 0.1
 

@@ -13,13 +13,13 @@ import pytest
 import requests
 from conftest import KEY, MakeConfig, Workspace, drop, wait_for
 
-from daemon.apikey import ApiKey
-from daemon.config import Config
-from daemon.logs import configure_logging
-from daemon.media import video_duration_s
-from daemon.service import Service, build_service
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import Service, build_service
+from viggle_watch.config import Config
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.logs import configure_logging
+from viggle_watch.media.probe import video_duration_s
+from viggle_watch.store.states import State
 
 
 def stats(emu: RunningEmulator) -> dict[str, object]:

@@ -16,8 +16,8 @@ import pytest
 import requests
 from conftest import KEY, wait_for
 
-from daemon.media import make_character_png, make_driving_mp4, video_duration_s
-from daemon.viggle.emulator import EmulatorConfig, serve
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.media.probe import make_character_png, make_driving_mp4, video_duration_s
 
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 TIMEOUT_S = 10.0

@@ -9,11 +9,11 @@ from typing import Any
 
 from conftest import KEY, MakeConfig, Stepper, Workspace, drop, wait_for
 
-from daemon.apikey import ApiKey
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.service import build_service
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import build_service
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.store.states import State
 
 DUO = "770e8400-e29b-41d4-a716-446655440000"
 

@@ -33,19 +33,19 @@ import requests
 import structlog
 from conftest import KEY, MakeConfig, Stepper, Workspace, wait_for
 
-from daemon.apikey import ApiKey
-from daemon.clock import FakeClock
-from daemon.config import load_config
-from daemon.errors import ApiError, ConfigError, DownloadError
-from daemon.logs import configure_logging
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.service import build_service
-from daemon.store.states import TERMINAL, State
-from daemon.viggle.client import Timeouts, ViggleClient
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
-from daemon.viggle.inputs import UploadInput
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import build_service
+from viggle_watch.clock import FakeClock
+from viggle_watch.config import load_config
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.errors import ApiError, ConfigError, DownloadError
+from viggle_watch.logs import configure_logging
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.store.states import TERMINAL, State
+from viggle_watch.viggle.client import Timeouts, ViggleClient
+from viggle_watch.viggle.inputs import UploadInput
 
-CLI = [sys.executable, "-m", "daemon"]
+CLI = [sys.executable, "-m", "viggle_watch"]
 TAIL = KEY[len("sk-test-") :]  # a partial leak counts too
 NOISY = ("apscheduler", "apscheduler.scheduler", "watchdog", "urllib3", "werkzeug", "PIL")
 

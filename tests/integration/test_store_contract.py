@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import OpenAs
 
-from daemon.errors import BudgetExceededError, StoreError, TransitionError
-from daemon.store.backend import Backend
-from daemon.store.db import SCHEMA_VERSION, Database
-from daemon.store.jobs import Event, InputRef, Job, JobSpec, JobStore, Spend
-from daemon.store.states import ALLOWED, IN_FLIGHT, TERMINAL, State, allowed
+from viggle_watch.errors import BudgetExceededError, StoreError, TransitionError
+from viggle_watch.store.backend import Backend
+from viggle_watch.store.jobs import Event, InputRef, Job, JobSpec, JobStore, Spend
+from viggle_watch.store.sqlite import SCHEMA_VERSION, Database
+from viggle_watch.store.states import ALLOWED, IN_FLIGHT, TERMINAL, State, allowed
 
 T0 = 1_700_000_000.0
 ALL_PAIRS = list(itertools.product(State, State))

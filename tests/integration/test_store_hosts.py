@@ -14,14 +14,14 @@ from typing import Any, cast
 import pytest
 from conftest import OpenAs
 
-from daemon.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
-from daemon.keeper import Keeper
-from daemon.render.politeness import CircuitBreaker
-from daemon.render.submitter import SubmitSettings, Submitter
-from daemon.store.assets import AssetKind, AssetStatus, AssetStore
-from daemon.store.hosts import HostStore
-from daemon.store.jobs import InputRef, JobSpec, JobStore, Spend
-from daemon.store.states import State
+from viggle_watch.app.keeper import Keeper
+from viggle_watch.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
+from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.submitter import SubmitSettings, Submitter
+from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore
+from viggle_watch.store.hosts import HostStore
+from viggle_watch.store.jobs import InputRef, JobSpec, JobStore, Spend
+from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0
 DAY = "2023-11-14"

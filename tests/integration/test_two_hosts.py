@@ -19,11 +19,11 @@ import pytest
 import requests
 from conftest import KEY, MakeConfig, Workspace, drop, wait_for
 
-from daemon.apikey import ApiKey
-from daemon.render.budget import day_of
-from daemon.service import Service, build_service
-from daemon.store.states import State
-from daemon.viggle.emulator import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import Service, build_service
+from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.render.budget import day_of
+from viggle_watch.store.states import State
 
 INPUTS = 12
 
@@ -90,7 +90,7 @@ def test_two_hosts_render_every_input_exactly_once_within_one_budget(
 
 def cli(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "daemon", *args],
+        [sys.executable, "-m", "viggle_watch", *args],
         capture_output=True,
         text=True,
         timeout=60,

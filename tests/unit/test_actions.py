@@ -1,4 +1,4 @@
-"""Tests for daemon.render.actions: what a person does to a job (retry, resolve, cancel)."""
+"""Tests for viggle_watch.render.actions: what a person does to a job (retry, resolve, cancel)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from daemon.outputs.archive import FAILED, move_input
-from daemon.render.actions import ActionError, cancel, resolve, retry
-from daemon.store.assets import AssetKind, AssetStatus, AssetStore
-from daemon.store.db import Database
-from daemon.store.jobs import Event, InputRef, Job, JobSpec, JobStore, Spend
-from daemon.store.spec import CastMember
-from daemon.store.states import State
+from viggle_watch.outputs.filing import FAILED, move_input
+from viggle_watch.render.actions import ActionError, cancel, resolve, retry
+from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore
+from viggle_watch.store.jobs import Event, InputRef, Job, JobSpec, JobStore, Spend
+from viggle_watch.store.spec import CastMember
+from viggle_watch.store.sqlite import Database
+from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0
 DAY = "2023-11-14"  # the UTC day of T0

@@ -1,4 +1,4 @@
-"""Tests for daemon.backoff and daemon.render.retry: retry delays and Retry-After."""
+"""Tests for viggle_watch.backoff and viggle_watch.render.retry: retry delays and Retry-After."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from daemon.backoff import backoff_s, parse_retry_after
-from daemon.render.retry import (
+from viggle_watch.backoff import backoff_s, parse_retry_after
+from viggle_watch.render.retry import (
     DOWNLOAD_BASE_S,
     DOWNLOAD_CAP_S,
     SUBMIT_BASE_S,

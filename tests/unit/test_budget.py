@@ -1,4 +1,4 @@
-"""Tests for daemon.render.budget: the credit estimate, the UTC day and the budget verdict."""
+"""Tests for viggle_watch.render.budget: the credit estimate, the UTC day and the budget verdict."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from daemon.render.budget import Budget, Verdict, check_budget, day_of, estimate_credits
+from viggle_watch.render.budget import Budget, Verdict, check_budget, day_of, estimate_credits
 
 
 def ts(text: str) -> float:

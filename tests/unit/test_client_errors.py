@@ -1,4 +1,4 @@
-"""Tests for daemon.viggle.client (+ transport, schemas) over a fake HTTP adapter.
+"""Tests for viggle_watch.viggle.client (+ transport, schemas) over a fake HTTP adapter.
 
 Each HTTP outcome maps to exactly one error type; the paid POST is never resent; the key goes
 only to the API base URL and never into an error.
@@ -24,8 +24,8 @@ from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
-from daemon.apikey import ApiKey
-from daemon.errors import (
+from viggle_watch.apikey import ApiKey
+from viggle_watch.errors import (
     ApiError,
     AuthError,
     CreditsError,
@@ -38,9 +38,9 @@ from daemon.errors import (
     ThrottledError,
     TransientError,
 )
-from daemon.viggle.client import Downloaded, Timeouts, ViggleClient
-from daemon.viggle.schemas import RenderCreated, RenderStatus
-from daemon.viggle.transport import USER_AGENT
+from viggle_watch.viggle.client import Downloaded, Timeouts, ViggleClient
+from viggle_watch.viggle.schemas import RenderCreated, RenderStatus
+from viggle_watch.viggle.transport import USER_AGENT
 
 BASE = "http://api.test"
 CDN = "https://cdn.test"

@@ -1,4 +1,4 @@
-"""Tests for daemon.config: durations, loading YAML files, path resolution, the API key."""
+"""Tests for viggle_watch.config: durations, loading YAML files, path resolution, the API key."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from daemon.apikey import ApiKey
-from daemon.config import (
-    MAX_CONFIG_BYTES,
-    ApiSettings,
+from viggle_watch.apikey import ApiKey
+from viggle_watch.config import (
     CharactersRule,
     Config,
     SceneSpec,
@@ -21,7 +19,9 @@ from daemon.config import (
     parse_duration,
     resolve_api_key,
 )
-from daemon.errors import ConfigError
+from viggle_watch.config.load import MAX_CONFIG_BYTES
+from viggle_watch.config.models import ApiSettings
+from viggle_watch.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO_ROOT / "config.example.yaml"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import ConfigError
-from daemon.viggle.emulator_cli import add_sim_arguments, config_from_args
-from daemon.viggle.emulator_config import EmulatorConfig
-from daemon.viggle.emulator_faults import FaultInjector, Faults, updated_faults
-from daemon.viggle.emulator_templates import Template, load_templates, parse_templates
+from viggle_watch.emulator.cli import add_sim_arguments, config_from_args
+from viggle_watch.emulator.config import EmulatorConfig
+from viggle_watch.emulator.faults import FaultInjector, Faults, updated_faults
+from viggle_watch.emulator.templates import Template, load_templates, parse_templates
+from viggle_watch.errors import ConfigError
 
 FLAGS = (
     "--latency-jitter",

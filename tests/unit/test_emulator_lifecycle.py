@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from daemon.viggle.emulator_assets import character_status, scene_status
-from daemon.viggle.emulator_jobs import (
+from viggle_watch.emulator.assets import character_status, scene_status
+from viggle_watch.emulator.jobs import (
     Job,
     JobStatus,
     Progress,
@@ -17,7 +17,7 @@ from daemon.viggle.emulator_jobs import (
     render_cost,
     status_document,
 )
-from daemon.viggle.emulator_state import CancelRefusal, EmulatorState
+from viggle_watch.emulator.state import CancelRefusal, EmulatorState
 
 SPEC = RenderSpec(
     input="upload", model="V4_Preview", background_mode="original", fast=False, output_s=2.0

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from daemon.media import make_driving_mp4
-from daemon.viggle.emulator_cdn import UNSATISFIABLE, ByteRange, requested_range
-from daemon.viggle.emulator_inputs import RENDER_CONTAINERS, Video, VideoLimits, check_video
-from daemon.viggle.emulator_render import (
+from viggle_watch.emulator.cdn import UNSATISFIABLE, ByteRange, requested_range
+from viggle_watch.emulator.inputs import RENDER_CONTAINERS, Video, VideoLimits, check_video
+from viggle_watch.emulator.render import (
     Options,
     check_bg_color,
     input_set,
     parse_mapping,
     parse_options,
 )
-from daemon.viggle.emulator_replies import Rejection
-from daemon.viggle.emulator_routes import Unmatched, match
+from viggle_watch.emulator.replies import Rejection
+from viggle_watch.emulator.routes import Unmatched, match
+from viggle_watch.media.probe import make_driving_mp4
 
 
 @pytest.mark.parametrize(

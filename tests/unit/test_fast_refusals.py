@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from daemon.errors import ApiError, FastUnavailableError, ThrottledError
-from daemon.render.politeness import CircuitBreaker
-from daemon.render.submitter import FAST_TRIES, SubmitSettings, Submitter
-from daemon.store.assets import AssetStore
-from daemon.store.db import Database
-from daemon.store.jobs import InputRef, JobSpec, JobStore
-from daemon.store.states import State
+from viggle_watch.errors import ApiError, FastUnavailableError, ThrottledError
+from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.submitter import FAST_TRIES, SubmitSettings, Submitter
+from viggle_watch.store.assets import AssetStore
+from viggle_watch.store.jobs import InputRef, JobSpec, JobStore
+from viggle_watch.store.sqlite import Database
+from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0
 

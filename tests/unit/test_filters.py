@@ -1,10 +1,10 @@
-"""Tests for daemon.watch.filters: which names are never inputs."""
+"""Tests for viggle_watch.watch.filters: which names are never inputs."""
 
 from __future__ import annotations
 
 import pytest
 
-from daemon.watch.filters import is_ignored
+from viggle_watch.watch.filters import is_ignored
 
 
 @pytest.mark.parametrize(

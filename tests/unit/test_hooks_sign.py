@@ -7,8 +7,8 @@ import hmac
 
 import pytest
 
-from daemon.hooks import Verdict, event_for, judge, retry_delay_s, sign
-from daemon.store.states import State
+from viggle_watch.notify.hooks import Verdict, event_for, judge, retry_delay_s, sign
+from viggle_watch.store.states import State
 
 
 def test_sign_is_the_hex_hmac_sha256_with_a_prefix() -> None:

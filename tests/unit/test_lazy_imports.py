@@ -11,19 +11,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from daemon.media import make_character_png, make_driving_mp4
-from daemon.validation import check_image, check_video
+from viggle_watch.intake.checks import check_image, check_video
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
 
-# What `viggle-watch run` (daemon/__main__.py → daemon.cli) imports on its way to a service.
+# What `viggle-watch run` (viggle_watch.cli.main) imports on its way to a service.
 RUN_PATH = (
-    "daemon.cli",
-    "daemon.service",
-    "daemon.intake",
-    "daemon.settings",
-    "daemon.validation",
-    "daemon.media",
-    "daemon.watch.observer",
-    "daemon.logs",
+    "viggle_watch.cli.main",
+    "viggle_watch.app.service",
+    "viggle_watch.intake.tick",
+    "viggle_watch.app.settings",
+    "viggle_watch.intake.checks",
+    "viggle_watch.media.probe",
+    "viggle_watch.watch.observer",
+    "viggle_watch.logs",
 )
 HEAVY = ("av", "PIL")
 
@@ -59,7 +59,7 @@ def test_checks_in_a_fresh_process_match_and_leave_pyav_out(tmp_path: Path) -> N
     code = f"""
 import json, sys
 from pathlib import Path
-from daemon.validation import check_image, check_video
+from viggle_watch.intake.checks import check_image, check_video
 videos = [repr(check_video(Path(p), role="scene")) for p in {[str(p) for p in videos]!r}]
 before_image = [m for m in {HEAVY!r} if m in sys.modules]
 image = repr(check_image(Path({str(make_character_png(tmp_path / "hero.png"))!r})))

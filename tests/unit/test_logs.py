@@ -1,4 +1,4 @@
-"""Tests for daemon.logs: redaction of secrets, and JSON logging that never prints them."""
+"""Tests for viggle_watch.logs: redaction of secrets, and JSON logging that never prints them."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import structlog
 
-from daemon import logs
-from daemon.logs import configure_logging, redact, redact_text, redact_url, register_secret
+from viggle_watch import logs
+from viggle_watch.logs import configure_logging, redact, redact_text, redact_url, register_secret
 
 KEY = "vk-live-0123456789abcdef"  # not sk-like: only registration can hide it
 NOISY = ("apscheduler", "watchdog", "urllib3", "werkzeug", "PIL")

@@ -1,4 +1,4 @@
-"""Tests for daemon.rules.manifest: job manifests and job folders → render requests, in root."""
+"""Tests for viggle_watch.rules.manifest: manifests and job folders → render requests."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from daemon.config import JobsRule
-from daemon.config_rules import SceneSpec, parse_rule
-from daemon.intake_spec import SpecBuilder
-from daemon.outputs.naming import safe_stem
-from daemon.rules.manifest import (
+from viggle_watch.config import JobsRule
+from viggle_watch.config.kinds import SceneSpec, parse_rule
+from viggle_watch.intake.spec import SpecBuilder
+from viggle_watch.outputs.naming import safe_stem
+from viggle_watch.rules.manifest import (
     FOLDER_MANIFEST,
     MAX_MANIFEST_BYTES,
     ManifestError,
@@ -19,8 +19,8 @@ from daemon.rules.manifest import (
     inside,
     manifest_request,
 )
-from daemon.rules.pairing import Overrides, RenderRequest
-from daemon.store.spec import RenderChoices
+from viggle_watch.rules.pairing import Overrides, RenderRequest
+from viggle_watch.store.spec import RenderChoices
 
 ROOT = Path("/w/jobs")
 MANIFEST = ROOT / "duo.job.yaml"

@@ -1,4 +1,4 @@
-"""Tests for daemon.media: real PNG / H.264 MP4 test media and video probing."""
+"""Tests for viggle_watch.media.probe: real PNG / H.264 MP4 test media and video probing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import av
 import pytest
 from PIL import Image
 
-from daemon.media import (
+from viggle_watch.media.probe import (
     RESULT_FPS,
     RESULT_SIZE,
     VideoProbe,

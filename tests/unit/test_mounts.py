@@ -1,4 +1,4 @@
-"""Tests for daemon.watch.mounts: reading the mount table and choosing native or polling."""
+"""Tests for viggle_watch.watch.mounts: reading the mount table and choosing native or polling."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.watch.mounts import (
+from viggle_watch.watch.mounts import (
     Mount,
     ObserverChoice,
     ObserverSetting,

@@ -1,4 +1,4 @@
-"""Tests for daemon.outputs.naming: safe file stems, templates and collision suffixes."""
+"""Tests for viggle_watch.outputs.naming: safe file stems, templates and collision suffixes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from daemon.outputs.naming import DEFAULT_TEMPLATE, MAX_STEM, free_path, render_stem, safe_stem
+from viggle_watch.outputs.naming import (
+    DEFAULT_TEMPLATE,
+    MAX_STEM,
+    free_path,
+    render_stem,
+    safe_stem,
+)
 
 # The longest file name most filesystems take (ext4, btrfs, xfs, NTFS via SMB: 255 bytes/units).
 NAME_MAX_BYTES = 255

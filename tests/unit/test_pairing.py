@@ -1,4 +1,4 @@
-"""Tests for daemon.rules.pairing: which renders a settled file asks for, under each rule kind."""
+"""Tests for viggle_watch.rules.pairing: the renders a settled file asks for, by rule kind."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from daemon.config import CharactersRule, JobsRule, PairsRule, ScenesRule
-from daemon.config_rules import SceneSpec, parse_rule
-from daemon.rules.pairing import (
+from viggle_watch.config import CharactersRule, JobsRule, PairsRule, ScenesRule
+from viggle_watch.config.kinds import SceneSpec, parse_rule
+from viggle_watch.rules.pairing import (
     RenderRequest,
     characters_requests,
     is_manifest,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.backoff import RateLimiter
-from daemon.render.politeness import CircuitBreaker
-from daemon.render.retry import poll_cadence_s
+from viggle_watch.backoff import RateLimiter
+from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.retry import poll_cadence_s
 
 T0 = 1_700_000_000.0
 

@@ -1,4 +1,4 @@
-"""Tests for daemon.render.preprocess: one step at a time towards a ready character or scene."""
+"""Tests for viggle_watch.render.preprocess: one step at a time towards a ready asset."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import (
+from viggle_watch.errors import (
     ApiError,
     AuthError,
     CreditsError,
@@ -19,11 +19,11 @@ from daemon.errors import (
     ThrottledError,
     TransientError,
 )
-from daemon.render.preprocess import AssetCalls, Remote, Step, ensure
-from daemon.store.assets import Asset, AssetKind, AssetStatus, AssetStore
-from daemon.store.db import Database
-from daemon.store.jobs import JobStore
-from daemon.viggle.schemas import AssetCreated
+from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
+from viggle_watch.store.assets import Asset, AssetKind, AssetStatus, AssetStore
+from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.sqlite import Database
+from viggle_watch.viggle.schemas import AssetCreated
 
 T0 = 1_700_000_000.0
 DAY = "2023-11-14"  # the UTC day of T0

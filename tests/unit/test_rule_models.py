@@ -1,4 +1,4 @@
-"""Tests for daemon.config_rules (rule kinds, scenes, options) and output names from rules."""
+"""Tests for viggle_watch.config.kinds (rule kinds, scenes, options) and output names from rules."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from daemon.config import CharactersRule, JobsRule, PairsRule, ScenesRule
-from daemon.config_rules import NAME_FIELDS, SceneSpec, fixed_inputs, parse_rule
-from daemon.intake_spec import SpecBuilder
-from daemon.outputs.naming import JOB_PLACEHOLDER, MAX_STEM
-from daemon.rules.pairing import RenderRequest
-from daemon.store.spec import InputRef, JobSpec
+from viggle_watch.config import CharactersRule, JobsRule, PairsRule, ScenesRule
+from viggle_watch.config.kinds import NAME_FIELDS, SceneSpec, fixed_inputs, parse_rule
+from viggle_watch.intake.spec import SpecBuilder
+from viggle_watch.outputs.naming import JOB_PLACEHOLDER, MAX_STEM
+from viggle_watch.rules.pairing import RenderRequest
+from viggle_watch.store.spec import InputRef, JobSpec
 
 WATCH = Path("/w/in")
 OUTPUT = Path("/w/out")

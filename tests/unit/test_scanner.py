@@ -1,4 +1,4 @@
-"""Tests for daemon.watch.scanner: what a startup scan or rescan finds under a watch root."""
+"""Tests for viggle_watch.watch.scanner: what a startup scan or rescan finds under a watch root."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.outputs.archive import FILED
-from daemon.watch.scanner import (
+from viggle_watch.outputs.filing import FILED
+from viggle_watch.watch.scanner import (
     FILED_FOLDERS,
     Entry,
     folder_signature,

@@ -1,4 +1,4 @@
-"""Tests for daemon.outputs.sidecar: the JSON document written beside each output video."""
+"""Tests for viggle_watch.outputs.sidecar: the JSON document written beside each output video."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from daemon import __version__
-from daemon.outputs.sidecar import SCHEMA_VERSION, build_sidecar, sidecar_path
-from daemon.store.jobs import Event, InputRef, Job, JobSpec
-from daemon.store.states import State
+from viggle_watch import __version__
+from viggle_watch.outputs.sidecar import SCHEMA_VERSION, build_sidecar, sidecar_path
+from viggle_watch.store.jobs import Event, InputRef, Job, JobSpec
+from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 OUTPUT = Path("/out/dance/hero__dance.mp4")

@@ -1,4 +1,4 @@
-"""Tests for daemon.store.spec: the JSON form of a job's request, its dedup key and labels."""
+"""Tests for viggle_watch.store.spec: the JSON form of a job's request, its dedup key and labels."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from daemon.store.spec import CastMember, InputRef, JobSpec, RenderChoices, dedup_key, scene_label
+from viggle_watch.store.spec import (
+    CastMember,
+    InputRef,
+    JobSpec,
+    RenderChoices,
+    dedup_key,
+    scene_label,
+)
 
 
 def ref(role: str, name: str, fill: str, size: int = 100) -> InputRef:

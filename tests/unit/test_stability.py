@@ -1,4 +1,4 @@
-"""Tests for daemon.watch.stability: a file is stable after settle_s with no event or change."""
+"""Tests for viggle_watch.watch.stability: stable after settle_s with no event or change."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import stat
 import tracemalloc
 from pathlib import Path
 
-from daemon.watch.stability import SettleTracker, StableFile
+from viggle_watch.watch.stability import SettleTracker, StableFile
 
 SETTLE_S = 5.0
 PATH = Path("/in/hero.png")

@@ -1,4 +1,4 @@
-"""Tests for daemon.systemd: sd_notify datagrams on a real socket, intervals and status lines."""
+"""Tests for viggle_watch.app.systemd: sd_notify datagrams on a real socket, intervals, status."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from daemon.store.states import State
-from daemon.systemd import Notifier, heartbeat_interval_s, status_line, watchdog_interval_s
+from viggle_watch.app.systemd import (
+    Notifier,
+    heartbeat_interval_s,
+    status_line,
+    watchdog_interval_s,
+)
+from viggle_watch.store.states import State
 
 PID = 4242
 

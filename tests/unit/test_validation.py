@@ -1,4 +1,4 @@
-"""Tests for daemon.validation; every file is generated in ``tmp_path``, none is committed."""
+"""Tests for viggle_watch.intake.checks; every file is made in ``tmp_path``."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ import av
 import pytest
 from PIL import Image
 
-from daemon import validation
-from daemon.media import VideoReading, make_character_png, make_driving_mp4, make_video, read_video
-from daemon.validation import (
+from viggle_watch.intake import checks as validation
+from viggle_watch.intake.checks import (
     IMAGE_MAX_BYTES,
     READ_TIMEOUT_S,
     VIDEO_CONTAINERS,
@@ -28,6 +27,13 @@ from daemon.validation import (
     check_video,
     error_document,
     read_video_isolated,
+)
+from viggle_watch.media.probe import (
+    VideoReading,
+    make_character_png,
+    make_driving_mp4,
+    make_video,
+    read_video,
 )
 
 

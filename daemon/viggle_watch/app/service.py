@@ -1,0 +1,378 @@
+"""The composition root: builds every object from the config, starts and stops the service."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Final
+
+import requests
+import structlog
+
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.clients import input_claimer, make_client
+from viggle_watch.app.keeper import Keeper
+from viggle_watch.app.scheduler import TickScheduler
+from viggle_watch.app.settings import (
+    admit_window,
+    budget_of,
+    check_paths,
+    output_rules,
+    submit_settings,
+    watch_roots,
+)
+from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
+from viggle_watch.clock import Clock, SystemClock
+from viggle_watch.config import Config, JobsRule, Rule, load_config
+from viggle_watch.errors import ViggleWatchError
+from viggle_watch.intake.tick import Intake, wanted
+from viggle_watch.logs import register_secret
+from viggle_watch.notify.hooks import HookRunner
+from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_metrics
+from viggle_watch.outputs.atomic import part_path
+from viggle_watch.outputs.filing import archive_source
+from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.budget import day_of
+from viggle_watch.render.downloader import Downloader, OutputSettings, stale_parts
+from viggle_watch.render.poller import Poller
+from viggle_watch.render.preparer import Preparer
+from viggle_watch.render.submitter import Submitter
+from viggle_watch.store.assets import AssetStore
+from viggle_watch.store.backend import Backend
+from viggle_watch.store.factory import STATE_DB, open_backend, state_db_path
+from viggle_watch.store.hosts import HostStore
+from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.states import State
+from viggle_watch.watch.observer import Watching, start_observers
+from viggle_watch.watch.stability import SettleTracker
+
+log = structlog.get_logger()
+__all__ = ["STATE_DB", "Service", "build_service", "make_client", "state_db_path"]
+PID_FILE: Final = "viggle-watch.pid"
+HOOKS_DRAIN_S: Final = 10.0  # queued hooks get this long at stop (then as long again, no retries)
+SETTLE_TICK_S: Final = 0.2
+HEALTH_MAX_AGE_S: Final = 60.0  # /healthz: 503 once the scheduler has not ticked for this long
+
+
+@dataclass
+class Service:
+    """Every running part, built once from the config; ``start``/``stop`` drive their lifecycle."""
+
+    config: Config
+    clock: Clock
+    db: Backend
+    store: JobStore
+    assets: AssetStore
+    tracker: SettleTracker
+    intake: Intake
+    preparer: Preparer
+    submitter: Submitter
+    poller: Poller
+    downloader: Downloader
+    tick_interval_s: float
+    rules: dict[str, Rule]  # shared with the callbacks, updated in place on reload
+    outputs: OutputSettings
+    hooks: HookRunner
+    keeper: Keeper
+    # a worker per job: the watchdog ping never waits behind a long upload or a slow rescan
+    scheduler: TickScheduler = field(default_factory=lambda: TickScheduler(workers=8))
+    observer: Watching | None = None
+    reload_requested: threading.Event = field(default_factory=threading.Event)
+    metrics: Metrics = field(default_factory=Metrics)
+    metrics_server: RunningMetrics | None = None
+    notifier: Notifier = field(default_factory=Notifier)  # a no-op without $NOTIFY_SOCKET
+    _settle_stop: threading.Event = field(default_factory=threading.Event)
+    _settle_thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.config.metrics.listen is not None:  # first: a taken port fails the start early
+            self.metrics_server = serve_metrics(
+                self.metrics, self.config.metrics.listen, health=self._health
+            )
+        now = self.clock.time()
+        self.keeper.recover(now)
+        self._remove_stale_parts()
+        self.hooks.start()
+        self.notifier.status("scanning the watch folders")
+        found = self.intake.rescan(now)
+        log.info("startup_scan_finished", files=found)
+        self._watch()
+        every = self.tick_interval_s
+        # its own thread: often while files settle (queued soon after), asleep when none do
+        self._settle_thread = threading.Thread(
+            target=self._settle_loop, args=(min(every, SETTLE_TICK_S),), name="settle", daemon=True
+        )
+        self._settle_thread.start()
+        self.scheduler.add("prepare", lambda: self.preparer.tick(self.clock.time()), every)
+        self.scheduler.add("dispatch", lambda: self.submitter.tick(self.clock.time()), every)
+        self.scheduler.add("poll", lambda: self.poller.tick(self.clock.time()), every)
+        self.scheduler.add("download", lambda: self.downloader.tick(self.clock.time()), every)
+        self.scheduler.add(
+            "rescan", lambda: self.intake.rescan(self.clock.time()), self.config.rescan_interval
+        )
+        self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
+        if self.db.shared:  # leases: a silent host's work is taken over by the others
+            lease_every = max(1.0, min(self.store.lease_s / 4, 15.0))
+            self.scheduler.add("lease", lambda: self.keep_leases(self.clock.time()), lease_every)
+        # WATCHDOG=1 from the scheduler itself, while /healthz would say ok (else no ping)
+        beat = partial(self.notifier.heartbeat, self._health, self.store.counts)
+        self.scheduler.add("watchdog", beat, heartbeat_interval_s(os.environ))
+        self.scheduler.start()
+        log.info(
+            "service_started",
+            rules=[r.name for r in self.config.rules],
+            store=self.db.describe(),
+            host=self.db.host,
+        )
+        self.notifier.ready(status_line(self.store.counts()))
+
+    def render_once(self, now: float) -> None:
+        """Each render stage's tick once, in pipeline order (tests and drills step by hand)."""
+        self.preparer.tick(now)
+        self.submitter.tick(now)
+        self.poller.tick(now)
+        self.downloader.tick(now)
+
+    def keep_leases(self, now: float) -> None:
+        """Heartbeat this host's leases; take over what silent hosts held (shared store)."""
+        self.keeper.keep(now)
+
+    def _settle_loop(self, every_s: float) -> None:
+        """The settle tick, run only while something is settling (or pairs wait to expire):
+        an idle service with 50,000 files under watch wakes for nothing here."""
+        while not self._settle_stop.is_set():
+            waiting = bool(self.intake.waiting_partners())
+            if not self.tracker.wait_for_work(1.0 if waiting else 60.0) and not waiting:
+                continue
+            if self._settle_stop.is_set():
+                break
+            try:
+                self.intake.tick(self.clock.time())
+            except Exception:  # a tick must never end the loop (as the scheduler's jobs)
+                log.exception("tick_failed", job="settle")
+            self._settle_stop.wait(every_s)
+
+    def _health(self) -> tuple[bool, str]:
+        return healthy(self.metrics, self.store.counts, self.clock.time(), HEALTH_MAX_AGE_S)
+
+    def _watch(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+        roots = watch_roots(self.config)
+        self.observer = start_observers(roots, self._event)
+        for root in roots:
+            log.info("watching", path=str(root.path), observer=root.kind, reason=root.reason)
+
+    def _unit_of(self, path: Path) -> Path | None:
+        """What an event is about: the file, the job folder it is in, or nothing any rule
+        could use (not tracked at all)."""
+        for rule in self.config.rules:
+            if isinstance(rule, JobsRule) and rule.watch in path.parents:
+                unit = rule.watch / path.relative_to(rule.watch).parts[0]
+                if unit != path or wanted(rule, path):
+                    return unit
+            elif rule.watch in path.parents and wanted(rule, path):
+                return path
+        return None
+
+    def _event(self, path: Path) -> None:
+        unit = self._unit_of(path)
+        if unit is not None:
+            self.tracker.touch(unit, self.clock.time())
+
+    def reload(self) -> bool:
+        """Re-read the config and rules; an invalid one is refused and the old one kept.
+
+        Queued jobs stay as they are (the store is the source of truth); new and changed rules
+        apply to what settles from now on; a removed rule's jobs still finish.
+        """
+        try:
+            new = load_config(self.config.source)
+            check_paths(new)
+        except ViggleWatchError as exc:
+            log.error("config_reload_failed", reason=str(exc), kept=str(self.config.source))
+            return False
+        if (new.state_dir, new.api, new.store) != (
+            self.config.state_dir,
+            self.config.api,
+            self.config.store,
+        ):
+            log.warning("config_reload_partial", reason="state_dir, api and store need a restart")
+        for rule in new.rules:
+            rule.output.mkdir(parents=True, exist_ok=True)
+        self.rules.clear()
+        self.rules.update({r.name: r for r in new.rules})
+        self.outputs.rules.update(output_rules(new))
+        self.intake.set_rules(new.rules)
+        self.preparer.configure(budget_of(new), admit_window(new))
+        self.submitter.configure(submit_settings(new))
+        old_roots, self.config = watch_roots(self.config), new
+        if watch_roots(new) != old_roots:
+            self._watch()
+        log.info("config_reloaded", rules=sorted(self.rules))
+        return True
+
+    def _remove_stale_parts(self) -> None:
+        """Temp files that no unfinished download owns are left-overs of a crash: remove them."""
+        owned = {
+            part_path(Path(p))
+            for j in self.store.latest(state=State.DOWNLOADING, limit=100_000)
+            for p in (j.output_path, j.mask_path)
+            if p
+        }
+        for stale in stale_parts(sorted({r.output for r in self.config.rules}), owned):
+            stale.unlink(missing_ok=True)
+            log.warning("stale_part_removed", path=str(stale))
+
+    def stop(self) -> None:
+        """Drain: no new submissions; a POST in flight finishes; rendering jobs resume later."""
+        self.notifier.stopping("draining: finishing the requests in flight")
+        self.submitter.draining = True
+        self._settle_stop.set()
+        self.tracker.wake()
+        if self._settle_thread is not None:
+            self._settle_thread.join(timeout=30)
+        self.scheduler.shutdown()
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+        if self.metrics_server is not None:  # before the store closes under a scrape
+            self.metrics_server.stop()
+            self.metrics_server = None
+        self.hooks.stop(HOOKS_DRAIN_S)  # after the ticks (no more endings), before the store closes
+        self.keeper.stopped(self.clock.time())  # the other hosts need not wait out a lease
+        self.db.close()
+        log.info("service_stopped")
+
+    def run_until_signalled(self) -> None:
+        """Run in the foreground until SIGINT or SIGTERM; the handlers only set a flag."""
+        stop = threading.Event()
+        previous = {
+            s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)
+        }
+        previous[signal.SIGHUP] = signal.signal(
+            signal.SIGHUP, lambda *_: self.reload_requested.set()
+        )
+        pid_file = self.config.state_dir / PID_FILE
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)  # SQLite made it; PostgreSQL not
+        self.start()
+        try:
+            pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
+            while not stop.wait(0.5):
+                if self.reload_requested.is_set():
+                    self.reload_requested.clear()
+                    self.notifier.reloading()
+                    self.reload()
+                    self.notifier.ready()  # a refused config too: the old one runs on
+        finally:
+            pid_file.unlink(missing_ok=True)
+            log.info("service_stopping")
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def build_service(
+    config: Config,
+    key: ApiKey,
+    *,
+    clock: Clock | None = None,
+    session: requests.Session | None = None,
+    tick_interval_s: float = 1.0,
+) -> Service:
+    """Build (but do not start) the service for ``config``."""
+    check_paths(config)
+    register_secret(key.reveal())
+    for rule in config.rules:
+        rule.output.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
+    db = open_backend(config)
+    store, assets, hosts = JobStore(db, lease_s=config.store.lease), AssetStore(db), HostStore(db)
+    tracker = SettleTracker(config.settle)
+    client = make_client(config, key, session=session, hosts=hosts if db.shared else None)
+    breaker = CircuitBreaker()
+
+    rules: dict[str, Rule] = {r.name: r for r in config.rules}
+    # a session of its own, never the Viggle client's: no API key can ride along
+    hooks = HookRunner(store, requests.Session(), clock=clock.time)
+    outputs = OutputSettings(output_rules(config))
+    metrics = Metrics(
+        jobs_by_state=store.counts,
+        credits_spent_today=lambda: store.spent_on(day_of(clock.time())),
+        roots=lambda: {str(r.watch): r.watch.is_dir() for r in rules.values()},
+    )
+
+    def ended(job: Job) -> None:
+        finished = store.get(job.id) or job
+        log.info(
+            "job_finished",
+            job_id=job.id,
+            rule=job.rule,
+            result=str(finished.state),
+            duration_s=round(clock.time() - job.created_at, 3),
+            attempts=finished.attempts,
+            credits=finished.estimate_credits,
+            output=finished.output_path,
+            error=finished.error_message,
+        )
+        rule = rules.get(job.rule)
+        policy = rule.inputs if rule is not None else "processed"
+        for source in store.sources(job.id):
+            archive_source(
+                store,
+                Path(source),
+                policy=policy,
+                day=day_of(clock.time()),
+                on_moved=tracker.forget,
+            )
+        if rule is not None:  # queued; the hook's outcome is noted in the job's history
+            hooks.ended(finished, on_done=rule.on_done, on_failed=rule.on_failed)
+
+    return Service(
+        config=config,
+        clock=clock,
+        db=db,
+        store=store,
+        assets=assets,
+        tracker=tracker,
+        intake=Intake(store, config.rules, tracker, claim=input_claimer(hosts, config)),
+        preparer=Preparer(
+            store,
+            assets,
+            client,
+            budget=budget_of(config),
+            asset_poll_s=max(config.poll_interval, 1.0),
+            on_ended=ended,
+            admit_window=admit_window(config),
+        ),
+        submitter=Submitter(
+            store,
+            assets,
+            client,
+            submit_settings(config),
+            breaker=breaker,
+            on_ended=ended,
+            metrics=metrics,
+        ),
+        poller=Poller(
+            store,
+            client,
+            poll_interval_s=config.poll_interval,
+            render_timeout_s=config.render_timeout,
+            breaker=breaker,
+            on_ended=ended,
+            metrics=metrics,
+        ),
+        downloader=Downloader(store, client, outputs, on_ended=ended, metrics=metrics),
+        tick_interval_s=tick_interval_s,
+        rules=rules,
+        outputs=outputs,
+        hooks=hooks,
+        keeper=Keeper(db, store, assets, hosts),
+        metrics=metrics,
+    )

@@ -1,0 +1,82 @@
+"""Settings each part of the service takes, derived from the config (and the checks `run`
+and `check-config` make before starting)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from viggle_watch.config import Config, JobsRule
+from viggle_watch.config.kinds import fixed_inputs
+from viggle_watch.errors import ConfigError
+from viggle_watch.intake.checks import Problem, check_image, check_video
+from viggle_watch.render.budget import Budget
+from viggle_watch.render.downloader import OutputRule
+from viggle_watch.render.submitter import SubmitSettings
+from viggle_watch.rules.pairing import is_video
+from viggle_watch.watch.mounts import choose_observer, parse_mounts, read_mounts
+from viggle_watch.watch.observer import WatchRoot
+
+
+def check_paths(config: Config) -> None:
+    """Refuse to start on missing watch folders or scene videos (a share may be unmounted)."""
+    for rule in config.rules:
+        if not rule.watch.is_dir():
+            raise ConfigError(
+                f"rule {rule.name}: watch folder {rule.watch} does not exist "
+                "(create it, or mount the share)"
+            )
+        for path in fixed_inputs(rule):
+            if not path.is_file():
+                raise ConfigError(f"rule {rule.name}: {path} does not exist")
+            role = "driving" if rule.mode == "on_demand" else "scene"
+            problem = check_video(path, role=role) if is_video(path) else check_image(path)
+            if isinstance(problem, Problem):
+                raise ConfigError(f"rule {rule.name}: {path}: {problem.reason}")
+
+
+def budget_of(config: Config) -> Budget:
+    return Budget(config.budget.daily_credits, config.budget.max_credits_per_job)
+
+
+def submit_settings(config: Config) -> SubmitSettings:
+    return SubmitSettings(config.max_concurrent_renders, config.poll_interval, budget_of(config))
+
+
+def output_rules(config: Config) -> dict[str, OutputRule]:
+    return {
+        r.name: OutputRule(r.output, r.collision, r.output_mode, r.output_group)
+        for r in config.rules
+    }
+
+
+def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
+    """Each watch folder with the observer it gets (native, or polling on network shares)."""
+    table = parse_mounts(read_mounts() if mounts is None else mounts)
+    roots: dict[Path, WatchRoot] = {}
+    for rule in config.rules:
+        observer = rule.observer
+        if config.store.url and observer == "auto":  # inotify cannot see other hosts' writes
+            observer = "polling"
+        choice = choose_observer(
+            rule.watch.resolve(), observer, table, poll_interval_s=config.polling_interval
+        )
+        if observer != rule.observer:
+            choice = replace(
+                choice, reason="the store is shared by several hosts; inotify sees only this one"
+            )
+        recursive = rule.recursive or isinstance(rule, JobsRule)
+        roots[rule.watch] = WatchRoot(
+            rule.watch,
+            choice.kind,
+            recursive=recursive,
+            poll_interval_s=config.polling_interval,
+            reason=choice.reason,
+        )
+    return [roots[k] for k in sorted(roots)]
+
+
+def admit_window(config: Config) -> int | None:
+    """On a shared store, how many jobs may be preparing at once across the hosts (None: no
+    limit on one host): enough to keep every render slot busy, not the whole queue."""
+    return max(4, 2 * config.max_concurrent_renders) if config.store.url else None

@@ -1,0 +1,165 @@
+"""`check-config`, `plan` and `reload`: what a config means, what it would do, and applying it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from viggle_watch.app.service import PID_FILE
+from viggle_watch.app.settings import check_paths, watch_roots
+from viggle_watch.cli.plan import Planner
+from viggle_watch.config import Config, PairsRule, resolve_api_key
+from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
+from viggle_watch.intake.tick import Intake
+from viggle_watch.logs import redact_text
+from viggle_watch.rules.pairing import is_image, is_video
+from viggle_watch.store.assets import AssetStore
+from viggle_watch.store.factory import host_name, open_backend, state_db_path, store_exists
+from viggle_watch.store.jobs import JobStore
+
+
+def print_check(config: Config, console: Console) -> None:
+    """The resolved rules and the observer each watch folder will use; raises what `run` would
+    refuse (missing folders, unreadable scene videos)."""
+    check_paths(config)
+    console.print(f"{config.source}: OK, {len(config.rules)} rule(s)")
+    for rule in config.rules:
+        details = rule.model_dump(mode="json", exclude={"name", "kind", "watch", "output"})
+        console.print(f"  [bold]{rule.name}[/bold] ({rule.kind}): {rule.watch} → {rule.output}")
+        console.print(f"    {json.dumps(details, sort_keys=True)}")
+    for root in watch_roots(config):
+        console.print(f"  watch {root.path}: {root.kind} — {root.reason}")
+    console.print(f"  {store_line(config)}")
+    if config.store.url:
+        console.print(f"    {store_reachable(config)}")
+    try:
+        resolve_api_key(config)
+        console.print("  API key: found")
+    except ConfigError as exc:
+        console.print(f"  [yellow]warning[/yellow]: {exc} (`run` needs it)")
+
+
+def store_line(config: Config) -> str:
+    """Where the queue lives, in words (the password of a URL never shown)."""
+    if config.store.url:
+        return (
+            f"store: PostgreSQL {redact_text(config.store.url)}, shared by several hosts; this is "
+            f"host {host_name(config)} (lease {config.store.lease:g} s)"
+        )
+    return f"store: SQLite {state_db_path(config)} (one host)"
+
+
+def store_reachable(config: Config) -> str:
+    """Connect once (read only): a store `run` could not reach is an error now, not later."""
+    try:
+        open_backend(config, readonly=True).close()
+    except NoSchemaError:
+        return "reachable; its tables are made by the first `viggle-watch run`"
+    return "reachable; viggle-watch tables present"
+
+
+def roots_report(config: Config) -> list[dict[str, Any]]:
+    """Each watch folder: its observer and why, and whether it looks healthy."""
+    report = []
+    for root in watch_roots(config):
+        problem = ""
+        if not root.path.is_dir():
+            problem = "missing (unmounted share?)"
+        elif not os.access(root.path, os.R_OK | os.X_OK):
+            problem = "not readable"
+        report.append(
+            {
+                "path": str(root.path),
+                "observer": root.kind,
+                "reason": root.reason,
+                "ok": not problem,
+                "problem": problem,
+            }
+        )
+    return report
+
+
+def waiting_partners(config: Config) -> dict[str, list[str]]:
+    """For `pairs` rules: files in the watch folder whose partner has not arrived yet."""
+    out: dict[str, list[str]] = {}
+    for rule in config.rules:
+        if not isinstance(rule, PairsRule):
+            continue
+        files = [p for p in Intake.candidates(rule) if is_image(p) or is_video(p)]
+        stems: dict[str, list[Path]] = {}
+        for p in files:
+            stems.setdefault(p.stem, []).append(p)
+        lone = sorted(p.name for group in stems.values() if len(group) == 1 for p in group)
+        if lone:
+            out[rule.name] = lone
+    return out
+
+
+def run_plan(config: Config, as_json: bool, console: Console) -> int:
+    db = open_backend(config, readonly=True) if store_exists(config) else None
+    try:
+        store = JobStore(db) if db else None
+        lines = Planner(config, store, AssetStore(db) if db else None).plan()
+    finally:
+        if db is not None:
+            db.close()
+    if as_json:
+        print(json.dumps([asdict(line) for line in lines], indent=2))
+        return 0
+    table = Table(title="plan (nothing is changed, nothing is spent)")
+    for column in ("rule", "input", "action", "output", "collision", "credits", "why"):
+        table.add_column(column)
+    for line in lines:
+        table.add_row(
+            line.rule,
+            Path(line.source).name,
+            line.action,
+            line.output,
+            line.collision,
+            f"{line.credits:g}" if line.action == "render" else "",
+            line.reason,
+        )
+    console.print(table)
+    total = sum(line.credits for line in lines if line.action == "render")
+    renders = sum(1 for line in lines if line.action == "render")
+    console.print(f"{renders} render(s), about {total:g} credits")
+    return 0
+
+
+def send_reload(config: Config) -> int:
+    """SIGHUP to the running service of this config (its pid file is in state_dir)."""
+    pid_file = config.state_dir / PID_FILE
+    try:
+        pid = int(pid_file.read_text(encoding="utf-8").strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as exc:
+        raise ViggleWatchError(
+            f"no running service found for {config.source} ({pid_file}: {exc}); "
+            "under systemd use `systemctl reload viggle-watch`"
+        ) from None
+    print(f"asked the service (pid {pid}) to reload {config.source}")
+    return 0
+
+
+def add_config_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, text in (
+        (
+            "plan",
+            "dry run: the jobs the current folders would make, and the credits (changes nothing)",
+        ),
+        ("reload", "make the running service re-read its config (SIGHUP)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument(
+            "--config", type=Path, default=None, help="config file (default: $VIGGLE_WATCH_CONFIG)"
+        )
+        if name == "plan":
+            p.add_argument("--json", action="store_true")

@@ -1,0 +1,138 @@
+"""`viggle-watch demo`: the whole product, offline, against the emulator, in one command."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import yaml
+from rich.console import Console
+
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.service import Service, build_service
+from viggle_watch.config import load_config
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.outputs.sidecar import sidecar_path
+from viggle_watch.store.jobs import Job
+from viggle_watch.store.states import TERMINAL, State
+
+DEMO_KEY: Final = "sk-demo-local-emulator"
+RULE: Final = "demo"
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    root: Path
+
+    @property
+    def watch(self) -> Path:
+        return self.root / "in"
+
+    @property
+    def output(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def scene(self) -> Path:
+        return self.root / "assets" / "dance.mp4"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+
+def write_workspace(ws: Workspace, base_url: str) -> None:
+    """Folders, a 2-second driving video and a config pointing at the emulator."""
+    for folder in (ws.watch, ws.output, ws.scene.parent):
+        folder.mkdir(parents=True, exist_ok=True)
+    if not ws.scene.exists():
+        make_driving_mp4(ws.scene, seconds=2.0)
+    config = {
+        "api": {"base_url": base_url},
+        "state_dir": "state",
+        "poll_interval": "1s",
+        "settle": "1s",
+        "rules": [
+            {
+                "name": RULE,
+                "kind": "characters",
+                "watch": "in",
+                "output": "out",
+                "model": "V4_Preview",
+                "scenes": [{"video": "assets/dance.mp4"}],
+            }
+        ],
+    }
+    ws.config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
+def drop_character(ws: Workspace, seed: int) -> Path:
+    """Write a PNG beside the watch folder and move it in whole, as a careful copier would."""
+    staging = ws.root / f"alice-{seed}.png"
+    make_character_png(staging, seed=seed)
+    target = ws.watch / staging.name
+    staging.replace(target)
+    return target
+
+
+def _describe(job: Job) -> str:
+    text = f"job {job.id} \\[{job.rule}] {job.state}"
+    if job.state == State.RENDERING and job.progress_pct is not None:
+        text += f" {job.progress_pct:.0f}%"
+    if job.viggle_job_id:
+        text += f" (viggle {job.viggle_job_id})"
+    return text
+
+
+def _watch_job(service: Service, console: Console, deadline: float) -> Job | None:
+    seen = ""
+    while time.monotonic() < deadline:
+        jobs = service.store.latest(rule=RULE, limit=1)
+        if jobs:
+            job = jobs[0]
+            line = _describe(job)
+            if line != seen:
+                console.print(f"  {line}")
+                seen = line
+            if job.state in TERMINAL or job.state == State.UNCERTAIN:
+                return job
+        time.sleep(0.2)
+    return None
+
+
+def run_demo(workspace: Path, timeout_s: float, console: Console) -> int:
+    """Run emulator + service, drop one image, wait for the video and sidecar; 0 on success."""
+    ws = Workspace(workspace.resolve())
+    with serve(EmulatorConfig(latency_s=4.0)) as emulator:
+        console.print(f"viggle emulator listening on {emulator.url}")
+        write_workspace(ws, emulator.url)
+        service = build_service(load_config(ws.config), ApiKey(DEMO_KEY), tick_interval_s=0.25)
+        service.start()
+        try:
+            dropped = drop_character(ws, seed=time.time_ns() % 1_000_000)
+            console.print(f"dropped {dropped.relative_to(ws.root)} into the watch folder")
+            job = _watch_job(service, console, time.monotonic() + timeout_s)
+        finally:
+            service.stop()
+        stats = emulator.emulator.stats()
+    if job is None:
+        console.print(f"[red]demo failed: no finished job within {timeout_s:.0f}s[/red]")
+        return 1
+    if job.state != State.DONE or not job.output_path:
+        console.print(f"[red]demo failed: job {job.id} ended {job.state}: {job.error_message}[/]")
+        return 1
+    video = Path(job.output_path)
+    sidecar = json.loads(sidecar_path(video).read_text(encoding="utf-8"))
+    console.print(f"[green]done[/green]: {video}")
+    console.print(f"sidecar: {sidecar_path(video)}")
+    console.print(
+        f"  viggle job {sidecar['viggle']['job_id']}, {sidecar['output']['size']} bytes,"
+        f" sha256 {sidecar['output']['sha256'][:16]}…"
+    )
+    console.print(f"input moved to {ws.watch / 'processed'}")
+    console.print(f"emulator saw {stats['calls'].get('POST /api/render', 0)} render submission(s)")
+    return 0

@@ -1,0 +1,125 @@
+"""`viggle-watch jobs …`: list, show, retry, cancel and resolve jobs, while the service runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from viggle_watch.app.clients import make_client
+from viggle_watch.cli.status import job_detail, print_job_detail
+from viggle_watch.config import Config, resolve_api_key
+from viggle_watch.errors import ViggleWatchError
+from viggle_watch.outputs.filing import archive_source
+from viggle_watch.render import actions
+from viggle_watch.render.budget import day_of
+from viggle_watch.store.assets import AssetStore
+from viggle_watch.store.factory import open_backend
+from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.states import State
+
+
+def add_jobs_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], add_config: object
+) -> None:
+    jobs = sub.add_parser("jobs", help="list, show, retry, cancel or resolve jobs")
+    actions_ = jobs.add_subparsers(dest="action", required=True)
+    listing = actions_.add_parser("list", help="the newest jobs")
+    listing.add_argument("--state", choices=[str(s) for s in State])
+    listing.add_argument("--rule")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    show = actions_.add_parser("show", help="a job's inputs, options and full history")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    retry = actions_.add_parser("retry", help="render a done/failed/cancelled job again")
+    retry.add_argument("id", type=int)
+    retry.add_argument(
+        "--force",
+        action="store_true",
+        help="also for an uncertain job: accepts that Viggle may charge twice",
+    )
+    cancel = actions_.add_parser("cancel", help="stop a job (cancels it at Viggle if rendering)")
+    cancel.add_argument("id", type=int)
+    resolve = actions_.add_parser("resolve", help="an uncertain job Viggle did receive")
+    resolve.add_argument("id", type=int)
+    resolve.add_argument("--viggle-job", required=True, help="the job id from the dashboard")
+    for p in (listing, show, retry, cancel, resolve):
+        add_config(p)  # type: ignore[operator]
+
+
+def run_jobs(args: argparse.Namespace, config: Config) -> int:
+    db = open_backend(config, readonly=args.action in ("list", "show"))
+    try:
+        store, console = JobStore(db), Console()
+        if args.action == "list":
+            return _list(store, args, console)
+        if args.action == "show":
+            return _show(store, args, console)
+        now = time.time()
+        if args.action == "retry":
+            job = actions.retry(store, AssetStore(db), args.id, force=args.force, now=now)
+        elif args.action == "resolve":
+            client = make_client(config, resolve_api_key(config))
+            job = actions.resolve(
+                store, args.id, viggle_job=args.viggle_job, now=now, client=client
+            )
+        else:
+            client = None
+            current = store.get(args.id)
+            if current is not None and current.state == State.RENDERING:
+                client = make_client(config, resolve_api_key(config))
+            job = actions.cancel(store, client, args.id, now=now)
+            rule = next((r for r in config.rules if r.name == job.rule), None)
+            for source in store.sources(job.id):  # file its input away, as the service would
+                archive_source(
+                    store,
+                    Path(source),
+                    policy=rule.inputs if rule else "processed",
+                    day=day_of(now),
+                    on_moved=lambda _p: None,
+                )
+        console.print(f"job {job.id} is now {job.state}")
+        return 0
+    finally:
+        db.close()
+
+
+def _list(store: JobStore, args: argparse.Namespace, console: Console) -> int:
+    state = State(args.state) if args.state else None
+    jobs = store.latest(state=state, rule=args.rule, limit=args.limit)
+    if args.json:
+        print(json.dumps([job_detail(j, []) for j in jobs], indent=2, default=str))
+        return 0
+    table = Table()
+    for column in ("id", "rule", "state", "input", "scene", "viggle job", "why"):
+        table.add_column(column)
+    for j in jobs:
+        scene = j.spec.scene.path.rsplit("/", 1)[-1] if j.spec.scene else j.spec.scene_key
+        table.add_row(
+            str(j.id),
+            j.rule,
+            str(j.state),
+            j.spec.character.path.rsplit("/", 1)[-1],
+            scene,
+            j.viggle_job_id or "",
+            j.error_message or "",
+        )
+    console.print(table)
+    return 0
+
+
+def _show(store: JobStore, args: argparse.Namespace, console: Console) -> int:
+    job = store.get(args.id)
+    if job is None:
+        raise ViggleWatchError(f"there is no job {args.id}")
+    detail = job_detail(job, store.events(job.id))
+    if args.json:
+        print(json.dumps(detail, indent=2, default=str))
+    else:
+        print_job_detail(detail, console)
+    return 0

@@ -1,0 +1,191 @@
+"""The YAML config and rule files, validated by pydantic; errors name file, line and field."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from pydantic import ValidationError
+
+from viggle_watch.apikey import ApiKey
+from viggle_watch.config.kinds import RULE_KINDS, Rule, parse_rule
+from viggle_watch.config.models import Config
+from viggle_watch.errors import ConfigError
+
+MAX_CONFIG_BYTES: Final = 1024 * 1024
+CREDENTIAL_NAME: Final = "viggle_api_key"
+
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; refusing to parse")
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (or of its nearest known parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    child, line = value, key.start_mark.line + 1
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _explain(exc: ValidationError, path: Path, node: yaml.Node | None, offset: int = 0) -> str:
+    lines = []
+    for err in exc.errors():
+        # a rule's kind appears in the location as a tag: `rules.0.characters.model`
+        raw = tuple(err["loc"])
+        loc = tuple(
+            p
+            for i, p in enumerate(raw)
+            if not (p in RULE_KINDS and (i == 0 or isinstance(raw[i - 1], int)))
+        )
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (a typo?)"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "kind")
+            msg = f"the rule kind must be one of {', '.join(RULE_KINDS)}"
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(node, loc[offset:])
+        where = f"{path}:{line}" if line else str(path)
+        lines.append(f"{where}: {field}: {msg}")
+    return "\n".join(lines)
+
+
+def _resolve(base: Path, p: Path) -> Path:
+    p = p.expanduser()
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def _resolve_rule(base: Path, rule: dict[str, Any]) -> dict[str, Any]:
+    out = dict(rule)
+    for key in ("watch", "output"):
+        if isinstance(out.get(key), str):
+            out[key] = _resolve(base, Path(out[key]))
+    scenes = out.get("scenes")
+    if isinstance(scenes, list):
+        out["scenes"] = [_resolve_scene(base, s) if isinstance(s, dict) else s for s in scenes]
+    characters = out.get("characters")
+    if isinstance(characters, list):
+        out["characters"] = [
+            _resolve(base, Path(c)) if isinstance(c, str) else c for c in characters
+        ]
+    return out
+
+
+def _resolve_scene(base: Path, scene: dict[str, Any]) -> dict[str, Any]:
+    out = dict(scene)
+    if isinstance(out.get("video"), str):
+        out["video"] = _resolve(base, Path(out["video"]))
+    cast = out.get("cast")
+    if isinstance(cast, dict):
+        out["cast"] = {
+            k: _resolve(base, Path(v)) if isinstance(v, str) else v for k, v in cast.items()
+        }
+    return out
+
+
+def _load_rule_files(base: Path, rules_dir: Path) -> list[Rule]:
+    if not rules_dir.is_dir():
+        raise ConfigError(f"rules_dir {rules_dir} is not a folder")
+    rules: list[Rule] = []
+    for file in sorted(rules_dir.glob("*.yaml")):
+        data, node = _read_yaml(file)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{file}: a rule file holds one mapping (name, kind, watch, ...)")
+        try:
+            rules.append(parse_rule(_resolve_rule(base, data)))
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, file, node)) from exc
+    return rules
+
+
+def load_config(path: Path) -> Config:
+    """Read, validate and resolve a config file and its rule files; raise ``ConfigError``."""
+    path = path.expanduser().resolve()
+    data, node = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys (api, state_dir, ...)")
+    base = path.parent
+    doc: dict[str, Any] = dict(data)
+    for key in ("state_dir", "rules_dir"):
+        if isinstance(doc.get(key), str):
+            doc[key] = _resolve(base, Path(doc[key]))
+    api = doc.get("api")
+    if isinstance(api, dict) and isinstance(api.get("key_file"), str):
+        doc["api"] = {**api, "key_file": _resolve(base, Path(api["key_file"]))}
+    if isinstance(doc.get("rules"), list):
+        doc["rules"] = [_resolve_rule(base, r) if isinstance(r, dict) else r for r in doc["rules"]]
+    doc["source"] = path
+    try:
+        config = Config.model_validate(doc)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path, node)) from exc
+    if config.rules_dir is not None:
+        extra = _load_rule_files(base, config.rules_dir)
+        try:
+            config = config.model_copy(update={"rules": [*config.rules, *extra]})
+            Config.model_validate(config.model_dump())
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, path, node)) from exc
+    if not config.rules:
+        raise ConfigError(f"{path}: no rules: add `rules:` or a `rules_dir` with rule files")
+    return config
+
+
+def _read_key(file: Path) -> ApiKey | None:
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the API key file {file}: {exc.strerror}") from exc
+    return ApiKey(text) if text else None
+
+
+def resolve_api_key(config: Config, environ: Mapping[str, str] | None = None) -> ApiKey:
+    """The key from systemd credentials, ``VIGGLE_API_KEY`` or ``api.key_file``, in that order."""
+    env = os.environ if environ is None else environ
+    creds = env.get("CREDENTIALS_DIRECTORY")
+    key = _read_key(Path(creds) / CREDENTIAL_NAME) if creds else None
+    if key is None and env.get("VIGGLE_API_KEY", "").strip():
+        key = ApiKey(env["VIGGLE_API_KEY"])
+    if key is None and config.api.key_file is not None:
+        key = _read_key(config.api.key_file)
+    if key is None:
+        named = f" ({config.api.key_file} is missing or empty)" if config.api.key_file else ""
+        raise ConfigError(
+            f"no API key{named}: set VIGGLE_API_KEY, or api.key_file in the config, "
+            "or a systemd credential named viggle_api_key"
+        )
+    return key

@@ -1,0 +1,85 @@
+"""The service's settings as pydantic models: API, store, budget, metrics, and the config
+that holds them and the rules (unknown keys are errors)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Final
+
+from pydantic import Field, model_validator
+
+from viggle_watch.config.kinds import Duration, Rule, Strict
+from viggle_watch.logs import redact_text
+
+DEFAULT_BASE_URL: Final = "https://apis.viggle.ai"
+
+
+class ApiSettings(Strict):
+    base_url: str = DEFAULT_BASE_URL
+    key_file: Path | None = None
+    timeout_connect: Duration = 10.0
+    timeout_read: Duration = 60.0
+
+    @model_validator(mode="after")
+    def _check_url(self) -> ApiSettings:
+        if not re.match(r"^https?://[^/\s]+", self.base_url):
+            shown = redact_text(self.base_url)  # a key pasted here must not be printed back
+            raise ValueError(f"base_url {shown!r} must start with https:// or http://")
+        return self
+
+
+class BudgetSettings(Strict):
+    daily_credits: Annotated[float, Field(gt=0)] | None = None
+    max_credits_per_job: Annotated[float, Field(gt=0)] | None = None
+
+
+class MetricsSettings(Strict):
+    """An opt-in Prometheus endpoint (and /healthz), on loopback by default."""
+
+    listen: Annotated[str, Field(pattern=r"^[\w.\-\[\]:]+:\d+$")] | None = None
+
+
+class StoreSettings(Strict):
+    """Where the queue lives: SQLite in ``state_dir`` (default), or a shared PostgreSQL."""
+
+    url: str | None = None  # postgresql://user@host/db: several hosts share one queue
+    host: str | None = None  # this service's name among the hosts (default: the host name)
+    lease: Duration = 60.0  # a silent host's jobs are taken over after this long
+
+    @model_validator(mode="after")
+    def _check_url(self) -> StoreSettings:
+        if self.url is not None and not self.url.startswith(("postgresql://", "postgres://")):
+            shown = redact_text(self.url)
+            raise ValueError(f"store url {shown!r} must start with postgresql://")
+        if self.host is not None and not re.fullmatch(r"[\w.@:\-]{1,64}", self.host):
+            raise ValueError("store host must be 1-64 letters, digits or . _ - @ :")
+        if self.lease < 10:
+            raise ValueError("store lease must be at least 10s")
+        return self
+
+
+class Config(Strict):
+    api: ApiSettings = ApiSettings()
+    store: StoreSettings = StoreSettings()
+    state_dir: Path
+    poll_interval: Duration = 4.0
+    settle: Duration = 5.0
+    rescan_interval: Duration = 300.0
+    polling_interval: Duration = 5.0  # how often polling observers (network shares) look
+    max_concurrent_renders: Annotated[int, Field(ge=1, le=50)] = 2
+    render_timeout: Duration = 1800.0
+    rate_limit: Annotated[float, Field(gt=0)] = 4.0  # API requests per second, all calls
+    budget: BudgetSettings = BudgetSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    rules_dir: Path | None = None
+    rules: list[Rule] = Field(default_factory=list)
+    source: Path = Path("config.yaml")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [r.name for r in self.rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(dupes)}")
+        return self

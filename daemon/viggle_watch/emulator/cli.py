@@ -1,0 +1,185 @@
+"""The ``viggle-watch sim`` flags: every emulator knob and fault, and the config they make.
+
+``cli.py`` adds ``--host``, ``--port``, ``--latency`` and ``--key`` itself, then calls
+:func:`add_sim_arguments` for the rest and :func:`config_from_args` to build the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from viggle_watch.emulator.config import DEFAULT_BALANCE, EmulatorConfig
+from viggle_watch.emulator.faults import Faults
+from viggle_watch.errors import ConfigError
+
+_DEFAULTS = Faults()
+
+
+def _share(text: str) -> float:
+    """argparse type: a share between 0 and 1."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a non-negative number of seconds."""
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
+def _add_timing(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--latency-jitter",
+        type=_seconds,
+        default=_DEFAULTS.latency_jitter_s,
+        metavar="S",
+        help="each render takes --latency ± up to S seconds, uniformly drawn (default 0)",
+    )
+    group.add_argument(
+        "--request-delay",
+        type=_seconds,
+        default=_DEFAULTS.request_delay_s,
+        metavar="S",
+        help="sleep S seconds before answering every /api and /cdn request (default 0)",
+    )
+    group.add_argument(
+        "--asset-delay",
+        type=_seconds,
+        default=1.0,
+        metavar="S",
+        help="seconds a character, scene or template import takes to become ready (default 1)",
+    )
+
+
+def _add_api_faults(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--rate-429",
+        type=_share,
+        default=0.0,
+        metavar="P",
+        help="share of /api calls answered 429 Too Many Requests (not acted on)",
+    )
+    group.add_argument(
+        "--retry-after",
+        type=_seconds,
+        default=_DEFAULTS.retry_after_s,
+        metavar="S",
+        help="Retry-After seconds sent with each 429 (default 1)",
+    )
+    group.add_argument(
+        "--rate-5xx",
+        type=_share,
+        default=0.0,
+        metavar="P",
+        help="share of /api calls answered 500, 502 or 503 (not acted on)",
+    )
+    group.add_argument(
+        "--rate-drop",
+        type=_share,
+        default=0.0,
+        metavar="P",
+        help="share of successful POSTs that are acted on (created, charged) but whose "
+        "connection is closed without an answer: the 'outcome unknown' case",
+    )
+    group.add_argument(
+        "--rate-fail",
+        type=_share,
+        default=0.0,
+        metavar="P",
+        help="share of renders that end 'failed' with CS-UORC01-009 (credits refunded)",
+    )
+    group.add_argument(
+        "--fast-unavailable",
+        action="store_true",
+        help="refuse fast=true renders with 400 CS-UORC01-001",
+    )
+    group.add_argument(
+        "--legacy",
+        action="store_true",
+        help="answer like the old API: {'data': ...} envelopes, statuses pending/rendering/"
+        "merging, errors with top-level error_code/message",
+    )
+
+
+def _add_cdn_faults(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--rate-truncate",
+        type=_share,
+        default=0.0,
+        metavar="P",
+        help="share of CDN downloads cut off half-way (Content-Length stays the full size)",
+    )
+    group.add_argument(
+        "--ignore-range",
+        action="store_true",
+        help="the CDN answers 200 with the whole file even when a Range was asked for",
+    )
+    group.add_argument(
+        "--cdn-expiry",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="signed CDN URLs answer 403 S seconds after issue (default: never expire)",
+    )
+
+
+def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every emulator flag except --host, --port, --latency and --key to ``parser``."""
+    account = parser.add_argument_group("account and templates")
+    account.add_argument(
+        "--balance",
+        type=float,
+        default=DEFAULT_BALANCE,
+        metavar="CREDITS",
+        help=f"starting credits of every API key (default {DEFAULT_BALANCE:g})",
+    )
+    account.add_argument(
+        "--templates",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="YAML template table for /api/scenes/import (default: the packaged one)",
+    )
+    account.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the random draws behind every fault and the latency jitter (default 0)",
+    )
+    _add_timing(parser.add_argument_group("timing"))
+    _add_api_faults(parser.add_argument_group("API faults"))
+    _add_cdn_faults(parser.add_argument_group("CDN faults"))
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """Build the emulator config from parsed ``sim`` arguments; ConfigError if inconsistent."""
+    if args.rate_429 + args.rate_5xx > 1:
+        raise ConfigError("--rate-429 plus --rate-5xx must not exceed 1")
+    faults = Faults(
+        latency_jitter_s=args.latency_jitter,
+        request_delay_s=args.request_delay,
+        rate_429=args.rate_429,
+        retry_after_s=args.retry_after,
+        rate_5xx=args.rate_5xx,
+        rate_drop_after_read=args.rate_drop,
+        rate_truncate_download=args.rate_truncate,
+        ignore_range=args.ignore_range,
+        cdn_expiry_s=args.cdn_expiry,
+        rate_render_failure=args.rate_fail,
+        fast_unavailable=args.fast_unavailable,
+        legacy=args.legacy,
+    )
+    return EmulatorConfig(
+        latency_s=args.latency,
+        keys=frozenset(args.key) if args.key else None,
+        balance=args.balance,
+        asset_delay_s=args.asset_delay,
+        templates_path=args.templates,
+        seed=args.seed,
+        faults=faults,
+    )

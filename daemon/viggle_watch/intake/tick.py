@@ -1,0 +1,392 @@
+"""The settle tick: settled files and job folders → rules → checked, hashed, deduplicated jobs.
+
+A file that cannot be sent (it does not decode, is over the API's limits, a manifest that
+points outside its folder) never costs an API call: it is filed in ``failed/`` with
+``NAME.error.json`` saying why, in words a person understands.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+import structlog
+
+from viggle_watch.config import JobsRule, PairsRule, Rule, ScenesRule
+from viggle_watch.errors import StoreError
+from viggle_watch.intake.checks import Problem, VideoFacts, check_image, check_video, error_document
+from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, read_text, sha256_file
+from viggle_watch.outputs.filing import FILED, PROCESSED, archive_source, move_input, reject_input
+from viggle_watch.render.budget import day_of
+from viggle_watch.rules.manifest import (
+    FOLDER_MANIFEST,
+    ManifestError,
+    folder_request,
+    manifest_request,
+)
+from viggle_watch.rules.pairing import (
+    RenderRequest,
+    is_image,
+    is_manifest,
+    is_video,
+    orphans,
+    pair_partner,
+    pair_request,
+    requests_for,
+    rule_for,
+)
+from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.spec import dedup_key
+from viggle_watch.watch.filters import is_ignored
+from viggle_watch.watch.scanner import Entry, scan_entries
+from viggle_watch.watch.stability import SettleTracker, StableFile
+
+log = structlog.get_logger()
+BATCH: Final = 64  # small settled images handled per store commit
+# (path, size, mtime_ns, now) → True when this host may handle the settled input (shared store)
+InputClaim = Callable[[Path, int, int, float], bool]
+
+
+class Intake:
+    """Turns what settles in the watch folders into jobs; pairs wait here for their partner."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        rules: list[Rule],
+        tracker: SettleTracker,
+        *,
+        claim: InputClaim | None = None,
+    ) -> None:
+        self._store = store
+        self._claim = claim
+        self._rules = list(rules)
+        self._tracker = tracker
+        self._specs = SpecBuilder()
+        self._waiting: dict[str, dict[str, Path]] = defaultdict(dict)  # rule → stem → file
+        self._since: dict[Path, float] = {}
+        self._facts: dict[tuple[str, str, int, int], VideoFacts | Problem] = {}
+        self._links: set[Path] = set()
+
+    def set_rules(self, rules: list[Rule]) -> None:
+        """A reloaded config: new rules apply to what settles from now on."""
+        self._rules = list(rules)
+
+    def waiting_partners(self) -> dict[str, list[str]]:
+        return {
+            rule: sorted(str(p) for p in files.values())
+            for rule, files in self._waiting.items()
+            if files
+        }
+
+    def rescan(self, now: float) -> int:
+        """Feed every candidate in every watch folder to the tracker (startup and periodic).
+
+        Files no rule could use are not tracked at all, and a file already handed on with
+        the same size and mtime is skipped without another stat.
+        """
+        found = 0
+        for rule in self._rules:
+            self._refuse_links(rule, now)
+            for entry in self.entries(rule):
+                self._tracker.touch_scanned(entry.path, (entry.size, entry.mtime_ns), now)
+                found += 1
+        return found
+
+    def _refuse_links(self, rule: Rule, now: float) -> None:
+        """A symlink in a watch folder is never followed: say so once, in failed/."""
+        try:
+            links = [Path(e.path) for e in os.scandir(rule.watch) if e.is_symlink()]
+        except OSError:
+            return
+        for link in links:
+            self._refuse_link(rule, link, now)
+
+    def _refuse_link(self, rule: Rule, link: Path, now: float) -> None:
+        if link in self._links or is_ignored(link.name) or not wanted(rule, link):
+            return
+        self._links.add(link)
+        problem = Problem(
+            "symlink",
+            f"{link.name} is a symbolic link; viggle-watch never "
+            "follows links (copy the file in instead).",
+            {},
+        )
+        self._reject(rule, link, problem, now)
+
+    @staticmethod
+    def entries(rule: Rule) -> list[Entry]:
+        """What in a rule's watch folder this kind of rule could turn into work."""
+        jobs = isinstance(rule, JobsRule)
+        out = []
+        for entry in scan_entries(rule.watch, recursive=rule.recursive and not jobs, dirs=jobs):
+            if entry.is_dir or wanted(rule, entry.path):
+                out.append(entry)
+        return out
+
+    @staticmethod
+    def candidates(rule: Rule) -> list[Path]:
+        """What in a rule's watch folder could become work (files; job folders too)."""
+        return [entry.path for entry in Intake.entries(rule)]
+
+    def tick(self, now: float) -> int:
+        """Enqueue the jobs for everything that has settled; return how many were new."""
+        new, ready, done = 0, self._tracker.stable(now), 0
+        try:
+            while done < len(ready):
+                chunk = self._chunk(ready, done)
+                if len(chunk) > 1:
+                    with self._store.batch():  # one commit for many small jobs (a bulk drop)
+                        new += self._handle(chunk, now)
+                else:
+                    new += self._handle(chunk, now)
+                done += len(chunk)
+        except StoreError as exc:  # nothing of this chunk was kept: look at it all again later
+            for stable in ready[done:]:
+                self._tracker.forget(stable.path)
+            log.error("intake_store_failed", reason=str(exc), files=len(ready) - done)
+        self._expire_orphans(now)
+        return new
+
+    def _chunk(self, ready: list[StableFile], start: int) -> list[StableFile]:
+        """Small images are checked and queued in one store transaction (SQLite only: on a
+        shared store other hosts must not wait on it); anything slower goes alone."""
+        if not self._store.batchable:
+            return ready[start : start + 1]
+        end = start
+        while end < len(ready) and end - start < BATCH and is_light(ready[end]):
+            end += 1
+        return ready[start : max(end, start + 1)]
+
+    def _handle(self, ready: list[StableFile], now: float) -> int:
+        new = 0
+        for stable in ready:
+            rule = rule_for(self._rules, stable.path, skip=FILED)
+            if rule is None:
+                continue
+            if stable.path.is_symlink():
+                self._refuse_link(rule, stable.path, now)
+                continue
+            if rule.inputs == "leave" and self._store.seen(
+                rule.name, str(stable.path), stable.size, stable.mtime_ns
+            ):
+                continue
+            if self._claim is not None and not self._claim(*claim_key(rule, stable), now):
+                # another host handles it; look again at the next rescan (it may die)
+                self._tracker.forget(stable.path)
+                log.debug("input_claimed_elsewhere", path=str(stable.path))
+                continue
+            log.info("file_settled", path=str(stable.path), rule=rule.name, size=stable.size)
+            try:
+                new += self._settled(rule, stable.path, now)
+            except StoreError:
+                raise  # the store's trouble, not the file's: never filed as failed
+            except Exception as exc:  # one odd file must not stop the others in this tick
+                log.exception("input_failed_unexpectedly", path=str(stable.path))
+                problem = Problem(
+                    "internal_error",
+                    "viggle-watch could not handle this file "
+                    f"({type(exc).__name__}); see the service log.",
+                    {},
+                )
+                self._reject(rule, stable.path, problem, now)
+        return new
+
+    def _settled(self, rule: Rule, path: Path, now: float) -> int:
+        if isinstance(rule, JobsRule):
+            return self._job(rule, path, now)
+        problem = self._check(path, rule)
+        if problem is not None:
+            self._reject(rule, path, problem, now)
+            return 0
+        if isinstance(rule, PairsRule):
+            return self._pair(rule, path, now)
+        requests = requests_for(rule, path)
+        return self._enqueue_all(rule, path, requests, now) if requests else 0
+
+    @staticmethod
+    def _check(path: Path, rule: Rule) -> Problem | None:
+        if is_image(path):
+            return check_image(path)
+        if is_video(path):
+            facts = check_video(path, role=_video_role(rule.mode))
+            return facts if isinstance(facts, Problem) else None
+        return None
+
+    def _pair(self, rule: PairsRule, path: Path, now: float) -> int:
+        if not (is_image(path) or is_video(path)):
+            return 0
+        waiting = self._waiting[rule.name]
+        partner = pair_partner(path, waiting)
+        if partner is None:
+            waiting[path.stem] = path
+            self._since[path] = now
+            log.info("partner_awaited", rule=rule.name, path=str(path))
+            return 0
+        del waiting[path.stem]
+        self._since.pop(partner, None)
+        return self._enqueue_all(rule, path, [pair_request(rule, path, partner)], now)
+
+    def _expire_orphans(self, now: float) -> None:
+        for rule in self._rules:
+            if not isinstance(rule, PairsRule):
+                continue
+            waiting = self._waiting[rule.name]
+            since = {p: self._since.get(p, now) for p in waiting.values()}
+            for path in orphans(since, now, rule.pair_timeout):
+                waiting.pop(path.stem, None)
+                self._since.pop(path, None)
+                reason = (
+                    f"No partner with the same name arrived within "
+                    f"{rule.pair_timeout:g} s (an image needs a video, and a video an image)."
+                )
+                self._reject(rule, path, Problem("orphan", reason, {}), now)
+
+    def _job(self, rule: JobsRule, path: Path, now: float) -> int:
+        if path.is_dir():
+            names = sorted(p.name for p in path.iterdir() if not is_ignored(p.name))
+            text = read_text(path / FOLDER_MANIFEST)
+            request = folder_request(rule, path, names, text)
+        elif is_manifest(path):
+            request = manifest_request(rule, path, read_text(path) or "")
+        else:
+            return 0  # loose files in a jobs folder belong to manifests
+        if isinstance(request, ManifestError):
+            self._reject(rule, path, Problem("bad_manifest", request.reason, {}), now)
+            return 0
+        problem = self._check_request(request)
+        if problem is not None:
+            self._reject(rule, path, problem, now)
+            return 0
+        return self._enqueue_all(rule, path, [request], now)
+
+    def _check_request(self, request: RenderRequest) -> Problem | None:
+        """Every file a manifest names: a real file inside the root, and sendable."""
+        root = request.rule.watch.resolve()
+        files = [request.character, *request.scene.cast.values()]
+        files += [request.scene.video] if request.scene.video else []
+        for file in files:
+            real = file.resolve()
+            if file.is_symlink() or (real != root and root not in real.parents):
+                return Problem(
+                    "outside_root",
+                    f"{file.name} points outside the watch folder.",
+                    {"path": str(file)},
+                )
+            if not real.is_file():
+                return Problem("missing", f"{file.name} does not exist.", {"path": str(file)})
+            problem = self._check(file, request.rule)
+            if problem is not None:
+                return problem
+        return None
+
+    def _reject(self, rule: Rule, path: Path, problem: Problem, now: float) -> None:
+        document = error_document(path, problem, rule=rule.name, at=now)
+        try:
+            moved = reject_input(path, document, policy=rule.inputs)
+        except OSError as exc:
+            log.warning("input_not_moved", path=str(path), reason=exc.strerror)
+            return
+        self._tracker.forget(path)
+        self._remember(rule, path, now)
+        log.warning(
+            "input_rejected",
+            rule=rule.name,
+            path=str(path),
+            code=problem.code,
+            reason=problem.reason,
+            to=str(moved) if moved else None,
+        )
+
+    def _remember(self, rule: Rule, path: Path, now: float) -> None:
+        if rule.inputs == "leave" and path.is_file():
+            st = path.stat()
+            self._store.remember_seen(
+                rule.name, str(path), st.st_size, st.st_mtime_ns, sha256_file(path), now
+            )
+
+    def _enqueue_all(
+        self, rule: Rule, path: Path, requests: list[RenderRequest], now: float
+    ) -> int:
+        outcomes = [self._enqueue(r, now) for r in requests]
+        self._remember(rule, path, now)
+        if "error" in outcomes or "made" in outcomes or rule.inputs == "leave":
+            return outcomes.count("made")  # an error leaves the input where it is
+        # every render it asks for exists already: file it with those jobs' outcome
+        for source in sorted({s for r in requests for s in r.sources}):
+            states = self._store.source_states(str(source))
+            if states:
+                archive_source(
+                    self._store,
+                    source,
+                    policy=rule.inputs,
+                    day=day_of(now),
+                    on_moved=self._tracker.forget,
+                )
+            else:
+                moved = move_input(source, PROCESSED)
+                self._tracker.forget(source)
+                log.info("input_duplicate", path=str(source), to=str(moved))
+        return 0
+
+    def _video_facts(self, video: Path, role: str) -> VideoFacts | Problem:
+        """A rule's scene video is probed once per (path, size, mtime), not once per job."""
+        st = video.stat()
+        key = (str(video), role, st.st_size, st.st_mtime_ns)
+        if key not in self._facts:
+            self._facts[key] = check_video(video, role=role)
+        return self._facts[key]
+
+    def _enqueue(self, request: RenderRequest, now: float) -> str:
+        """``made``, ``duplicate``, ``skipped`` or ``error`` (logged; the input stays put)."""
+        rule = request.rule
+        try:
+            video_s = None
+            if request.scene.video is not None:
+                facts = self._video_facts(request.scene.video, _video_role(rule.mode))
+                if isinstance(facts, Problem):
+                    raise ValueError(f"{request.scene.video}: {facts.reason}")
+                video_s = facts.duration_s
+            spec = self._specs.build(request, now=now, video_s=video_s)
+        except (OSError, ValueError) as exc:
+            log.error(
+                "input_unreadable", rule=rule.name, path=str(request.character), reason=str(exc)
+            )
+            return "error"
+        if rule.collision == "skip" and (rule.output / f"{spec.output_name}.mp4").exists():
+            log.info("output_exists_skipped", rule=rule.name, output=spec.output_name)
+            return "skipped"
+        sources = tuple(str(s) for s in request.sources)
+        job_id = self._store.enqueue(
+            spec,
+            dedup_key=dedup_key(spec),
+            source_path=sources[0],
+            sources=sources,
+            priority=rule.priority,
+            at=now,
+        )
+        bound = log.bind(rule=spec.rule, path=spec.character.path, scene=spec.scene_key)
+        if job_id is None:
+            bound.info("job_deduplicated")
+            return "duplicate"
+        bound.info("job_queued", job_id=job_id, model=spec.model, mode=spec.mode)
+        return "made"
+
+
+def wanted(rule: Rule, path: Path) -> bool:
+    """Could this kind of rule do anything with this file?"""
+    if isinstance(rule, JobsRule):
+        return is_manifest(path)
+    if isinstance(rule, PairsRule):
+        return is_image(path) or is_video(path)
+    if isinstance(rule, ScenesRule):
+        return is_video(path)
+    return is_image(path)
+
+
+def _video_role(mode: str) -> str:
+    """On demand the video drives the render; preprocessed, it becomes a scene first."""
+    return "driving" if mode == "on_demand" else "scene"

@@ -1,0 +1,396 @@
+"""Hooks for editing pipelines: a webhook and/or a command when a job ends, on one worker thread.
+
+A hook never changes the job's state and the pipeline never waits for one: ``fire`` queues the
+work and returns. Each outcome is written to the job's history (``jobs show``) and logged as
+``hook_delivered`` or ``hook_failed``.
+
+Webhook requests carry::
+
+    Content-Type              application/json   (the sidecar JSON, as written)
+    X-Viggle-Watch-Event      done | failed
+    X-Viggle-Watch-Delivery   <job id>-<event>   (the same on every retry: receivers dedup)
+    X-Viggle-Watch-Signature  sha256=<hex HMAC-SHA256 of the body>   (with ``secret_file``)
+
+The runner takes its HTTP session as a parameter and closes it on ``stop`` (``service.py``
+passes a ``requests.Session`` of its own, never the Viggle client's), so it imports no HTTP
+library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
+
+import structlog
+from structlog.typing import FilteringBoundLogger
+
+from viggle_watch import __version__
+from viggle_watch.backoff import backoff_s, parse_retry_after
+from viggle_watch.config.kinds import Hook, Webhook
+from viggle_watch.logs import redact_text, redact_url
+from viggle_watch.outputs.sidecar import sidecar_path
+from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.states import State
+
+log = structlog.get_logger()
+
+HookEvent = Literal["done", "failed"]
+RETRY_CAP_S: Final = 60.0  # also caps Retry-After: one slow receiver holds up every other hook
+COMMAND_TIMEOUT_S: Final = 120.0
+STDERR_TAIL_CHARS: Final = 300
+# never handed to a hook command: the API key, or where systemd keeps it
+SCRUBBED_ENV: Final = ("VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY")
+_EVENTS: Final[dict[State, HookEvent]] = {State.DONE: "done", State.FAILED: "failed"}
+
+
+class HttpResponse(Protocol):
+    """The part of ``requests.Response`` a webhook looks at."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def close(self) -> None: ...
+
+
+class HttpSession(Protocol):
+    """The part of ``requests.Session`` a webhook uses (a test may pass a fake)."""
+
+    def post(
+        self,
+        url: str,
+        *,
+        data: bytes,
+        headers: Mapping[str, str],
+        timeout: float,
+        allow_redirects: bool,
+        stream: bool,
+    ) -> HttpResponse: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one webhook attempt came to: delivered, worth retrying, or final."""
+
+    ok: bool
+    retry: bool
+    reason: str = ""
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One hook action to run: a job's webhook or its command."""
+
+    job: Job
+    event: HookEvent
+    action: Webhook | tuple[str, ...]
+    output: Path | None
+    sidecar: Path | None
+    body: dict[str, Any] | None
+
+    @property
+    def kind(self) -> str:
+        return "webhook" if isinstance(self.action, Webhook) else "command"
+
+    def log(self) -> FilteringBoundLogger:
+        """A logger bound to this job and hook (one unit of work)."""
+        bound: FilteringBoundLogger = log.bind(
+            job_id=self.job.id, rule=self.job.rule, hook=f"on_{self.event}", kind=self.kind
+        )
+        return bound
+
+
+def sign(body: bytes, secret: bytes) -> str:
+    """The signature header value: ``sha256=`` and the hex HMAC-SHA256 of ``body``."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def event_for(state: State) -> HookEvent | None:
+    """Which hook a job that ended in ``state`` runs (a cancelled job runs none)."""
+    return _EVENTS.get(state)
+
+
+def judge(status: int, retry_after: str | None) -> Verdict:
+    """Classify a webhook response: 2xx delivered; 429 and 5xx retried; anything else final."""
+    if 200 <= status < 300:
+        return Verdict(ok=True, retry=False)
+    reason = f"HTTP {status}"
+    if status == 429 or status >= 500:
+        return Verdict(
+            ok=False, retry=True, reason=reason, retry_after_s=parse_retry_after(retry_after)
+        )
+    if 300 <= status < 400:
+        reason += " (redirects are not followed)"
+    return Verdict(ok=False, retry=False, reason=reason)
+
+
+def retry_delay_s(attempt: int, retry_after_s: float | None) -> float:
+    """Seconds to wait after failed attempt ``attempt``: Retry-After if given, else backoff."""
+    if retry_after_s is not None:
+        return min(RETRY_CAP_S, retry_after_s)
+    return backoff_s(attempt, cap_s=RETRY_CAP_S)
+
+
+def minimal_document(job: Job, event: HookEvent) -> dict[str, Any]:
+    """The webhook body when there is no sidecar: who the job was and how it ended."""
+    error = {"code": job.error_code, "message": job.error_message} if job.error_code else None
+    return {
+        "generator": f"viggle-watch {__version__}",
+        "event": event,
+        "job": {"id": job.id, "rule": job.rule, "state": str(job.state)},
+        "state": str(job.state),
+        "source_path": job.source_path,
+        "output": {"path": job.output_path} if job.output_path else None,
+        "error": error,
+    }
+
+
+def _plural(n: int) -> str:
+    return f"{n} attempt" if n == 1 else f"{n} attempts"
+
+
+class HookRunner:
+    """Runs hook actions one at a time on a worker thread, retrying webhooks with backoff."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        session: HttpSession,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None] | None = None,
+        command_timeout_s: float = COMMAND_TIMEOUT_S,
+    ) -> None:
+        self._store, self._session, self._clock = store, session, clock
+        self._abort = threading.Event()  # set when stop() runs out of time: give up retrying
+        self._sleep = sleep or self._wait
+        self._command_timeout_s = command_timeout_s
+        self._queue: queue.Queue[Delivery | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def _wait(self, seconds: float) -> None:
+        """The default sleep: wakes up at once when ``stop`` gives up waiting."""
+        self._abort.wait(seconds)
+
+    def start(self) -> None:
+        """Start the worker thread (once)."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            self._thread = threading.Thread(target=self._work, name="viggle-watch-hooks")
+            self._thread.daemon = True  # a hung receiver must not keep the process alive
+            self._thread.start()
+
+    def stop(self, timeout_s: float) -> bool:
+        """Run what is queued for up to ``timeout_s``, then abandon the rest; True if joined."""
+        with self._lock:
+            self._closed, thread = True, self._thread
+        self._queue.put(None)
+        if thread is None:
+            return True
+        thread.join(timeout_s)
+        if thread.is_alive():
+            self._abort.set()  # no more retries; what is still queued is noted as not run
+            thread.join(timeout_s)
+        if thread.is_alive():
+            log.error("hook_worker_stuck", waited_s=2 * timeout_s)
+            return False
+        self._session.close()
+        return True
+
+    def ended(self, job: Job, *, on_done: Hook | None, on_failed: Hook | None) -> None:
+        """The pipeline's ``on_ended`` callback: fire the rule's hook for how ``job`` ended.
+
+        ``job`` may be the copy from before its last transition, so the store is asked.
+        """
+        current = self._store.get(job.id) or job
+        event = event_for(current.state)
+        hook = on_done if event == "done" else on_failed
+        if event is None or hook is None:
+            return
+        output = Path(current.output_path) if current.output_path else None
+        sidecar = sidecar_path(output) if output is not None and event == "done" else None
+        self.fire(current, event, hook, output=output, sidecar=sidecar, body=None)
+
+    def fire(
+        self,
+        job: Job,
+        event: HookEvent,
+        hook: Hook,
+        *,
+        output: Path | None,
+        sidecar: Path | None,
+        body: dict[str, Any] | None,
+    ) -> None:
+        """Queue ``hook``'s webhook and/or command for ``job``; returns at once."""
+        actions: list[Webhook | tuple[str, ...]] = []
+        if hook.webhook is not None:
+            actions.append(hook.webhook)
+        if hook.command is not None:
+            actions.append(tuple(hook.command))
+        with self._lock:
+            if self._closed:
+                log.warning("hook_dropped", job_id=job.id, hook=f"on_{event}", reason="stopping")
+                return
+            for action in actions:
+                self._queue.put(Delivery(job, event, action, output, sidecar, body))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                if self._abort.is_set():
+                    self._record(item, ok=False, text="not run (service stopping)")
+                elif isinstance(item.action, Webhook):
+                    self._post(item, item.action)
+                else:
+                    self._run(item, item.action)
+            except Exception:  # the worker must outlive any one hook (and a closed store)
+                item.log().exception("hook_crashed")
+
+    def _record(self, item: Delivery, *, ok: bool, text: str, **fields: object) -> None:
+        """Log the outcome and note it in the job's history."""
+        detail = redact_text(f"hook on_{item.event} {item.kind}: {text}")
+        if ok:
+            item.log().info("hook_delivered", result=detail, **fields)
+        else:
+            item.log().error("hook_failed", result=detail, **fields)
+        self._store.note(item.job.id, detail, at=self._clock())
+
+    def _post(self, item: Delivery, hook: Webhook) -> None:
+        """POST the document, retrying transient failures up to ``hook.attempts`` times."""
+        url = redact_url(hook.url)  # the model admits http(s) URLs only
+        try:
+            body, headers = self._request(item, hook)
+        except OSError as exc:
+            reason = f"cannot read secret_file {hook.secret_file}: {exc.strerror}"
+            self._record(item, ok=False, text=f"not sent: {reason}", url=url)
+            return
+        for attempt in range(1, hook.attempts + 1):
+            verdict = self._attempt(hook, body, headers)
+            if verdict.ok:
+                self._record(item, ok=True, text=f"delivered ({_plural(attempt)})", url=url)
+                return
+            if not verdict.retry or attempt == hook.attempts or self._abort.is_set():
+                break
+            delay_s = retry_delay_s(attempt, verdict.retry_after_s)
+            item.log().warning(
+                "hook_retry_scheduled", url=url, reason=verdict.reason, delay_s=delay_s
+            )
+            self._sleep(delay_s)
+            if self._abort.is_set():
+                break
+        text = f"failed after {_plural(attempt)}: {verdict.reason}"
+        if self._abort.is_set():
+            text += " (gave up: service stopping)"
+        self._record(item, ok=False, text=text, url=url)
+
+    def _request(self, item: Delivery, hook: Webhook) -> tuple[bytes, dict[str, str]]:
+        """The body (the sidecar as written, else ``body``, else a minimal one) and headers."""
+        data: bytes | None = None
+        if item.sidecar is not None:
+            try:
+                data = item.sidecar.read_bytes()
+            except OSError:
+                data = None  # moved or removed since: fall back to what the caller gave
+        if data is None:
+            doc = item.body if item.body is not None else minimal_document(item.job, item.event)
+            data = json.dumps(doc, default=str).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"viggle-watch/{__version__}",
+            "X-Viggle-Watch-Event": item.event,
+            "X-Viggle-Watch-Delivery": f"{item.job.id}-{item.event}",
+        }
+        if hook.secret_file is not None:
+            secret = hook.secret_file.read_bytes().rstrip(b"\r\n")
+            headers["X-Viggle-Watch-Signature"] = sign(data, secret)
+        return data, headers
+
+    def _attempt(self, hook: Webhook, body: bytes, headers: dict[str, str]) -> Verdict:
+        """One POST; connection errors and timeouts are worth retrying, bad URLs are not."""
+        try:
+            resp = self._session.post(
+                hook.url,
+                data=body,
+                headers=headers,
+                timeout=hook.timeout,
+                allow_redirects=False,  # a redirect would turn the POST into a GET elsewhere
+                stream=True,  # the answer's body is not read: a receiver cannot flood us
+            )
+        except ValueError as exc:  # requests' InvalidURL, InvalidHeader ... (also OSErrors)
+            return Verdict(ok=False, retry=False, reason=type(exc).__name__)
+        except OSError as exc:  # requests' ConnectionError, Timeout ... are OSErrors
+            return Verdict(ok=False, retry=True, reason=type(exc).__name__)
+        try:
+            return judge(resp.status_code, resp.headers.get("Retry-After"))
+        finally:
+            resp.close()
+
+    def _run(self, item: Delivery, argv: tuple[str, ...]) -> None:
+        """Run the command with the output and sidecar paths as its last two arguments."""
+        output, sidecar = str(item.output or ""), str(item.sidecar or "")
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+        env |= {
+            "VIGGLE_WATCH_EVENT": item.event,
+            "VIGGLE_WATCH_JOB_ID": str(item.job.id),
+            "VIGGLE_WATCH_RULE": item.job.rule,
+            "VIGGLE_WATCH_OUTPUT": output,
+            "VIGGLE_WATCH_SIDECAR": sidecar,
+        }
+        command = [*argv, output, sidecar]
+        try:
+            code, stderr = run_command(command, env, self._command_timeout_s)
+        except OSError as exc:
+            self._record(item, ok=False, text=f"failed: cannot run: {exc}", argv=command)
+            return
+        if code is None:
+            text = f"failed: timed out after {self._command_timeout_s:g}s"
+        elif code == 0:
+            self._record(item, ok=True, text="succeeded (exit 0)", argv=command)
+            return
+        else:
+            tail = stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL_CHARS:]
+            text = f"failed: exit {code}" + (f": {tail}" if tail else "")
+        self._record(item, ok=False, text=text, argv=command)
+
+
+def run_command(
+    command: list[str], env: Mapping[str, str], timeout_s: float
+) -> tuple[int | None, bytes]:
+    """Run ``command`` (no shell); its exit code (None: timed out) and stderr. On timeout the
+    whole session is killed: a child still holding stderr open would keep us waiting."""
+    with subprocess.Popen(  # noqa: S603 - argv from the config file, never a shell
+        command,
+        shell=False,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # only stderr is kept, for the note
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    ) as proc:
+        try:
+            _, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return None, b""
+    return proc.returncode, stderr

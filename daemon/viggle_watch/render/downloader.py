@@ -1,0 +1,285 @@
+"""The download tick: fetch finished renders (and masks), write the sidecar, end the job."""
+
+from __future__ import annotations
+
+import errno
+import grp
+import json
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+import structlog
+
+from viggle_watch.errors import ApiError, DownloadError
+from viggle_watch.notify.metrics import Metrics, timed
+from viggle_watch.outputs.atomic import (
+    PART_SUFFIX,
+    part_path,
+    publish_resumable,
+    write_bytes_atomic,
+)
+from viggle_watch.outputs.naming import JOB_PLACEHOLDER, free_path
+from viggle_watch.outputs.sidecar import build_sidecar, mask_path, sidecar_path
+from viggle_watch.render.retry import download_delay_s
+from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.states import State
+from viggle_watch.viggle.client import Downloaded, ViggleClient
+
+log = structlog.get_logger()
+MAX_OUTPUT_BYTES: Final = 2 * 1024**3
+REFRESHES_PER_TICK: Final = 2
+"""Fresh URLs one job may fetch in one tick. An expired URL is refreshed and used at once: left
+for the next tick, behind the backlog of other downloads, a short-lived URL expires again before
+it is used (a livelock). A URL that expires even when used right after its refresh waits out a
+growing backoff instead of spinning."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRule:
+    """Where a rule's outputs go and how they are written."""
+
+    folder: Path
+    collision: str = "suffix"  # suffix | overwrite | skip (skip is decided before rendering)
+    file_mode: int = 0o644
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    rules: dict[str, OutputRule]  # rule name → its output settings
+    max_bytes: int = MAX_OUTPUT_BYTES
+
+
+def _chgrp(path: Path, group: str | None) -> None:
+    if group is None:
+        return
+    try:
+        os.chown(path, -1, grp.getgrnam(group).gr_gid)
+    except (KeyError, OSError) as exc:
+        log.warning("output_group_not_set", path=str(path), group=group, reason=str(exc))
+
+
+class Downloader:
+    """Downloads are idempotent: a failed one is retried with backoff, never re-rendered."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        client: ViggleClient,
+        settings: OutputSettings,
+        *,
+        on_ended: Callable[[Job], None],
+        metrics: Metrics | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._settings = settings
+        self._on_ended = on_ended
+        self._metrics = metrics if metrics is not None else Metrics()
+        self._rand = rand  # the jitter of retry delays (tests pass a constant)
+        self._failures: dict[int, int] = {}
+        self._progress: dict[int, int] = {}  # job id → bytes of its .part at the last failure
+
+    def tick(self, now: float) -> int:
+        jobs = self._store.due(State.DOWNLOADING, now)
+        for job in jobs:
+            self._download(job, now)
+        return len(jobs)
+
+    def _target(self, job: Job) -> Path:
+        """The output path, chosen once and stored so a retried download rewrites the same file."""
+        if job.output_path:
+            return Path(job.output_path)
+        out = self._out(job)
+        stem = job.spec.output_name.replace(JOB_PLACEHOLDER, str(job.id))
+        if out.collision == "overwrite":
+            path = out.folder / f"{stem}.mp4"
+        else:
+            path = free_path(
+                out.folder, stem, ".mp4", lambda p: p.exists() or sidecar_path(p).exists()
+            )
+        self._store.update(job.id, State.DOWNLOADING, output_path=str(path))
+        return path
+
+    def _out(self, job: Job) -> OutputRule:
+        out = self._settings.rules.get(job.rule)
+        if out is None:  # the rule was removed by a reload: keep its last known folder
+            folder = Path(job.output_path).parent if job.output_path else Path.cwd()
+            out = OutputRule(folder)
+        return out
+
+    def _fetch(self, job: Job, url: str, dest: Path) -> Downloaded:
+        def fetch(f: IO[bytes], offset: int, digest: Any) -> Downloaded:
+            return self._client.download(
+                url, f, max_bytes=self._settings.max_bytes, offset=offset, digest=digest
+            )
+
+        out = self._out(job)
+        with timed(self._metrics.observe_download):
+            got = publish_resumable(dest, fetch, mode=out.file_mode)
+        _chgrp(dest, out.group)
+        return got
+
+    def _download(self, job: Job, now: float) -> None:
+        target = self._target(job)
+        refreshes = 0
+        while True:
+            try:
+                video = self._video(job, target)
+                mask = self._mask(job, target)
+                break
+            except DownloadError as exc:
+                self._metrics.api_error(exc)
+                if exc.expired and refreshes < REFRESHES_PER_TICK:
+                    refreshes += 1
+                    fresh = self._refresh(job)
+                    if fresh is not None:  # use the fresh URL now, while it is fresh
+                        job = fresh
+                        continue
+                    # no fresh URL (the status GET failed): try again after a short delay
+                    self._retry_later(job, now, str(exc), grow=False)
+                    return
+                # not an expiry, or the URL expired again right after its refresh
+                self._retry_later(job, now, str(exc), grow=True)
+                return
+            except OSError as exc:
+                reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+                self._retry_later(job, now, f"cannot write {target}: {reason}", grow=True)
+                return
+        try:
+            self._finish(job, target, video, mask, now)
+        except OSError as exc:  # the sidecar could not be written (e.g. disk full): retry
+            reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            self._retry_later(job, now, f"cannot write the sidecar: {reason}", grow=True)
+            return
+        self._failures.pop(job.id, None)
+        self._progress.pop(job.id, None)
+
+    def _refresh(self, job: Job) -> Job | None:
+        """Ask Viggle for freshly signed URLs (never submit again); the job with them, or None."""
+        if not job.viggle_job_id:
+            return None
+        try:
+            status = self._client.get_render(job.viggle_job_id)
+        except ApiError as exc:
+            self._metrics.api_error(exc)
+            log.warning("download_url_not_refreshed", job_id=job.id, reason=str(exc))
+            return None
+        if not status.result_url:
+            log.warning("download_url_not_refreshed", job_id=job.id, reason="no result URL")
+            return None
+        stored = self._store.update(
+            job.id, State.DOWNLOADING, result_url=status.result_url, mask_url=status.mask_cdn_url
+        )
+        log.info("download_url_refreshed", job_id=job.id)
+        # read back: the video may be written already (its sha256 stored) while the mask expired
+        return self._store.get(job.id) if stored else None
+
+    def _video(self, job: Job, target: Path) -> Downloaded:
+        if job.output_sha256 and job.output_size is not None and target.exists():
+            return Downloaded(job.output_size, job.output_sha256)  # done before a restart
+        assert job.result_url is not None
+        got = self._fetch(job, job.result_url, target)
+        self._store.update(
+            job.id, State.DOWNLOADING, output_sha256=got.sha256, output_size=got.size
+        )
+        log.info("output_written", job_id=job.id, rule=job.rule, output=str(target), size=got.size)
+        return got
+
+    def _mask(self, job: Job, target: Path) -> Downloaded | None:
+        if not job.mask_url:
+            return None
+        dest = mask_path(target)
+        if job.mask_sha256 and job.mask_size is not None and dest.exists():
+            return Downloaded(job.mask_size, job.mask_sha256)
+        got = self._fetch(job, job.mask_url, dest)
+        self._store.update(
+            job.id,
+            State.DOWNLOADING,
+            mask_path=str(dest),
+            mask_sha256=got.sha256,
+            mask_size=got.size,
+        )
+        return got
+
+    def _retry_later(self, job: Job, now: float, reason: str, *, grow: bool) -> None:
+        """Keep the job in ``downloading``, due again after a jittered backoff.
+
+        ``grow`` False (the URL expired and no fresh one could be fetched) does not grow the
+        backoff: that is not the transfer failing.
+        """
+        failures = self._failures.get(job.id, 0) + (1 if grow else 0)
+        got = _part_size(job)
+        if got > self._progress.get(job.id, 0):
+            failures = 1  # the partial file grew: the transfer is getting there, try again soon
+        self._progress[job.id] = got
+        self._failures[job.id] = failures
+        delay = download_delay_s(failures, rand=self._rand)
+        # shown by `status` while the download waits (e.g. "disk full"); cleared when done
+        self._store.update(
+            job.id,
+            State.DOWNLOADING,
+            next_attempt_at=now + delay,
+            error_message=f"download retrying: {reason}",
+        )
+        log.warning(
+            "download_failed",
+            job_id=job.id,
+            reason=reason,
+            failures=failures,
+            retry_in_s=round(delay, 1),
+        )
+
+    def _finish(
+        self, job: Job, video: Path, got: Downloaded, mask: Downloaded | None, now: float
+    ) -> None:
+        fresh = self._store.get(job.id) or job
+        doc = build_sidecar(
+            fresh,
+            self._store.events(job.id),
+            output=video,
+            size=got.size,
+            sha256=got.sha256,
+            done_at=now,
+            mask=(mask.size, mask.sha256) if mask else None,
+        )
+        write_bytes_atomic(
+            sidecar_path(video),
+            (json.dumps(doc, indent=2) + "\n").encode(),
+            mode=self._out(job).file_mode,
+        )
+        _chgrp(sidecar_path(video), self._out(job).group)
+        self._store.transition(
+            job.id,
+            State.DOWNLOADING,
+            State.DONE,
+            at=now,
+            detail="output and sidecar written",
+            error_message=None,
+        )
+        self._on_ended(job)
+
+
+def _part_size(job: Job) -> int:
+    if not job.output_path:
+        return 0
+    try:
+        return part_path(Path(job.output_path)).stat().st_size
+    except OSError:
+        return 0
+
+
+def stale_parts(folders: list[Path], owned: set[Path]) -> list[Path]:
+    """``*.part`` files in the output folders that no unfinished download owns."""
+    return sorted(
+        p
+        for folder in folders
+        if folder.is_dir()
+        for p in folder.glob(f"*{PART_SUFFIX}")
+        if p not in owned
+    )

@@ -1,0 +1,161 @@
+"""The poll tick: ask Viggle about every rendering job that is due; record progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+
+from viggle_watch.errors import ApiError, NotFoundError, TransientError
+from viggle_watch.notify.metrics import Metrics, timed
+from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.retry import poll_cadence_s, poll_delay_s
+from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.states import State
+from viggle_watch.viggle.client import ViggleClient
+from viggle_watch.viggle.schemas import RenderStatus
+
+log = structlog.get_logger()
+
+
+class Poller:
+    """Polls every ``poll_interval_s`` per job (slower for long renders); fails overdue ones."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        client: ViggleClient,
+        *,
+        poll_interval_s: float,
+        render_timeout_s: float,
+        breaker: CircuitBreaker,
+        on_ended: Callable[[Job], None],
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._poll_interval_s = poll_interval_s
+        self._render_timeout_s = render_timeout_s
+        self._breaker = breaker
+        self._on_ended = on_ended
+        self._metrics = metrics if metrics is not None else Metrics()
+        self._failures: dict[int, int] = {}
+
+    def tick(self, now: float) -> int:
+        """Poll every due rendering job once; return how many were polled."""
+        jobs = self._store.due(State.RENDERING, now)
+        for job in jobs:
+            if now - (job.render_started_at or job.updated_at) > self._render_timeout_s:
+                self._time_out(job, now)
+            else:
+                self._poll(job, now)
+        return len(jobs)
+
+    def _time_out(self, job: Job, now: float) -> None:
+        assert job.viggle_job_id is not None
+        try:
+            self._client.cancel_render(job.viggle_job_id)
+            cancelled = "cancelled at Viggle"
+        except ApiError as exc:
+            self._metrics.api_error(exc)
+            cancelled = f"could not cancel it at Viggle: {exc}"
+        reason = f"no result after {self._render_timeout_s:g}s (render_timeout); {cancelled}"
+        self._store.transition(
+            job.id,
+            State.RENDERING,
+            State.FAILED,
+            at=now,
+            detail=reason,
+            error_code="render_timeout",
+            error_message=reason,
+            refund=True,
+        )
+        log.error("job_failed", job_id=job.id, rule=job.rule, reason=reason)
+        self._on_ended(job)
+
+    def _poll(self, job: Job, now: float) -> None:
+        assert job.viggle_job_id is not None
+        bound = log.bind(job_id=job.id, rule=job.rule, viggle_job_id=job.viggle_job_id)
+        try:
+            with timed(self._metrics.observe_poll):
+                status = self._client.get_render(job.viggle_job_id)
+        except NotFoundError as exc:
+            self._metrics.api_error(exc)
+            self._end(
+                job,
+                now,
+                State.FAILED,
+                "viggle_job_unknown",
+                "Viggle no longer knows this render job",
+            )
+            return
+        except ApiError as exc:  # transient: the job keeps rendering at Viggle meanwhile
+            self._metrics.api_error(exc)
+            self._breaker.record(ok=not isinstance(exc, TransientError), now=now)
+            failures = self._failures.get(job.id, 0) + 1
+            self._failures[job.id] = failures
+            delay = poll_delay_s(self._poll_interval_s, failures)
+            self._store.update(job.id, State.RENDERING, next_attempt_at=now + delay)
+            bound.warning("poll_failed", reason=str(exc), retry_in_s=round(delay, 1))
+            return
+        self._breaker.record(ok=True, now=now)
+        self._failures.pop(job.id, None)
+        self._apply(job, status, now)
+
+    def _end(self, job: Job, now: float, state: State, code: str, message: str) -> None:
+        """Failed or cancelled at Viggle: its reserved credits are refunded (RELIABILITY §3)."""
+        self._store.transition(
+            job.id,
+            State.RENDERING,
+            state,
+            at=now,
+            detail=message,
+            error_code=code,
+            error_message=message,
+            refund=True,
+        )
+        log.error(
+            "job_failed" if state == State.FAILED else "job_cancelled",
+            job_id=job.id,
+            rule=job.rule,
+            reason=message,
+            code=code,
+        )
+        self._on_ended(job)
+
+    def _apply(self, job: Job, status: RenderStatus, now: float) -> None:
+        if status.status == "complete" and status.result_url:
+            self._store.transition(
+                job.id,
+                State.RENDERING,
+                State.DOWNLOADING,
+                at=now,
+                progress_pct=100.0,
+                checkpoint=status.checkpoint,
+                result_url=status.result_url,
+                mask_url=status.mask_cdn_url,
+                next_attempt_at=now,
+            )
+            log.info(
+                "render_completed", job_id=job.id, rule=job.rule, viggle_job_id=job.viggle_job_id
+            )
+        elif status.status in ("failed", "complete"):
+            message = status.error_message or status.error or "Viggle reported the render failed"
+            self._end(job, now, State.FAILED, status.error_code or "render_failed", message)
+        elif status.status == "cancelled":
+            self._end(job, now, State.CANCELLED, "cancelled", "cancelled at Viggle")
+        else:
+            age = now - (job.render_started_at or now)
+            self._store.update(
+                job.id,
+                State.RENDERING,
+                progress_pct=status.progress_pct,
+                checkpoint=status.checkpoint,
+                next_attempt_at=now + poll_cadence_s(self._poll_interval_s, age),
+            )
+            log.debug(
+                "render_progressed",
+                job_id=job.id,
+                status=status.status,
+                progress_pct=status.progress_pct,
+            )

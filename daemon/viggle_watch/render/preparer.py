@@ -1,0 +1,306 @@
+"""The prepare tick: budget check before anything is spent, then (preprocessed mode) assets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import structlog
+
+from viggle_watch.errors import ApiError
+from viggle_watch.render.budget import Budget, check_budget, day_of, estimate_credits
+from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
+from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore, scene_key
+from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.spec import InputRef, JobSpec
+from viggle_watch.store.states import State
+from viggle_watch.viggle.client import ViggleClient
+
+log = structlog.get_logger()
+BUDGET_RECHECK_S: Final = 60.0
+BALANCE_TTL_S: Final = 30.0
+BATCH: Final = 50
+PREPARING_ONLY: Final = frozenset({State.PREPARING})
+
+
+class Preparer:
+    """queued → preparing (budget allowing) → assets ready; or waiting_budget / failed."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        assets: AssetStore,
+        client: ViggleClient,
+        *,
+        budget: Budget,
+        asset_poll_s: float,
+        on_ended: Callable[[Job], None],
+        admit_window: int | None = None,
+    ) -> None:
+        self._store = store
+        self._assets = assets
+        self._client = client
+        self._budget = budget
+        self._asset_poll_s = asset_poll_s
+        self._on_ended = on_ended
+        # on a shared store: at most this many jobs preparing at once, across every host, so
+        # that no host takes more of the queue than it can submit soon (the others get the rest)
+        self._admit_window = admit_window
+        self._balance: tuple[float, float | None] = (-1e18, None)
+
+    def configure(self, budget: Budget, admit_window: int | None = None) -> None:
+        """A reloaded config's budget applies from the next tick."""
+        self._budget = budget
+        self._admit_window = admit_window
+
+    def tick(self, now: float) -> int:
+        """Admit queued jobs, re-check waiting ones, move preparing ones on; return jobs seen."""
+        waiting = self._store.due(State.WAITING_BUDGET, now, limit=BATCH)
+        for job in waiting:
+            self._recheck(job, now)
+        room = BATCH
+        if self._admit_window is not None:
+            room = min(room, self._admit_window - self._store.count_in(PREPARING_ONLY))
+        queued = self._store.due(State.QUEUED, now, limit=room) if room > 0 else []
+        for job in queued:
+            self._admit(job, now)
+        preparing = [
+            j
+            for j in self._store.due(State.PREPARING, now, limit=BATCH)
+            if not j.assets.get("ready")
+        ]
+        for job in preparing:
+            self._prepare(job, now)
+        return len(waiting) + len(queued) + len(preparing)
+
+    # budget ------------------------------------------------------------------------------
+
+    def balance(self, now: float) -> float | None:
+        """The account balance from ``GET /api/credits``, cached briefly; None if unknown."""
+        at, value = self._balance
+        if now - at < BALANCE_TTL_S:
+            return value
+        try:
+            value = self._client.credits(retry=False).balance
+        except ApiError as exc:
+            log.warning("balance_unavailable", reason=str(exc))
+            value = None
+        self._balance = (now, value)
+        return value
+
+    def estimate(self, spec: JobSpec) -> float:
+        """ceil(output seconds) x (2 if fast) + 1 per character not yet made (preprocessed)."""
+        seconds = spec.scene.duration_s if spec.scene else self._cached_scene_seconds(spec)
+        new = 0
+        if spec.mode == "preprocessed":
+            shas = {c.sha256 for c in spec.characters}
+            new = sum(1 for sha in shas if self._assets.get(AssetKind.CHARACTER, sha) is None)
+        return float(estimate_credits(seconds or 0.0, fast=spec.options.fast, new_characters=new))
+
+    def _cached_scene_seconds(self, spec: JobSpec) -> float | None:
+        if spec.template is None:
+            return None
+        asset = self._assets.get(AssetKind.TEMPLATE, f"{spec.template}:{spec.model}")
+        return asset.duration_s if asset else None
+
+    def _verdict_reason(self, job: Job, now: float) -> tuple[bool, bool, str, float]:
+        estimate = self.estimate(job.spec)
+        verdict = check_budget(
+            estimate,
+            budget=self._budget,
+            spent_today=self._store.spent_on(day_of(now)),
+            balance=self.balance(now),
+        )
+        return verdict.go, verdict.permanent, verdict.reason, estimate
+
+    def _admit(self, job: Job, now: float) -> None:
+        go, permanent, reason, estimate = self._verdict_reason(job, now)
+        if permanent:
+            self._store.transition(
+                job.id,
+                State.QUEUED,
+                State.FAILED,
+                at=now,
+                detail=reason,
+                error_code="over_budget",
+                error_message=reason,
+                estimate_credits=estimate,
+            )
+            log.error("job_failed", job_id=job.id, rule=job.rule, reason=reason)
+            self._on_ended(job)
+            return
+        if not go:
+            self._store.transition(
+                job.id,
+                State.QUEUED,
+                State.WAITING_BUDGET,
+                at=now,
+                detail=reason,
+                error_message=reason,
+                estimate_credits=estimate,
+                next_attempt_at=now + BUDGET_RECHECK_S,
+            )
+            log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
+            return
+        ready = job.spec.mode == "on_demand"
+        self._store.transition(
+            job.id,
+            State.QUEUED,
+            State.PREPARING,
+            at=now,
+            estimate_credits=estimate,
+            detail=f"estimated {estimate:g} credits",
+            error_message=None,
+            assets_json=json.dumps({**job.assets, "ready": ready}),
+            next_attempt_at=now,
+        )
+
+    def _recheck(self, job: Job, now: float) -> None:
+        go, _permanent, reason, _estimate = self._verdict_reason(job, now)
+        if go:
+            self._store.transition(
+                job.id,
+                State.WAITING_BUDGET,
+                State.QUEUED,
+                at=now,
+                detail="the budget allows it now",
+                error_message=None,
+            )
+        else:
+            self._store.update(
+                job.id,
+                State.WAITING_BUDGET,
+                error_message=reason,
+                next_attempt_at=now + BUDGET_RECHECK_S,
+            )
+
+    # assets (preprocessed mode) ----------------------------------------------------------
+
+    def _character_calls(self, ref: InputRef) -> AssetCalls:
+        def fetch(viggle_id: str) -> Remote:
+            c = self._client.get_character(viggle_id)
+            return Remote(c.status, None, c.error_message or c.error)
+
+        name = Path(ref.path).stem[:64]
+        return AssetCalls(lambda: self._client.create_character(name, Path(ref.path)), fetch)
+
+    def _fetch_scene(self, viggle_id: str) -> Remote:
+        s = self._client.get_scene(viggle_id)
+        return Remote(s.status, s.duration_seconds, s.error_message)
+
+    def _scene_step(self, job: Job, now: float) -> Step:
+        spec = job.spec
+        if spec.scene is not None:
+            video = Path(spec.scene.path)
+            calls = AssetCalls(
+                lambda: self._client.create_scene(video.stem[:64], video, model=spec.model),
+                self._fetch_scene,
+            )
+            key = scene_key(spec.scene.sha256, spec.model)
+            return ensure(self._assets, AssetKind.SCENE, key, calls, job_id=job.id, now=now)
+        if spec.template is not None:
+            template = spec.template
+            calls = AssetCalls(lambda: self._client.import_template(template), self._fetch_scene)
+            key = f"{template}:{spec.model}"
+            return ensure(self._assets, AssetKind.TEMPLATE, key, calls, job_id=job.id, now=now)
+        assert spec.scene_id is not None
+        try:
+            remote = self._fetch_scene(spec.scene_id)
+        except ApiError as exc:
+            return Step("failed", reason=f"scene {spec.scene_id}: {exc}")
+        if remote.status == "ready":
+            return Step("ready", spec.scene_id, remote.duration_s)
+        return Step(
+            "failed" if remote.status == "failed" else "waiting",
+            reason=f"scene {spec.scene_id} is {remote.status}",
+        )
+
+    def _prepare(self, job: Job, now: float) -> None:
+        steps: dict[str, Step] = {}
+        for ref in job.spec.characters:
+            if ref.sha256 not in steps:
+                steps[ref.sha256] = ensure(
+                    self._assets,
+                    AssetKind.CHARACTER,
+                    ref.sha256,
+                    self._character_calls(ref),
+                    job_id=job.id,
+                    now=now,
+                    daily_cap=self._budget.daily_credits,
+                )
+        steps["scene"] = self._scene_step(job, now)
+        self._settle(job, steps, now)
+
+    def _settle(self, job: Job, steps: dict[str, Step], now: float) -> None:
+        outcomes = {s.outcome for s in steps.values()}
+        reasons = "; ".join(s.reason for s in steps.values() if s.reason)
+        if "uncertain" in outcomes:
+            self._store.transition(
+                job.id,
+                State.PREPARING,
+                State.UNCERTAIN,
+                at=now,
+                detail=reasons,
+                error_message=reasons,
+            )
+            log.error("job_uncertain", job_id=job.id, rule=job.rule, reason=reasons)
+        elif "failed" in outcomes or ("gone" in outcomes and job.assets.get("recreated")):
+            self._store.transition(
+                job.id,
+                State.PREPARING,
+                State.FAILED,
+                at=now,
+                detail=reasons,
+                error_code="asset_failed",
+                error_message=reasons,
+            )
+            log.error("job_failed", job_id=job.id, rule=job.rule, reason=reasons)
+            self._on_ended(job)
+        elif "budget" in outcomes:
+            self._store.transition(
+                job.id,
+                State.PREPARING,
+                State.WAITING_BUDGET,
+                at=now,
+                detail=reasons,
+                error_message=reasons,
+                next_attempt_at=now + BUDGET_RECHECK_S,
+            )
+        elif outcomes == {"ready"}:
+            self._mark_ready(job, steps, now)
+        else:
+            assets: dict[str, Any] = dict(job.assets)
+            if "gone" in outcomes:
+                assets["recreated"] = 1
+            self._store.update(
+                job.id,
+                State.PREPARING,
+                assets_json=json.dumps(assets),
+                next_attempt_at=now + self._asset_poll_s,
+            )
+
+    def _mark_ready(self, job: Job, steps: dict[str, Step], now: float) -> None:
+        scene = steps.pop("scene")
+        assets = {
+            **job.assets,
+            "ready": True,
+            "scene": scene.viggle_id,
+            "duration_s": scene.duration_s,
+            "characters": {sha: s.viggle_id for sha, s in steps.items()},
+        }
+        self._store.update(
+            job.id, State.PREPARING, assets_json=json.dumps(assets), next_attempt_at=now
+        )
+        log.info("assets_ready", job_id=job.id, rule=job.rule, scene=scene.viggle_id)
+
+
+def uncertain_character_keys(assets: AssetStore, spec: JobSpec) -> list[str]:
+    """The characters of ``spec`` whose creation is uncertain (a person must decide)."""
+    keys = []
+    for ref in spec.characters:
+        asset = assets.get(AssetKind.CHARACTER, ref.sha256)
+        if asset is not None and asset.status == AssetStatus.UNCERTAIN:
+            keys.append(ref.sha256)
+    return keys

@@ -1,0 +1,149 @@
+"""Preprocessed mode: make each character and scene once, wait until ready, cache the id.
+
+One ``step`` per call, so the preparer can come back every few seconds. Creating follows the
+render rules: the intent is committed before the POST; a lost answer to a paid creation (a
+character costs a credit) is ``uncertain`` and never repeated on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from viggle_watch.errors import (
+    ApiError,
+    BudgetExceededError,
+    CreditsError,
+    NotFoundError,
+    NotSentError,
+    OutcomeUnknownError,
+    ThrottledError,
+)
+from viggle_watch.render.budget import day_of
+from viggle_watch.store.assets import PAID_KINDS, AssetKind, AssetStatus, AssetStore
+from viggle_watch.viggle.schemas import AssetCreated
+
+log = structlog.get_logger()
+CHARACTER_CREDITS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """What a GET of the asset said: its status, and for scenes the output seconds."""
+
+    status: str
+    duration_s: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """``ready`` (with id), ``waiting``, ``failed``, ``uncertain`` or ``budget`` (402)."""
+
+    outcome: str
+    viggle_id: str = ""
+    duration_s: float | None = None
+    reason: str = ""
+
+
+WAITING = Step("waiting")
+
+
+@dataclass(frozen=True, slots=True)
+class AssetCalls:
+    create: Callable[[], AssetCreated]
+    fetch: Callable[[str], Remote]
+
+
+def ensure(
+    assets: AssetStore,
+    kind: AssetKind,
+    key: str,
+    calls: AssetCalls,
+    *,
+    job_id: int,
+    now: float,
+    daily_cap: float | None = None,
+) -> Step:
+    """Move one asset one step towards ``ready``; say where it stands. A paid creation's
+    intent is committed only within ``daily_cap`` (counted across hosts)."""
+    asset = assets.get(kind, key)
+    if asset is None:
+        try:
+            return _create(assets, kind, key, calls, job_id=job_id, now=now, daily_cap=daily_cap)
+        except BudgetExceededError as exc:
+            return Step("budget", reason=str(exc))
+    if asset.status == AssetStatus.READY:
+        return Step("ready", asset.viggle_id, asset.duration_s)
+    if asset.status == AssetStatus.FAILED:
+        return Step("failed", reason=f"{kind} could not be made: {asset.detail}")
+    if asset.status == AssetStatus.UNCERTAIN:
+        return Step("uncertain", reason=f"{kind} creation outcome unknown: {asset.detail}")
+    if asset.status == AssetStatus.CREATING:
+        return WAITING
+    return _poll(assets, kind, key, asset.viggle_id, calls, now)
+
+
+def _create(
+    assets: AssetStore,
+    kind: AssetKind,
+    key: str,
+    calls: AssetCalls,
+    *,
+    job_id: int,
+    now: float,
+    daily_cap: float | None,
+) -> Step:
+    paid = kind in PAID_KINDS
+    credits = CHARACTER_CREDITS if paid else 0.0
+    day = day_of(now)
+    if not assets.begin_create(
+        kind, key, job_id=job_id, at=now, credits=credits, day=day, daily_cap=daily_cap
+    ):
+        return WAITING
+    try:
+        created = calls.create()
+    except (NotSentError, ThrottledError) as exc:
+        assets.forget(kind, key, refund=True)
+        log.warning("asset_retry_scheduled", kind=kind, job_id=job_id, reason=str(exc))
+        return WAITING
+    except CreditsError as exc:
+        assets.forget(kind, key, refund=True)
+        return Step("budget", reason=str(exc))
+    except OutcomeUnknownError as exc:
+        if not paid:  # free to make again: forget the lost one
+            assets.forget(kind, key)
+            return WAITING
+        assets.set(kind, key, AssetStatus.UNCERTAIN, at=now, detail=str(exc))
+        log.error("asset_uncertain", kind=kind, job_id=job_id, reason=str(exc))
+        return Step("uncertain", reason=f"{kind} creation outcome unknown: {exc}")
+    except ApiError as exc:
+        assets.set(kind, key, AssetStatus.FAILED, at=now, detail=str(exc))
+        assets.refund(kind, key)
+        return Step("failed", reason=f"{kind} was refused: {exc}")
+    assets.set(kind, key, AssetStatus.PENDING, at=now, viggle_id=created.id)
+    log.info("asset_created", kind=kind, job_id=job_id, viggle_id=created.id)
+    return WAITING
+
+
+def _poll(
+    assets: AssetStore, kind: AssetKind, key: str, viggle_id: str, calls: AssetCalls, now: float
+) -> Step:
+    try:
+        remote = calls.fetch(viggle_id)
+    except NotFoundError:
+        assets.forget(kind, key)  # the API forgot it: make it again (the caller counts tries)
+        return Step("gone", reason=f"Viggle no longer knows {kind} {viggle_id}")
+    except ApiError as exc:
+        log.warning("asset_poll_failed", kind=kind, viggle_id=viggle_id, reason=str(exc))
+        return WAITING
+    if remote.status == "ready":
+        assets.set(kind, key, AssetStatus.READY, at=now, duration_s=remote.duration_s)
+        return Step("ready", viggle_id, remote.duration_s)
+    if remote.status == "failed":
+        reason = remote.error or "Viggle could not process it"
+        assets.set(kind, key, AssetStatus.FAILED, at=now, detail=reason)
+        return Step("failed", reason=f"{kind} failed at Viggle: {reason}")
+    return WAITING

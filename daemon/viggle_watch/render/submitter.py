@@ -1,0 +1,375 @@
+"""The dispatch tick: prepared jobs → one paid POST each, with the intent committed first."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import structlog
+
+from viggle_watch.errors import (
+    ApiError,
+    AuthError,
+    BudgetExceededError,
+    CreditsError,
+    FastUnavailableError,
+    InFlightLimitError,
+    NotSentError,
+    OutcomeUnknownError,
+    RejectedError,
+    ThrottledError,
+    TransientError,
+    TransitionError,
+)
+from viggle_watch.notify.metrics import Metrics
+from viggle_watch.outputs.atomic import sha256_of
+from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.budget import Budget, check_budget, day_of
+from viggle_watch.render.retry import BUDGET_RECHECK_S, submit_delay_s
+from viggle_watch.store.assets import AssetKind, AssetStore, scene_key
+from viggle_watch.store.jobs import Job, JobStore, Spend
+from viggle_watch.store.states import IN_FLIGHT, State
+from viggle_watch.viggle.client import ViggleClient
+from viggle_watch.viggle.inputs import IdsInput, MultiInput, RenderInput, RenderOptions, UploadInput
+
+log = structlog.get_logger()
+# 400 codes that mean a cached asset is gone or not usable: make it again, once
+STALE_ASSET_CODES: Final = frozenset({"CS-ORIV-008", "CS-ORIV-009", "CS-ORIV-010"})
+
+
+UNMOUNTED_RETRY_S: Final = 60.0
+FAST_TRIES: Final = 3  # fast mode refused this often: the job fails with the reason
+FAST_REFUSED: Final = "fast mode unavailable: "  # marks those refusals in the job's history
+
+
+def _looks_unmounted(folder: Path) -> bool:
+    """A folder that is gone or empty while a job still needs a file in it."""
+    try:
+        return not any(folder.iterdir())
+    except OSError:
+        return True
+
+
+def render_input(job: Job) -> RenderInput:
+    """What to send: both files (on demand), or the prepared ids (preprocessed)."""
+    spec = job.spec
+    if spec.mode == "on_demand":
+        assert spec.scene is not None
+        return UploadInput(Path(spec.character.path), Path(spec.scene.path))
+    ids: dict[str, str] = job.assets["characters"]
+    scene_id: str = job.assets["scene"]
+    if spec.segment is None and not spec.cast:
+        return IdsInput(ids[spec.character.sha256], scene_id)
+    mapping = {m.segment: ids[m.character.sha256] for m in spec.cast}
+    if spec.segment is not None:
+        mapping[spec.segment] = ids[spec.character.sha256]
+    return MultiInput(scene_id, mapping)
+
+
+def render_seconds(job: Job) -> float:
+    spec = job.spec
+    if spec.scene is not None and spec.scene.duration_s is not None:
+        return spec.scene.duration_s
+    return float(job.assets.get("duration_s") or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitSettings:
+    max_in_flight: int
+    poll_interval_s: float
+    budget: Budget = Budget()
+
+
+class Submitter:
+    """Submits while fewer than ``max_in_flight`` renders are at Viggle; classifies outcomes."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        assets: AssetStore,
+        client: ViggleClient,
+        settings: SubmitSettings,
+        *,
+        breaker: CircuitBreaker,
+        on_ended: Callable[[Job], None],
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._assets = assets
+        self._client = client
+        self._settings = settings
+        self._breaker = breaker
+        self._on_ended = on_ended
+        self._metrics = metrics if metrics is not None else Metrics()
+        self.paused_reason: str | None = None
+        self.draining = False
+        self.full = False  # every render slot was taken during this tick
+
+    def configure(self, settings: SubmitSettings) -> None:
+        """A reloaded config's concurrency and budget apply from the next tick."""
+        self._settings = settings
+
+    def tick(self, now: float) -> int:
+        """Submit what fits; return how many POSTs were made."""
+        if self.paused_reason or self.draining or not self._breaker.allows(now):
+            return 0
+        slots = self._settings.max_in_flight - self._store.count_in(IN_FLIGHT)
+        if slots <= 0:
+            return 0
+        sent = 0
+        self.full = False
+        for job in self._store.due(State.PREPARING, now, limit=200):
+            if sent >= slots or self.draining or self.paused_reason or self.full:
+                break
+            if job.assets.get("ready") and self._within_budget(job, now):
+                self._submit(job, now)
+                sent += 1
+        return sent
+
+    def _within_budget(self, job: Job, now: float) -> bool:
+        """The render's own cost against the daily cap, now that its length is known."""
+        cost = math.ceil(render_seconds(job) - 1e-9) * (2 if job.spec.options.fast else 1)
+        daily = Budget(daily_credits=self._settings.budget.daily_credits)
+        verdict = check_budget(
+            cost, budget=daily, spent_today=self._store.spent_on(day_of(now)), balance=None
+        )
+        if verdict.go:
+            return True
+        self._wait_budget(job, now, verdict.reason)
+        return False
+
+    def _wait_budget(self, job: Job, now: float, reason: str) -> None:
+        self._store.transition(
+            job.id,
+            State.PREPARING,
+            State.WAITING_BUDGET,
+            at=now,
+            detail=reason,
+            error_message=reason,
+            next_attempt_at=now + BUDGET_RECHECK_S,
+        )
+        log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
+
+    def _submit(self, job: Job, now: float) -> None:
+        bound = log.bind(job_id=job.id, rule=job.rule)
+        changed = self._changed_input(job)
+        if changed:
+            self._fail(job, State.PREPARING, now, "input_changed", changed)
+            return
+        missing = [r for r in self._local_inputs(job) if not Path(r).is_file()]
+        if missing and _looks_unmounted(Path(missing[0]).parent):
+            # the share may be unmounted: fail nothing, try again later (RELIABILITY §4)
+            self._store.update(job.id, State.PREPARING, next_attempt_at=now + UNMOUNTED_RETRY_S)
+            log.warning("watch_root_unavailable", job_id=job.id, path=missing[0])
+            return
+        if missing:
+            self._fail(
+                job, State.PREPARING, now, "input_missing", f"input file is gone: {missing[0]}"
+            )
+            return
+        cost = math.ceil(render_seconds(job) - 1e-9) * (2 if job.spec.options.fast else 1)
+        # the intent (and its cost) is committed before the POST: a crash from here on
+        # becomes `uncertain`, never a second submission. The daily cap is checked again in
+        # that transaction, against what every host sharing the store has committed.
+        try:
+            self._store.transition(
+                job.id,
+                State.PREPARING,
+                State.SUBMITTING,
+                at=now,
+                attempts=job.attempts + 1,
+                spend=Spend("render", cost, day_of(now)),
+                daily_cap=self._settings.budget.daily_credits,
+                max_in_flight=self._settings.max_in_flight,
+                mine=True,  # a host whose lease ran out may not pay for it any more
+            )
+        except TransitionError:
+            bound.warning("job_moved_before_submit", reason="another host holds it now")
+            return
+        except BudgetExceededError as exc:
+            self._wait_budget(job, now, str(exc))
+            return
+        except InFlightLimitError:  # another host took the last slot: try again next tick
+            self.full = True
+            return
+        choices = job.spec.options
+        options = RenderOptions(
+            job.spec.model, choices.background_mode, choices.bg_color, choices.fast
+        )
+        try:
+            created = self._client.render(render_input(job), options)
+        except ApiError as exc:
+            self._metrics.api_error(exc)
+            # a 5xx or lost answer to the paid POST is an outage sign too (RELIABILITY §2.8)
+            outage = isinstance(exc, TransientError | OutcomeUnknownError)
+            self._breaker.record(ok=not outage, now=now)
+            try:
+                self._classify_failure(job, exc, now)
+            except TransitionError:  # taken over meanwhile: say what the answer was
+                bound.error("submission_answer_unrecorded", reason=str(exc))
+            return
+        self._breaker.record(ok=True, now=now)
+        # logged before it is stored: if the store fails now, the id is not lost
+        bound.info("render_accepted", viggle_job_id=created.job_id)
+        self._rendering(job, created.job_id, now)
+        bound.info(
+            "render_submitted", viggle_job_id=created.job_id, model=job.spec.model, credits=cost
+        )
+        self._metrics.submitted(job.rule, cost)
+
+    def _rendering(self, job: Job, viggle_job_id: str, now: float) -> None:
+        """Record the accepted render. If this host fell silent during the POST, another host
+        made the job ``uncertain``; this answer is the proof a person would look for, so the
+        job moves on from there (compare-and-set: unless a person got to it first)."""
+
+        def move(src: State, detail: str) -> None:
+            self._store.transition(
+                job.id,
+                src,
+                State.RENDERING,
+                at=now,
+                detail=detail,
+                viggle_job_id=viggle_job_id,
+                render_started_at=now,
+                next_attempt_at=now + self._settings.poll_interval_s,
+            )
+
+        try:
+            move(State.SUBMITTING, f"viggle job {viggle_job_id}")
+        except TransitionError:
+            detail = f"viggle job {viggle_job_id}: its answer arrived after the job was taken over"
+            try:
+                move(State.UNCERTAIN, detail)
+            except TransitionError:
+                log.error(
+                    "render_answer_unrecorded",
+                    job_id=job.id,
+                    viggle_job_id=viggle_job_id,
+                    hint=f"`viggle-watch jobs resolve {job.id} --viggle-job {viggle_job_id}`",
+                )
+                return
+            log.warning("job_uncertain_resolved", job_id=job.id, viggle_job_id=viggle_job_id)
+
+    @staticmethod
+    def _changed_input(job: Job) -> str:
+        """Upload exactly what was checked: not a symlink swapped in, not other bytes."""
+        spec = job.spec
+        refs = [spec.character] + ([spec.scene] if spec.scene and spec.mode == "on_demand" else [])
+        for ref in refs:
+            path = Path(ref.path)
+            if path.is_symlink():
+                return f"{path.name} was replaced by a symlink after it was checked; not sent"
+            if not path.is_file():
+                continue  # missing: handled by the caller (maybe an unmounted share)
+            if path.stat().st_size != ref.size or (
+                ref.role == "character" and sha256_of(path).hexdigest() != ref.sha256
+            ):
+                return f"{path.name} changed after it was checked; drop it again to render it"
+        return ""
+
+    @staticmethod
+    def _local_inputs(job: Job) -> list[str]:
+        if job.spec.mode != "on_demand":
+            return []
+        return [job.spec.character.path] + ([job.spec.scene.path] if job.spec.scene else [])
+
+    def _fail(self, job: Job, src: State, now: float, code: str, message: str) -> None:
+        self._store.transition(
+            job.id,
+            src,
+            State.FAILED,
+            at=now,
+            detail=message,
+            error_code=code,
+            error_message=message,
+            refund=src == State.SUBMITTING,  # its own intent's credits; none before that
+        )
+        log.error("job_failed", job_id=job.id, rule=job.rule, reason=message, code=code)
+        self._on_ended(job)
+
+    def _back_to_queue(self, job: Job, now: float, reason: str, delay_s: float) -> None:
+        self._store.transition(
+            job.id,
+            State.SUBMITTING,
+            State.QUEUED,
+            at=now,
+            detail=f"not sent: {reason}",
+            next_attempt_at=now + delay_s,
+            refund=True,
+        )
+        log.warning("retry_scheduled", job_id=job.id, reason=reason, delay_s=round(delay_s, 1))
+
+    def _classify_failure(self, job: Job, exc: ApiError, now: float) -> None:
+        """RELIABILITY §2.4: only a provably unsent or refused request leaves `submitting`."""
+        attempt = job.attempts + 1
+        refusals = self._fast_refusals(job) + 1 if isinstance(exc, FastUnavailableError) else 0
+        if refusals >= FAST_TRIES:
+            self._fail(
+                job,
+                State.SUBMITTING,
+                now,
+                exc.code or "fast_unavailable",
+                f"fast mode stayed unavailable for {refusals} tries; retry the job "
+                "later, or without fast (`fast: false`)",
+            )
+        elif isinstance(exc, NotSentError | ThrottledError | FastUnavailableError):
+            retry_after = exc.retry_after_s if isinstance(exc, ThrottledError) else None
+            reason = f"{FAST_REFUSED}{exc}" if refusals else str(exc)
+            self._back_to_queue(job, now, reason, submit_delay_s(attempt, retry_after))
+        elif isinstance(exc, CreditsError):
+            self._store.transition(
+                job.id,
+                State.SUBMITTING,
+                State.WAITING_BUDGET,
+                at=now,
+                detail=str(exc),
+                error_message=str(exc),
+                refund=True,
+                next_attempt_at=now + BUDGET_RECHECK_S,
+            )
+            log.warning("job_waiting_budget", job_id=job.id, reason=str(exc))
+        elif (
+            isinstance(exc, RejectedError)
+            and exc.code in STALE_ASSET_CODES
+            and (job.spec.mode == "preprocessed" and not job.assets.get("recreated"))
+        ):
+            self._forget_assets(job)
+            self._back_to_queue(job, now, f"a cached asset is stale ({exc.code})", 0.0)
+        elif isinstance(exc, AuthError | RejectedError):
+            self._fail(job, State.SUBMITTING, now, exc.code or "rejected", str(exc))
+            if isinstance(exc, AuthError):
+                self.paused_reason = f"the API key was refused: {exc}"
+                log.error("submissions_paused", reason=self.paused_reason)
+        else:  # outcome unknown, or anything we cannot prove was not acted on
+            self._store.transition(
+                job.id,
+                State.SUBMITTING,
+                State.UNCERTAIN,
+                at=now,
+                detail=f"outcome unknown: {exc}",
+                error_message=str(exc),
+            )
+            log.error(
+                "job_uncertain",
+                job_id=job.id,
+                rule=job.rule,
+                reason=str(exc),
+                hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
+            )
+
+    def _fast_refusals(self, job: Job) -> int:
+        """How often fast mode was refused for this job (other retries, e.g. 429s, not counted)."""
+        marker = f"not sent: {FAST_REFUSED}"
+        return sum(1 for e in self._store.events(job.id) if e.detail.startswith(marker))
+
+    def _forget_assets(self, job: Job) -> None:
+        spec = job.spec
+        for ref in spec.characters:
+            self._assets.forget(AssetKind.CHARACTER, ref.sha256)
+        if spec.scene is not None:
+            self._assets.forget(AssetKind.SCENE, scene_key(spec.scene.sha256, spec.model))
+        if spec.template is not None:
+            self._assets.forget(AssetKind.TEMPLATE, f"{spec.template}:{spec.model}")

@@ -1,0 +1,396 @@
+"""Jobs: enqueue with dedup, one compare-and-set transition per state change, recovery."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+from viggle_watch.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
+from viggle_watch.store.backend import Backend
+from viggle_watch.store.records import _SETTABLE, Event, Job, Spend, insert_spend, job_of
+from viggle_watch.store.spec import InputRef, JobSpec
+from viggle_watch.store.states import IN_FLIGHT, State, allowed
+
+__all__ = ["Event", "InputRef", "Job", "JobSpec", "JobStore", "Spend"]
+DEFAULT_LEASE_S = 60.0
+
+
+class JobStore:
+    """The queue. Every method is one short transaction; the database is the only shared state."""
+
+    def __init__(self, db: Backend, *, lease_s: float = DEFAULT_LEASE_S) -> None:
+        self._db = db
+        self.host = db.host
+        self.lease_s = lease_s
+
+    def enqueue(
+        self,
+        spec: JobSpec,
+        *,
+        dedup_key: str,
+        source_path: str,
+        at: float,
+        sources: tuple[str, ...] = (),
+        priority: int = 0,
+    ) -> int | None:
+        """Insert a queued job; None when a job with the same dedup key exists already."""
+        with self._db.write() as conn:
+            if conn.execute("SELECT 1 FROM jobs WHERE dedup_key = ?", (dedup_key,)).fetchone():
+                return None  # checked first so that duplicates do not use up job ids
+            row = conn.execute(
+                "INSERT INTO jobs (rule, state, dedup_key, source_path, request_json, model,"
+                " mode, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+                (
+                    spec.rule,
+                    State.QUEUED,
+                    dedup_key,
+                    source_path,
+                    spec.to_json(),
+                    spec.model,
+                    spec.mode,
+                    priority,
+                    at,
+                    at,
+                ),
+            ).fetchone()
+            if row is None:  # another host enqueued it between our check and our insert
+                return None
+            job_id = int(row[0])
+            for path in dict.fromkeys((source_path, *sources)):
+                conn.execute(
+                    "INSERT INTO job_sources (job_id, path) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (job_id, path),
+                )
+            conn.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
+                " VALUES (?, ?, NULL, ?, ?)",
+                (job_id, at, State.QUEUED, f"from {source_path}"),
+            )
+            return job_id
+
+    @property
+    def batchable(self) -> bool:
+        """Whether batching writes is wise: on one host (a shared store's other hosts would
+        wait on the batch's row locks)."""
+        return not self._db.shared
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Several enqueues (and other writes) committed together: one fsync for many jobs."""
+        return self._db.batch()
+
+    def has_dedup_key(self, key: str) -> bool:
+        with self._db.read() as conn:
+            row = conn.execute("SELECT 1 FROM jobs WHERE dedup_key = ?", (key,)).fetchone()
+        return row is not None
+
+    def sources(self, job_id: int) -> list[str]:
+        """Every dropped file or folder the job was made from."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT path FROM job_sources WHERE job_id = ? ORDER BY path", (job_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def remember_seen(
+        self, rule: str, path: str, size: int, mtime_ns: int, sha256: str, at: float
+    ) -> None:
+        """An input left in place (``inputs: leave``) was handled; do not hash it again."""
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO seen_files (rule, path, size, mtime_ns, sha256, at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule, path) DO UPDATE SET"
+                " size = excluded.size, mtime_ns = excluded.mtime_ns,"
+                " sha256 = excluded.sha256, at = excluded.at",
+                (rule, path, size, mtime_ns, sha256, at),
+            )
+
+    def seen(self, rule: str, path: str, size: int, mtime_ns: int) -> bool:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM seen_files WHERE rule = ? AND path = ? AND size = ?"
+                " AND mtime_ns = ?",
+                (rule, path, size, mtime_ns),
+            ).fetchone()
+        return row is not None
+
+    def transition(
+        self,
+        job_id: int,
+        src: State,
+        dst: State,
+        *,
+        at: float,
+        detail: str = "",
+        spend: Spend | None = None,
+        refund: bool = False,
+        daily_cap: float | None = None,
+        max_in_flight: int | None = None,
+        mine: bool = False,
+        **fields: object,
+    ) -> Job:
+        """Move ``job_id`` from ``src`` to ``dst`` (compare-and-set) and log it; return the job.
+
+        ``spend`` records credits committed by this step (the intent of a paid call) and
+        ``refund`` removes the job's render spending (not sent, failed or cancelled at Viggle),
+        both in the same transaction as the state change. With ``daily_cap``, the spend is
+        checked against the credits every host has committed that day under one lock, and
+        ``BudgetExceededError`` leaves the job as it was. With ``max_in_flight``, the renders
+        at Viggle (every host's) are counted under the same lock, and ``InFlightLimitError``
+        leaves the job as it was. With ``mine`` (a paid step), on a shared store the job must
+        still be held by this host: one whose lease ran out may not act on it any more.
+        """
+        if not allowed(src, dst):
+            raise StoreError(f"transition {src} → {dst} is not allowed")
+        unknown = set(fields) - _SETTABLE
+        if unknown:
+            raise StoreError(f"cannot set {sorted(unknown)} in a transition")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        sql = f"UPDATE jobs SET state = ?, updated_at = ?{', ' if sets else ''}{sets}"  # noqa: S608
+        with self._db.write() as conn:
+            held = mine and self._db.shared
+            cur = conn.execute(
+                sql + " WHERE id = ? AND state = ?" + (" AND owner = ?" if held else ""),
+                (dst, at, *fields.values(), job_id, src, *((self.host,) if held else ())),
+            )
+            if cur.rowcount != 1:
+                raise TransitionError(f"job {job_id} is not {src} (wanted → {dst})")
+            if max_in_flight is not None or (spend is not None and daily_cap is not None):
+                self._db.lock_budget(conn)
+                _check_limits(conn, spend, daily_cap, max_in_flight)
+            conn.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (job_id, at, src, dst, detail),
+            )
+            if refund:  # only the attempt being refunded: earlier ones may have been charged
+                conn.execute(
+                    "DELETE FROM spend WHERE id = (SELECT MAX(id) FROM spend"
+                    " WHERE job_id = ? AND kind = 'render')",
+                    (job_id,),
+                )
+            if spend is not None:
+                insert_spend(conn, job_id, spend, at)
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return job_of(row)
+
+    def note(self, job_id: int, detail: str, *, at: float) -> None:
+        """An event in the job's history without a state change (e.g. a hook's outcome)."""
+        with self._db.write() as conn:
+            row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return
+            conn.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (job_id, at, row[0], row[0], detail),
+            )
+
+    def record_spend(self, job_id: int | None, spend: Spend, at: float) -> None:
+        """Credits committed outside a job transition (a character's preprocess intent)."""
+        with self._db.write() as conn:
+            insert_spend(conn, job_id, spend, at)
+
+    def spent_on(self, day: str) -> float:
+        """Credits committed on the UTC ``day`` (YYYY-MM-DD)."""
+        with self._db.read() as conn:
+            return _spent(conn, day)
+
+    def update(self, job_id: int, state: State, **fields: object) -> bool:
+        """Set fields (progress, next poll) without a state change if the job is still ``state``."""
+        unknown = set(fields) - _SETTABLE
+        if unknown or not fields:
+            raise StoreError(f"cannot update {sorted(unknown) or 'nothing'}")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._db.write() as conn:
+            cur = conn.execute(
+                f"UPDATE jobs SET {sets} WHERE id = ? AND state = ?",  # noqa: S608
+                (*fields.values(), job_id, state),
+            )
+            return cur.rowcount == 1
+
+    def get(self, job_id: int) -> Job | None:
+        with self._db.read() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return job_of(row) if row else None
+
+    def due(self, state: State, now: float, limit: int = 100) -> list[Job]:
+        """Claim the jobs in ``state`` whose ``next_attempt_at`` has come, best first.
+
+        On a shared store only unheld jobs and this host's own are claimed: what a silent
+        host held comes free through ``reap`` and ``HostStore.take_over`` (which note it in
+        the job's history), never here. On one host every due job is this host's.
+        """
+        inner = (
+            "SELECT id FROM jobs WHERE state = ? AND next_attempt_at <= ?"
+            " AND (owner IS NULL OR owner = ? OR ? = 0)"
+            " ORDER BY priority DESC, next_attempt_at, id LIMIT ?"
+        )
+        # skip_locked is the backend's own constant, never input
+        sql = f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ({inner}{self._db.skip_locked}) RETURNING *"  # noqa: S608, E501
+        shared = 1 if self._db.shared else 0
+        params = (self.host, now + self.lease_s, state, now, self.host, shared, limit)
+        with self._db.read() as conn:  # nothing due (the usual idle case): no write at all
+            if not conn.execute(f"SELECT EXISTS ({inner})", params[2:]).fetchone()[0]:
+                return []
+        with self._db.write() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        rows.sort(key=lambda r: (-int(r["priority"]), float(r["next_attempt_at"]), int(r["id"])))
+        return [job_of(r) for r in rows]
+
+    def latest(
+        self, *, state: State | None = None, rule: str | None = None, limit: int = 50
+    ) -> list[Job]:
+        """The newest jobs first, optionally of one state and/or rule."""
+        where, params = ["1 = 1"], []
+        if state is not None:
+            where.append("state = ?")
+            params.append(str(state))
+        if rule is not None:
+            where.append("rule = ?")
+            params.append(rule)
+        sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"  # noqa: S608
+        with self._db.read() as conn:
+            rows = conn.execute(sql, (*params, limit)).fetchall()
+        return [job_of(r) for r in rows]
+
+    def counts(self) -> dict[State, int]:
+        """How many jobs are in each state; every state is present."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        found = {State(r[0]): int(r[1]) for r in rows}
+        return {s: found.get(s, 0) for s in State}
+
+    def count_in(self, states: frozenset[State]) -> int:
+        marks = ",".join("?" for _ in states)
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks})",  # noqa: S608
+                tuple(states),
+            ).fetchone()
+        return int(row[0])
+
+    def source_states(self, source_path: str) -> list[State]:
+        """The states of every job made from the file at ``source_path``."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT j.state FROM jobs j JOIN job_sources s ON s.job_id = j.id WHERE s.path = ?",
+                (source_path,),
+            ).fetchall()
+        return [State(r[0]) for r in rows]
+
+    def events(self, job_id: int) -> list[Event]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT at, from_state, to_state, detail FROM job_events WHERE job_id = ?"
+                " ORDER BY id",
+                (job_id,),
+            ).fetchall()
+        return [Event(r[0], State(r[1]) if r[1] else None, State(r[2]), r[3]) for r in rows]
+
+    def recover(self, at: float, *, everyone: bool | None = None) -> list[int]:
+        """A lost intent becomes ``uncertain``; half-prepared work is queued again.
+
+        At start-up this host's own rows are lost (it was not running); on a shared store,
+        also any row whose holder's lease has run out (a host that died). A job left in
+        ``submitting`` may or may not have reached Viggle (RELIABILITY §2.5), so it is never
+        resubmitted automatically. Returns the ids made uncertain.
+        """
+        everyone = not self._db.shared if everyone is None else everyone
+        lost = self._lost(State.SUBMITTING, at, everyone) + self._lost(
+            State.PREPARING, at, everyone
+        )
+        return self._give_up(lost, at)
+
+    def _give_up(self, jobs: list[Job], at: float) -> list[int]:
+        """Jobs whose holder stopped: submitting → uncertain, preparing → queued again."""
+        uncertain: list[int] = []
+        for job in jobs:
+            holder = f"host {job.owner}" if job.owner and job.owner != self.host else "service"
+            dst = State.UNCERTAIN if job.state == State.SUBMITTING else State.QUEUED
+            what = "submitting; outcome unknown" if dst == State.UNCERTAIN else "preparing"
+            detail = f"{holder} stopped while {what}"
+            try:
+                if dst == State.QUEUED:  # free for any host again
+                    self.transition(job.id, job.state, dst, at=at, detail=detail, owner=None)
+                else:  # uncertain: who held it stays on record
+                    self.transition(job.id, job.state, dst, at=at, detail=detail)
+            except TransitionError:
+                continue  # its host came back and moved it on
+            if dst == State.UNCERTAIN:
+                uncertain.append(job.id)
+        return uncertain
+
+    def _lost(self, state: State, at: float, everyone: bool) -> list[Job]:
+        if everyone:
+            return self.latest(state=state, limit=10_000)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE state = ? AND (owner IS NULL OR owner = ?"
+                " OR lease_until < ?) ORDER BY id",
+                (state, self.host, at),
+            ).fetchall()
+        return [job_of(r) for r in rows]
+
+    def reap(self, at: float) -> list[int]:
+        """On a shared store: take over what silent hosts held (never this host's own)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE state IN (?, ?) AND owner IS NOT NULL AND owner <> ?"
+                " AND lease_until < ? ORDER BY id",
+                (State.SUBMITTING, State.PREPARING, self.host, at),
+            ).fetchall()
+        return self._give_up([job_of(r) for r in rows], at)
+
+    def heartbeat(self, now: float) -> int:
+        """Extend this host's leases on the jobs it holds; return how many."""
+        with self._db.write() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET lease_until = ? WHERE owner = ? AND state IN (?, ?, ?, ?)",
+                (
+                    now + self.lease_s,
+                    self.host,
+                    State.PREPARING,
+                    State.SUBMITTING,
+                    State.RENDERING,
+                    State.DOWNLOADING,
+                ),
+            )
+            return cur.rowcount
+
+    def holders(self) -> dict[int, str]:
+        """Which host holds each unfinished job (for ``status`` on a shared store)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT id, owner FROM jobs WHERE owner IS NOT NULL AND state IN (?, ?, ?, ?)",
+                (State.PREPARING, State.SUBMITTING, State.RENDERING, State.DOWNLOADING),
+            ).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def in_flight(self) -> int:
+        return self.count_in(IN_FLIGHT)
+
+
+def _spent(conn: Any, day: str) -> float:
+    row = conn.execute(
+        "SELECT COALESCE(SUM(credits), 0) FROM spend WHERE day = ?", (day,)
+    ).fetchone()
+    return float(row[0])
+
+
+def _check_limits(
+    conn: Any, spend: Spend | None, daily_cap: float | None, max_in_flight: int | None
+) -> None:
+    """Under the budget lock: the day's credits and the renders in flight, across hosts."""
+    if spend is not None and daily_cap is not None:
+        spent = _spent(conn, spend.day)
+        if spent + spend.credits > daily_cap + 1e-9:
+            raise BudgetExceededError(spent, daily_cap, spend.credits)
+    if max_in_flight is not None:
+        marks = ", ".join("?" for _ in IN_FLIGHT)
+        row = conn.execute(
+            f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks})",  # noqa: S608
+            tuple(IN_FLIGHT),
+        ).fetchone()
+        if int(row[0]) > max_in_flight:  # the job itself is counted: it is submitting now
+            raise InFlightLimitError(max_in_flight)

@@ -1,0 +1,209 @@
+"""Typed calls to every endpoint of the Viggle API (see viggle-api.md). HTTP is in transport.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any, Final
+
+import requests
+
+from viggle_watch.apikey import ApiKey
+from viggle_watch.errors import OutcomeUnknownError, RejectedError
+from viggle_watch.viggle.inputs import (
+    InvalidOptionsError,
+    RenderInput,
+    RenderOptions,
+    UploadInput,
+    input_form,
+)
+from viggle_watch.viggle.schemas import (
+    AssetCreated,
+    Character,
+    CharacterPage,
+    Credits,
+    RenderCreated,
+    RenderStatus,
+    Scene,
+    ScenePage,
+)
+from viggle_watch.viggle.transport import Downloaded, Timeouts, Transport, is_loopback
+
+__all__ = ["Downloaded", "Timeouts", "ViggleClient", "is_loopback"]
+
+UPLOAD_BYTES_PER_S: Final = 512 * 1024  # assume a slow uplink when sizing upload timeouts
+PAGE_LIMIT: Final = 100
+
+
+def _client_side(exc: InvalidOptionsError) -> RejectedError:
+    return RejectedError(str(exc), code="client_validation")
+
+
+class ViggleClient:
+    """Every Viggle endpoint, typed. Paid POSTs are sent once; reads retry with backoff."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: ApiKey,
+        *,
+        session: requests.Session | None = None,
+        timeouts: Timeouts = Timeouts(),
+        sleep: Callable[[float], None] = time.sleep,
+        pace: Callable[[], float] | None = None,
+    ) -> None:
+        self._http = Transport(
+            base_url, key, session=session, timeouts=timeouts, sleep=sleep, pace=pace
+        )
+        self._session = self._http.session
+
+    def __repr__(self) -> str:
+        return f"ViggleClient(base_url={self._http.base!r})"
+
+    def _upload_read_s(self, *paths: Path) -> float:
+        size = sum(p.stat().st_size for p in paths)
+        return self._http.timeouts.read_s + size / UPLOAD_BYTES_PER_S
+
+    # renders -----------------------------------------------------------------------------
+
+    def render(
+        self, render_input: RenderInput, options: RenderOptions = RenderOptions()
+    ) -> RenderCreated:
+        """Create a render job (on-demand upload, URLs, ids or multi-person). Paid; sent once."""
+        try:
+            data = {**input_form(render_input), **options.form(render_input)}
+        except InvalidOptionsError as exc:
+            raise _client_side(exc) from None
+        with ExitStack() as stack:
+            files: dict[str, tuple[str, IO[bytes]]] = {}
+            read_s = None
+            if isinstance(render_input, UploadInput):
+                image, video = render_input.ref_image, render_input.driving_video
+                files["ref_image"] = (image.name, stack.enter_context(image.open("rb")))
+                files["driving_video"] = (video.name, stack.enter_context(video.open("rb")))
+                read_s = self._upload_read_s(image, video)
+            body = self._http.send_once(
+                "POST", "/api/render", read_s=read_s, data=data, files=files or None
+            )
+        if not isinstance(body, dict) or not body.get("job_id"):
+            raise OutcomeUnknownError("POST /api/render answered without a job id")
+        return RenderCreated.model_validate(body)
+
+    def create_render(self, ref_image: Path, driving_video: Path, *, model: str) -> RenderCreated:
+        """On-demand render from two local files (the skeleton's call)."""
+        return self.render(UploadInput(ref_image, driving_video), RenderOptions(model=model))
+
+    def get_render(self, job_id: str) -> RenderStatus:
+        return RenderStatus.model_validate(self._http.get(f"/api/render/{job_id}"))
+
+    def cancel_render(self, job_id: str) -> RenderStatus | None:
+        """Cancel a queued or running render (refunds its credits); the new status if given."""
+        body = self._http.send_once("DELETE", f"/api/render/{job_id}")
+        if isinstance(body, dict) and body.get("status"):
+            return RenderStatus.model_validate(body)
+        return None
+
+    # characters --------------------------------------------------------------------------
+
+    def create_character(self, name: str, image: Path | str) -> AssetCreated:
+        """Preprocess a character from a file or a URL (1 credit). Sent once."""
+        return self._preprocess("/api/characters/preprocess", {"name": name}, "image", image)
+
+    def get_character(self, character_id: str) -> Character:
+        return Character.model_validate(self._http.get(f"/api/characters/{character_id}"))
+
+    def list_characters(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> CharacterPage:
+        body = self._http.get("/api/characters", params={"limit": limit, "offset": offset})
+        return CharacterPage.model_validate(body)
+
+    def iter_characters(self) -> Iterator[Character]:
+        offset = 0
+        while True:
+            page = self.list_characters(offset=offset)
+            yield from page.characters
+            offset += len(page.characters)
+            if not page.characters or offset >= page.total:
+                return
+
+    def delete_character(self, character_id: str) -> None:
+        self._http.send_once("DELETE", f"/api/characters/{character_id}")
+
+    # scenes ------------------------------------------------------------------------------
+
+    def create_scene(
+        self,
+        name: str,
+        video: Path | str,
+        *,
+        model: str | None = None,
+        background_mode: str | None = None,
+    ) -> AssetCreated:
+        """Preprocess a scene from a file or URL; it is bound to ``model`` for good. Sent once."""
+        fields = {"name": name}
+        if model is not None:
+            fields["model"] = model
+        if background_mode is not None:
+            fields["background_mode"] = background_mode
+        return self._preprocess("/api/scenes/preprocess", fields, "video", video)
+
+    def import_template(self, template_id: str, name: str | None = None) -> AssetCreated:
+        """Make a scene from a viggle.ai template; ``segments`` lists its people, if any."""
+        payload: dict[str, str] = {"template_id": template_id}
+        if name:
+            payload["name"] = name
+        body = self._http.send_once("POST", "/api/scenes/import", json=payload)
+        return AssetCreated.model_validate(body)
+
+    def get_scene(self, scene_id: str) -> Scene:
+        return Scene.model_validate(self._http.get(f"/api/scenes/{scene_id}"))
+
+    def list_scenes(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> ScenePage:
+        body = self._http.get("/api/scenes", params={"limit": limit, "offset": offset})
+        return ScenePage.model_validate(body)
+
+    def delete_scene(self, scene_id: str) -> None:
+        self._http.send_once("DELETE", f"/api/scenes/{scene_id}")
+
+    # account and results -----------------------------------------------------------------
+
+    def credits(self, *, retry: bool = True) -> Credits:
+        """The account balance; ``retry=False`` asks once (a caller that can do without it)."""
+        return Credits.model_validate(self._http.get("/api/credits", attempts=None if retry else 1))
+
+    def download(
+        self,
+        url: str,
+        out: IO[bytes],
+        *,
+        max_bytes: int,
+        offset: int = 0,
+        digest: Any = None,
+    ) -> Downloaded:
+        """Stream a result (``cdn_url`` or ``mask_cdn_url``) into ``out``, without the key.
+
+        Resumes after ``offset`` bytes already in ``out`` when the server honours ``Range``.
+        """
+        return self._http.download(url, out, max_bytes=max_bytes, offset=offset, digest=digest)
+
+    def _preprocess(
+        self, path: str, fields: dict[str, str], file_field: str, source: Path | str
+    ) -> AssetCreated:
+        if isinstance(source, str):
+            body = self._http.send_once("POST", path, data={**fields, f"{file_field}_url": source})
+        else:
+            with source.open("rb") as f:
+                body = self._http.send_once(
+                    "POST",
+                    path,
+                    read_s=self._upload_read_s(source),
+                    data=fields,
+                    files={file_field: (source.name, f)},
+                )
+        if not isinstance(body, dict):
+            raise OutcomeUnknownError(f"POST {path}: the answer was not an object")
+        try:
+            return AssetCreated.model_validate(body)
+        except ValueError:
+            raise OutcomeUnknownError(f"POST {path} answered without an id") from None

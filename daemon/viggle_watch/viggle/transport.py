@@ -1,0 +1,319 @@
+"""HTTP for the Viggle client: one session, explicit timeouts, one classification of outcomes.
+
+POSTs are sent once (never retried here, never by urllib3); GETs retry with capped exponential
+backoff, full jitter and ``Retry-After``. The key goes only to the API base URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any, Final
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from viggle_watch.apikey import ApiKey
+from viggle_watch.backoff import backoff_s, parse_retry_after
+from viggle_watch.errors import (
+    ApiError,
+    AuthError,
+    CreditsError,
+    DownloadError,
+    FastUnavailableError,
+    NotFoundError,
+    NotSentError,
+    OutcomeUnknownError,
+    RejectedError,
+    ThrottledError,
+    TransientError,
+)
+from viggle_watch.logs import redact_text, redact_url, register_secret
+from viggle_watch.viggle.schemas import error_fields, unwrap
+
+CHUNK: Final = 256 * 1024
+USER_AGENT: Final = "viggle-watch/0.1"
+FAST_UNAVAILABLE: Final = "CS-UORC01-001"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect_s: float = 10.0
+    read_s: float = 60.0
+    get_attempts: int = 4
+    backoff_cap_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    size: int
+    sha256: str
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True only when the request provably did not leave this machine."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return False
+
+
+def classify(resp: requests.Response, *, paid: bool) -> ApiError:
+    """The one mapping from a non-2xx response to an error type (RELIABILITY §2 table)."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        body = None
+    code, message, action = (None if v is None else redact_text(v) for v in error_fields(body))
+    status = resp.status_code
+    text = message or f"HTTP {status} from the Viggle API"
+    kw: dict[str, Any] = {"http_status": status, "code": code, "action": action}
+    if status == 429:
+        return ThrottledError(
+            text, retry_after_s=parse_retry_after(resp.headers.get("Retry-After"))
+        )
+    if status in (401, 403):
+        return AuthError(text, **kw)
+    if status == 402:
+        return CreditsError(text, **kw)
+    if status == 404:
+        return NotFoundError(text, **kw)
+    if status == 400 and code == FAST_UNAVAILABLE:
+        return FastUnavailableError(text, **kw)
+    if 400 <= status < 500:
+        return RejectedError(text, **kw)
+    if paid:
+        return OutcomeUnknownError(text, **kw)
+    return TransientError(text, **kw)
+
+
+class Transport:
+    """The session, the base URL and the key; every request of the client goes through here."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: ApiKey,
+        *,
+        session: requests.Session | None = None,
+        timeouts: Timeouts = Timeouts(),
+        sleep: Callable[[float], None] = time.sleep,
+        pace: Callable[[], float] | None = None,
+    ) -> None:
+        self.base = base_url.rstrip("/")
+        self._pace = pace  # the shared rate limit: seconds to wait before the next request
+        self._key = key
+        register_secret(key.reveal())  # whatever logs or errors say later, the key is scrubbed
+        self.timeouts = timeouts
+        self._sleep = sleep
+        self.session = session or requests.Session()
+        # max_retries=0: urllib3 must never resend a paid POST on its own (RELIABILITY §2.8)
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, HTTPAdapter(max_retries=0))
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base!r})"
+
+    def _wait_turn(self) -> None:
+        """Wait for the shared rate limit. If it cannot be asked (a shared store is down),
+        nothing was sent: ``NotSentError``, so a committed intent is refunded, not lost."""
+        if self._pace is None:
+            return
+        try:
+            delay = self._pace()
+        except Exception as exc:
+            raise NotSentError(f"the rate limiter could not be asked: {exc}") from exc
+        if delay > 0:
+            self._sleep(delay)
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key.reveal()}"}
+
+    def send_once(self, method: str, path: str, *, read_s: float | None = None, **kw: Any) -> Any:
+        """A POST or DELETE, sent exactly once; a lost answer to it is ``OutcomeUnknownError``."""
+        url = self.base + path
+        paid = method == "POST"
+        timeout = (self.timeouts.connect_s, read_s or self.timeouts.read_s)
+        try:
+            self._wait_turn()
+            resp = self.session.request(method, url, headers=self._auth(), timeout=timeout, **kw)
+        except requests.RequestException as exc:
+            if never_sent(exc):
+                raise NotSentError(f"could not connect to {redact_url(url)}") from None
+            kind = OutcomeUnknownError if paid else TransientError
+            raise kind(
+                f"{method} {path} was sent but no answer came back ({type(exc).__name__})"
+            ) from None
+        if resp.status_code >= 300:
+            raise classify(resp, paid=paid)
+        try:
+            return unwrap(resp.json())
+        except ValueError:
+            kind = OutcomeUnknownError if paid else TransientError
+            raise kind(f"{method} {path}: the answer was not JSON") from None
+
+    def _get_once(self, url: str, params: dict[str, Any] | None) -> Any:
+        try:
+            self._wait_turn()
+            resp = self.session.get(
+                url,
+                headers=self._auth(),
+                params=params,
+                timeout=(self.timeouts.connect_s, self.timeouts.read_s),
+            )
+        except requests.RequestException as exc:
+            kind = NotSentError if never_sent(exc) else TransientError
+            raise kind(f"GET {redact_url(url)} failed ({type(exc).__name__})") from None
+        if resp.status_code >= 300:
+            raise classify(resp, paid=False)
+        try:
+            return unwrap(resp.json())
+        except ValueError:
+            raise TransientError(f"GET {redact_url(url)}: the answer was not JSON") from None
+
+    def get(
+        self, path: str, params: dict[str, Any] | None = None, *, attempts: int | None = None
+    ) -> Any:
+        """An idempotent GET with capped exponential backoff, full jitter and Retry-After.
+
+        A ``Retry-After`` longer than the backoff cap is not slept through here: the error
+        goes to the caller, whose job is rescheduled instead of blocking a tick.
+        """
+        url = self.base + path
+        limit = attempts or self.timeouts.get_attempts
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._get_once(url, params)
+            except (NotSentError, TransientError, ThrottledError) as exc:
+                cap = self.timeouts.backoff_cap_s
+                delay = backoff_s(attempt, cap_s=cap, rand=random.random)
+                if isinstance(exc, ThrottledError) and exc.retry_after_s is not None:
+                    delay = max(delay, exc.retry_after_s)
+                if attempt >= limit or delay > cap:
+                    raise
+                self._sleep(delay)
+
+    def download(
+        self,
+        url: str,
+        out: IO[bytes],
+        *,
+        max_bytes: int,
+        offset: int = 0,
+        digest: Any = None,
+    ) -> Downloaded:
+        """Stream ``url`` into ``out`` without the API key; verify the length; size + sha256.
+
+        With ``offset`` > 0, ``out`` already holds that many bytes (hashed into ``digest``):
+        ask for the rest, and append only on a ``206`` whose range starts exactly there; on a
+        plain ``200`` start over (``out`` is truncated), since appending would corrupt it.
+        """
+        # plain http only for a loopback emulator: both the API and the result on loopback
+        if urlsplit(url).scheme != "https" and not (is_loopback(url) and is_loopback(self.base)):
+            raise DownloadError(f"refusing a non-https download URL {redact_url(url)}")
+        headers = {"Range": f"bytes={offset}-"} if offset else None
+        try:
+            resp = self.session.get(
+                url,
+                stream=True,
+                headers=headers,
+                timeout=(self.timeouts.connect_s, self.timeouts.read_s),
+            )
+        except requests.RequestException as exc:
+            raise DownloadError(f"download failed ({type(exc).__name__})") from None
+        with resp:
+            start, total = _accept(resp, offset)
+            if start == 0:
+                out.seek(0)
+                out.truncate()
+                digest = hashlib.sha256()
+            return _stream(resp, out, start, total, max_bytes, digest or hashlib.sha256())
+
+
+def _accept(resp: requests.Response, offset: int) -> tuple[int, int | None]:
+    """Where the body starts in the file, and the file's full size if the server said."""
+    status = resp.status_code
+    if status in (403, 404, 410):
+        raise DownloadError("the result URL has expired", expired=True, http_status=status)
+    if status == 206 and offset:
+        match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
+        if match and int(match.group(1)) == offset:
+            return offset, int(match.group(2)) if match.group(2) != "*" else None
+        raise DownloadError(
+            "the server answered a different range; starting over", http_status=status, restart=True
+        )
+    if status == 200:
+        length = resp.headers.get("Content-Length")
+        return 0, int(length) if length is not None else None
+    raise DownloadError(
+        f"download answered HTTP {status}", http_status=status, restart=status == 416
+    )
+
+
+def _read(resp: requests.Response) -> bytes:
+    """The next bytes that arrived; on a broken connection the bytes before the break first."""
+    try:
+        raw = resp.raw
+        if isinstance(raw, urllib3.HTTPResponse):
+            return raw.read1(CHUNK, decode_content=True)
+        data: bytes = raw.read(CHUNK)  # a test transport's file-like body
+        return data
+    except (urllib3.exceptions.HTTPError, requests.RequestException, ConnectionError) as exc:
+        raise _BrokenOffError(type(exc).__name__) from None
+
+
+class _BrokenOffError(Exception):
+    pass
+
+
+def _stream(
+    resp: requests.Response,
+    out: IO[bytes],
+    start: int,
+    total: int | None,
+    max_bytes: int,
+    digest: Any,
+) -> Downloaded:
+    """Copy the body into ``out`` as it arrives, so a break keeps what came (for a resume)."""
+    size = start
+    while True:
+        try:
+            chunk = _read(resp)
+        except _BrokenOffError as exc:
+            out.flush()
+            raise DownloadError(f"download broke off at {size} bytes ({exc})") from None
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > max_bytes:
+            raise DownloadError(f"result is larger than the {max_bytes}-byte cap", restart=True)
+        digest.update(chunk)
+        out.write(chunk)
+    if total is not None and total != size:
+        raise DownloadError(f"download truncated: {size} of {total} bytes")
+    return Downloaded(size, digest.hexdigest())
