@@ -37,7 +37,7 @@ import yaml
 
 from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RESCAN_SPAN_S = 4.0  # seconds after a scheduled rescan counted as "the rescan", not the baseline

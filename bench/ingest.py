@@ -45,7 +45,7 @@ from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.intake.checks import check_image
 from viggle_watch.intake.spec import sha256_file
 from viggle_watch.logs import configure_logging
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IHDR_END = 8 + 4 + 4 + 13 + 4  # signature, then IHDR: length, type, 13 data bytes, CRC

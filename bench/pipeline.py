@@ -23,7 +23,7 @@ from viggle_watch.app.service import build_service
 from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.logs import configure_logging
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.states import State
 
 

@@ -17,7 +17,7 @@ from viggle_watch.app.service import Service, build_service
 from viggle_watch.clock import FakeClock
 from viggle_watch.config import Config, load_config
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.states import State
 

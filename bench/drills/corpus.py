@@ -49,7 +49,7 @@ from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.emulator.stats import EmulatorStats
 from viggle_watch.errors import ConfigError
 from viggle_watch.logs import configure_logging
-from viggle_watch.media.probe import make_character_png, make_driving_mp4, make_video
+from viggle_watch.media.synth import make_character_png, make_driving_mp4, make_video
 from viggle_watch.outputs.filing import error_name
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import TERMINAL, State

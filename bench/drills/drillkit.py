@@ -44,7 +44,7 @@ from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.emulator.stats import EmulatorStats
 from viggle_watch.errors import StoreError
 from viggle_watch.logs import configure_logging
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.jobs import Event, Job, JobStore
 from viggle_watch.store.sqlite import Database
 from viggle_watch.store.states import State

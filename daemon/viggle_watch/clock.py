@@ -44,3 +44,8 @@ class FakeClock:
 def iso(ts: float) -> str:
     """Epoch seconds as an ISO-8601 UTC string with milliseconds."""
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def day_of(ts: float) -> str:
+    """The UTC calendar day of ``ts``; daily caps reset at 00:00 UTC."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")

@@ -14,7 +14,7 @@ from conftest import KEY, Stepper, Workspace
 
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
-from viggle_watch.media.probe import make_character_png
+from viggle_watch.media.synth import make_character_png
 from viggle_watch.store.states import State
 
 

@@ -19,7 +19,7 @@ from viggle_watch.config import Config
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.errors import StoreError
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.sqlite import Database
 from viggle_watch.store.states import State

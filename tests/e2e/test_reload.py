@@ -15,7 +15,7 @@ from conftest import MakeConfig, Workspace, wait_for
 
 from viggle_watch.config import Config
 from viggle_watch.emulator.server import RunningEmulator
-from viggle_watch.media.probe import make_character_png
+from viggle_watch.media.synth import make_character_png
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
 

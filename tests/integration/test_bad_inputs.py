@@ -29,7 +29,7 @@ from viggle_watch.clock import FakeClock
 from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.errors import ConfigError
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.outputs.filing import error_name
 from viggle_watch.store.states import State
 

@@ -23,7 +23,7 @@ from test_emulator_harness import ASSET_DELAY_S, LATENCY_S, FakeClock
 
 from viggle_watch.apikey import ApiKey
 from viggle_watch.emulator.server import RunningEmulator
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.viggle.client import Downloaded, Timeouts, ViggleClient
 from viggle_watch.viggle.schemas import RenderStatus
 

@@ -12,10 +12,11 @@ from typing import Any
 import requests
 from conftest import Stepper, Workspace
 
+from viggle_watch.clock import day_of
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
-from viggle_watch.media.probe import make_character_png, video_duration_s
-from viggle_watch.render.budget import day_of
+from viggle_watch.media.probe import video_duration_s
+from viggle_watch.media.synth import make_character_png
 from viggle_watch.store.states import State
 
 DUO = "770e8400-e29b-41d4-a716-446655440000"

@@ -21,7 +21,7 @@ from conftest import Stepper, Workspace, wait_for
 from viggle_watch.clock import FakeClock
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
-from viggle_watch.media.probe import make_character_png
+from viggle_watch.media.synth import make_character_png
 from viggle_watch.render.downloader import REFRESHES_PER_TICK
 from viggle_watch.store.states import State
 

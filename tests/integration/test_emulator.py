@@ -15,7 +15,8 @@ import requests
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, key_fingerprint, serve
 from viggle_watch.emulator.state import CHECKPOINTS
 from viggle_watch.errors import ConfigError
-from viggle_watch.media.probe import RESULT_FPS, make_character_png, make_driving_mp4, probe_video
+from viggle_watch.media.probe import probe_video
+from viggle_watch.media.synth import RESULT_FPS, make_character_png, make_driving_mp4
 
 KEY = "sk-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

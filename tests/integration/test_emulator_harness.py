@@ -25,7 +25,7 @@ import requests
 from PIL import Image
 
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
-from viggle_watch.media.probe import make_character_png, make_driving_mp4, make_video
+from viggle_watch.media.synth import make_character_png, make_driving_mp4, make_video
 
 KEY = "sk-harness-key"
 OTHER_KEY = "sk-other-harness-key"

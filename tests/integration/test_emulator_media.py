@@ -29,7 +29,8 @@ from test_emulator_harness import media as media
 from test_emulator_harness import start as start
 
 from viggle_watch.emulator.server import RunningEmulator
-from viggle_watch.media.probe import RESULT_FPS, RESULT_SIZE, probe_video
+from viggle_watch.media.probe import probe_video
+from viggle_watch.media.synth import RESULT_FPS, RESULT_SIZE
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from viggle_watch.clock import day_of
 from viggle_watch.errors import (
     ConfigError,
     FastUnavailableError,
@@ -24,7 +25,6 @@ from viggle_watch.notify.metrics import (
     healthy,
     serve_metrics,
 )
-from viggle_watch.render.budget import day_of
 from viggle_watch.store.jobs import InputRef, JobSpec, JobStore, Spend
 from viggle_watch.store.sqlite import Database
 from viggle_watch.store.states import State

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from conftest import Stepper, Workspace
 
+from viggle_watch.clock import day_of
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
-from viggle_watch.render.budget import day_of
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.states import State
 
 DAY_S = 86_400.0

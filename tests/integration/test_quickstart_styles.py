@@ -17,7 +17,8 @@ import requests
 from conftest import KEY, wait_for
 
 from viggle_watch.emulator.server import EmulatorConfig, serve
-from viggle_watch.media.probe import make_character_png, make_driving_mp4, video_duration_s
+from viggle_watch.media.probe import video_duration_s
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 TIMEOUT_S = 10.0

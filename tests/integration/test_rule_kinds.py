@@ -12,7 +12,7 @@ from conftest import KEY, MakeConfig, Stepper, Workspace, drop, wait_for
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import build_service
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.states import State
 
 DUO = "770e8400-e29b-41d4-a716-446655440000"

@@ -40,7 +40,7 @@ from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.errors import ApiError, ConfigError, DownloadError
 from viggle_watch.logs import configure_logging
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.states import TERMINAL, State
 from viggle_watch.viggle.client import Timeouts, ViggleClient
 from viggle_watch.viggle.inputs import UploadInput

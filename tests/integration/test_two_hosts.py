@@ -21,8 +21,8 @@ from conftest import KEY, MakeConfig, Workspace, drop, wait_for
 
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import Service, build_service
+from viggle_watch.clock import day_of
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
-from viggle_watch.render.budget import day_of
 from viggle_watch.store.states import State
 
 INPUTS = 12

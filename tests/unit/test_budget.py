@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from viggle_watch.render.budget import Budget, Verdict, check_budget, day_of, estimate_credits
+from viggle_watch.clock import day_of
+from viggle_watch.render.budget import Budget, Verdict, check_budget, estimate_credits
 
 
 def ts(text: str) -> float:

@@ -17,7 +17,7 @@ from viggle_watch.emulator.render import (
 )
 from viggle_watch.emulator.replies import Rejection
 from viggle_watch.emulator.routes import Unmatched, match
-from viggle_watch.media.probe import make_driving_mp4
+from viggle_watch.media.synth import make_driving_mp4
 
 
 @pytest.mark.parametrize(

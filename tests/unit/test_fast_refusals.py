@@ -8,7 +8,8 @@ from typing import Any, cast
 
 from viggle_watch.errors import ApiError, FastUnavailableError, ThrottledError
 from viggle_watch.render.breaker import CircuitBreaker
-from viggle_watch.render.submitter import FAST_TRIES, SubmitSettings, Submitter
+from viggle_watch.render.outcomes import FAST_TRIES
+from viggle_watch.render.submitter import SubmitSettings, Submitter
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import InputRef, JobSpec, JobStore
 from viggle_watch.store.sqlite import Database

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from viggle_watch.intake.checks import check_image, check_video
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 
 # What `viggle-watch run` (viggle_watch.cli.main) imports on its way to a service.
 RUN_PATH = (

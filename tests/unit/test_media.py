@@ -9,16 +9,14 @@ import av
 import pytest
 from PIL import Image
 
-from viggle_watch.media.probe import (
+from viggle_watch.media.probe import VideoProbe, probe_video, video_duration_s
+from viggle_watch.media.synth import (
     RESULT_FPS,
     RESULT_SIZE,
-    VideoProbe,
     make_character_png,
     make_driving_mp4,
     make_result_mp4,
     make_video,
-    probe_video,
-    video_duration_s,
 )
 
 

@@ -28,13 +28,8 @@ from viggle_watch.intake.checks import (
     error_document,
     read_video_isolated,
 )
-from viggle_watch.media.probe import (
-    VideoReading,
-    make_character_png,
-    make_driving_mp4,
-    make_video,
-    read_video,
-)
+from viggle_watch.media.probe import VideoReading, read_video
+from viggle_watch.media.synth import make_character_png, make_driving_mp4, make_video
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

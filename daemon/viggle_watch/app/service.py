@@ -26,7 +26,7 @@ from viggle_watch.app.settings import (
     watch_roots,
 )
 from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
-from viggle_watch.clock import Clock, SystemClock
+from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, JobsRule, Rule, load_config
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.intake.tick import Intake, wanted
@@ -36,7 +36,6 @@ from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_
 from viggle_watch.outputs.atomic import part_path
 from viggle_watch.outputs.filing import archive_source
 from viggle_watch.render.breaker import CircuitBreaker
-from viggle_watch.render.budget import day_of
 from viggle_watch.render.downloader import Downloader, OutputSettings, stale_parts
 from viggle_watch.render.poller import Poller
 from viggle_watch.render.preparer import Preparer

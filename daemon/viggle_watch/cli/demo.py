@@ -15,7 +15,7 @@ from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import Service, build_service
 from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve
-from viggle_watch.media.probe import make_character_png, make_driving_mp4
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.outputs.sidecar import sidecar_path
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import TERMINAL, State

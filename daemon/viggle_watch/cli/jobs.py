@@ -12,11 +12,11 @@ from rich.table import Table
 
 from viggle_watch.app.clients import make_client
 from viggle_watch.cli.status import job_detail, print_job_detail
+from viggle_watch.clock import day_of
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.outputs.filing import archive_source
 from viggle_watch.render import actions
-from viggle_watch.render.budget import day_of
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.factory import open_backend
 from viggle_watch.store.jobs import JobStore

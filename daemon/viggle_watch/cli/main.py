@@ -26,11 +26,11 @@ from viggle_watch.cli.config import (
 )
 from viggle_watch.cli.jobs import add_jobs_parser, run_jobs
 from viggle_watch.cli.status import gather_status, print_status, status_view
+from viggle_watch.clock import day_of
 from viggle_watch.config import Config, load_config, resolve_api_key
 from viggle_watch.emulator.cli import add_sim_arguments, config_from_args
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.logs import LogFormat, configure_logging
-from viggle_watch.render.budget import day_of
 from viggle_watch.store.factory import open_backend
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore

@@ -23,7 +23,7 @@ from viggle_watch.emulator.jobs import Job, JobStatus, ResultUrls
 from viggle_watch.emulator.replies import CODE_INVALID, Rejection, error_body
 from viggle_watch.emulator.state import EmulatorState
 from viggle_watch.emulator.wire import HttpRequest, HttpResponse, json_response
-from viggle_watch.media.probe import RESULT_FPS, make_result_mp4
+from viggle_watch.media.synth import RESULT_FPS, make_result_mp4
 
 NOMINAL_TTL_S: Final = 3600
 """``exp`` of URLs issued while no expiry is enforced."""

@@ -15,12 +15,12 @@ from typing import Final
 
 import structlog
 
+from viggle_watch.clock import day_of
 from viggle_watch.config import JobsRule, PairsRule, Rule, ScenesRule
 from viggle_watch.errors import StoreError
 from viggle_watch.intake.checks import Problem, VideoFacts, check_image, check_video, error_document
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, read_text, sha256_file
 from viggle_watch.outputs.filing import FILED, PROCESSED, archive_source, move_input, reject_input
-from viggle_watch.render.budget import day_of
 from viggle_watch.rules.manifest import (
     FOLDER_MANIFEST,
     ManifestError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +20,17 @@ class Verdict:
     permanent: bool = False  # True when waiting cannot help (the job alone is over a cap)
 
 
+CHARACTER_CREDITS: Final = 1  # what Viggle charges to make a character (preprocessed mode)
+
+
+def render_credits(output_seconds: float, *, fast: bool) -> int:
+    """What a render costs: 1 credit per started second of output, twice that in fast mode."""
+    return math.ceil(max(0.0, output_seconds) - 1e-9) * (2 if fast else 1)
+
+
 def estimate_credits(output_seconds: float, *, fast: bool, new_characters: int) -> int:
-    """ceil(seconds) x (2 if fast), plus 1 per character that must be preprocessed first."""
-    render = math.ceil(max(0.0, output_seconds) - 1e-9) * (2 if fast else 1)
-    return render + max(0, new_characters)
-
-
-def day_of(ts: float) -> str:
-    """The UTC calendar day of ``ts``; daily caps reset at 00:00 UTC."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+    """A job's cost: its render, plus each character that must be made first."""
+    return render_credits(output_seconds, fast=fast) + CHARACTER_CREDITS * max(0, new_characters)
 
 
 def check_budget(

@@ -9,9 +9,11 @@ from typing import Any, Final
 
 import structlog
 
+from viggle_watch.clock import day_of
 from viggle_watch.errors import ApiError
-from viggle_watch.render.budget import Budget, check_budget, day_of, estimate_credits
+from viggle_watch.render.budget import Budget, check_budget, estimate_credits
 from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
+from viggle_watch.render.retry import BUDGET_RECHECK_S
 from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore, scene_key
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.spec import InputRef, JobSpec
@@ -19,7 +21,6 @@ from viggle_watch.store.states import State
 from viggle_watch.viggle.client import ViggleClient
 
 log = structlog.get_logger()
-BUDGET_RECHECK_S: Final = 60.0
 BALANCE_TTL_S: Final = 30.0
 BATCH: Final = 50
 PREPARING_ONLY: Final = frozenset({State.PREPARING})

@@ -12,21 +12,14 @@ from dataclasses import dataclass
 
 import structlog
 
-from viggle_watch.errors import (
-    ApiError,
-    BudgetExceededError,
-    CreditsError,
-    NotFoundError,
-    NotSentError,
-    OutcomeUnknownError,
-    ThrottledError,
-)
-from viggle_watch.render.budget import day_of
+from viggle_watch.clock import day_of
+from viggle_watch.errors import ApiError, BudgetExceededError, NotFoundError
+from viggle_watch.render.budget import CHARACTER_CREDITS
+from viggle_watch.render.outcomes import Attempt, Next, classify
 from viggle_watch.store.assets import PAID_KINDS, AssetKind, AssetStatus, AssetStore
 from viggle_watch.viggle.schemas import AssetCreated
 
 log = structlog.get_logger()
-CHARACTER_CREDITS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +90,7 @@ def _create(
     daily_cap: float | None,
 ) -> Step:
     paid = kind in PAID_KINDS
-    credits = CHARACTER_CREDITS if paid else 0.0
+    credits = float(CHARACTER_CREDITS) if paid else 0.0
     day = day_of(now)
     if not assets.begin_create(
         kind, key, job_id=job_id, at=now, credits=credits, day=day, daily_cap=daily_cap
@@ -105,26 +98,30 @@ def _create(
         return WAITING
     try:
         created = calls.create()
-    except (NotSentError, ThrottledError) as exc:
-        assets.forget(kind, key, refund=True)
-        log.warning("asset_retry_scheduled", kind=kind, job_id=job_id, reason=str(exc))
-        return WAITING
-    except CreditsError as exc:
-        assets.forget(kind, key, refund=True)
-        return Step("budget", reason=str(exc))
-    except OutcomeUnknownError as exc:
-        if not paid:  # free to make again: forget the lost one
-            assets.forget(kind, key)
-            return WAITING
-        assets.set(kind, key, AssetStatus.UNCERTAIN, at=now, detail=str(exc))
-        log.error("asset_uncertain", kind=kind, job_id=job_id, reason=str(exc))
-        return Step("uncertain", reason=f"{kind} creation outcome unknown: {exc}")
     except ApiError as exc:
-        assets.set(kind, key, AssetStatus.FAILED, at=now, detail=str(exc))
-        assets.refund(kind, key)
-        return Step("failed", reason=f"{kind} was refused: {exc}")
+        return _refused(assets, kind, key, exc, job_id=job_id, now=now)
     assets.set(kind, key, AssetStatus.PENDING, at=now, viggle_id=created.id)
     log.info("asset_created", kind=kind, job_id=job_id, viggle_id=created.id)
+    return WAITING
+
+
+def _refused(
+    assets: AssetStore, kind: AssetKind, key: str, exc: ApiError, *, job_id: int, now: float
+) -> Step:
+    """A creation that failed, by the one table of paid steps (``outcomes.classify``)."""
+    outcome = classify(exc, Attempt(paid=kind in PAID_KINDS))
+    if outcome.next is Next.UNCERTAIN:
+        assets.set(kind, key, AssetStatus.UNCERTAIN, at=now, detail=str(exc))
+        log.error("asset_uncertain", kind=kind, job_id=job_id, reason=str(exc))
+        return Step("uncertain", reason=f"{kind} creation {outcome.reason}")
+    if outcome.next is Next.FAIL:
+        assets.set(kind, key, AssetStatus.FAILED, at=now, detail=outcome.reason)
+        assets.refund(kind, key)
+        return Step("failed", reason=f"{kind} was refused: {outcome.reason}")
+    assets.forget(kind, key, refund=True)  # not made: make it again when it is due
+    if outcome.next is Next.WAIT_BUDGET:
+        return Step("budget", reason=outcome.reason)
+    log.warning("asset_retry_scheduled", kind=kind, job_id=job_id, reason=outcome.reason)
     return WAITING
 
 

@@ -30,7 +30,7 @@ SUBMIT_JITTER_SHARE: Final = 0.5  # a re-submission waits up to this share of it
 DOWNLOAD_BASE_S: Final = 5.0
 DOWNLOAD_CAP_S: Final = 120.0  # already paid for: keep trying at least every 2 min
 POLL_CAP_S: Final = 120.0
-BUDGET_RECHECK_S: Final = 300.0
+BUDGET_RECHECK_S: Final = 60.0  # a job waiting for budget looks again (a cached balance read)
 
 
 def submit_delay_s(

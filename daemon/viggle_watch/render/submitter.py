@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,25 +9,22 @@ from typing import Final
 
 import structlog
 
+from viggle_watch.clock import day_of
 from viggle_watch.errors import (
     ApiError,
-    AuthError,
     BudgetExceededError,
-    CreditsError,
     FastUnavailableError,
     InFlightLimitError,
-    NotSentError,
     OutcomeUnknownError,
-    RejectedError,
-    ThrottledError,
     TransientError,
     TransitionError,
 )
 from viggle_watch.notify.metrics import Metrics
 from viggle_watch.outputs.atomic import sha256_of
 from viggle_watch.render.breaker import CircuitBreaker
-from viggle_watch.render.budget import Budget, check_budget, day_of
-from viggle_watch.render.retry import BUDGET_RECHECK_S, submit_delay_s
+from viggle_watch.render.budget import Budget, check_budget, render_credits
+from viggle_watch.render.outcomes import FAST_REFUSED, Attempt, Next, classify
+from viggle_watch.render.retry import BUDGET_RECHECK_S
 from viggle_watch.store.assets import AssetKind, AssetStore, scene_key
 from viggle_watch.store.jobs import Job, JobStore, Spend
 from viggle_watch.store.states import IN_FLIGHT, State
@@ -36,13 +32,7 @@ from viggle_watch.viggle.client import ViggleClient
 from viggle_watch.viggle.inputs import IdsInput, MultiInput, RenderInput, RenderOptions, UploadInput
 
 log = structlog.get_logger()
-# 400 codes that mean a cached asset is gone or not usable: make it again, once
-STALE_ASSET_CODES: Final = frozenset({"CS-ORIV-008", "CS-ORIV-009", "CS-ORIV-010"})
-
-
 UNMOUNTED_RETRY_S: Final = 60.0
-FAST_TRIES: Final = 3  # fast mode refused this often: the job fails with the reason
-FAST_REFUSED: Final = "fast mode unavailable: "  # marks those refusals in the job's history
 
 
 def _looks_unmounted(folder: Path) -> bool:
@@ -131,24 +121,26 @@ class Submitter:
 
     def _within_budget(self, job: Job, now: float) -> bool:
         """The render's own cost against the daily cap, now that its length is known."""
-        cost = math.ceil(render_seconds(job) - 1e-9) * (2 if job.spec.options.fast else 1)
+        cost = render_credits(render_seconds(job), fast=job.spec.options.fast)
         daily = Budget(daily_credits=self._settings.budget.daily_credits)
         verdict = check_budget(
             cost, budget=daily, spent_today=self._store.spent_on(day_of(now)), balance=None
         )
         if verdict.go:
             return True
-        self._wait_budget(job, now, verdict.reason)
+        self._wait_budget(job, now, verdict.reason, src=State.PREPARING)
         return False
 
-    def _wait_budget(self, job: Job, now: float, reason: str) -> None:
+    def _wait_budget(self, job: Job, now: float, reason: str, *, src: State) -> None:
+        """To ``waiting_budget``; from ``submitting`` (a 402) its intent's credits go back."""
         self._store.transition(
             job.id,
-            State.PREPARING,
+            src,
             State.WAITING_BUDGET,
             at=now,
             detail=reason,
             error_message=reason,
+            refund=src == State.SUBMITTING,
             next_attempt_at=now + BUDGET_RECHECK_S,
         )
         log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
@@ -170,7 +162,7 @@ class Submitter:
                 job, State.PREPARING, now, "input_missing", f"input file is gone: {missing[0]}"
             )
             return
-        cost = math.ceil(render_seconds(job) - 1e-9) * (2 if job.spec.options.fast else 1)
+        cost = render_credits(render_seconds(job), fast=job.spec.options.fast)
         # the intent (and its cost) is committed before the POST: a crash from here on
         # becomes `uncertain`, never a second submission. The daily cap is checked again in
         # that transaction, against what every host sharing the store has committed.
@@ -190,7 +182,7 @@ class Submitter:
             bound.warning("job_moved_before_submit", reason="another host holds it now")
             return
         except BudgetExceededError as exc:
-            self._wait_budget(job, now, str(exc))
+            self._wait_budget(job, now, str(exc), src=State.PREPARING)
             return
         except InFlightLimitError:  # another host took the last slot: try again next tick
             self.full = True
@@ -303,44 +295,23 @@ class Submitter:
         log.warning("retry_scheduled", job_id=job.id, reason=reason, delay_s=round(delay_s, 1))
 
     def _classify_failure(self, job: Job, exc: ApiError, now: float) -> None:
-        """RELIABILITY §2.4: only a provably unsent or refused request leaves `submitting`."""
-        attempt = job.attempts + 1
-        refusals = self._fast_refusals(job) + 1 if isinstance(exc, FastUnavailableError) else 0
-        if refusals >= FAST_TRIES:
-            self._fail(
-                job,
-                State.SUBMITTING,
-                now,
-                exc.code or "fast_unavailable",
-                f"fast mode stayed unavailable for {refusals} tries; retry the job "
-                "later, or without fast (`fast: false`)",
-            )
-        elif isinstance(exc, NotSentError | ThrottledError | FastUnavailableError):
-            retry_after = exc.retry_after_s if isinstance(exc, ThrottledError) else None
-            reason = f"{FAST_REFUSED}{exc}" if refusals else str(exc)
-            self._back_to_queue(job, now, reason, submit_delay_s(attempt, retry_after))
-        elif isinstance(exc, CreditsError):
-            self._store.transition(
-                job.id,
-                State.SUBMITTING,
-                State.WAITING_BUDGET,
-                at=now,
-                detail=str(exc),
-                error_message=str(exc),
-                refund=True,
-                next_attempt_at=now + BUDGET_RECHECK_S,
-            )
-            log.warning("job_waiting_budget", job_id=job.id, reason=str(exc))
-        elif (
-            isinstance(exc, RejectedError)
-            and exc.code in STALE_ASSET_CODES
-            and (job.spec.mode == "preprocessed" and not job.assets.get("recreated"))
-        ):
+        """docs/reliability.md §2.4: only a provably unsent or refused request leaves
+        ``submitting`` with its credits back; the table is ``outcomes.classify``."""
+        attempt = Attempt(
+            job.attempts + 1,
+            self._fast_refusals(job) if isinstance(exc, FastUnavailableError) else 0,
+            can_recreate=job.spec.mode == "preprocessed" and not job.assets.get("recreated"),
+        )
+        outcome = classify(exc, attempt)
+        if outcome.next is Next.RECREATE:
             self._forget_assets(job)
-            self._back_to_queue(job, now, f"a cached asset is stale ({exc.code})", 0.0)
-        elif isinstance(exc, AuthError | RejectedError):
-            self._fail(job, State.SUBMITTING, now, exc.code or "rejected", str(exc))
-            if isinstance(exc, AuthError):
+        if outcome.next in (Next.RETRY, Next.RECREATE):
+            self._back_to_queue(job, now, outcome.reason, outcome.delay_s)
+        elif outcome.next is Next.WAIT_BUDGET:
+            self._wait_budget(job, now, outcome.reason, src=State.SUBMITTING)
+        elif outcome.next is Next.FAIL:
+            self._fail(job, State.SUBMITTING, now, outcome.code, outcome.reason)
+            if outcome.pause:
                 self.paused_reason = f"the API key was refused: {exc}"
                 log.error("submissions_paused", reason=self.paused_reason)
         else:  # outcome unknown, or anything we cannot prove was not acted on
@@ -349,7 +320,7 @@ class Submitter:
                 State.SUBMITTING,
                 State.UNCERTAIN,
                 at=now,
-                detail=f"outcome unknown: {exc}",
+                detail=outcome.reason,
                 error_message=str(exc),
             )
             log.error(
