@@ -18,6 +18,7 @@ from viggle_watch.app.clients import input_claimer, make_client
 from viggle_watch.app.keeper import Keeper
 from viggle_watch.app.scheduler import TickScheduler
 from viggle_watch.app.settings import (
+    RuleSnapshot,
     admit_window,
     budget_of,
     check_paths,
@@ -27,14 +28,14 @@ from viggle_watch.app.settings import (
 )
 from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
 from viggle_watch.clock import Clock, SystemClock, day_of
-from viggle_watch.config import Config, JobsRule, Rule, load_config
+from viggle_watch.config import Config, JobsRule, load_config
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.intake.tick import Intake, wanted
 from viggle_watch.logs import register_secret
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_metrics
 from viggle_watch.outputs.atomic import part_path
-from viggle_watch.outputs.filing import archive_source
+from viggle_watch.outputs.finished import Finisher
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.downloader import Downloader, OutputSettings, stale_parts
 from viggle_watch.render.poller import Poller
@@ -44,7 +45,7 @@ from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.factory import STATE_DB, open_backend, state_db_path
 from viggle_watch.store.hosts import HostStore
-from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.states import State
 from viggle_watch.watch.observer import Watching, start_observers
 from viggle_watch.watch.stability import SettleTracker
@@ -73,8 +74,7 @@ class Service:
     poller: Poller
     downloader: Downloader
     tick_interval_s: float
-    rules: dict[str, Rule]  # shared with the callbacks, updated in place on reload
-    outputs: OutputSettings
+    rules: RuleSnapshot  # replaced whole on reload; the callbacks read it at each call
     hooks: HookRunner
     keeper: Keeper
     # a worker per job: the watchdog ping never waits behind a long upload or a slow rescan
@@ -204,16 +204,15 @@ class Service:
             log.warning("config_reload_partial", reason="state_dir, api and store need a restart")
         for rule in new.rules:
             rule.output.mkdir(parents=True, exist_ok=True)
-        self.rules.clear()
-        self.rules.update({r.name: r for r in new.rules})
-        self.outputs.rules.update(output_rules(new))
+        self.rules.replace(new.rules)
+        self.downloader.configure(OutputSettings(output_rules(new)))
         self.intake.set_rules(new.rules)
         self.preparer.configure(budget_of(new), admit_window(new))
         self.submitter.configure(submit_settings(new))
         old_roots, self.config = watch_roots(self.config), new
         if watch_roots(new) != old_roots:
             self._watch()
-        log.info("config_reloaded", rules=sorted(self.rules))
+        log.info("config_reloaded", rules=sorted(self.rules.get()))
         return True
 
     def _remove_stale_parts(self) -> None:
@@ -296,41 +295,22 @@ def build_service(
     client = make_client(config, key, session=session, hosts=hosts if db.shared else None)
     breaker = CircuitBreaker()
 
-    rules: dict[str, Rule] = {r.name: r for r in config.rules}
+    rules = RuleSnapshot(config.rules)
     # a session of its own, never the Viggle client's: no API key can ride along
     hooks = HookRunner(store, requests.Session(), clock=clock.time)
-    outputs = OutputSettings(output_rules(config))
     metrics = Metrics(
         jobs_by_state=store.counts,
         credits_spent_today=lambda: store.spent_on(day_of(clock.time())),
-        roots=lambda: {str(r.watch): r.watch.is_dir() for r in rules.values()},
+        roots=lambda: {str(r.watch): r.watch.is_dir() for r in rules.get().values()},
     )
-
-    def ended(job: Job) -> None:
-        finished = store.get(job.id) or job
-        log.info(
-            "job_finished",
-            job_id=job.id,
-            rule=job.rule,
-            result=str(finished.state),
-            duration_s=round(clock.time() - job.created_at, 3),
-            attempts=finished.attempts,
-            credits=finished.estimate_credits,
-            output=finished.output_path,
-            error=finished.error_message,
-        )
-        rule = rules.get(job.rule)
-        policy = rule.inputs if rule is not None else "processed"
-        for source in store.sources(job.id):
-            archive_source(
-                store,
-                Path(source),
-                policy=policy,
-                day=day_of(clock.time()),
-                on_moved=tracker.forget,
-            )
-        if rule is not None:  # queued; the hook's outcome is noted in the job's history
-            hooks.ended(finished, on_done=rule.on_done, on_failed=rule.on_failed)
+    finisher = Finisher(
+        store,
+        rules.get,
+        clock=clock.time,
+        on_moved=tracker.forget,
+        hooks=lambda job, rule: hooks.ended(job, on_done=rule.on_done, on_failed=rule.on_failed),
+    )
+    ended = finisher.ended
 
     return Service(
         config=config,
@@ -367,10 +347,11 @@ def build_service(
             on_ended=ended,
             metrics=metrics,
         ),
-        downloader=Downloader(store, client, outputs, on_ended=ended, metrics=metrics),
+        downloader=Downloader(
+            store, client, OutputSettings(output_rules(config)), on_ended=ended, metrics=metrics
+        ),
         tick_interval_s=tick_interval_s,
         rules=rules,
-        outputs=outputs,
         hooks=hooks,
         keeper=Keeper(db, store, assets, hosts),
         metrics=metrics,

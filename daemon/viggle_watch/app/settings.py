@@ -3,10 +3,12 @@ and `check-config` make before starting)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
-from viggle_watch.config import Config, JobsRule
+from viggle_watch.config import Config, JobsRule, Rule
 from viggle_watch.config.kinds import fixed_inputs
 from viggle_watch.errors import ConfigError
 from viggle_watch.intake.checks import Problem, check_image, check_video
@@ -43,11 +45,28 @@ def submit_settings(config: Config) -> SubmitSettings:
     return SubmitSettings(config.max_concurrent_renders, config.poll_interval, budget_of(config))
 
 
-def output_rules(config: Config) -> dict[str, OutputRule]:
-    return {
-        r.name: OutputRule(r.output, r.collision, r.output_mode, r.output_group)
-        for r in config.rules
-    }
+class RuleSnapshot:
+    """The rules by name as one read-only mapping that a reload replaces whole: a reader takes
+    it once per tick and sees the old rules or the new ones, never a half-updated mix."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._current: Mapping[str, Rule] = MappingProxyType({})
+        self.replace(rules)
+
+    def replace(self, rules: Iterable[Rule]) -> None:
+        self._current = MappingProxyType({r.name: r for r in rules})
+
+    def get(self) -> Mapping[str, Rule]:
+        return self._current
+
+
+def output_rules(config: Config) -> Mapping[str, OutputRule]:
+    return MappingProxyType(
+        {
+            r.name: OutputRule(r.output, r.collision, r.output_mode, r.output_group)
+            for r in config.rules
+        }
+    )
 
 
 def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:

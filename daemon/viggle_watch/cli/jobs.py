@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from viggle_watch.app.clients import make_client
 from viggle_watch.cli.status import job_detail, print_job_detail
-from viggle_watch.clock import day_of
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.errors import ViggleWatchError
-from viggle_watch.outputs.filing import archive_source
+from viggle_watch.outputs.finished import Finisher
 from viggle_watch.render import actions
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.factory import open_backend
@@ -74,15 +72,8 @@ def run_jobs(args: argparse.Namespace, config: Config) -> int:
             if current is not None and current.state == State.RENDERING:
                 client = make_client(config, resolve_api_key(config))
             job = actions.cancel(store, client, args.id, now=now)
-            rule = next((r for r in config.rules if r.name == job.rule), None)
-            for source in store.sources(job.id):  # file its input away, as the service would
-                archive_source(
-                    store,
-                    Path(source),
-                    policy=rule.inputs if rule else "processed",
-                    day=day_of(now),
-                    on_moved=lambda _p: None,
-                )
+            rules = {r.name: r for r in config.rules}
+            Finisher(store, lambda: rules, clock=time.time).ended(job)  # as the service would
         console.print(f"job {job.id} is now {job.state}")
         return 0
     finally:

@@ -7,7 +7,7 @@ import grp
 import json
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -50,7 +50,7 @@ class OutputRule:
 
 @dataclass(frozen=True, slots=True)
 class OutputSettings:
-    rules: dict[str, OutputRule]  # rule name → its output settings
+    rules: Mapping[str, OutputRule]  # rule name → its output settings (read-only)
     max_bytes: int = MAX_OUTPUT_BYTES
 
 
@@ -84,6 +84,10 @@ class Downloader:
         self._rand = rand  # the jitter of retry delays (tests pass a constant)
         self._failures: dict[int, int] = {}
         self._progress: dict[int, int] = {}  # job id → bytes of its .part at the last failure
+
+    def configure(self, settings: OutputSettings) -> None:
+        """A reloaded config's output settings, swapped whole; they apply from the next job."""
+        self._settings = settings
 
     def tick(self, now: float) -> int:
         jobs = self._store.due(State.DOWNLOADING, now)

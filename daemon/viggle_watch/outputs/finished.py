@@ -1,0 +1,74 @@
+"""When a job ends (done, failed or cancelled), the one place that says so: one ``job_finished``
+line, its inputs filed away by its rule's ``inputs`` policy, and its rule's hooks handed on.
+
+The service, the CLI (``jobs cancel``) and the intake all end jobs or file inputs through a
+:class:`Finisher`, so every way a job ends is logged once and filed the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import structlog
+
+from viggle_watch.clock import day_of
+from viggle_watch.config import Rule
+from viggle_watch.outputs.filing import archive_source
+from viggle_watch.store.jobs import Job, JobStore
+
+log = structlog.get_logger()
+Hooks = Callable[[Job, Rule], None]  # fire the rule's on_done / on_failed hook for the job
+DEFAULT_POLICY = "processed"  # the inputs policy of a job whose rule a reload removed
+
+
+def _nothing(_path: Path) -> None:
+    return None
+
+
+class Finisher:
+    """Ends jobs the one way: ``ended(job)`` after the store has committed its final state."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        rules: Callable[[], Mapping[str, Rule]],
+        *,
+        clock: Callable[[], float],
+        on_moved: Callable[[Path], None] = _nothing,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self._store = store
+        self._rules = rules  # read at each call: a reload swaps the whole mapping
+        self._clock = clock
+        self._on_moved = on_moved
+        self._hooks = hooks
+
+    def ended(self, job: Job) -> None:
+        """Log ``job_finished``, file the job's inputs, fire its hooks (``job`` may be the copy
+        from before its last transition, so the store is asked for the final one)."""
+        finished = self._store.get(job.id) or job
+        now = self._clock()
+        log.info(
+            "job_finished",
+            job_id=job.id,
+            rule=job.rule,
+            result=str(finished.state),
+            duration_s=round(now - job.created_at, 3),
+            attempts=finished.attempts,
+            credits=finished.estimate_credits,
+            output=finished.output_path,
+            error=finished.error_message,
+        )
+        rule = self._rules().get(job.rule)
+        self.file_away((Path(s) for s in self._store.sources(job.id)), rule, now)
+        if rule is not None and self._hooks is not None:
+            self._hooks(finished, rule)  # queued; the outcome is noted in the job's history
+
+    def file_away(self, sources: Iterable[Path], rule: Rule | None, now: float) -> None:
+        """File each input whose jobs have all ended, by the rule's ``inputs`` policy."""
+        policy = rule.inputs if rule is not None else DEFAULT_POLICY
+        for source in sources:
+            archive_source(
+                self._store, source, policy=policy, day=day_of(now), on_moved=self._on_moved
+            )

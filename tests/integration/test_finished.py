@@ -1,0 +1,103 @@
+"""Every way a job ends goes through the one job-ended handler (viggle_watch.outputs.finished):
+one `job_finished` line, its input filed by the rule's policy, its hooks handed on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from structlog.testing import capture_logs
+
+from viggle_watch.config import Rule
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.media.synth import make_character_png
+from viggle_watch.outputs.finished import Finisher
+from viggle_watch.store.jobs import Job
+from viggle_watch.store.states import State
+
+KEY = "vk-test-finished"
+
+
+def finished_lines(logs: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
+    return [(e["job_id"], e["result"]) for e in logs if e["event"] == "job_finished"]
+
+
+def test_a_rendered_job_is_finished_once_and_its_input_filed(
+    stepper_for: Any, workspace: Any
+) -> None:
+    """done: one job_finished line; the input moves to processed/."""
+    with serve(EmulatorConfig(latency_s=0.2)) as emu:
+        st = stepper_for(emu.url)
+        make_character_png(workspace.watch / "alice.png", seed=3)
+        st.ingest()
+        with capture_logs() as logs:
+            st.run_until(lambda: st.state() == State.DONE)
+            st.step()
+    filed = sorted(p.name for p in (workspace.watch / "processed").iterdir())
+    assert (finished_lines(logs), filed) == ([(1, "done")], ["alice.png"])
+
+
+def test_a_job_cancelled_from_the_cli_is_finished_once(stepper_for: Any, workspace: Any) -> None:
+    """`jobs cancel` logs job_finished (result cancelled) and files the input as failed."""
+    st = stepper_for("http://127.0.0.1:9")  # never reached: the job is cancelled while queued
+    make_character_png(workspace.watch / "bob.png", seed=4)
+    st.ingest()
+    config = st.service.config.source
+    command = ["--log-format", "json", "jobs", "cancel", "1", "--config", str(config)]
+    done = subprocess.run(
+        [sys.executable, "-m", "viggle_watch", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "VIGGLE_API_KEY": KEY},
+    )
+    logs = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    filed = sorted(p.name for p in (workspace.watch / "failed").iterdir())
+    assert (done.returncode, finished_lines(logs), filed, st.state()) == (
+        0,
+        [(1, "cancelled")],
+        ["bob.png"],
+        State.CANCELLED,
+    )
+
+
+def test_hooks_get_the_final_job_and_its_current_rule(stepper_for: Any, workspace: Any) -> None:
+    """The handler asks the store for the final state and reads the rules at each call (a
+    reload replaces them whole); a job whose rule is gone is filed by the default policy."""
+    st = stepper_for("http://127.0.0.1:9")
+    make_character_png(workspace.watch / "carol.png", seed=5)
+    st.ingest()
+    store = st.service.store
+    stale = store.get(1)
+    assert stale is not None
+    store.transition(1, State.QUEUED, State.FAILED, at=st.clock.time(), detail="test")
+    rules: dict[str, Rule] = {}
+    fired: list[tuple[State, str]] = []
+    finisher = Finisher(
+        store,
+        lambda: rules,
+        clock=st.clock.time,
+        hooks=lambda job, rule: fired.append((job.state, rule.name)),
+    )
+    finisher.ended(stale)  # the rule was removed: no hook, filed as "processed" would
+    rules.update({r.name: r for r in st.service.config.rules})
+    other = _another_failed_job(st, workspace)
+    finisher.ended(other)
+    assert (fired, sorted(p.name for p in (workspace.watch / "failed").iterdir())) == (
+        [(State.FAILED, st.service.config.rules[0].name)],
+        ["carol.png", "dave.png"],
+    )
+
+
+def _another_failed_job(st: Any, workspace: Any) -> Job:
+    make_character_png(workspace.watch / "dave.png", seed=6)
+    st.ingest()
+    job: Job | None = st.service.store.get(2)
+    assert job is not None
+    st.service.store.transition(2, State.QUEUED, State.FAILED, at=st.clock.time(), detail="t")
+    return job
