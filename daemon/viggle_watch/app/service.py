@@ -30,7 +30,8 @@ from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
 from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, JobsRule, load_config
 from viggle_watch.errors import ViggleWatchError
-from viggle_watch.intake.tick import Intake, wanted
+from viggle_watch.intake.decide import wanted
+from viggle_watch.intake.tick import Intake
 from viggle_watch.logs import register_secret
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_metrics

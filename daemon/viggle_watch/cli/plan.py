@@ -11,25 +11,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from viggle_watch.config import Config, JobsRule, PairsRule, Rule
-from viggle_watch.intake.checks import Problem, VideoFacts, check_image, check_video
+from viggle_watch.config import Config, Rule
+from viggle_watch.intake.decide import Make, Refuse, Wait, skip_for_collision
+from viggle_watch.intake.facts import Facts
 from viggle_watch.intake.spec import SpecBuilder
 from viggle_watch.intake.tick import Intake
 from viggle_watch.render.budget import estimate_credits
-from viggle_watch.rules.manifest import (
-    FOLDER_MANIFEST,
-    ManifestError,
-    folder_request,
-    manifest_request,
-)
-from viggle_watch.rules.pairing import (
-    RenderRequest,
-    is_image,
-    is_manifest,
-    is_video,
-    pair_request,
-    requests_for,
-)
+from viggle_watch.rules.pairing import RenderRequest
 from viggle_watch.store.assets import AssetKind, AssetStore
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.spec import dedup_key
@@ -48,83 +36,47 @@ class Planned:
     reason: str = ""
 
 
-def _problem(path: Path) -> Problem | None:
-    if is_image(path):
-        return check_image(path)
-    if is_video(path):
-        facts = check_video(path)
-        return facts if isinstance(facts, Problem) else None
-    return None
-
-
-def _requests(rule: Rule, paths: list[Path]) -> list[RenderRequest | Planned]:
-    out: list[RenderRequest | Planned] = []
-    if isinstance(rule, PairsRule):
-        by_stem: dict[str, list[Path]] = {}
-        for p in paths:
-            if is_image(p) or is_video(p):
-                by_stem.setdefault(p.stem, []).append(p)
-        for stem, group in sorted(by_stem.items()):
-            images = [p for p in group if is_image(p)]
-            videos = [p for p in group if is_video(p)]
-            if images and videos:
-                out.append(pair_request(rule, images[0], videos[0]))
-            else:
-                out.append(
-                    Planned(
-                        rule.name,
-                        str(group[0]),
-                        "wait",
-                        reason=f"waiting for the partner of {stem}",
-                    )
-                )
-        return out
-    for p in paths:
-        if isinstance(rule, JobsRule):
-            if p.is_dir():
-                names = sorted(c.name for c in p.iterdir())
-                text = (
-                    (p / FOLDER_MANIFEST).read_text(encoding="utf-8", errors="replace")
-                    if (p / FOLDER_MANIFEST).is_file()
-                    else None
-                )
-                found = folder_request(rule, p, names, text)
-            elif is_manifest(p):
-                found = manifest_request(rule, p, p.read_text(encoding="utf-8", errors="replace"))
-            else:
-                continue
-            out.append(
-                Planned(rule.name, str(p), "refuse", reason=found.reason)
-                if isinstance(found, ManifestError)
-                else found
-            )
-        else:
-            out.extend(requests_for(rule, p))
-    return out
-
-
 class Planner:
+    """Each rule's candidates, in order, through the intake's own decision (``Facts.decide``):
+    what the service would make of the folders as they are, without changing anything."""
+
     def __init__(self, config: Config, store: JobStore | None, assets: AssetStore | None) -> None:
         self._config, self._store, self._assets = config, store, assets
         self._specs = SpecBuilder()
+        self._facts = Facts()
 
     def plan(self) -> list[Planned]:
         lines: list[Planned] = []
         for rule in self._config.rules:
-            for item in _requests(rule, Intake.candidates(rule)):
-                lines.append(item if isinstance(item, Planned) else self._line(item))
+            lines.extend(self._rule(rule))
+        return lines
+
+    def _rule(self, rule: Rule) -> list[Planned]:
+        lines: list[Planned] = []
+        waiting: dict[str, Path] = {}  # a pairs rule's files whose partner is not there
+        for path in Intake.candidates(rule):
+            decision = self._facts.decide(rule, path, waiting)
+            if isinstance(decision, Refuse):
+                lines.append(
+                    Planned(rule.name, str(path), "refuse", reason=decision.problem.reason)
+                )
+            elif isinstance(decision, Wait):
+                waiting[decision.stem] = path
+            elif isinstance(decision, Make):
+                waiting.pop(path.stem, None)
+                lines.extend(self._line(request) for request in decision.requests)
+        for stem, path in sorted(waiting.items()):
+            lines.append(
+                Planned(rule.name, str(path), "wait", reason=f"waiting for the partner of {stem}")
+            )
         return lines
 
     def _line(self, request: RenderRequest) -> Planned:
         rule, source = request.rule, str(request.sources[0])
-        files = [request.character, *request.scene.cast.values()]
-        files += [request.scene.video] if request.scene.video else []
-        for file in files:
-            problem = _problem(file)
-            if problem is not None:
-                return Planned(rule.name, source, "refuse", reason=problem.reason)
-        facts = check_video(request.scene.video) if request.scene.video else None
-        seconds = facts.duration_s if isinstance(facts, VideoFacts) else None
+        try:
+            seconds = self._facts.scene_seconds(request)
+        except ValueError as exc:
+            return Planned(rule.name, source, "refuse", reason=str(exc))
         spec = self._specs.build(request, now=time.time(), video_s=seconds)
         target = rule.output / f"{spec.output_name}.mp4"
         collision = ("exists: " + rule.collision) if target.exists() else ""
@@ -147,7 +99,7 @@ class Planner:
                 target.name,
                 reason="already rendered (same content, scene, model and options)",
             )
-        if collision and rule.collision == "skip":
+        if skip_for_collision(rule, target.exists()):
             return Planned(
                 rule.name,
                 source,

@@ -16,28 +16,14 @@ from typing import Final
 import structlog
 
 from viggle_watch.clock import day_of
-from viggle_watch.config import JobsRule, PairsRule, Rule, ScenesRule
+from viggle_watch.config import JobsRule, PairsRule, Rule
 from viggle_watch.errors import StoreError
-from viggle_watch.intake.checks import Problem, VideoFacts, check_image, check_video, error_document
-from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, read_text, sha256_file
+from viggle_watch.intake.checks import Problem, error_document
+from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
+from viggle_watch.intake.facts import Facts
+from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
 from viggle_watch.outputs.filing import FILED, PROCESSED, archive_source, move_input, reject_input
-from viggle_watch.rules.manifest import (
-    FOLDER_MANIFEST,
-    ManifestError,
-    folder_request,
-    manifest_request,
-)
-from viggle_watch.rules.pairing import (
-    RenderRequest,
-    is_image,
-    is_manifest,
-    is_video,
-    orphans,
-    pair_partner,
-    pair_request,
-    requests_for,
-    rule_for,
-)
+from viggle_watch.rules.pairing import RenderRequest, orphans, rule_for
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.spec import dedup_key
 from viggle_watch.watch.filters import is_ignored
@@ -68,7 +54,7 @@ class Intake:
         self._specs = SpecBuilder()
         self._waiting: dict[str, dict[str, Path]] = defaultdict(dict)  # rule → stem → file
         self._since: dict[Path, float] = {}
-        self._facts: dict[tuple[str, str, int, int], VideoFacts | Problem] = {}
+        self._facts = Facts()
         self._links: set[Path] = set()
 
     def set_rules(self, rules: list[Rule]) -> None:
@@ -196,39 +182,20 @@ class Intake:
         return new
 
     def _settled(self, rule: Rule, path: Path, now: float) -> int:
-        if isinstance(rule, JobsRule):
-            return self._job(rule, path, now)
-        problem = self._check(path, rule)
-        if problem is not None:
-            self._reject(rule, path, problem, now)
+        decision = self._facts.decide(rule, path, self._waiting[rule.name])
+        if isinstance(decision, Refuse):
+            self._reject(rule, path, decision.problem, now)
             return 0
-        if isinstance(rule, PairsRule):
-            return self._pair(rule, path, now)
-        requests = requests_for(rule, path)
-        return self._enqueue_all(rule, path, requests, now) if requests else 0
-
-    @staticmethod
-    def _check(path: Path, rule: Rule) -> Problem | None:
-        if is_image(path):
-            return check_image(path)
-        if is_video(path):
-            facts = check_video(path, role=_video_role(rule.mode))
-            return facts if isinstance(facts, Problem) else None
-        return None
-
-    def _pair(self, rule: PairsRule, path: Path, now: float) -> int:
-        if not (is_image(path) or is_video(path)):
-            return 0
-        waiting = self._waiting[rule.name]
-        partner = pair_partner(path, waiting)
-        if partner is None:
-            waiting[path.stem] = path
+        if isinstance(decision, Wait):
+            self._waiting[rule.name][decision.stem] = path
             self._since[path] = now
             log.info("partner_awaited", rule=rule.name, path=str(path))
             return 0
-        del waiting[path.stem]
-        self._since.pop(partner, None)
-        return self._enqueue_all(rule, path, [pair_request(rule, path, partner)], now)
+        if isinstance(decision, Ignore):
+            return 0
+        if isinstance(rule, PairsRule):  # its partner leaves the waiting room with it
+            self._since.pop(self._waiting[rule.name].pop(path.stem), None)
+        return self._enqueue_all(rule, path, list(decision.requests), now)
 
     def _expire_orphans(self, now: float) -> None:
         for rule in self._rules:
@@ -244,44 +211,6 @@ class Intake:
                     f"{rule.pair_timeout:g} s (an image needs a video, and a video an image)."
                 )
                 self._reject(rule, path, Problem("orphan", reason, {}), now)
-
-    def _job(self, rule: JobsRule, path: Path, now: float) -> int:
-        if path.is_dir():
-            names = sorted(p.name for p in path.iterdir() if not is_ignored(p.name))
-            text = read_text(path / FOLDER_MANIFEST)
-            request = folder_request(rule, path, names, text)
-        elif is_manifest(path):
-            request = manifest_request(rule, path, read_text(path) or "")
-        else:
-            return 0  # loose files in a jobs folder belong to manifests
-        if isinstance(request, ManifestError):
-            self._reject(rule, path, Problem("bad_manifest", request.reason, {}), now)
-            return 0
-        problem = self._check_request(request)
-        if problem is not None:
-            self._reject(rule, path, problem, now)
-            return 0
-        return self._enqueue_all(rule, path, [request], now)
-
-    def _check_request(self, request: RenderRequest) -> Problem | None:
-        """Every file a manifest names: a real file inside the root, and sendable."""
-        root = request.rule.watch.resolve()
-        files = [request.character, *request.scene.cast.values()]
-        files += [request.scene.video] if request.scene.video else []
-        for file in files:
-            real = file.resolve()
-            if file.is_symlink() or (real != root and root not in real.parents):
-                return Problem(
-                    "outside_root",
-                    f"{file.name} points outside the watch folder.",
-                    {"path": str(file)},
-                )
-            if not real.is_file():
-                return Problem("missing", f"{file.name} does not exist.", {"path": str(file)})
-            problem = self._check(file, request.rule)
-            if problem is not None:
-                return problem
-        return None
 
     def _reject(self, rule: Rule, path: Path, problem: Problem, now: float) -> None:
         document = error_document(path, problem, rule=rule.name, at=now)
@@ -332,31 +261,18 @@ class Intake:
                 log.info("input_duplicate", path=str(source), to=str(moved))
         return 0
 
-    def _video_facts(self, video: Path, role: str) -> VideoFacts | Problem:
-        """A rule's scene video is probed once per (path, size, mtime), not once per job."""
-        st = video.stat()
-        key = (str(video), role, st.st_size, st.st_mtime_ns)
-        if key not in self._facts:
-            self._facts[key] = check_video(video, role=role)
-        return self._facts[key]
-
     def _enqueue(self, request: RenderRequest, now: float) -> str:
         """``made``, ``duplicate``, ``skipped`` or ``error`` (logged; the input stays put)."""
         rule = request.rule
         try:
-            video_s = None
-            if request.scene.video is not None:
-                facts = self._video_facts(request.scene.video, _video_role(rule.mode))
-                if isinstance(facts, Problem):
-                    raise ValueError(f"{request.scene.video}: {facts.reason}")
-                video_s = facts.duration_s
+            video_s = self._facts.scene_seconds(request)
             spec = self._specs.build(request, now=now, video_s=video_s)
         except (OSError, ValueError) as exc:
             log.error(
                 "input_unreadable", rule=rule.name, path=str(request.character), reason=str(exc)
             )
             return "error"
-        if rule.collision == "skip" and (rule.output / f"{spec.output_name}.mp4").exists():
+        if skip_for_collision(rule, (rule.output / f"{spec.output_name}.mp4").exists()):
             log.info("output_exists_skipped", rule=rule.name, output=spec.output_name)
             return "skipped"
         sources = tuple(str(s) for s in request.sources)
@@ -374,19 +290,3 @@ class Intake:
             return "duplicate"
         bound.info("job_queued", job_id=job_id, model=spec.model, mode=spec.mode)
         return "made"
-
-
-def wanted(rule: Rule, path: Path) -> bool:
-    """Could this kind of rule do anything with this file?"""
-    if isinstance(rule, JobsRule):
-        return is_manifest(path)
-    if isinstance(rule, PairsRule):
-        return is_image(path) or is_video(path)
-    if isinstance(rule, ScenesRule):
-        return is_video(path)
-    return is_image(path)
-
-
-def _video_role(mode: str) -> str:
-    """On demand the video drives the render; preprocessed, it becomes a scene first."""
-    return "driving" if mode == "on_demand" else "scene"

@@ -13,9 +13,10 @@ import io
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 if TYPE_CHECKING:
+    from av.video.stream import VideoStream
     from PIL import Image, ImageDraw
 
 Color = tuple[int, int, int]
@@ -90,12 +91,14 @@ def _encode(
     frames: Iterator[Image.Image],
     fps: int,
     size: tuple[int, int],
+    codec: str = _VIDEO_CODEC,
 ) -> None:
-    """Encode ``frames`` as H.264 yuv420p into ``target`` in ``container_format``."""
+    """Encode ``frames`` as ``codec`` (H.264 by default) yuv420p into ``target``."""
     import av
 
+    fast = {"preset": "ultrafast"} if codec == _VIDEO_CODEC else {"deadline": "realtime"}
     with av.open(target, mode="w", format=container_format) as container:
-        stream = container.add_stream(_VIDEO_CODEC, rate=fps, options={"preset": "ultrafast"})
+        stream = cast("VideoStream", container.add_stream(codec, rate=fps, options=fast))
         stream.width, stream.height = size
         stream.pix_fmt = _PIXEL_FORMAT
         for image in frames:
@@ -115,16 +118,18 @@ def make_video(
     size: tuple[int, int] = (128, 128),
     seed: int = 0,
     container_format: str = "mp4",
+    codec: str = _VIDEO_CODEC,
 ) -> Path:
-    """Write an H.264 video of ``seconds`` at ``fps`` with a moving shape; return ``path``.
+    """Write a video of ``seconds`` at ``fps`` with a moving shape; return ``path``.
 
     ``container_format`` is an FFmpeg muxer name (``mp4``, ``mov``, ``avi``, ``mpegts``,
-    ``matroska``...). ``size`` must be even in both dimensions (a yuv420p requirement).
+    ``matroska``, ``webm`` with ``codec="libvpx"``...). ``size`` must be even in both
+    dimensions (a yuv420p requirement).
     """
     frame_count = max(1, round(seconds * fps))
     colors = _palette(seed, 2)
     frames = (_video_frame_image(i, frame_count, size, colors) for i in range(frame_count))
-    _encode(str(path), container_format, frames, fps, size)
+    _encode(str(path), container_format, frames, fps, size, codec)
     return path
 
 

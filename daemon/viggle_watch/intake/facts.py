@@ -1,0 +1,97 @@
+"""The I/O a decision needs, in one place for the intake tick and ``plan``: a file checked for
+the role ``decide`` gives it, a manifest or job folder read into a request, the files a manifest
+names looked at, and a scene video's length (probed once per path, size and mtime)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from viggle_watch.config import JobsRule, Rule
+from viggle_watch.intake.checks import Problem, VideoFacts, check_image, check_video
+from viggle_watch.intake.decide import (
+    Decision,
+    Named,
+    decide_file,
+    decide_manifest,
+    named_files,
+    role_of,
+    video_role,
+)
+from viggle_watch.intake.spec import read_text
+from viggle_watch.rules.manifest import FOLDER_MANIFEST, ManifestError, folder_request
+from viggle_watch.rules.manifest import manifest_request as read_manifest
+from viggle_watch.rules.pairing import RenderRequest, is_manifest
+from viggle_watch.watch.filters import is_ignored
+
+
+class Facts:
+    """Gathers what ``decide`` needs and asks it; remembers scene videos' measurements."""
+
+    def __init__(self) -> None:
+        self._videos: dict[tuple[str, str, int, int], VideoFacts | Problem] = {}
+
+    def decide(self, rule: Rule, path: Path, waiting: Mapping[str, Path]) -> Decision:
+        """What the settled ``path`` becomes under ``rule`` (see ``intake.decide``)."""
+        if not isinstance(rule, JobsRule):
+            return decide_file(rule, path, self.problem(rule, path), waiting)
+        found = self.request_of(rule, path)
+        if found is None:
+            return decide_file(rule, path, None, waiting)  # loose files belong to manifests
+        named = [] if isinstance(found, ManifestError) else self.named(found)
+        return decide_manifest(found, named)
+
+    def problem(self, rule: Rule, path: Path) -> Problem | None:
+        """Why ``path`` cannot be sent in the role ``rule`` gives it, or None."""
+        role = role_of(rule, path)
+        if role == "image":
+            return check_image(path)
+        if role is None:
+            return None
+        facts = self.video(path, role)
+        return facts if isinstance(facts, Problem) else None
+
+    def video(self, path: Path, role: str) -> VideoFacts | Problem:
+        """A video measured once per (path, role, size, mtime), not once per job."""
+        st = path.stat()
+        key = (str(path), role, st.st_size, st.st_mtime_ns)
+        if key not in self._videos:
+            self._videos[key] = check_video(path, role=role)
+        return self._videos[key]
+
+    def scene_seconds(self, request: RenderRequest) -> float | None:
+        """The request's scene video length (None without one); ``ValueError`` saying why
+        when the video cannot be sent."""
+        video = request.scene.video
+        if video is None:
+            return None
+        facts = self.video(video, video_role(request.rule))
+        if isinstance(facts, Problem):
+            raise ValueError(f"{video}: {facts.reason}")
+        return facts.duration_s
+
+    @staticmethod
+    def request_of(rule: JobsRule, path: Path) -> RenderRequest | ManifestError | None:
+        """A job folder or manifest read into a request; None for anything else."""
+        if path.is_dir():
+            names = sorted(p.name for p in path.iterdir() if not is_ignored(p.name))
+            return folder_request(rule, path, names, read_text(path / FOLDER_MANIFEST))
+        if is_manifest(path):
+            return read_manifest(rule, path, read_text(path) or "")
+        return None
+
+    def named(self, request: RenderRequest) -> list[Named]:
+        """Every file the request names: a real file inside the watch folder, and sendable?"""
+        root = request.rule.watch.resolve()
+        looked: list[Named] = []
+        for file in named_files(request):
+            real = file.resolve()
+            inside = real == root or root in real.parents
+            if file.is_symlink() or not inside or not real.is_file():
+                looked.append(Named(file, file.is_symlink(), inside, real.is_file()))
+                break  # the first such file is the refusal; nothing after it is read
+            problem = self.problem(request.rule, file)
+            looked.append(Named(file, problem=problem))
+            if problem is not None:
+                break
+        return looked
