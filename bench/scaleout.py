@@ -1,8 +1,9 @@
 """Scale-out: the same renders through one host and through two hosts sharing one PostgreSQL
 store; then the claim latency of many hosts on one queue.
 
-Run: python bench/scaleout.py [--jobs 200] [--latencies 0.5,3] [--request-delay 0.05]
+Run: python -m bench.scaleout [--jobs 200] [--latencies 0.5,3] [--request-delay 0.05]
      [--concurrency 50] [--queue 1000] [--claimers 1,2,4,8] [--pg-url URL]
+(from the repository's root; ``python bench/scaleout.py ...`` works too)
 
 1. Throughput. ``--jobs`` character images x 1 scene through ``viggle-watch run`` processes
    (``python -m daemon run``, the real 1 s tick) against one emulator process whose renders take
@@ -20,17 +21,16 @@ Run: python bench/scaleout.py [--jobs 200] [--latencies 0.5,3] [--request-delay 
    ``--queue`` jobs, claim at once: ``due(queued, limit=--batch)`` then the ``queued →
    preparing`` transition, until the queue is empty. Prints p50/p95/p99 of one claim (due +
    transition), claims per second, and that every job was claimed exactly once (the claimers'
-   own records, and every row's owner in the store).
+   own records, and every row's owner in the store). That part is ``bench/scaleout_claims.py``.
 
 PostgreSQL: ``--pg-url``, else ``$VIGGLE_TEST_PG_URL``, else a throwaway cluster from
-``tests/pgserver.py``. Prints figures and ratios measured in this run only; nothing is asserted.
+``tests/support/pgserver.py``. Prints figures and ratios measured in this run only; nothing is
+asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import multiprocessing
 import os
 import statistics
 import subprocess
@@ -39,34 +39,24 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "drills"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/scaleout.py`
 
-from drillkit import (
-    api_calls,
-    characters_rule,
-    make_images,
-    make_scenes,
-    rendered_twice,
-    start_service,
-    wait_until,
-)
-from pgkit import (
+from bench.scaleout_claims import claim_latency
+from tests.support.drills.checks import api_calls, rendered_twice
+from tests.support.drills.multihost import (
     SharedView,
+    await_started,
     emulator_process,
-    fresh_database,
-    host_config,
     pg_server,
     shared_view,
     sim_stats,
+    start_hosts,
 )
-
-from viggle_watch.store.jobs import Event, JobStore
-from viggle_watch.store.postgres import PostgresDatabase
-from viggle_watch.store.spec import InputRef, JobSpec
+from tests.support.drills.workspace import characters_rule, make_images, make_scenes
+from tests.support.pgserver import fresh_database
+from viggle_watch.store.jobs import Event
 from viggle_watch.store.states import State
 
 # ----------------------------------------------------------------------------- throughput
@@ -128,24 +118,23 @@ def run_throughput(
             seed=5,
         ) as api,
     ):
-        procs: list[subprocess.Popen[bytes]] = []
+        procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            for name in names:
-                config = host_config(
-                    root,
-                    name,
-                    api_url=api,
-                    db_url=db_url,
-                    rules=[rule],
-                    lease_s=60.0,
-                    max_concurrent_renders=args.concurrency,
-                    poll_interval=f"{args.poll}s",
-                    polling_interval=f"{args.poll}s",
-                    settle="300ms",
-                )
-                procs.append(start_service(config, logs / f"{name}.log"))
+            start_hosts(
+                procs,
+                root,
+                names,
+                api_url=api,
+                db_url=db_url,
+                rules=[rule],
+                lease_s=60.0,
+                max_concurrent_renders=args.concurrency,
+                poll_interval=f"{args.poll}s",
+                polling_interval=f"{args.poll}s",
+                settle="300ms",
+            )
             with shared_view(db_url) as view:
-                _await_started(logs, names)
+                await_started(logs, procs)
                 for image in staged:
                     image.rename(watch / image.name)
                 dropped = time.monotonic()
@@ -154,9 +143,9 @@ def run_throughput(
                 jobs = view.store.latest(limit=1_000_000)
                 events = {j.id: view.store.events(j.id) for j in jobs}
         finally:
-            for proc in procs:
+            for proc in procs.values():
                 proc.terminate()
-            for proc in procs:
+            for proc in procs.values():
                 proc.wait(timeout=60)
         stats = sim_stats(api)
     done = [j for j in jobs if j.state == State.DONE]
@@ -174,15 +163,6 @@ def run_throughput(
         calls_per_job=sum(api_calls(stats).values()) / max(1, args.jobs),
         stage_means=_stage_means(events),
     )
-
-
-def _await_started(logs: Path, names: list[str]) -> None:
-    def started(name: str) -> bool:
-        log = logs / f"{name}.log"
-        return log.exists() and '"service_started"' in log.read_text(encoding="utf-8")
-
-    if not wait_until(lambda: all(started(n) for n in names), 60.0, 0.1):
-        raise RuntimeError(f"the services did not start within 60 s; see {logs}")
 
 
 def _until_done(view: SharedView, jobs: int, deadline: float) -> int:
@@ -211,143 +191,6 @@ def _stage_means(events: dict[int, list[Event]]) -> dict[str, float]:
     return {k: statistics.fmean(spent[k]) for k in order if k in spent}
 
 
-# ----------------------------------------------------------------------------- claim latency
-
-
-@dataclass
-class Claims:
-    claimers: int
-    queue: int
-    batch: int
-    wall_s: float
-    latencies_s: list[tuple[float, float]]  # per claim: seconds in due(), in the transition
-    claims: Counter[int]  # job id -> how many claimers recorded it
-    owners_ok: bool  # every row's owner is the claimer that recorded it, and it is preparing
-    empty_dues: int
-
-    def pct(self, q: float, part: str = "both") -> float:
-        """The ``q`` quantile of one claim's latency in ms: due + transition, or one part."""
-        data = sorted(
-            d + t if part == "both" else d if part == "due" else t for d, t in self.latencies_s
-        )
-        return data[min(len(data) - 1, max(0, math.ceil(q * len(data)) - 1))] * 1000
-
-    @property
-    def exactly_once(self) -> bool:
-        return len(self.claims) == self.queue and set(self.claims.values()) == {1}
-
-    def line(self) -> str:
-        twice = sum(1 for n in self.claims.values() if n > 1)
-        return (
-            f"{self.claimers:>2} claimer(s): {sum(self.claims.values())} claims in "
-            f"{self.wall_s:.2f}s = {sum(self.claims.values()) / self.wall_s:.0f}/s; one claim "
-            f"(due + transition) p50 {self.pct(0.5):.1f} ms, p95 {self.pct(0.95):.1f} ms, "
-            f"p99 {self.pct(0.99):.1f} ms (due() alone p50 {self.pct(0.5, 'due'):.1f} / p95 "
-            f"{self.pct(0.95, 'due'):.1f} ms, the transition alone p50 "
-            f"{self.pct(0.5, 'transition'):.1f} / p95 {self.pct(0.95, 'transition'):.1f} ms)"
-            f"\n    exactly once: {self.exactly_once} "
-            f"(claimed {len(self.claims)} of {self.queue}, twice {twice}, owners match "
-            f"{self.owners_ok}); empty dues {self.empty_dues}"
-        )
-
-
-def _spec(i: int) -> JobSpec:
-    return JobSpec(
-        rule="claims",
-        character=InputRef("character", f"/in/c{i}.png", f"{i:064x}", 1000 + i),
-        scene=InputRef("scene", "/assets/dance.mp4", "b" * 64, 56789, 1.0),
-        model="V4_Preview",
-        output_name=f"c{i}__dance",
-    )
-
-
-ClaimerResult = tuple[str, list[tuple[int, float, float]], int, float, float]
-"""A claimer's host name, [(job id, seconds in due(), seconds in the transition)], empty dues,
-when it started and stopped."""
-
-
-def _claimer(url: str, host: str, batch: int, barrier: Barrier, out: Queue[ClaimerResult]) -> None:
-    """One claimer process: connect, wait for the others, then claim until the queue is empty."""
-    db = PostgresDatabase.open(url, host=host)
-    store = JobStore(db)
-    got: list[tuple[int, float, float]] = []
-    empty = 0
-    try:
-        barrier.wait()
-        started = time.time()
-        while empty < 3:  # three empty dues in a row: the rest is claimed by the others
-            t0 = time.perf_counter()
-            jobs = store.due(State.QUEUED, time.time(), limit=batch)
-            t1 = time.perf_counter()
-            for job in jobs:
-                store.transition(job.id, State.QUEUED, State.PREPARING, at=time.time())
-            if jobs:
-                due_s, moved_s = (t1 - t0) / len(jobs), (time.perf_counter() - t1) / len(jobs)
-                got += [(job.id, due_s, moved_s) for job in jobs]
-            empty = 0 if jobs else empty + 1
-        out.put((host, got, empty, started, time.time()))
-    finally:
-        db.close()
-
-
-def run_claims(server: str, claimers: int, args: argparse.Namespace) -> Claims:
-    with fresh_database(server, "viggle_claims") as url:
-        db = PostgresDatabase.open(url, host="filler")
-        try:
-            store = JobStore(db)
-            now = time.time()
-            for i in range(args.queue):
-                store.enqueue(
-                    _spec(i), dedup_key=f"claims-{i}", source_path=f"/in/c{i}.png", at=now
-                )
-        finally:
-            db.close()
-        ctx = multiprocessing.get_context("spawn")
-        barrier = ctx.Barrier(claimers)
-        out: Queue[ClaimerResult] = ctx.Queue()
-        procs = [
-            ctx.Process(target=_claimer, args=(url, f"claimer-{i}", args.batch, barrier, out))
-            for i in range(claimers)
-        ]
-        for proc in procs:
-            proc.start()
-        results = [out.get(timeout=600) for _ in procs]
-        for proc in procs:
-            proc.join(timeout=60)
-        wall = max(0.001, max(r[4] for r in results) - min(r[3] for r in results))
-        claims: Counter[int] = Counter()
-        latencies: list[tuple[float, float]] = []
-        recorded: dict[int, str] = {}
-        for host, got, _, _, _ in results:
-            for job_id, due_s, moved_s in got:
-                claims[job_id] += 1
-                latencies.append((due_s, moved_s))
-                recorded[job_id] = host
-        owners_ok = _owners_match(url, recorded)
-    return Claims(
-        claimers=claimers,
-        queue=args.queue,
-        batch=args.batch,
-        wall_s=wall,
-        latencies_s=latencies,
-        claims=claims,
-        owners_ok=owners_ok,
-        empty_dues=sum(r[2] for r in results),
-    )
-
-
-def _owners_match(url: str, recorded: dict[int, str]) -> bool:
-    db = PostgresDatabase.open(url, host="checker", readonly=True)
-    try:
-        with db.read() as conn:
-            rows = conn.execute("SELECT id, state, owner FROM jobs").fetchall()
-    finally:
-        db.close()
-    return all(
-        str(r[1]) == State.PREPARING and recorded.get(int(r[0])) == r[2] for r in rows
-    ) and len(rows) == len(recorded)
-
-
 # ----------------------------------------------------------------------------- the script
 
 
@@ -372,7 +215,7 @@ def main() -> None:
         print(f"PostgreSQL: {where}; {os.cpu_count()} CPU cores for everything", flush=True)
         if not args.skip_throughput:
             _throughput(server, args)
-        _claim_latency(server, args)
+        claim_latency(server, args)
     print(f"wall time: {time.monotonic() - started:.1f}s")
 
 
@@ -416,30 +259,6 @@ def _compare(one: Throughput, two: Throughput, latency: float, limit: int) -> No
             f"  NOTE: two hosts had {two.max_in_flight} renders in flight, over the limit of "
             f"{limit}: each host fills the free slots it counted, at the same moment; the "
             "ratio above is partly that overshoot"
-        )
-
-
-def _claim_latency(server: str, args: argparse.Namespace) -> None:
-    counts = [int(c) for c in args.claimers.split(",") if c.strip()]
-    print(
-        f"== claim latency: a queue of {args.queue} jobs, due(limit={args.batch}) + transition "
-        f"per claim, claimer processes {counts} (each its own connection)",
-        flush=True,
-    )
-    results = []
-    for n in counts:
-        result = run_claims(server, n, args)
-        print(result.line(), flush=True)
-        results.append(result)
-    base = results[0]
-    for r in results[1:]:
-        print(
-            f"{r.claimers} vs {base.claimers} claimer(s): p50 {r.pct(0.5) / base.pct(0.5):.2f}x, "
-            f"p95 {r.pct(0.95) / base.pct(0.95):.2f}x, claims/s "
-            f"{(len(r.latencies_s) / r.wall_s) / (len(base.latencies_s) / base.wall_s):.2f}x; "
-            f"p50 of due() {r.pct(0.5, 'due') / base.pct(0.5, 'due'):.2f}x vs of the transition "
-            f"(its own row: nothing to contend for) "
-            f"{r.pct(0.5, 'transition') / base.pct(0.5, 'transition'):.2f}x"
         )
 
 

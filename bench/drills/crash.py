@@ -1,6 +1,6 @@
 """The crash drill: the real service SIGKILLed again and again, restarted each time.
 
-Run: python bench/drills/crash.py [--jobs 300] [--kills 50] [--seed 20261125]
+Run: python -m bench.drills.crash [--jobs 300] [--kills 50] [--seed 20261125]   (from the repo root)
 
 ``--jobs`` is images x 2 scenes (300 = 150 images). The emulator answers with mixed latency
 (renders take ``--latency`` ± ``--jitter`` s, every API and CDN request waits
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import random
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -28,24 +29,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from drillkit import (
-    ENDED,
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python bench/drills/crash.py`
+
+from tests.support.drills.checks import check_outputs, lost_jobs, rendered_twice, uncertain_lines
+from tests.support.drills.jobs import ENDED, read_counts, read_events, read_jobs
+from tests.support.drills.service import start_service
+from tests.support.drills.workspace import (
     characters_rule,
-    check_outputs,
-    lost_jobs,
     make_images,
     make_scenes,
-    read_counts,
-    read_events,
-    read_jobs,
-    rendered_twice,
-    start_service,
     state_db,
-    uncertain_lines,
-    wait_until,
     write_config,
 )
-
+from tests.support.waits import wait_until
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.store.states import State

@@ -1,7 +1,7 @@
 """The disk-full drill: outputs on a small filesystem that is full when the renders come back.
 
 Run (as root, or anywhere unprivileged user namespaces are allowed):
-    python bench/drills/diskfull.py [--jobs 20] [--size-kb 2048] [--failures 2] [--seed 11]
+    python -m bench.drills.diskfull [--jobs 20] [--size-kb 2048] [--failures 2] [--seed 11]
 
 A tmpfs of a few MB is mounted for the output folder (and unmounted at the end) and filled with
 a ballast file until it says ENOSPC. The service (in this process) renders ``--jobs`` images;
@@ -15,6 +15,7 @@ SIGXFSZ) instead, and for every file the process writes — its SQLite job store
 cannot stand in. When this process may not mount (not root), it re-runs itself inside
 ``unshare --user --map-root-user --mount`` (a private mount namespace, where a tmpfs needs no
 privilege); when that is not possible either, it says so and exits with status 2.
+The drill's code is ``tests/support/drills/diskfull.py``; this is its command line.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from drillkit import DiskSettings, MountError, run_diskfull, tmpfs_unavailable, with_overrides
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python bench/drills/diskfull.py`
+
+from tests.support.drills.diskfull import DiskSettings, run_diskfull
+from tests.support.drills.tmpfs import MountError, tmpfs_unavailable
+from tests.support.drills.workspace import with_overrides
 
 REEXEC_MARK = "VIGGLE_DRILL_IN_NAMESPACE"
 

@@ -1,6 +1,6 @@
 """The fault soak: 500 jobs against the emulator injecting every fault mode at once.
 
-Run: python bench/drills/soak.py [--jobs 500] [--deadline 1200] [--seed 7]
+Run: python -m bench.drills.soak [--jobs 500] [--deadline 1200] [--seed 7]   (from the repo root)
 
 At once: 429s with Retry-After (a background rate plus storms), 500/502/503, connections dropped
 after the request was read (acted on and charged, no answer), truncated downloads, CDN URLs
@@ -9,16 +9,21 @@ service runs in this process (short ticks) until every job is done, failed with 
 uncertain, or the deadline passes. Prints: counts per end state, jobs stuck after the deadline
 (target 0), duplicate submissions per (image, driving video) in the emulator's stats (target 0),
 API calls per job, outputs verified, wall time. Nothing here is asserted; the fast variant in
-tests/e2e/test_drills_fast.py asserts the targets on 40 jobs.
+tests/e2e/test_drills_fast.py asserts the targets on 40 jobs. The drill's code is
+``tests/support/drills/soak.py``; this is its command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
-from drillkit import SoakSettings, run_soak, with_overrides
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python bench/drills/soak.py`
+
+from tests.support.drills.soak import SoakSettings, run_soak
+from tests.support.drills.workspace import with_overrides
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""`python -m daemon` is `viggle-watch`."""
+"""`python -m viggle_watch` is `viggle-watch`."""
 
 import sys
 

@@ -20,7 +20,7 @@
                                ``restart``: the partial file cannot be resumed)
 
 The client classifies every HTTP outcome exactly once; the pipeline branches on these types
-and never looks at status codes. See RELIABILITY.md §2 for why ``OutcomeUnknownError`` exists.
+and never looks at status codes. See docs/reliability.md §2 for why ``OutcomeUnknownError`` exists.
 """
 
 from __future__ import annotations

@@ -4,8 +4,20 @@ and the emulator both serve this way)."""
 from __future__ import annotations
 
 import functools
+import ipaddress
 import socketserver
 import threading
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; False for any other host name, which
+    may resolve to anything. The servers face no network unless told to."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class BackgroundServer:

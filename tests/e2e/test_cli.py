@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import requests
-from conftest import KEY, MakeConfig, Workspace, drop, wait_for
 
+from tests.support.waits import wait_for
+from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.store.states import State
 

@@ -6,20 +6,19 @@ size that runs in CI. (The crash drill's fast variant is ``test_kill_drill.py``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
-
-import drillkit
+from tests.support.drills.diskfull import DiskSettings, run_diskfull
+from tests.support.drills.soak import SoakSettings, run_soak
+from tests.support.drills.tmpfs import tmpfs_unavailable
 
 # Every fault at once. The rates of faults that end a job (5xx and dropped answers on the paid
 # POST: uncertain; failed renders) are high; those that only delay it (429, truncated
 # downloads) are lower, because the service's backoff doubles per retry (5 s, 10 s, 20 s, ...)
 # and a chain of four would outlast the 60 s deadline by design, not by a bug.
-FAST_SOAK = drillkit.SoakSettings(
+FAST_SOAK = SoakSettings(
     jobs=40,
     deadline_s=60.0,
     seed=3,
@@ -49,7 +48,7 @@ def test_fault_soak_every_job_ends_and_nothing_is_paid_twice(tmp_path: Path) -> 
     """40 jobs under 429 storms, 5xx, dropped answers, truncated downloads, expiring URLs,
     failed renders and fast outages: each ends done, failed with a reason, or uncertain
     before the deadline; no input is submitted twice; every output is verified."""
-    result = drillkit.run_soak(tmp_path, FAST_SOAK)
+    result = run_soak(tmp_path, FAST_SOAK)
     print("\n" + "\n".join(result.lines()))
     assert result.stuck == [], "jobs stuck after the deadline"
 
@@ -68,14 +67,14 @@ def test_fault_soak_every_job_ends_and_nothing_is_paid_twice(tmp_path: Path) -> 
 def test_disk_full_loses_nothing_and_downloads_resume(tmp_path: Path) -> None:
     """Outputs on a full tmpfs: every job waits in `downloading` (no video, no .part); once
     space is freed every download resumes and lands, verified, with no .part left."""
-    why = drillkit.tmpfs_unavailable()
+    why = tmpfs_unavailable()
     if why is not None:
         pytest.skip(f"needs a tmpfs mount for a real ENOSPC: {why}")
     jobs = 6
-    settings = drillkit.DiskSettings(
+    settings = DiskSettings(
         jobs=jobs, size_bytes=1024 * 1024, failures_each=1, deadline_s=60.0, seed=5
     )
-    result = drillkit.run_diskfull(tmp_path, settings)
+    result = run_diskfull(tmp_path, settings)
     print("\n" + "\n".join(result.lines()))
     assert result.free_when_full < 4096
     assert result.states_while_full == {"downloading": jobs}

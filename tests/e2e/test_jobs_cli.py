@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import KEY, Stepper, Workspace
-
+from tests.support.stepping import Stepper
+from tests.support.workspace import KEY, Workspace
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.media.synth import make_character_png

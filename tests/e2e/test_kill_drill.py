@@ -7,49 +7,35 @@ import hashlib
 import json
 import random
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-import requests
-from conftest import MakeConfig, Workspace, wait_for
-
+from tests.support.drills.checks import served_sha256
+from tests.support.drills.jobs import ENDED, read_jobs
+from tests.support.drills.service import start_service
+from tests.support.waits import wait_for
+from tests.support.workspace import MakeConfig, Workspace
 from viggle_watch.config import Config
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
-from viggle_watch.errors import StoreError
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.sqlite import Database
 from viggle_watch.store.states import State
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
-
-import drillkit
-
 INPUTS = 12
 SCENES = 2
 KILLS = 10
-ENDED = frozenset({State.DONE, State.FAILED, State.UNCERTAIN})
 
 
 def jobs_of(config: Config) -> list[Job]:
-    path = config.state_dir / "state.db"
-    if not path.exists():
-        return []
-    try:
-        db = Database.open(path, readonly=True)
-    except StoreError:  # the service is creating it right now
-        return []
-    try:
-        return JobStore(db).latest(limit=1000)
-    finally:
-        db.close()
+    """The jobs in the service's store (none while it is being created)."""
+    return read_jobs(config.state_dir / "state.db")
 
 
 def start(config: Config) -> subprocess.Popen[bytes]:
-    return drillkit.start_service(config.source)
+    return start_service(config.source)
 
 
 def kill_at(config: Config, proc: subprocess.Popen[bytes], moment: str, rng: random.Random) -> str:
@@ -110,7 +96,7 @@ def test_kill_9_drill(make_config: MakeConfig, workspace: Workspace) -> None:
             final.wait(timeout=30)
         stats = emu.emulator.stats()
         served = {
-            j.viggle_job_id: _served_sha256(emu.url, j.viggle_job_id)
+            j.viggle_job_id: served_sha256(emu.url, j.viggle_job_id)
             for j in jobs_of(config)
             if j.state == State.DONE and j.viggle_job_id
         }
@@ -145,9 +131,3 @@ def _last_detail(config: Config, job: Job) -> str:
         return JobStore(db).events(job.id)[-1].detail
     finally:
         db.close()
-
-
-def _served_sha256(base_url: str, viggle_job_id: str) -> str:
-    status = requests.get(f"{base_url}/api/render/{viggle_job_id}", timeout=10).json()
-    body = requests.get(status["cdn_url"], timeout=10).content
-    return hashlib.sha256(body).hexdigest()

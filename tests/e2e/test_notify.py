@@ -5,20 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import MakeConfig, Workspace, wait_for
 
+from tests.support.drills.service import start_service
+from tests.support.waits import wait_for
+from tests.support.workspace import MakeConfig, Workspace
 from viggle_watch.emulator.server import EmulatorConfig, serve
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
-
-import drillkit
 
 
 class Supervisor:
@@ -66,7 +63,7 @@ def test_ready_watchdog_status_and_a_clean_sigterm_mid_render(
         config = make_config(emu.url)
         env = {**os.environ, "NOTIFY_SOCKET": str(supervisor.path), "WATCHDOG_USEC": "2000000"}
         env.pop("WATCHDOG_PID", None)
-        proc = drillkit.start_service(config.source, env=env)
+        proc = start_service(config.source, env=env)
         try:
             wait_for(lambda: supervisor.saw("READY=1"), what="READY")
             (workspace.watch / "alice.png").write_bytes(workspace.character())
@@ -81,7 +78,7 @@ def test_ready_watchdog_status_and_a_clean_sigterm_mid_render(
             if proc.poll() is None:
                 proc.kill()
         assert supervisor.saw("STOPPING=1")
-        again = drillkit.start_service(config.source, env=env)
+        again = start_service(config.source, env=env)
         try:
             wait_for(lambda: (workspace.output / "alice__dance.json").exists(), what="done")
             again.send_signal(signal.SIGTERM)

@@ -11,15 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import MakeConfig, Workspace, wait_for
 
+from tests.support.drills.service import start_service
+from tests.support.waits import wait_for
+from tests.support.workspace import MakeConfig, Workspace
 from viggle_watch.config import Config
 from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.media.synth import make_character_png
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
-
-import drillkit
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -43,7 +41,7 @@ def test_reload_adds_a_rule_and_refuses_a_broken_config(
     and the running rules keep working."""
     config: Config = make_config(emulator.url)
     log_path = tmp_path / "service.log"
-    proc = drillkit.start_service(config.source, log_path)
+    proc = start_service(config.source, log_path)
     try:
         wait_for((config.state_dir / "viggle-watch.pid").exists, what="pid file")
         doc: dict[str, Any] = yaml.safe_load(config.source.read_text(encoding="utf-8"))

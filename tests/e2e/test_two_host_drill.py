@@ -1,25 +1,23 @@
 """The two-host drill, fast: two real services (processes) on one PostgreSQL store watch one
 folder; one is SIGKILLed mid-way and never restarted. The very code of
-``bench/drills/twohost.py``, at 40 inputs; skips without PostgreSQL.
+``bench/drills/twohost.py`` (``tests/support/drills/twohost.py``), at 40 inputs; skips without
+PostgreSQL.
 
 ``python -m pytest tests/e2e/test_two_host_drill.py -s`` prints the drill's figures.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "drills"))
-
-import twohost
-
+from tests.support.drills.twohost import run_twohost
+from tests.support.drills.twohost_result import FAST
 from viggle_watch.store.states import State
 
 
 def test_a_killed_host_loses_nothing_and_pays_nothing_twice(tmp_path: Path, pg_url: str) -> None:
-    settings = twohost.FAST
-    result = twohost.run_twohost(tmp_path, pg_url, settings, pg="pg_url fixture")
+    settings = FAST
+    result = run_twohost(tmp_path, pg_url, settings, pg="pg_url fixture")
     for line in result.lines():
         print(line)
     states = result.by_state()

@@ -1,8 +1,9 @@
-"""Drill 4, the bad-input corpus (issue 7, RELIABILITY §4): broken, hostile and odd inputs.
+"""Drill 4, the bad-input corpus (issue 7, docs/reliability.md §4): broken, hostile and odd inputs.
 
-The corpus is generated in tmp_path by ``bench/drills/corpus.py`` (the drill prints the same
-run's figures). One hand-stepped run of the whole corpus (fake clock, emulator on loopback)
-feeds the per-case tests: every invalid input ends with ``failed/NAME.error.json`` (a ``code``
+The corpus is generated in tmp_path by ``tests/support/drills/corpus_cases.py`` and run by
+``corpus.py`` beside it (``bench/drills/corpus.py``, the drill, prints the same run's figures).
+One hand-stepped run of the whole corpus (fake clock, emulator on loopback) feeds the per-case
+tests: every invalid input ends with ``failed/NAME.error.json`` (a ``code``
 and a human ``reason``), every bad config with a ``ConfigError`` naming file, line and field
 (and ``check-config`` exits 2 without a traceback), not one API call is made for an invalid
 input, the service still renders a file dropped afterwards, and no input is deleted. Valid
@@ -21,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEY, MakeConfig, Stepper, Workspace, wait_for
 
+from tests.support.drills import corpus, corpus_cases, corpus_files
+from tests.support.drills.corpus_cases import Case
+from tests.support.stepping import Stepper
+from tests.support.waits import wait_for
+from tests.support.workspace import KEY, MakeConfig, Workspace
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import build_service
-from viggle_watch.clock import FakeClock
 from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.errors import ConfigError
@@ -33,18 +37,17 @@ from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.outputs.filing import error_name
 from viggle_watch.store.states import State
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "drills"))
-import corpus  # bench/drills/corpus.py: the drill and these tests share it
-
-Case = corpus.Case
-
 
 def _params(kind: str) -> list[Any]:
     chosen = {
-        "invalid": [c for c in corpus.watch_cases() if not c.valid and c.expect != corpus.VANISHED],
-        "vanished": [c for c in corpus.watch_cases() if c.expect == corpus.VANISHED],
-        "valid": [c for c in corpus.watch_cases() if c.valid],
-        "config": corpus.config_cases(),
+        "invalid": [
+            c
+            for c in corpus_cases.watch_cases()
+            if not c.valid and c.expect != corpus_cases.VANISHED
+        ],
+        "vanished": [c for c in corpus_cases.watch_cases() if c.expect == corpus_cases.VANISHED],
+        "valid": [c for c in corpus_cases.watch_cases() if c.valid],
+        "config": corpus_cases.config_cases(),
     }[kind]
     return [
         pytest.param(
@@ -58,13 +61,11 @@ def _params(kind: str) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, corpus.Report]]:
-    """The whole corpus, once, through a hand-stepped service (conftest's Stepper)."""
+    """The whole corpus, once, through a hand-stepped service (tests.support's Stepper)."""
     root = tmp_path_factory.mktemp("corpus") / "ws"
-    corpus.prepare(root)
+    corpus_cases.prepare(root)
     with serve(EmulatorConfig(latency_s=0.2)) as emu:
-        clock = FakeClock(start=time.time())
-        config = load_config(corpus.write_config(root, emu.url))
-        stepper = Stepper(build_service(config, ApiKey(KEY), clock=clock), clock)
+        stepper = Stepper.of(corpus_cases.write_config(root, emu.url))
         try:
             report = corpus.run_corpus(root, stepper, emu.emulator.stats)
         finally:
@@ -94,7 +95,7 @@ def test_an_invalid_input_ends_with_a_clear_error_sidecar(
     assert (doc["code"], doc["file"], doc["rule"]) == (
         case.expect,
         case.name,
-        corpus.RULE_OF[case.folder],
+        corpus_cases.RULE_OF[case.folder],
     )
     assert isinstance(doc["reason"], str) and len(doc["reason"]) >= 15
     assert "Traceback" not in json.dumps(doc)
@@ -109,7 +110,7 @@ def test_a_file_that_vanishes_mid_settle_leaves_no_trace(
     """Deleted after the first look, before it settled: no job, no error, no sidecar."""
     root, _ = corpus_run
     found = outcome_of(corpus_run, case)
-    assert found.result == corpus.VANISHED, found.detail
+    assert found.result == corpus_cases.VANISHED, found.detail
     assert not (root / case.folder / "failed" / error_name(case.name)).exists()
 
 
@@ -122,7 +123,7 @@ def test_a_valid_file_with_an_odd_name_renders_under_a_safe_name(
     is filed in processed/ under its own name."""
     root, _ = corpus_run
     found = outcome_of(corpus_run, case)
-    assert found.result == corpus.RENDERED, found.detail
+    assert found.result == corpus_cases.RENDERED, found.detail
     name = found.output
     assert name.endswith(".mp4") and not name.startswith(("-", "."))
     assert not any(ch in name for ch in "\n\r\t/\\\x00")
@@ -140,7 +141,7 @@ def test_a_bad_config_is_a_clear_config_error(
     """load_config raises ConfigError naming `FILE:LINE: FIELD`; `python -m daemon
     check-config PATH` exits 2 and prints no traceback."""
     found = outcome_of(corpus_run, case)
-    assert found.result == corpus.CONFIG_ERROR, found.detail
+    assert found.result == corpus_cases.CONFIG_ERROR, found.detail
     assert found.clear, found.detail
 
 
@@ -171,7 +172,7 @@ def test_no_input_is_deleted(corpus_run: tuple[Path, corpus.Report]) -> None:
     _, report = corpus_run
     assert report.inputs_deleted == []
     assert report.inputs >= 30
-    assert corpus.PASSWD.is_file()
+    assert corpus_cases.PASSWD.is_file()
 
 
 # -- the bugs, each in its smallest form -------------------------------------------------
@@ -189,7 +190,7 @@ def test_a_deeply_nested_manifest_is_refused_and_spares_its_neighbours(
     make_character_png(workspace.watch / "alice.png")
     make_driving_mp4(workspace.watch / "moves.mp4", seconds=1.0)
     (workspace.watch / "a.job.yaml").write_text(
-        f"character: {corpus.deep_nesting()}\nscene: moves.mp4\n", encoding="utf-8"
+        f"character: {corpus_files.deep_nesting()}\nscene: moves.mp4\n", encoding="utf-8"
     )
     (workspace.watch / "b.job.yaml").write_text(
         "character: alice.png\nscene: moves.mp4\n", encoding="utf-8"
@@ -211,7 +212,9 @@ def test_a_deeply_nested_manifest_is_refused_and_spares_its_neighbours(
 def test_a_deeply_nested_config_is_a_config_error(tmp_path: Path) -> None:
     """`budget: [[[…]]]` (4 KB): RecursionError instead of ConfigError; the CLI traceback."""
     config = tmp_path / "config.yaml"
-    config.write_text(f"state_dir: state\nbudget: {corpus.deep_nesting()}\n", encoding="utf-8")
+    config.write_text(
+        f"state_dir: state\nbudget: {corpus_files.deep_nesting()}\n", encoding="utf-8"
+    )
     cli = subprocess.run(
         [sys.executable, "-m", "viggle_watch", "check-config", str(config)],
         capture_output=True,
@@ -244,7 +247,7 @@ def test_a_symlink_dropped_in_the_watch_folder_is_refused_with_a_reason(
     stepper_for: Any, workspace: Workspace, emulator: RunningEmulator
 ) -> None:
     """in/passwd.png → /etc/passwd: never sent, filed in failed/ with a reason."""
-    (workspace.watch / "passwd.png").symlink_to(corpus.PASSWD)
+    (workspace.watch / "passwd.png").symlink_to(corpus_cases.PASSWD)
     st: Stepper = stepper_for(emulator.url)
     st.ingest()
     st.step()
@@ -265,12 +268,12 @@ def test_a_running_service_takes_the_corpus_and_keeps_rendering(
     names, then a plain file dropped last renders too; nothing is deleted."""
     cases = [
         c
-        for c in corpus.watch_cases()
+        for c in corpus_cases.watch_cases()
         if c.bug is None
         and c.timing in ("normal", "vanish")
-        and not (c.root_reads_anyway and corpus.running_as_root())
+        and not (c.root_reads_anyway and corpus_cases.running_as_root())
     ]
-    corpus.prepare(workspace.root)
+    corpus_cases.prepare(workspace.root)
     inodes: dict[str, tuple[int, int]] = {}
 
     def drop(case: Case) -> None:
@@ -279,7 +282,7 @@ def test_a_running_service_takes_the_corpus_and_keeps_rendering(
         inodes[case.id] = (path.lstat().st_dev, path.lstat().st_ino)
 
     with serve(EmulatorConfig(latency_s=0.2)) as emu:
-        config = make_config(emu.url, **corpus.corpus_overrides())
+        config = make_config(emu.url, **corpus_cases.corpus_overrides())
         service = build_service(config, ApiKey(KEY), tick_interval_s=0.1)
         service.start()
         try:
@@ -288,7 +291,7 @@ def test_a_running_service_takes_the_corpus_and_keeps_rendering(
                 if case.timing == "vanish":
                     (workspace.root / case.folder / case.name).unlink()
                     del inodes[case.id]
-            invalid = [c for c in cases if not c.valid and c.expect != corpus.VANISHED]
+            invalid = [c for c in cases if not c.valid and c.expect != corpus_cases.VANISHED]
             sidecars = [workspace.root / c.folder / "failed" / error_name(c.name) for c in invalid]
             wait_for(lambda: all(p.exists() for p in sidecars), timeout_s=20, what="sidecars")
             time.sleep(1.0)  # a tick or two more: still nothing may be called

@@ -1,4 +1,4 @@
-"""Each emulator fault, through the real ViggleClient, as the typed error RELIABILITY §2 expects.
+"""Each emulator fault, through the real ViggleClient, as the typed error of docs/reliability.md §2.
 
 A paid POST is made exactly once in every failure case: the emulator's call counts and the
 client's own session both say so.
@@ -11,8 +11,8 @@ import io
 import socket
 
 import pytest
-from conftest import wait_for
-from test_client_harness import (
+
+from tests.support.client import (
     MAX_BYTES,
     ClientMedia,
     CountingSession,
@@ -21,12 +21,8 @@ from test_client_harness import (
     finished,
     make_client,
 )
-from test_client_harness import media as media
-from test_client_harness import session as session
-from test_emulator_harness import FakeClock, Start, sha256
-from test_emulator_harness import clock as clock
-from test_emulator_harness import start as start
-
+from tests.support.emulator import FakeClock, Start, sha256
+from tests.support.waits import wait_for
 from viggle_watch.emulator.config import DEFAULT_BALANCE
 from viggle_watch.emulator.server import Faults, RunningEmulator
 from viggle_watch.errors import (
@@ -49,9 +45,9 @@ SLOW_ANSWER_S = 0.3
 SHORT_READ_S = 0.05
 
 
-def upload(media: ClientMedia) -> UploadInput:
-    """The on-demand input of ``media``."""
-    return UploadInput(media.png, media.mp4)
+def upload(client_media: ClientMedia) -> UploadInput:
+    """The on-demand input of ``client_media``."""
+    return UploadInput(client_media.png, client_media.mp4)
 
 
 def posted_once(emu: RunningEmulator, session: CountingSession) -> None:
@@ -60,11 +56,13 @@ def posted_once(emu: RunningEmulator, session: CountingSession) -> None:
     assert session.sent == [POST_RENDER]
 
 
-def completed_url(emu: RunningEmulator, clock: FakeClock, media: ClientMedia) -> tuple[str, str]:
+def completed_url(
+    emu: RunningEmulator, clock: FakeClock, client_media: ClientMedia
+) -> tuple[str, str]:
     """Submit and finish a render with a fault-free client; ``(job_id, cdn_url)``."""
     with CountingSession() as own:
         client = make_client(emu.url, own)
-        job_id = client.render(upload(media)).job_id
+        job_id = client.render(upload(client_media)).job_id
         done = finished(client, clock, job_id)
     assert done.cdn_url is not None
     return job_id, done.cdn_url
@@ -85,21 +83,21 @@ def closed_port() -> int:
 def test_429_on_render_is_throttled(
     start: Start,
     session: CountingSession,
-    media: ClientMedia,
+    client_media: ClientMedia,
     retry_after_s: float | None,
     expected_s: float | None,
 ) -> None:
     """429 → ThrottledError carrying Retry-After (seconds, rounded up); nothing was created."""
     emu = start(faults=Faults(rate_429=1.0, retry_after_s=retry_after_s))
     with pytest.raises(ThrottledError) as caught:
-        make_client(emu.url, session).render(upload(media))
+        make_client(emu.url, session).render(upload(client_media))
     assert (caught.value.http_status, caught.value.retry_after_s) == (429, expected_s)
     posted_once(emu, session)
     assert emu.emulator.stats()["render_submissions"] == []
 
 
 def test_5xx_on_render_is_outcome_unknown(
-    start: Start, session: CountingSession, media: ClientMedia
+    start: Start, session: CountingSession, client_media: ClientMedia
 ) -> None:
     """500/502/503 to a paid POST → OutcomeUnknownError (Viggle may have acted), never retried."""
     emu = start(faults=Faults(rate_5xx=1.0))
@@ -107,7 +105,7 @@ def test_5xx_on_render_is_outcome_unknown(
     statuses: set[int | None] = set()
     for _ in range(6):
         with pytest.raises(OutcomeUnknownError) as caught:
-            client.render(upload(media))
+            client.render(upload(client_media))
         statuses.add(caught.value.http_status)
     assert statuses <= {500, 502, 503} and len(statuses) > 1
     assert calls(emu) == {"POST /api/render": 6}
@@ -115,12 +113,12 @@ def test_5xx_on_render_is_outcome_unknown(
 
 
 def test_dropped_connection_after_read_is_outcome_unknown_and_acted_on(
-    start: Start, session: CountingSession, media: ClientMedia
+    start: Start, session: CountingSession, client_media: ClientMedia
 ) -> None:
     """No answer after the request was read → OutcomeUnknownError; the render exists (charged)."""
     emu = start(faults=Faults(rate_drop_after_read=1.0))
     with pytest.raises(OutcomeUnknownError):
-        make_client(emu.url, session).render(upload(media))
+        make_client(emu.url, session).render(upload(client_media))
     posted_once(emu, session)
     stats = emu.emulator.stats()
     assert [s["input"] for s in stats["render_submissions"]] == ["upload"]
@@ -131,12 +129,12 @@ def test_dropped_connection_after_read_is_outcome_unknown_and_acted_on(
 
 
 def test_dropped_character_preprocess_is_outcome_unknown_and_acted_on(
-    start: Start, session: CountingSession, media: ClientMedia
+    start: Start, session: CountingSession, client_media: ClientMedia
 ) -> None:
     """The same holds for a character preprocess (1 credit): sent once, created, charged."""
     emu = start(faults=Faults(rate_drop_after_read=1.0))
     with pytest.raises(OutcomeUnknownError):
-        make_client(emu.url, session).create_character("hero", media.png)
+        make_client(emu.url, session).create_character("hero", client_media.png)
     stats = emu.emulator.stats()
     assert (calls(emu), session.sent) == (
         {"POST /api/characters/preprocess": 1},
@@ -146,14 +144,14 @@ def test_dropped_character_preprocess_is_outcome_unknown_and_acted_on(
 
 
 def test_read_timeout_on_render_is_outcome_unknown_and_the_render_happens(
-    start: Start, session: CountingSession, media: ClientMedia
+    start: Start, session: CountingSession, client_media: ClientMedia
 ) -> None:
     """An answer slower than the read timeout → OutcomeUnknownError; Viggle acts on it anyway."""
     emu = start(faults=Faults(request_delay_s=SLOW_ANSWER_S))
     timeouts = Timeouts(connect_s=5.0, read_s=SHORT_READ_S, get_attempts=2)
     client = make_client(emu.url, session, timeouts=timeouts)
     with pytest.raises(OutcomeUnknownError):
-        client.render(upload(media))
+        client.render(upload(client_media))
     posted_once(emu, session)
     wait_for(
         lambda: len(emu.emulator.stats()["render_submissions"]) == 1,
@@ -165,58 +163,64 @@ def test_read_timeout_on_render_is_outcome_unknown_and_the_render_happens(
     assert calls(emu)["GET /api/credits"] == 2
 
 
-def test_connection_refused_is_not_sent(session: CountingSession, media: ClientMedia) -> None:
+def test_connection_refused_is_not_sent(
+    session: CountingSession, client_media: ClientMedia
+) -> None:
     """Nothing listening → NotSentError (safe to retry); the POST is attempted once."""
     client = make_client(f"http://127.0.0.1:{closed_port()}", session)
     with pytest.raises(NotSentError):
-        client.render(upload(media))
+        client.render(upload(client_media))
     assert session.sent == [POST_RENDER]
 
 
-def test_fast_unavailable(start: Start, session: CountingSession, media: ClientMedia) -> None:
+def test_fast_unavailable(
+    start: Start, session: CountingSession, client_media: ClientMedia
+) -> None:
     """No fast capacity → FastUnavailableError (a RejectedError); the same job without fast goes."""
     emu = start(faults=Faults(fast_unavailable=True))
     client = make_client(emu.url, session)
     with pytest.raises(FastUnavailableError) as caught:
-        client.render(upload(media), RenderOptions(fast=True))
+        client.render(upload(client_media), RenderOptions(fast=True))
     assert isinstance(caught.value, RejectedError)
     assert (caught.value.http_status, caught.value.code) == (400, "CS-UORC01-001")
     posted_once(emu, session)
     assert emu.emulator.stats()["render_submissions"] == []
-    assert client.render(upload(media)).mode == "full_pipeline"
+    assert client.render(upload(client_media)).mode == "full_pipeline"
 
 
 @pytest.mark.parametrize("balance", [0.0, 1.0])
 def test_insufficient_credits(
-    start: Start, session: CountingSession, media: ClientMedia, balance: float
+    start: Start, session: CountingSession, client_media: ClientMedia, balance: float
 ) -> None:
     """A balance short of the render's cost → CreditsError (402 CS-UORC01-008), nothing made."""
     emu = start(balance=balance)
     with pytest.raises(CreditsError) as caught:
-        make_client(emu.url, session).render(upload(media))
+        make_client(emu.url, session).render(upload(client_media))
     assert (caught.value.http_status, caught.value.code) == (402, "CS-UORC01-008")
     posted_once(emu, session)
     assert emu.emulator.stats()["render_submissions"] == []
 
 
-def test_bad_key_is_auth_error(start: Start, session: CountingSession, media: ClientMedia) -> None:
+def test_bad_key_is_auth_error(
+    start: Start, session: CountingSession, client_media: ClientMedia
+) -> None:
     """A key the API does not know → AuthError (401 CS-UORC01-007), without the key in it."""
     emu = start(keys=frozenset({"sk-the-only-good-key"}))
     bad_key = "sk-not-a-known-key-123"
     with pytest.raises(AuthError) as caught:
-        make_client(emu.url, session, key=bad_key).render(upload(media))
+        make_client(emu.url, session, key=bad_key).render(upload(client_media))
     assert (caught.value.http_status, caught.value.code) == (401, "CS-UORC01-007")
     assert bad_key not in str(caught.value)
     posted_once(emu, session)
 
 
 def test_render_failure_ends_failed_with_a_code_and_refunds(
-    start: Start, session: CountingSession, clock: FakeClock, media: ClientMedia
+    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """A job drawn to fail ends ``failed`` with its error code; its credits come back."""
     emu = start(faults=Faults(rate_render_failure=1.0, render_failure_code="CS-UORC01-042"))
     client = make_client(emu.url, session)
-    created = client.render(upload(media))
+    created = client.render(upload(client_media))
     assert client.credits().balance == DEFAULT_BALANCE - 2
     done = finished(client, clock, created.job_id)
     assert (done.status, done.terminal, done.error_code, done.error, done.cdn_url) == (
@@ -235,11 +239,11 @@ def test_render_failure_ends_failed_with_a_code_and_refunds(
 
 
 def test_5xx_on_get_is_transient_after_retries(
-    start: Start, session: CountingSession, clock: FakeClock, media: ClientMedia
+    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """GETs retry 5xx with backoff up to ``get_attempts``, then raise TransientError."""
     emu = start()
-    job_id, _ = completed_url(emu, clock, media)
+    job_id, _ = completed_url(emu, clock, client_media)
     emu.emulator.set_faults(Faults(rate_5xx=1.0))
     sleeps: list[float] = []
     client = make_client(emu.url, session, timeouts=Timeouts(get_attempts=2), sleep=sleeps.append)
@@ -255,7 +259,7 @@ def test_5xx_on_get_is_transient_after_retries(
 
 
 def test_429_on_get_waits_for_retry_after(
-    start: Start, session: CountingSession, media: ClientMedia
+    start: Start, session: CountingSession, client_media: ClientMedia
 ) -> None:
     """A throttled GET sleeps at least Retry-After between tries, then gives up throttled."""
     emu = start(faults=Faults(rate_429=1.0, retry_after_s=2.0))
@@ -280,11 +284,11 @@ def test_connection_refused_on_get_is_not_sent_after_retries(session: CountingSe
 
 
 def test_truncated_download_is_a_download_error(
-    start: Start, session: CountingSession, clock: FakeClock, media: ClientMedia
+    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """A body cut short of its Content-Length → DownloadError, not an expired URL."""
     emu = start()
-    _, url = completed_url(emu, clock, media)
+    _, url = completed_url(emu, clock, client_media)
     emu.emulator.set_faults(Faults(rate_truncate_download=1.0))
     client = make_client(emu.url, session)
     with pytest.raises(DownloadError) as caught:
@@ -298,11 +302,11 @@ def test_truncated_download_is_a_download_error(
 
 
 def test_expired_url_then_a_fresh_one_works(
-    start: Start, session: CountingSession, clock: FakeClock, media: ClientMedia
+    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """An expired CDN URL → DownloadError(expired=True); a new status GET gives one that works."""
     emu = start(faults=Faults(cdn_expiry_s=5.0))
-    job_id, url = completed_url(emu, clock, media)
+    job_id, url = completed_url(emu, clock, client_media)
     client = make_client(emu.url, session)
     clock.advance(10.0)
     with pytest.raises(DownloadError) as caught:
@@ -325,11 +329,11 @@ def resume(client: ViggleClient, url: str, data: bytes) -> tuple[io.BytesIO, str
 
 
 def test_resume_with_206_matches_a_full_download(
-    start: Start, session: CountingSession, clock: FakeClock, media: ClientMedia
+    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """A Range resume answered 206 gives the same bytes and sha256 as a full download."""
     emu = start()
-    _, url = completed_url(emu, clock, media)
+    _, url = completed_url(emu, clock, client_media)
     client = make_client(emu.url, session)
     data, full = fetch(client, url)
     assert len(data) > RESUME_AT
@@ -339,11 +343,11 @@ def test_resume_with_206_matches_a_full_download(
 
 
 def test_resume_ignored_range_restarts_from_zero(
-    start: Start, session: CountingSession, clock: FakeClock, media: ClientMedia
+    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """A CDN that ignores Range answers 200: the client starts over; bytes and sha256 correct."""
     emu = start()
-    _, url = completed_url(emu, clock, media)
+    _, url = completed_url(emu, clock, client_media)
     client = make_client(emu.url, session)
     data, full = fetch(client, url)
     emu.emulator.set_faults(Faults(ignore_range=True))

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from conftest import Stepper, Workspace
 
+from tests.support.stepping import Stepper
+from tests.support.workspace import Workspace
 from viggle_watch.clock import day_of
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import requests
-from conftest import Stepper, Workspace, wait_for
 
+from tests.support.stepping import Stepper
+from tests.support.waits import wait_for
+from tests.support.workspace import Workspace
 from viggle_watch.clock import FakeClock
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve

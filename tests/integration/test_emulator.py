@@ -1,4 +1,5 @@
-"""The Viggle emulator over real HTTP on 127.0.0.1, with a fake clock (no sleeps)."""
+"""The Viggle emulator over real HTTP on 127.0.0.1, with a fake clock (no sleeps): ``clock`` is
+``tests.support.emulator``'s."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.emulator import FakeClock
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, key_fingerprint, serve
 from viggle_watch.emulator.state import CHECKPOINTS
 from viggle_watch.errors import ConfigError
@@ -31,19 +33,6 @@ INVALID_KEY = {
 }
 
 
-class FakeClock:
-    """A monotonic clock that only moves when a test advances it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass(frozen=True)
 class Inputs:
     """Bytes of a real character PNG and driving MP4."""
@@ -53,12 +42,6 @@ class Inputs:
 
 
 StartEmulator = Callable[..., RunningEmulator]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fresh fake clock."""
-    return FakeClock()
 
 
 @pytest.fixture

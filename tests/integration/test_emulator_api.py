@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from test_emulator_harness import (
+
+from tests.support.emulator import (
     AUTH,
     DUO_SEGMENTS,
     DUO_TEMPLATE,
@@ -30,11 +31,6 @@ from test_emulator_harness import (
     status,
     upload_files,
 )
-from test_emulator_harness import clock as clock
-from test_emulator_harness import emu as emu
-from test_emulator_harness import media as media
-from test_emulator_harness import start as start
-
 from viggle_watch.emulator.server import RunningEmulator
 
 ASSET_WAIT_S = 5.0

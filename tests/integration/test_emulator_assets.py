@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from test_emulator_harness import (
+
+from tests.support.emulator import (
     ASSET_DELAY_S,
     DUO_SEGMENTS,
     DUO_TEMPLATE,
@@ -30,11 +31,6 @@ from test_emulator_harness import (
     stats,
     status,
 )
-from test_emulator_harness import clock as clock
-from test_emulator_harness import emu as emu
-from test_emulator_harness import media as media
-from test_emulator_harness import start as start
-
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, key_fingerprint, serve
 from viggle_watch.errors import ConfigError
 

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 import requests
-from test_emulator_harness import (
+
+from tests.support.emulator import (
     AUTH,
     LATENCY_S,
     TIMEOUT_S,
@@ -24,11 +25,6 @@ from test_emulator_harness import (
     status,
     upload_files,
 )
-from test_emulator_harness import clock as clock
-from test_emulator_harness import emu as emu
-from test_emulator_harness import media as media
-from test_emulator_harness import start as start
-
 from viggle_watch.emulator.server import Faults, RunningEmulator
 
 

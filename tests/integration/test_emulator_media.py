@@ -9,7 +9,8 @@ from typing import Any
 import av
 import pytest
 import requests
-from test_emulator_harness import (
+
+from tests.support.emulator import (
     LATENCY_S,
     TIMEOUT_S,
     TRIO_TEMPLATE,
@@ -23,11 +24,6 @@ from test_emulator_harness import (
     status,
     video_bytes,
 )
-from test_emulator_harness import clock as clock
-from test_emulator_harness import emu as emu
-from test_emulator_harness import media as media
-from test_emulator_harness import start as start
-
 from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.media.probe import probe_video
 from viggle_watch.media.synth import RESULT_FPS, RESULT_SIZE

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.store import make_spec
 from viggle_watch.clock import day_of
 from viggle_watch.errors import (
     ConfigError,
@@ -25,8 +26,7 @@ from viggle_watch.notify.metrics import (
     healthy,
     serve_metrics,
 )
-from viggle_watch.store.jobs import InputRef, JobSpec, JobStore, Spend
-from viggle_watch.store.sqlite import Database
+from viggle_watch.store.jobs import JobStore, Spend
 from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0
@@ -55,14 +55,6 @@ def serve() -> Iterator[Serve]:
         running.stop()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    """A real SQLite job store in ``tmp_path``, closed after the test."""
-    db = Database.open(tmp_path / "state.db")
-    yield JobStore(db)
-    db.close()
-
-
 def scrape(running: RunningMetrics) -> dict[str, float]:
     """GET /metrics; every sample as ``name{labels}`` → value."""
     response = requests.get(f"{running.url}/metrics", timeout=5)
@@ -84,16 +76,6 @@ def family(samples: dict[str, float], prefix: str) -> dict[str, float]:
 def health_of(running: RunningMetrics) -> tuple[int, str]:
     response = requests.get(f"{running.url}/healthz", timeout=5)
     return response.status_code, response.text
-
-
-def make_spec(character: str) -> JobSpec:
-    return JobSpec(
-        rule="dance",
-        character=InputRef("character", f"/in/{character}", "a" * 64, 1234),
-        scene=InputRef("scene", "/assets/dance.mp4", "b" * 64, 56789),
-        model="V4_Preview",
-        output_name=f"{character}__dance",
-    )
 
 
 def test_counters_count_submissions_credits_and_errors_by_class(serve: Serve) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import requests
-from conftest import MakeConfig, Workspace, wait_for
 
+from tests.support.waits import wait_for
+from tests.support.workspace import MakeConfig, Workspace
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import build_service
 from viggle_watch.emulator.server import RunningEmulator

@@ -1,4 +1,4 @@
-"""RELIABILITY §2 row by row, budgets and preprocessed mode: the service's ticks stepped by hand
+"""docs/reliability.md §2 row by row, budgets and preprocessed mode: the ticks stepped by hand
 with a fake clock, against the emulator over loopback (its faults switched on per test)."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Stepper, Workspace
 
+from tests.support.stepping import Stepper
+from tests.support.workspace import Workspace
 from viggle_watch.clock import day_of
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
 
+from tests.support.waits import wait_for
 from viggle_watch.watch.observer import Watching, WatchRoot, start_observer, start_observers
 from viggle_watch.watch.scanner import in_scope
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import KEY, MakeConfig, Workspace, drop, wait_for
 
+from tests.support.logs import logs_into
+from tests.support.waits import wait_for
+from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import Service, build_service
 from viggle_watch.config import Config
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
-from viggle_watch.logs import configure_logging
 from viggle_watch.media.probe import video_duration_s
 from viggle_watch.store.states import State
 
@@ -173,10 +174,9 @@ def test_same_content_dropped_twice_renders_once(
 
 @pytest.fixture
 def captured_logs() -> Iterator[io.StringIO]:
-    buffer = io.StringIO()
-    configure_logging("json", level=logging.DEBUG, stream=buffer)
-    yield buffer
-    logging.getLogger().handlers.clear()
+    """The service's logs as JSON lines in memory, debug included (the set-up put back after)."""
+    with logs_into(io.StringIO(), logging.DEBUG) as buffer:
+        yield buffer
 
 
 def test_api_key_never_appears_in_logs(

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import KEY, wait_for
 
+from tests.support.waits import wait_for
+from tests.support.workspace import KEY
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.media.probe import video_duration_s
 from viggle_watch.media.synth import make_character_png, make_driving_mp4

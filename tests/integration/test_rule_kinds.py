@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import KEY, MakeConfig, Stepper, Workspace, drop, wait_for
-
+from tests.support.stepping import Stepper
+from tests.support.waits import wait_for
+from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import build_service
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve

@@ -1,62 +1,32 @@
 """The store's contract: the job queue and its state machine, on SQLite and on PostgreSQL.
 
 Every test that takes ``store`` or ``backend`` runs against both backends (PostgreSQL tests
-skip with a reason when no server can be started); the SQLite file's own tests take
-``sqlite_db``."""
+skip with a reason when no server can be started); the SQLite file's own tests are in
+``test_store_files.py``."""
 
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from conftest import OpenAs
 
+from tests.support.store import T0, OpenAs, enqueue, make_spec
 from viggle_watch.errors import BudgetExceededError, StoreError, TransitionError
 from viggle_watch.store.backend import Backend
-from viggle_watch.store.jobs import Event, InputRef, Job, JobSpec, JobStore, Spend
-from viggle_watch.store.sqlite import SCHEMA_VERSION, Database
+from viggle_watch.store.jobs import Event, Job, JobStore, Spend
 from viggle_watch.store.states import ALLOWED, IN_FLIGHT, TERMINAL, State, allowed
 
-T0 = 1_700_000_000.0
 ALL_PAIRS = list(itertools.product(State, State))
 ALLOWED_PAIRS = [(src, dst) for src, dst in ALL_PAIRS if dst in ALLOWED[src]]
 DISALLOWED_PAIRS = [(src, dst) for src, dst in ALL_PAIRS if dst not in ALLOWED[src]]
-
-
-def make_spec(rule: str = "dance", character: str = "hero.png") -> JobSpec:
-    """A render request as the rules engine would make it."""
-    return JobSpec(
-        rule=rule,
-        character=InputRef("character", f"/in/{character}", "a" * 64, 1234),
-        scene=InputRef("scene", "/assets/dance.mp4", "b" * 64, 56789),
-        model="V4_Preview",
-        output_name=f"{character}__dance",
-    )
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    """A freshly created job store file, closed after the test."""
-    database = Database.open(tmp_path / "state" / "state.db")
-    yield database
-    database.close()
 
 
 @pytest.fixture
 def store(backend: Backend) -> JobStore:
     """The job queue over a fresh store (each backend in turn)."""
     return JobStore(backend)
-
-
-def enqueue(store: JobStore, key: str = "k1", source: str = "/in/hero.png") -> int:
-    """Enqueue a job that must be new; return its id."""
-    job_id = store.enqueue(make_spec(), dedup_key=key, source_path=source, at=T0)
-    assert job_id is not None
-    return job_id
 
 
 def path_to(target: State) -> list[State]:
@@ -82,61 +52,6 @@ def job_in(store: JobStore, state: State) -> int:
 
 
 # --- the database --------------------------------------------------------------------------
-
-
-def test_database_pragmas(sqlite_db: Database) -> None:
-    """WAL journal, synchronous=FULL (2), foreign keys on and schema version 1."""
-    with sqlite_db.read() as conn:
-        pragmas = tuple(
-            conn.execute(f"PRAGMA {name}").fetchone()[0]
-            for name in ("journal_mode", "synchronous", "foreign_keys", "user_version")
-        )
-    assert (pragmas, sqlite_db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 4), 4, 4)
-
-
-def test_open_readonly_missing_file_is_a_clear_store_error(tmp_path: Path) -> None:
-    """Reading a store that was never created says so and creates nothing."""
-    path = tmp_path / "state.db"
-    with pytest.raises(StoreError) as excinfo:
-        Database.open(path, readonly=True)
-    assert (str(excinfo.value), path.exists()) == (
-        f"no job store at {path} yet: has `viggle-watch run` been started?",
-        False,
-    )
-
-
-def test_open_readonly_refuses_an_unmigrated_file(tmp_path: Path) -> None:
-    """A readonly open of a file with another schema version is refused, not migrated."""
-    path = tmp_path / "state.db"
-    sqlite3.connect(path).close()
-    with pytest.raises(StoreError) as excinfo:
-        Database.open(path, readonly=True)
-    assert str(excinfo.value) == f"job store {path} has schema 0; expected 4"
-
-
-def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:
-    """A store written by a newer version is not touched."""
-    path = tmp_path / "state.db"
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 7")
-    conn.close()
-    with pytest.raises(StoreError) as excinfo:
-        Database.open(path)
-    assert str(excinfo.value) == f"job store {path} is from a newer viggle-watch (7)"
-
-
-def test_reopen_keeps_the_data(tmp_path: Path) -> None:
-    """Jobs survive closing and reopening (also read-only) the store."""
-    path = tmp_path / "state.db"
-    first = Database.open(path)
-    job_id = enqueue(JobStore(first))
-    first.close()
-    for readonly in (False, True):
-        again = Database.open(path, readonly=readonly)
-        job = JobStore(again).get(job_id)
-        again.close()
-        assert job is not None
-        assert (job.id, job.state, job.spec) == (job_id, State.QUEUED, make_spec())
 
 
 def test_write_rolls_back_on_error(backend: Backend, store: JobStore) -> None:

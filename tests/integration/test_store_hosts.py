@@ -12,8 +12,8 @@ from collections import Counter
 from typing import Any, cast
 
 import pytest
-from conftest import OpenAs
 
+from tests.support.store import OpenAs
 from viggle_watch.app.keeper import Keeper
 from viggle_watch.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
 from viggle_watch.render.breaker import CircuitBreaker

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import KEY, MakeConfig, Workspace, drop, wait_for
 
+from tests.support.waits import wait_for
+from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import Service, build_service
 from viggle_watch.clock import day_of

@@ -1,24 +1,16 @@
-"""Tests for viggle_watch.config: durations, loading YAML files, path resolution, the API key."""
+"""Tests for viggle_watch.config: loading YAML files, path resolution, errors that name file,
+line and field, and the examples shipped in the repository. Durations: ``test_durations.py``;
+the API key: ``test_api_key.py``."""
 
 from __future__ import annotations
 
-import copy
-import pickle
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
-from viggle_watch.apikey import ApiKey
-from viggle_watch.config import (
-    CharactersRule,
-    Config,
-    SceneSpec,
-    load_config,
-    parse_duration,
-    resolve_api_key,
-)
+from viggle_watch.config import CharactersRule, Config, SceneSpec, load_config
 from viggle_watch.config.load import MAX_CONFIG_BYTES
 from viggle_watch.config.models import ApiSettings
 from viggle_watch.errors import ConfigError
@@ -50,63 +42,6 @@ def config_error(path: Path) -> str:
     with pytest.raises(ConfigError) as excinfo:
         load_config(path)
     return str(excinfo.value)
-
-
-# --- parse_duration ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("500ms", 0.5),
-        ("5s", 5.0),
-        ("2m", 120.0),
-        ("1h", 3600.0),
-        ("1.5m", 90.0),
-        ("10", 10.0),
-        (" 3 s ", 3.0),
-        ("0", 0.0),
-    ],
-)
-def test_parse_duration_reads_units(text: str, seconds: float) -> None:
-    """Strings with ms/s/m/h (or no unit, meaning seconds) become seconds."""
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize(("number", "seconds"), [(7, 7.0), (2.5, 2.5), (0, 0.0)])
-def test_parse_duration_takes_bare_numbers_as_seconds(number: float, seconds: float) -> None:
-    """An int or float is already a number of seconds."""
-    assert parse_duration(number) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "fast", "5 minutes", "5d", "ms", "1,5s", "5s5", "None"])
-def test_parse_duration_rejects_garbage(text: str) -> None:
-    """A string that is not a number with an optional unit is a ValueError naming it."""
-    with pytest.raises(ValueError) as excinfo:
-        parse_duration(text)
-    assert str(excinfo.value) == f"{text!r} is not a duration such as 500ms, 5s or 2m"
-
-
-def test_parse_duration_rejects_negative_numbers() -> None:
-    """A negative number of seconds is refused."""
-    with pytest.raises(ValueError) as excinfo:
-        parse_duration(-1)
-    assert str(excinfo.value) == "a duration cannot be negative"
-
-
-def test_parse_duration_rejects_negative_strings() -> None:
-    """A negative duration string is refused."""
-    with pytest.raises(ValueError) as excinfo:
-        parse_duration("-5s")
-    assert str(excinfo.value) == "'-5s' is not a duration such as 500ms, 5s or 2m"
-
-
-@pytest.mark.parametrize("flag", [True, False])
-def test_parse_duration_rejects_bools(flag: bool) -> None:
-    """YAML's yes/no are not durations, although bool is a subclass of int."""
-    with pytest.raises(ValueError) as excinfo:
-        parse_duration(flag)
-    assert str(excinfo.value) == "a duration such as 500ms, 5s or 2m"
 
 
 # --- load_config: the documented shape -----------------------------------------------------
@@ -376,88 +311,6 @@ def test_yaml_alias_bomb_does_not_hang(tmp_path: Path) -> None:
     assert config_error(cfg) == "\n".join(
         f"{cfg}:{i + 1}: a{i}: unknown key (a typo?)" for i in range(7)
     )
-
-
-# --- the API key ---------------------------------------------------------------------------
-
-
-def key_config(tmp_path: Path, key_text: str | None) -> Config:
-    """A Config whose api.key_file holds ``key_text`` (or does not exist when None)."""
-    key_file = tmp_path / "key.txt"
-    if key_text is not None:
-        key_file.write_text(key_text, encoding="utf-8")
-    return Config(state_dir=tmp_path, api=ApiSettings(key_file=key_file))
-
-
-def credentials_dir(tmp_path: Path, key_text: str) -> str:
-    """A systemd $CREDENTIALS_DIRECTORY holding viggle_api_key."""
-    folder = tmp_path / "creds"
-    folder.mkdir()
-    (folder / "viggle_api_key").write_text(key_text, encoding="utf-8")
-    return str(folder)
-
-
-def test_api_key_prefers_systemd_credentials(tmp_path: Path) -> None:
-    """$CREDENTIALS_DIRECTORY/viggle_api_key wins over the variable and the key file."""
-    env = {
-        "CREDENTIALS_DIRECTORY": credentials_dir(tmp_path, "from-creds\n"),
-        "VIGGLE_API_KEY": "from-env",
-    }
-    key = resolve_api_key(key_config(tmp_path, "from-file"), env)
-    assert key.reveal() == "from-creds"
-
-
-def test_api_key_prefers_the_variable_over_the_key_file(tmp_path: Path) -> None:
-    """Without credentials, VIGGLE_API_KEY wins over api.key_file."""
-    key = resolve_api_key(key_config(tmp_path, "from-file"), {"VIGGLE_API_KEY": " from-env "})
-    assert key.reveal() == "from-env"
-
-
-def test_api_key_falls_back_to_the_key_file(tmp_path: Path) -> None:
-    """With neither credentials nor variable, the key file is read (whitespace trimmed)."""
-    key = resolve_api_key(key_config(tmp_path, "  from-file\n"), {})
-    assert key.reveal() == "from-file"
-
-
-def test_api_key_skips_a_credentials_dir_without_the_key(tmp_path: Path) -> None:
-    """A credentials folder lacking viggle_api_key, and a blank variable, are passed over."""
-    folder = tmp_path / "creds"
-    folder.mkdir()
-    env = {"CREDENTIALS_DIRECTORY": str(folder), "VIGGLE_API_KEY": "  "}
-    assert resolve_api_key(key_config(tmp_path, "from-file"), env).reveal() == "from-file"
-
-
-def test_missing_api_key_is_a_config_error(tmp_path: Path) -> None:
-    """No source at all (the key file absent) says where a key may come from."""
-    with pytest.raises(ConfigError) as excinfo:
-        resolve_api_key(key_config(tmp_path, None), {})
-    assert str(excinfo.value) == (
-        f"no API key ({tmp_path / 'key.txt'} is missing or empty): set VIGGLE_API_KEY, or "
-        "api.key_file in the config, or a systemd credential named viggle_api_key"
-    )
-
-
-def test_api_key_never_shows_in_repr_or_str() -> None:
-    """repr, str and f-strings of an ApiKey show stars, never the key."""
-    key = ApiKey("sk-very-secret-123")
-    assert (repr(key), str(key), f"{key}", f"{key!r}") == ("ApiKey('***')",) * 4
-
-
-def test_api_key_refuses_pickling_and_copying() -> None:
-    """An ApiKey cannot be pickled (nor copied through the pickle protocol)."""
-    key = ApiKey("sk-very-secret-123")
-    with pytest.raises(TypeError) as pickled:
-        pickle.dumps(key)
-    with pytest.raises(TypeError):
-        copy.copy(key)
-    assert str(pickled.value) == "ApiKey cannot be pickled"
-
-
-def test_api_key_refuses_a_blank_key() -> None:
-    """A key of only whitespace is not a key."""
-    with pytest.raises(ValueError) as excinfo:
-        ApiKey(" \n")
-    assert str(excinfo.value) == "empty API key"
 
 
 # --- the examples shipped in the repository stay loadable ----------------------------------

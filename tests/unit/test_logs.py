@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import structlog
 
+from tests.support.logs import logs_into
 from viggle_watch import logs
-from viggle_watch.logs import configure_logging, redact, redact_text, redact_url, register_secret
+from viggle_watch.logs import redact, redact_text, redact_url, register_secret
 
 KEY = "vk-live-0123456789abcdef"  # not sk-like: only registration can hide it
-NOISY = ("apscheduler", "watchdog", "urllib3", "werkzeug", "PIL")
 
 
 @pytest.fixture(autouse=True)
@@ -27,21 +27,8 @@ def fresh_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
     """configure_logging(fmt="json") into a StringIO; stdlib and structlog reset afterwards."""
-    root = logging.getLogger()
-    level = root.level
-    levels = {name: logging.getLogger(name).level for name in NOISY}
-    before = list(root.handlers)
-    stream = io.StringIO()
-    configure_logging(fmt="json", stream=stream)
-    yield stream
-    for handler in list(root.handlers):
-        if handler not in before:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-    for name, old in levels.items():
-        logging.getLogger(name).setLevel(old)
-    structlog.reset_defaults()
+    with logs_into(io.StringIO()) as stream:
+        yield stream
 
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:

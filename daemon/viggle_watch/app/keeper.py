@@ -1,5 +1,5 @@
 """Start-up recovery, and on a shared store the leases: what a host does so that no job is lost
-when it (or another host) stops, and none is paid twice (RELIABILITY §2.5, §7)."""
+when it (or another host) stops, and none is paid twice (docs/reliability.md §2.5, §7)."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from viggle_watch.app.settings import (
     submit_settings,
     watch_roots,
 )
+from viggle_watch.app.storage import STATE_DB, open_backend, state_db_path
 from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
 from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, JobsRule, load_config
@@ -44,7 +45,6 @@ from viggle_watch.render.preparer import Preparer
 from viggle_watch.render.submitter import Submitter
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.backend import Backend
-from viggle_watch.store.factory import STATE_DB, open_backend, state_db_path
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.states import State

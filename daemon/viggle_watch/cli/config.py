@@ -15,6 +15,7 @@ from rich.table import Table
 
 from viggle_watch.app.service import PID_FILE
 from viggle_watch.app.settings import check_paths, watch_roots
+from viggle_watch.app.storage import host_name, open_backend, state_db_path, store_exists
 from viggle_watch.cli.plan import Planner
 from viggle_watch.config import Config, PairsRule, resolve_api_key
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
@@ -22,7 +23,6 @@ from viggle_watch.intake.tick import Intake
 from viggle_watch.logs import redact_text
 from viggle_watch.rules.pairing import is_image, is_video
 from viggle_watch.store.assets import AssetStore
-from viggle_watch.store.factory import host_name, open_backend, state_db_path, store_exists
 from viggle_watch.store.jobs import JobStore
 
 

@@ -10,13 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from viggle_watch.app.clients import make_client
+from viggle_watch.app.storage import open_backend
 from viggle_watch.cli.status import job_detail, print_job_detail
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.outputs.finished import Finisher
 from viggle_watch.render import actions
 from viggle_watch.store.assets import AssetStore
-from viggle_watch.store.factory import open_backend
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.states import State
 

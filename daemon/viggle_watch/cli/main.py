@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from viggle_watch import __version__
 from viggle_watch.app.service import build_service
+from viggle_watch.app.storage import open_backend
 from viggle_watch.cli.config import (
     add_config_commands,
     print_check,
@@ -31,7 +32,6 @@ from viggle_watch.config import Config, load_config, resolve_api_key
 from viggle_watch.emulator.cli import add_sim_arguments, config_from_args
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.logs import LogFormat, configure_logging
-from viggle_watch.store.factory import open_backend
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
 

@@ -7,9 +7,11 @@ lists and renders, and its credit is not refunded.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Final, TypeVar
 
 from viggle_watch.emulator.assets import (
+    Character,
     Scene,
     SceneFacts,
     character_document,
@@ -46,12 +48,18 @@ from viggle_watch.emulator.templates import MODELS
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 100
 PENDING: Final = "pending"
+T = TypeVar("T")
+Document = dict[str, object]
 
 
-def _one_of(call: Call, field: str, url_field: str) -> Rejection | None:
+def _upload(backend: Backend, call: Call, field: str, missing: Rejection) -> bytes | Rejection:
+    """The asset's file: uploaded as ``field`` or fetched from ``{field}_url``, one of them;
+    ``missing`` when neither was sent."""
+    url_field = f"{field}_url"
     if is_present(call.request, field) and is_present(call.request, url_field):
         return invalid(f"Send either {field} or {url_field}, not both")
-    return None
+    data = read_input(call.request, field, backend.resolve)
+    return missing if data is None else data
 
 
 def character_create(backend: Backend, call: Call) -> Reply | Rejection:
@@ -63,12 +71,8 @@ def character_create(backend: Backend, call: Call) -> Reply | Rejection:
     model = form.get("model", "").strip()
     if model and model not in MODELS:
         return invalid(f"Unknown model {model!r}; use V4_Preview or V3_Preview")
-    both = _one_of(call, "image", "image_url")
-    if both is not None:
-        return both
-    data = read_input(call.request, "image", backend.resolve)
-    if data is None:
-        return rejected(CODE_NO_IMAGE, "Character image required", "Upload image or image_url")
+    missing = rejected(CODE_NO_IMAGE, "Character image required", "Upload image or image_url")
+    data = _upload(backend, call, "image", missing)
     if isinstance(data, Rejection):
         return data
     image_sha = check_image(data, CHARACTER_IMAGE_FORMATS, "image")
@@ -109,28 +113,15 @@ def scene_create(backend: Backend, call: Call) -> Reply | Rejection:
     options = _scene_options(call)
     if isinstance(options, Rejection):
         return options
-    both = _one_of(call, "video", "video_url")
-    if both is not None:
-        return both
-    data = read_input(call.request, "video", backend.resolve)
-    if data is None:
-        return rejected(CODE_NO_VIDEO, "Scene video required", "Upload video or video_url")
+    missing = rejected(CODE_NO_VIDEO, "Scene video required", "Upload video or video_url")
+    data = _upload(backend, call, "video", missing)
     if isinstance(data, Rejection):
         return data
     video = check_video(data, SCENE_CONTAINERS)
     if isinstance(video, Rejection):
         return video
-    probe = video.probe
-    facts = SceneFacts(
-        name=name,
-        model=options[1],
-        background_mode=options[0],
-        duration_s=probe.duration_s,
-        fps=probe.fps,
-        width=probe.width,
-        height=probe.height,
-        video_sha256=video.sha256,
-    )
+    mode, model = options
+    facts = SceneFacts(name, model, mode, video.probe, video_sha256=video.sha256)
     scene = backend.state.add_scene(call.owner, facts)
     return Reply(
         {
@@ -168,10 +159,7 @@ def scene_import(backend: Backend, call: Call) -> Reply | Rejection:
         name=body.get("name") or template.name,
         model=template.model,
         background_mode="original",
-        duration_s=template.duration_s,
-        fps=template.fps,
-        width=template.width,
-        height=template.height,
+        footage=template,
         template_id=template.template_id,
         segments=template.segments,
     )
@@ -207,19 +195,27 @@ def character_get(backend: Backend, call: Call) -> Reply | Rejection:
     return Reply(character_document(character, status, backend.state.asset_delay_s))
 
 
-def character_list(backend: Backend, call: Call) -> Reply | Rejection:
-    """``GET /api/characters?limit=&offset=`` -> ``{characters, total}``."""
+def _listing(
+    call: Call, key: str, everything: Callable[[], Sequence[T]], summary: Callable[[T], Document]
+) -> Reply | Rejection:
+    """A page of the caller's assets (``everything``) as ``{key: [summaries], total}``."""
     page = _page(call)
     if isinstance(page, Rejection):
         return page
     limit, offset = page
+    assets = everything()
+    items = [summary(a) for a in assets[offset : offset + limit]]
+    return Reply({key: items, "total": len(assets)})
+
+
+def character_list(backend: Backend, call: Call) -> Reply | Rejection:
+    """``GET /api/characters?limit=&offset=`` -> ``{characters, total}``."""
     state = backend.state
-    everything = state.characters(call.owner)
-    items = [
-        character_summary(c, state.character_status(c), state.asset_delay_s)
-        for c in everything[offset : offset + limit]
-    ]
-    return Reply({"characters": items, "total": len(everything)})
+
+    def summary(c: Character) -> Document:
+        return character_summary(c, state.character_status(c), state.asset_delay_s)
+
+    return _listing(call, "characters", lambda: state.characters(call.owner), summary)
 
 
 def scene_get(backend: Backend, call: Call) -> Reply | Rejection:
@@ -233,17 +229,12 @@ def scene_get(backend: Backend, call: Call) -> Reply | Rejection:
 
 def scene_list(backend: Backend, call: Call) -> Reply | Rejection:
     """``GET /api/scenes?limit=&offset=`` -> ``{scenes, total}``."""
-    page = _page(call)
-    if isinstance(page, Rejection):
-        return page
-    limit, offset = page
     state = backend.state
-    everything: list[Scene] = state.scenes(call.owner)
-    items = [
-        scene_summary(s, state.scene_status(s), state.asset_delay_s)
-        for s in everything[offset : offset + limit]
-    ]
-    return Reply({"scenes": items, "total": len(everything)})
+
+    def summary(s: Scene) -> Document:
+        return scene_summary(s, state.scene_status(s), state.asset_delay_s)
+
+    return _listing(call, "scenes", lambda: state.scenes(call.owner), summary)
 
 
 def _delete(backend: Backend, call: Call, found: object, what: str) -> Reply | Rejection:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from viggle_watch.emulator.jobs import iso_utc
 
@@ -31,6 +31,19 @@ class Character:
     created_at: datetime
 
 
+class Footage(Protocol):
+    """A scene's video as far as the API tells of it."""
+
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def fps(self) -> float: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SceneFacts:
     """What a scene is made of: from a probed upload, or from a template."""
@@ -39,10 +52,8 @@ class SceneFacts:
     model: str
     """The model the scene is bound to for good."""
     background_mode: str
-    duration_s: float
-    fps: float
-    width: int
-    height: int
+    footage: Footage
+    """Its video: the probe of an upload, or the template it was imported from."""
     video_sha256: str | None = None
     template_id: str | None = None
     segments: tuple[str, ...] = ()
@@ -110,17 +121,18 @@ def scene_document(scene: Scene, status: str, delay_s: float) -> dict[str, objec
     """The ``GET /api/scenes/{id}`` body (spec §2.5); video facts are null until ready."""
     ready = status == READY
     facts = scene.facts
+    video = facts.footage
     return {
         "id": scene.scene_id,
         "name": facts.name,
         "status": status,
         "model": facts.model,
         "background_mode": facts.background_mode,
-        "duration_seconds": round(facts.duration_s, 3) if ready else None,
-        "fps": round(facts.fps, 3) if ready else None,
-        "total_frames": round(facts.duration_s * facts.fps) if ready else None,
-        "width": facts.width if ready else None,
-        "height": facts.height if ready else None,
+        "duration_seconds": round(video.duration_s, 3) if ready else None,
+        "fps": round(video.fps, 3) if ready else None,
+        "total_frames": round(video.duration_s * video.fps) if ready else None,
+        "width": video.width if ready else None,
+        "height": video.height if ready else None,
         "template_id": facts.template_id,
         "segments": segment_documents(scene),
         "job_id": scene.job_id,

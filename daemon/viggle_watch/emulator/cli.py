@@ -32,66 +32,60 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _share_flag(group: argparse._ArgumentGroup, flag: str, help_text: str) -> None:
+    """A flag that takes a share P between 0 and 1 of the requests a fault hits (default 0)."""
+    group.add_argument(flag, type=_share, default=0.0, metavar="P", help=help_text)
+
+
+def _seconds_flag(
+    group: argparse._ArgumentGroup, flag: str, default: float | None, help_text: str
+) -> None:
+    """A flag that takes a non-negative number of seconds S."""
+    group.add_argument(flag, type=_seconds, default=default, metavar="S", help=help_text)
+
+
 def _add_timing(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
+    _seconds_flag(
+        group,
         "--latency-jitter",
-        type=_seconds,
-        default=_DEFAULTS.latency_jitter_s,
-        metavar="S",
-        help="each render takes --latency ± up to S seconds, uniformly drawn (default 0)",
+        _DEFAULTS.latency_jitter_s,
+        "each render takes --latency ± up to S seconds, uniformly drawn (default 0)",
     )
-    group.add_argument(
+    _seconds_flag(
+        group,
         "--request-delay",
-        type=_seconds,
-        default=_DEFAULTS.request_delay_s,
-        metavar="S",
-        help="sleep S seconds before answering every /api and /cdn request (default 0)",
+        _DEFAULTS.request_delay_s,
+        "sleep S seconds before answering every /api and /cdn request (default 0)",
     )
-    group.add_argument(
+    _seconds_flag(
+        group,
         "--asset-delay",
-        type=_seconds,
-        default=1.0,
-        metavar="S",
-        help="seconds a character, scene or template import takes to become ready (default 1)",
+        1.0,
+        "seconds a character, scene or template import takes to become ready (default 1)",
     )
 
 
 def _add_api_faults(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--rate-429",
-        type=_share,
-        default=0.0,
-        metavar="P",
-        help="share of /api calls answered 429 Too Many Requests (not acted on)",
+    _share_flag(
+        group, "--rate-429", "share of /api calls answered 429 Too Many Requests (not acted on)"
     )
-    group.add_argument(
+    _seconds_flag(
+        group,
         "--retry-after",
-        type=_seconds,
-        default=_DEFAULTS.retry_after_s,
-        metavar="S",
-        help="Retry-After seconds sent with each 429 (default 1)",
+        _DEFAULTS.retry_after_s,
+        "Retry-After seconds sent with each 429 (default 1)",
     )
-    group.add_argument(
-        "--rate-5xx",
-        type=_share,
-        default=0.0,
-        metavar="P",
-        help="share of /api calls answered 500, 502 or 503 (not acted on)",
-    )
-    group.add_argument(
+    _share_flag(group, "--rate-5xx", "share of /api calls answered 500, 502 or 503 (not acted on)")
+    _share_flag(
+        group,
         "--rate-drop",
-        type=_share,
-        default=0.0,
-        metavar="P",
-        help="share of successful POSTs that are acted on (created, charged) but whose "
+        "share of successful POSTs that are acted on (created, charged) but whose "
         "connection is closed without an answer: the 'outcome unknown' case",
     )
-    group.add_argument(
+    _share_flag(
+        group,
         "--rate-fail",
-        type=_share,
-        default=0.0,
-        metavar="P",
-        help="share of renders that end 'failed' with CS-UORC01-009 (credits refunded)",
+        "share of renders that end 'failed' with CS-UORC01-009 (credits refunded)",
     )
     group.add_argument(
         "--fast-unavailable",
@@ -107,24 +101,21 @@ def _add_api_faults(group: argparse._ArgumentGroup) -> None:
 
 
 def _add_cdn_faults(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
+    _share_flag(
+        group,
         "--rate-truncate",
-        type=_share,
-        default=0.0,
-        metavar="P",
-        help="share of CDN downloads cut off half-way (Content-Length stays the full size)",
+        "share of CDN downloads cut off half-way (Content-Length stays the full size)",
     )
     group.add_argument(
         "--ignore-range",
         action="store_true",
         help="the CDN answers 200 with the whole file even when a Range was asked for",
     )
-    group.add_argument(
+    _seconds_flag(
+        group,
         "--cdn-expiry",
-        type=_seconds,
-        default=None,
-        metavar="S",
-        help="signed CDN URLs answer 403 S seconds after issue (default: never expire)",
+        None,
+        "signed CDN URLs answer 403 S seconds after issue (default: never expire)",
     )
 
 

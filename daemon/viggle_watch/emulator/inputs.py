@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -31,6 +30,7 @@ from viggle_watch.emulator.replies import (
 )
 from viggle_watch.emulator.wire import HttpRequest
 from viggle_watch.media.probe import VideoProbe, probe_video
+from viggle_watch.serving import is_loopback_host
 
 RENDER_IMAGE_FORMATS: Final = frozenset({"PNG", "JPEG"})
 CHARACTER_IMAGE_FORMATS: Final = frozenset({"PNG", "JPEG", "WEBP"})
@@ -118,15 +118,6 @@ def uploaded(request: HttpRequest, field: str) -> bytes | None:
     return upload.data if upload is not None and upload.filename else None
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def fetch_url(url: str, request: HttpRequest, resolve: Resolver, field: str) -> bytes | Rejection:
     """Fetch ``url`` from the emulator itself; refuse any other host or a missing file."""
     parts = urlsplit(url.strip())
@@ -135,7 +126,7 @@ def fetch_url(url: str, request: HttpRequest, resolve: Resolver, field: str) -> 
     except ValueError:
         port = -1
     own = parts.netloc == request.host or (
-        _is_loopback(parts.hostname or "") and port == request.server_port
+        is_loopback_host(parts.hostname or "") and port == request.server_port
     )
     if parts.scheme not in ("http", "https") or not own:
         message = f"Cannot fetch {field}: the emulator fetches only its own /_sim/files and /cdn"

@@ -182,7 +182,7 @@ def _scene_spec(scene: Scene, kind: str, options: Options) -> RenderSpec:
         model=scene.facts.model,
         background_mode=options.background_mode or scene.facts.background_mode,
         fast=options.fast,
-        output_s=scene.facts.duration_s,
+        output_s=scene.facts.footage.duration_s,
         driving_video_sha256=scene.facts.video_sha256,
         scene_id=scene.scene_id,
     )

@@ -1,6 +1,6 @@
 """A local Viggle-compatible HTTP server for tests, the demo and ``viggle-watch sim``.
 
-Speaks the legacy ``/api`` surface of ``viggle-api.md``: renders in all four input sets with
+Speaks the legacy ``/api`` surface of docs/viggle-api.md: renders in all four input sets with
 status and cancel, characters, scenes, template import and credits, with per-key balances,
 real media validation, generated result videos on a signed ``/cdn`` route, and injectable
 faults (:class:`Faults`). ``/_sim/stats``, ``/_sim/reset``, ``/_sim/faults`` and
@@ -20,7 +20,6 @@ faults (:class:`Faults`). ``/_sim/stats``, ``/_sim/reset``, ``/_sim/faults`` and
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 from collections.abc import Iterable, Iterator
 from socketserver import ThreadingMixIn
@@ -37,7 +36,7 @@ from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.stats import EmulatorStats
 from viggle_watch.emulator.wire import HttpRequest, HttpResponse, Upload
 from viggle_watch.errors import ConfigError
-from viggle_watch.serving import BackgroundServer
+from viggle_watch.serving import BackgroundServer, is_loopback_host
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -175,15 +174,6 @@ class _QuietRequestHandler(WSGIRequestHandler):
         """Do not log requests."""
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class RunningEmulator(BackgroundServer):
     """An emulator serving HTTP on a background thread; a context manager that stops it."""
 
@@ -221,7 +211,7 @@ def serve(
     the emulator accepts any ``sk-`` key and serves uploads back, so it must not face a network.
     Also raises it for a bad templates file.
     """
-    if not allow_remote and not _is_loopback(host):
+    if not allow_remote and not is_loopback_host(host):
         raise ConfigError(f"refusing to serve the emulator on non-loopback host {host!r}")
     emulator = Emulator(config)
     server = make_server(

@@ -283,43 +283,37 @@ class EmulatorState:
             )
             return scene
 
+    def _is_mine_locked(self, asset: Character | Scene | None, owner: str, asset_id: str) -> bool:
+        """``asset`` (stored as ``asset_id``) exists, is ``owner``'s and is not deleted."""
+        return asset is not None and asset.owner == owner and asset_id not in self._deleted
+
     def character(self, owner: str, character_id: str) -> Character | None:
         """The owner's character, or None if unknown, someone else's or deleted."""
         with self._lock:
             found = self._characters.get(character_id)
-            ok = found is not None and found.owner == owner and character_id not in self._deleted
-            return found if ok else None
+            return found if self._is_mine_locked(found, owner, character_id) else None
 
     def scene(self, owner: str, scene_id: str) -> Scene | None:
         """The owner's scene, or None if unknown, someone else's or deleted."""
         with self._lock:
             found = self._scenes.get(scene_id)
-            ok = found is not None and found.owner == owner and scene_id not in self._deleted
-            return found if ok else None
+            return found if self._is_mine_locked(found, owner, scene_id) else None
 
     def characters(self, owner: str) -> list[Character]:
         """The owner's live characters, oldest first."""
         with self._lock:
-            return [
-                c
-                for c in self._characters.values()
-                if c.owner == owner and c.character_id not in self._deleted
-            ]
+            return [c for k, c in self._characters.items() if self._is_mine_locked(c, owner, k)]
 
     def scenes(self, owner: str) -> list[Scene]:
         """The owner's live scenes, oldest first."""
         with self._lock:
-            return [
-                s
-                for s in self._scenes.values()
-                if s.owner == owner and s.scene_id not in self._deleted
-            ]
+            return [s for k, s in self._scenes.items() if self._is_mine_locked(s, owner, k)]
 
     def delete_asset(self, owner: str, asset_id: str) -> bool:
         """Soft-delete the owner's character or scene; False if there was none to delete."""
         with self._lock:
             asset = self._characters.get(asset_id) or self._scenes.get(asset_id)
-            if asset is None or asset.owner != owner or asset_id in self._deleted:
+            if not self._is_mine_locked(asset, owner, asset_id):
                 return False
             self._deleted.add(asset_id)
             return True

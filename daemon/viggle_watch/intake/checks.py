@@ -3,7 +3,7 @@
 A bad input file is data, not an exception: :func:`check_image` and :func:`check_video` return a
 :class:`Problem` whose ``reason`` is one sentence a person understands, and
 :func:`error_document` turns it into the ``NAME.error.json`` written beside the file in
-``failed/``. Limits (``viggle-api.md`` §4):
+``failed/``. Limits (docs/viggle-api.md §4):
 
 ============  =================================================================================
 videos        at most 500 MB, 5 min and 4096x4096; at least 0.5 s and 64x64 (documented for
@@ -153,6 +153,17 @@ def _file_size(path: Path) -> int | Problem:
     return info.st_size
 
 
+def _file_size_within(path: Path, what: str, cap: int, code: str, limit: str) -> int | Problem:
+    """The file's size, or the problem: unreadable, empty, or over ``cap`` bytes (``code``,
+    with the ``limit`` in words)."""
+    size = _file_size(path)
+    if isinstance(size, Problem) or size <= cap:
+        return size
+    said = _beside_limit(_say_size(size), _say_size(cap), f"{size:,} bytes")
+    reason = f"The {what} file is {said}; {limit}."
+    return Problem(code, reason, {"size": size})
+
+
 def check_image(path: Path, *, allow_webp: bool = True) -> Problem | None:
     """Return why the image at ``path`` cannot be sent to Viggle, or None if it can.
 
@@ -160,13 +171,11 @@ def check_image(path: Path, *, allow_webp: bool = True) -> Problem | None:
     8192x8192 pixels. The API documents no image limits; these are ours, chosen to refuse what
     is surely useless (thumbnails, decompression bombs) before any credit is spent.
     """
-    size = _file_size(path)
+    size = _file_size_within(
+        path, "image", IMAGE_MAX_BYTES, "image_too_big", "images may be at most 50 MB"
+    )
     if isinstance(size, Problem):
         return size
-    if size > IMAGE_MAX_BYTES:
-        said = _beside_limit(_say_size(size), _say_size(IMAGE_MAX_BYTES), f"{size:,} bytes")
-        reason = f"The image file is {said}; images may be at most 50 MB."
-        return Problem("image_too_big", reason, {"size": size})
     formats = (IMAGE_FORMATS | {"WEBP"}) if allow_webp else IMAGE_FORMATS
     return _inspect_image(path, size, formats)
 
@@ -227,13 +236,11 @@ def check_video(path: Path, *, role: str = "driving") -> VideoFacts | Problem:
     """
     if role not in VIDEO_CONTAINERS:
         raise ValueError(f"unknown video role {role!r}; expected one of {sorted(VIDEO_CONTAINERS)}")
-    size = _file_size(path)
+    size = _file_size_within(
+        path, "video", VIDEO_MAX_BYTES, "video_too_big", "Viggle accepts at most 500 MB"
+    )
     if isinstance(size, Problem):
         return size
-    if size > VIDEO_MAX_BYTES:
-        said = _beside_limit(_say_size(size), _say_size(VIDEO_MAX_BYTES), f"{size:,} bytes")
-        reason = f"The video file is {said}; Viggle accepts at most 500 MB."
-        return Problem("video_too_big", reason, {"size": size})
     accepted = VIDEO_CONTAINERS[role]
     here = "av" in sys.modules  # a process that has PyAV already (tests, emulator) reads here
     reading = read_video(path, accepted) if here else read_video_isolated(path, accepted)

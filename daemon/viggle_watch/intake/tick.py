@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final
 
 import structlog
 
-from viggle_watch.clock import day_of
 from viggle_watch.config import JobsRule, PairsRule, Rule
 from viggle_watch.errors import StoreError
 from viggle_watch.intake.checks import Problem, error_document
 from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
 from viggle_watch.intake.facts import Facts
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
-from viggle_watch.outputs.filing import FILED, PROCESSED, archive_source, move_input, reject_input
+from viggle_watch.outputs.filing import FILED, PROCESSED, move_input, reject_input
+from viggle_watch.outputs.finished import file_away
 from viggle_watch.rules.pairing import RenderRequest, orphans, rule_for
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.spec import dedup_key
@@ -42,14 +42,14 @@ class Intake:
     def __init__(
         self,
         store: JobStore,
-        rules: list[Rule],
+        rules: Iterable[Rule],
         tracker: SettleTracker,
         *,
         claim: InputClaim | None = None,
     ) -> None:
         self._store = store
         self._claim = claim
-        self._rules = list(rules)
+        self._rules = tuple(rules)
         self._tracker = tracker
         self._specs = SpecBuilder()
         self._waiting: dict[str, dict[str, Path]] = defaultdict(dict)  # rule → stem → file
@@ -57,9 +57,9 @@ class Intake:
         self._facts = Facts()
         self._links: set[Path] = set()
 
-    def set_rules(self, rules: list[Rule]) -> None:
+    def set_rules(self, rules: Iterable[Rule]) -> None:
         """A reloaded config: new rules apply to what settles from now on."""
-        self._rules = list(rules)
+        self._rules = tuple(rules)
 
     def waiting_partners(self) -> dict[str, list[str]]:
         return {
@@ -121,20 +121,21 @@ class Intake:
     def tick(self, now: float) -> int:
         """Enqueue the jobs for everything that has settled; return how many were new."""
         new, ready, done = 0, self._tracker.stable(now), 0
+        rules = self._rules  # one snapshot for the whole tick: a reload swaps the list whole
         try:
             while done < len(ready):
                 chunk = self._chunk(ready, done)
                 if len(chunk) > 1:
                     with self._store.batch():  # one commit for many small jobs (a bulk drop)
-                        new += self._handle(chunk, now)
+                        new += self._handle(rules, chunk, now)
                 else:
-                    new += self._handle(chunk, now)
+                    new += self._handle(rules, chunk, now)
                 done += len(chunk)
         except StoreError as exc:  # nothing of this chunk was kept: look at it all again later
             for stable in ready[done:]:
                 self._tracker.forget(stable.path)
             log.error("intake_store_failed", reason=str(exc), files=len(ready) - done)
-        self._expire_orphans(now)
+        self._expire_orphans(rules, now)
         return new
 
     def _chunk(self, ready: list[StableFile], start: int) -> list[StableFile]:
@@ -147,10 +148,10 @@ class Intake:
             end += 1
         return ready[start : max(end, start + 1)]
 
-    def _handle(self, ready: list[StableFile], now: float) -> int:
+    def _handle(self, rules: tuple[Rule, ...], ready: list[StableFile], now: float) -> int:
         new = 0
         for stable in ready:
-            rule = rule_for(self._rules, stable.path, skip=FILED)
+            rule = rule_for(rules, stable.path, skip=FILED)
             if rule is None:
                 continue
             if stable.path.is_symlink():
@@ -197,8 +198,8 @@ class Intake:
             self._since.pop(self._waiting[rule.name].pop(path.stem), None)
         return self._enqueue_all(rule, path, list(decision.requests), now)
 
-    def _expire_orphans(self, now: float) -> None:
-        for rule in self._rules:
+    def _expire_orphans(self, rules: tuple[Rule, ...], now: float) -> None:
+        for rule in rules:
             if not isinstance(rule, PairsRule):
                 continue
             waiting = self._waiting[rule.name]
@@ -246,15 +247,8 @@ class Intake:
             return outcomes.count("made")  # an error leaves the input where it is
         # every render it asks for exists already: file it with those jobs' outcome
         for source in sorted({s for r in requests for s in r.sources}):
-            states = self._store.source_states(str(source))
-            if states:
-                archive_source(
-                    self._store,
-                    source,
-                    policy=rule.inputs,
-                    day=day_of(now),
-                    on_moved=self._tracker.forget,
-                )
+            if self._store.source_states(str(source)):
+                file_away(self._store, [source], rule, now, self._tracker.forget)
             else:
                 moved = move_input(source, PROCESSED)
                 self._tracker.forget(source)

@@ -133,19 +133,8 @@ def make_video(
     return path
 
 
-def make_driving_mp4(
-    path: Path,
-    *,
-    seconds: float = 2.0,
-    fps: int = 12,
-    size: tuple[int, int] = (128, 128),
-    seed: int = 0,
-) -> Path:
-    """Write an H.264 (yuv420p) MP4 of ``seconds`` at ``fps`` with a moving shape; return ``path``.
-
-    ``size`` must be even in both dimensions (a yuv420p requirement).
-    """
-    return make_video(path, seconds=seconds, fps=fps, size=size, seed=seed)
+make_driving_mp4 = make_video
+"""An H.264 (yuv420p) MP4 with a moving shape: :func:`make_video` with its default format."""
 
 
 def _result_frames(frame_count: int, *, mask: bool) -> Iterator[Image.Image]:

@@ -7,7 +7,6 @@ carry watch-folder paths, and /healthz needs no one but the local supervisor.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import socket
 import socketserver
 import time
@@ -23,7 +22,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from viggle_watch.errors import ConfigError
-from viggle_watch.serving import BackgroundServer
+from viggle_watch.serving import BackgroundServer, is_loopback_host
 from viggle_watch.store.states import State
 
 __all__ = [
@@ -226,21 +225,12 @@ def parse_listen(listen: str, *, allow_remote: bool = False) -> tuple[str, int]:
     host = host.removeprefix("[").removesuffix("]")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise ConfigError(f"metrics.listen {listen!r} must be host:port, e.g. 127.0.0.1:9108")
-    if not allow_remote and not _is_loopback(host):
+    if not allow_remote and not is_loopback_host(host):
         raise ConfigError(
             f"metrics.listen {listen!r} is not a loopback address; the metrics name your folders,"
             " so serve them on 127.0.0.1 (or put a proxy in front)"
         )
     return host, int(port)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # another host name: it may resolve to anything
-        return False
 
 
 class _Server(ThreadingHTTPServer):

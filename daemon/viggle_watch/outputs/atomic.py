@@ -28,6 +28,25 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _fill_and_rename(dest: Path, how: str, fill: Callable[[IO[bytes]], T], mode: int) -> T:
+    """Run ``fill`` on ``dest.part`` (opened with ``how``), make it durable with ``mode``, then
+    rename it to ``dest``; the folder is not synced yet."""
+    tmp = part_path(dest)
+    with open(tmp, how) as f:
+        result = fill(f)
+        f.flush()
+        os.fchmod(f.fileno(), mode)
+        os.fsync(f.fileno())
+    tmp.replace(dest)
+    return result
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temp file that will not be published, if it can be."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
 def write_atomic(dest: Path, write: Callable[[IO[bytes]], T], *, mode: int = 0o644) -> T:
     """Run ``write`` on a temp file and publish it at ``dest`` only when complete and synced.
 
@@ -35,17 +54,10 @@ def write_atomic(dest: Path, write: Callable[[IO[bytes]], T], *, mode: int = 0o6
     not retried (the page cache may have dropped the data): the caller writes again.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = part_path(dest)
     try:
-        with open(tmp, "wb") as f:
-            result = write(f)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        tmp.replace(dest)
+        result = _fill_and_rename(dest, "wb", write, mode)
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        _discard(part_path(dest))
         raise
     fsync_dir(dest.parent)
     return result
@@ -79,19 +91,13 @@ def publish_resumable(dest: Path, fetch: Fetch[T], *, mode: int = 0o644) -> T:
     offset = tmp.stat().st_size if tmp.exists() else 0
     digest = sha256_of(tmp) if offset else hashlib.sha256()
     try:
-        with open(tmp, "ab") as f:
-            result = fetch(f, offset, digest)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        tmp.replace(dest)
+        result = _fill_and_rename(dest, "ab", lambda f: fetch(f, offset, digest), mode)
     except DownloadError as exc:
         if exc.restart:
             tmp.unlink(missing_ok=True)
         raise
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        _discard(tmp)
         raise
     fsync_dir(dest.parent)
     return result

@@ -57,7 +57,7 @@ def archive_source(
 
     Done (at least one render): ``processed/`` or ``Source/<day>/``; otherwise ``failed/``.
     ``leave`` never moves anything (read-only shares). The move happens only after the store
-    has committed the jobs' final states (RELIABILITY §1).
+    has committed the jobs' final states (docs/reliability.md §1).
     """
     states = store.source_states(str(source))
     if policy == "leave" or not states or any(s not in TERMINAL for s in states):

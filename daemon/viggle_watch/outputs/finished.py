@@ -61,14 +61,20 @@ class Finisher:
             error=finished.error_message,
         )
         rule = self._rules().get(job.rule)
-        self.file_away((Path(s) for s in self._store.sources(job.id)), rule, now)
+        sources = (Path(s) for s in self._store.sources(job.id))
+        file_away(self._store, sources, rule, now, self._on_moved)
         if rule is not None and self._hooks is not None:
             self._hooks(finished, rule)  # queued; the outcome is noted in the job's history
 
-    def file_away(self, sources: Iterable[Path], rule: Rule | None, now: float) -> None:
-        """File each input whose jobs have all ended, by the rule's ``inputs`` policy."""
-        policy = rule.inputs if rule is not None else DEFAULT_POLICY
-        for source in sources:
-            archive_source(
-                self._store, source, policy=policy, day=day_of(now), on_moved=self._on_moved
-            )
+
+def file_away(
+    store: JobStore,
+    sources: Iterable[Path],
+    rule: Rule | None,
+    now: float,
+    on_moved: Callable[[Path], None] = _nothing,
+) -> None:
+    """File each input whose jobs have all ended, by the rule's ``inputs`` policy."""
+    policy = rule.inputs if rule is not None else DEFAULT_POLICY
+    for source in sources:
+        archive_source(store, source, policy=policy, day=day_of(now), on_moved=on_moved)

@@ -14,6 +14,7 @@ from typing import Any
 from viggle_watch.errors import ApiError, NotFoundError, ViggleWatchError
 from viggle_watch.outputs.atomic import sha256_of
 from viggle_watch.outputs.filing import FAILED, PROCESSED
+from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.preparer import uncertain_character_keys
 from viggle_watch.store.assets import AssetKind, AssetStore
 from viggle_watch.store.jobs import Job, JobStore
@@ -120,16 +121,17 @@ def resolve(
             f"job {job_id} is uncertain because creating its character lost its answer; no "
             f"render was sent. Use `jobs retry {job_id} --force` to create it again"
         )
-    return store.transition(
-        job_id,
+    detail = f"resolved by a person: viggle job {viggle_job}"
+    return move_clearing_error(
+        store,
+        job,
         State.UNCERTAIN,
         State.RENDERING,
-        at=now,
+        now,
+        detail,
         viggle_job_id=viggle_job,
         render_started_at=now,
         next_attempt_at=now,
-        error_message=None,
-        detail=f"resolved by a person: viggle job {viggle_job}",
     )
 
 

@@ -24,6 +24,7 @@ from viggle_watch.outputs.atomic import (
 )
 from viggle_watch.outputs.naming import JOB_PLACEHOLDER, free_path
 from viggle_watch.outputs.sidecar import build_sidecar, mask_path, sidecar_path
+from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.retry import download_delay_s
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
@@ -258,14 +259,8 @@ class Downloader:
             mode=self._out(job).file_mode,
         )
         _chgrp(sidecar_path(video), self._out(job).group)
-        self._store.transition(
-            job.id,
-            State.DOWNLOADING,
-            State.DONE,
-            at=now,
-            detail="output and sidecar written",
-            error_message=None,
-        )
+        detail = "output and sidecar written"
+        move_clearing_error(self._store, job, State.DOWNLOADING, State.DONE, now, detail)
         self._on_ended(job)
 
 

@@ -103,7 +103,7 @@ class Poller:
         self._apply(job, status, now)
 
     def _end(self, job: Job, now: float, state: State, code: str, message: str) -> None:
-        """Failed or cancelled at Viggle: its reserved credits are refunded (RELIABILITY §3)."""
+        """Failed or cancelled at Viggle: its credits are refunded (docs/reliability.md §2.2)."""
         self._store.transition(
             job.id,
             State.RENDERING,

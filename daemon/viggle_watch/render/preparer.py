@@ -12,6 +12,7 @@ import structlog
 from viggle_watch.clock import day_of
 from viggle_watch.errors import ApiError
 from viggle_watch.render.budget import Budget, check_budget, estimate_credits
+from viggle_watch.render.moves import move_clearing_error, move_with_reason, wait_for_budget
 from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
 from viggle_watch.render.retry import BUDGET_RECHECK_S
 from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore, scene_key
@@ -119,56 +120,32 @@ class Preparer:
     def _admit(self, job: Job, now: float) -> None:
         go, permanent, reason, estimate = self._verdict_reason(job, now)
         if permanent:
-            self._store.transition(
-                job.id,
-                State.QUEUED,
-                State.FAILED,
-                at=now,
-                detail=reason,
-                error_code="over_budget",
-                error_message=reason,
-                estimate_credits=estimate,
-            )
-            log.error("job_failed", job_id=job.id, rule=job.rule, reason=reason)
-            self._on_ended(job)
+            self._fail(job, State.QUEUED, now, reason, "over_budget", estimate_credits=estimate)
             return
         if not go:
-            self._store.transition(
-                job.id,
-                State.QUEUED,
-                State.WAITING_BUDGET,
-                at=now,
-                detail=reason,
-                error_message=reason,
-                estimate_credits=estimate,
-                next_attempt_at=now + BUDGET_RECHECK_S,
-            )
+            wait_for_budget(self._store, job, State.QUEUED, now, reason, estimate_credits=estimate)
             log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
             return
         ready = job.spec.mode == "on_demand"
-        self._store.transition(
-            job.id,
+        detail = f"estimated {estimate:g} credits"
+        assets_json = json.dumps({**job.assets, "ready": ready})
+        move_clearing_error(
+            self._store,
+            job,
             State.QUEUED,
             State.PREPARING,
-            at=now,
+            now,
+            detail,
             estimate_credits=estimate,
-            detail=f"estimated {estimate:g} credits",
-            error_message=None,
-            assets_json=json.dumps({**job.assets, "ready": ready}),
+            assets_json=assets_json,
             next_attempt_at=now,
         )
 
     def _recheck(self, job: Job, now: float) -> None:
         go, _permanent, reason, _estimate = self._verdict_reason(job, now)
         if go:
-            self._store.transition(
-                job.id,
-                State.WAITING_BUDGET,
-                State.QUEUED,
-                at=now,
-                detail="the budget allows it now",
-                error_message=None,
-            )
+            detail = "the budget allows it now"
+            move_clearing_error(self._store, job, State.WAITING_BUDGET, State.QUEUED, now, detail)
         else:
             self._store.update(
                 job.id,
@@ -176,6 +153,18 @@ class Preparer:
                 error_message=reason,
                 next_attempt_at=now + BUDGET_RECHECK_S,
             )
+
+    # moves that carry a reason ------------------------------------------------------------
+
+    def _fail(
+        self, job: Job, src: State, now: float, reason: str, code: str, **fields: Any
+    ) -> None:
+        """To ``failed``: the job has ended."""
+        move_with_reason(
+            self._store, job, src, State.FAILED, now, reason, error_code=code, **fields
+        )
+        log.error("job_failed", job_id=job.id, rule=job.rule, reason=reason)
+        self._on_ended(job)
 
     # assets (preprocessed mode) ----------------------------------------------------------
 
@@ -238,37 +227,12 @@ class Preparer:
         outcomes = {s.outcome for s in steps.values()}
         reasons = "; ".join(s.reason for s in steps.values() if s.reason)
         if "uncertain" in outcomes:
-            self._store.transition(
-                job.id,
-                State.PREPARING,
-                State.UNCERTAIN,
-                at=now,
-                detail=reasons,
-                error_message=reasons,
-            )
+            move_with_reason(self._store, job, State.PREPARING, State.UNCERTAIN, now, reasons)
             log.error("job_uncertain", job_id=job.id, rule=job.rule, reason=reasons)
         elif "failed" in outcomes or ("gone" in outcomes and job.assets.get("recreated")):
-            self._store.transition(
-                job.id,
-                State.PREPARING,
-                State.FAILED,
-                at=now,
-                detail=reasons,
-                error_code="asset_failed",
-                error_message=reasons,
-            )
-            log.error("job_failed", job_id=job.id, rule=job.rule, reason=reasons)
-            self._on_ended(job)
+            self._fail(job, State.PREPARING, now, reasons, "asset_failed")
         elif "budget" in outcomes:
-            self._store.transition(
-                job.id,
-                State.PREPARING,
-                State.WAITING_BUDGET,
-                at=now,
-                detail=reasons,
-                error_message=reasons,
-                next_attempt_at=now + BUDGET_RECHECK_S,
-            )
+            wait_for_budget(self._store, job, State.PREPARING, now, reasons)
         elif outcomes == {"ready"}:
             self._mark_ready(job, steps, now)
         else:

@@ -64,10 +64,15 @@ def ensure(
     intent is committed only within ``daily_cap`` (counted across hosts)."""
     asset = assets.get(kind, key)
     if asset is None:
+        credits = float(CHARACTER_CREDITS) if kind in PAID_KINDS else 0.0
+        day = day_of(now)
         try:
-            return _create(assets, kind, key, calls, job_id=job_id, now=now, daily_cap=daily_cap)
+            begun = assets.begin_create(
+                kind, key, job_id=job_id, at=now, credits=credits, day=day, daily_cap=daily_cap
+            )
         except BudgetExceededError as exc:
             return Step("budget", reason=str(exc))
+        return _create(assets, kind, key, calls, job_id=job_id, now=now) if begun else WAITING
     if asset.status == AssetStatus.READY:
         return Step("ready", asset.viggle_id, asset.duration_s)
     if asset.status == AssetStatus.FAILED:
@@ -80,22 +85,9 @@ def ensure(
 
 
 def _create(
-    assets: AssetStore,
-    kind: AssetKind,
-    key: str,
-    calls: AssetCalls,
-    *,
-    job_id: int,
-    now: float,
-    daily_cap: float | None,
+    assets: AssetStore, kind: AssetKind, key: str, calls: AssetCalls, *, job_id: int, now: float
 ) -> Step:
-    paid = kind in PAID_KINDS
-    credits = float(CHARACTER_CREDITS) if paid else 0.0
-    day = day_of(now)
-    if not assets.begin_create(
-        kind, key, job_id=job_id, at=now, credits=credits, day=day, daily_cap=daily_cap
-    ):
-        return WAITING
+    """The creation's intent is committed: send it."""
     try:
         created = calls.create()
     except ApiError as exc:

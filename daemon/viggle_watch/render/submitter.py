@@ -23,8 +23,8 @@ from viggle_watch.notify.metrics import Metrics
 from viggle_watch.outputs.atomic import sha256_of
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.budget import Budget, check_budget, render_credits
+from viggle_watch.render.moves import move_with_reason, wait_for_budget
 from viggle_watch.render.outcomes import FAST_REFUSED, Attempt, Next, classify
-from viggle_watch.render.retry import BUDGET_RECHECK_S
 from viggle_watch.store.assets import AssetKind, AssetStore, scene_key
 from viggle_watch.store.jobs import Job, JobStore, Spend
 from viggle_watch.store.states import IN_FLIGHT, State
@@ -133,16 +133,7 @@ class Submitter:
 
     def _wait_budget(self, job: Job, now: float, reason: str, *, src: State) -> None:
         """To ``waiting_budget``; from ``submitting`` (a 402) its intent's credits go back."""
-        self._store.transition(
-            job.id,
-            src,
-            State.WAITING_BUDGET,
-            at=now,
-            detail=reason,
-            error_message=reason,
-            refund=src == State.SUBMITTING,
-            next_attempt_at=now + BUDGET_RECHECK_S,
-        )
+        wait_for_budget(self._store, job, src, now, reason, refund=src == State.SUBMITTING)
         log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
 
     def _submit(self, job: Job, now: float) -> None:
@@ -153,7 +144,7 @@ class Submitter:
             return
         missing = [r for r in self._local_inputs(job) if not Path(r).is_file()]
         if missing and _looks_unmounted(Path(missing[0]).parent):
-            # the share may be unmounted: fail nothing, try again later (RELIABILITY §4)
+            # the share may be unmounted: fail nothing, try again later (docs/reliability.md §4)
             self._store.update(job.id, State.PREPARING, next_attempt_at=now + UNMOUNTED_RETRY_S)
             log.warning("watch_root_unavailable", job_id=job.id, path=missing[0])
             return
@@ -195,7 +186,7 @@ class Submitter:
             created = self._client.render(render_input(job), options)
         except ApiError as exc:
             self._metrics.api_error(exc)
-            # a 5xx or lost answer to the paid POST is an outage sign too (RELIABILITY §2.8)
+            # a 5xx or lost answer to the paid POST is an outage sign too (docs/reliability.md §2.8)
             outage = isinstance(exc, TransientError | OutcomeUnknownError)
             self._breaker.record(ok=not outage, now=now)
             try:
@@ -269,15 +260,9 @@ class Submitter:
         return [job.spec.character.path] + ([job.spec.scene.path] if job.spec.scene else [])
 
     def _fail(self, job: Job, src: State, now: float, code: str, message: str) -> None:
-        self._store.transition(
-            job.id,
-            src,
-            State.FAILED,
-            at=now,
-            detail=message,
-            error_code=code,
-            error_message=message,
-            refund=src == State.SUBMITTING,  # its own intent's credits; none before that
+        refund = src == State.SUBMITTING  # its own intent's credits; none before that
+        move_with_reason(
+            self._store, job, src, State.FAILED, now, message, error_code=code, refund=refund
         )
         log.error("job_failed", job_id=job.id, rule=job.rule, reason=message, code=code)
         self._on_ended(job)

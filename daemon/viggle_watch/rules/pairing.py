@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -98,7 +98,9 @@ def requests_for(rule: Rule, file: Path) -> list[RenderRequest]:
     return []
 
 
-def rule_for(rules: list[Rule], file: Path, *, skip: frozenset[str] = frozenset()) -> Rule | None:
+def rule_for(
+    rules: Sequence[Rule], file: Path, *, skip: frozenset[str] = frozenset()
+) -> Rule | None:
     """The rule whose watch folder holds ``file`` (directly, or anywhere below if recursive,
     but not inside a subfolder named in ``skip``, such as ``processed/``)."""
     for rule in rules:

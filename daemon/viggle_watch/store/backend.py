@@ -2,7 +2,7 @@
 
 ``JobStore``, ``AssetStore`` and ``HostStore`` hold the SQL (one state machine, one set of
 transitions, one audit table); a ``Backend`` is where it runs: SQLite on one host (the
-default) or PostgreSQL shared by several (RELIABILITY §7). Statements use ``?`` placeholders
+default) or PostgreSQL shared by several (docs/reliability.md §7). Statements use ``?`` placeholders
 and the subset of SQL both engines speak (``ON CONFLICT``, ``RETURNING``); a backend
 translates what it must and adds its row locks (``FOR UPDATE SKIP LOCKED``) where it has them.
 """

@@ -2,7 +2,7 @@
 
 On one host (SQLite) these are trivially this host's; on PostgreSQL they make several
 services one: a settled input is claimed by exactly one host (only that host moves it), and
-the API request rate is one token bucket in the database (RELIABILITY §7).
+the API request rate is one token bucket in the database (docs/reliability.md §7).
 """
 
 from __future__ import annotations

@@ -293,7 +293,7 @@ class JobStore:
 
         At start-up this host's own rows are lost (it was not running); on a shared store,
         also any row whose holder's lease has run out (a host that died). A job left in
-        ``submitting`` may or may not have reached Viggle (RELIABILITY §2.5), so it is never
+        ``submitting`` may or may not have reached Viggle (docs/reliability.md §2.5), so it is never
         resubmitted automatically. Returns the ids made uncertain.
         """
         everyone = not self._db.shared if everyone is None else everyone

@@ -4,7 +4,7 @@ psycopg 3 is an optional extra (``pip install 'viggle-watch[postgres]'``). The S
 stores' own (``?`` placeholders, written for both engines); this module translates the
 placeholders, returns rows that index by name and position like ``sqlite3.Row``, migrates
 under an advisory lock (two hosts may start at once), and serializes budget checks with a
-transaction-scoped advisory lock. Claims add ``FOR UPDATE SKIP LOCKED`` (RELIABILITY §7).
+transaction-scoped advisory lock. Claims add ``FOR UPDATE SKIP LOCKED`` (docs/reliability.md §7).
 """
 
 from __future__ import annotations

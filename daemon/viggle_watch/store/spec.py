@@ -93,7 +93,7 @@ class JobSpec:
 
 
 def dedup_key(spec: JobSpec) -> str:
-    """Rule + input content hashes + scene key + model + mapping + options (RELIABILITY §1)."""
+    """Rule + input hashes + scene key + model + mapping + options (docs/reliability.md §1)."""
     canonical = json.dumps(
         {
             "rule": spec.rule,

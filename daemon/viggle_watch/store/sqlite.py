@@ -66,7 +66,7 @@ class Database:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: with NORMAL a committed intent can vanish on power loss (RELIABILITY §1)
+            # FULL: with NORMAL a committed intent can vanish on power loss (docs/reliability.md §1)
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:

@@ -26,7 +26,7 @@ ALLOWED: Final[dict[State, frozenset[State]]] = {
     S.PREPARING: frozenset(
         {S.SUBMITTING, S.QUEUED, S.FAILED, S.CANCELLED, S.WAITING_BUDGET, S.UNCERTAIN}
     ),
-    # back to queued only when the request was provably not acted on (RELIABILITY §2)
+    # back to queued only when the request was provably not acted on (docs/reliability.md §2)
     S.SUBMITTING: frozenset({S.RENDERING, S.QUEUED, S.FAILED, S.UNCERTAIN, S.WAITING_BUDGET}),
     S.RENDERING: frozenset({S.DOWNLOADING, S.FAILED, S.CANCELLED}),
     S.DOWNLOADING: frozenset({S.DONE, S.FAILED}),

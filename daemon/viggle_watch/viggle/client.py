@@ -1,14 +1,11 @@
-"""Typed calls to every endpoint of the Viggle API (see viggle-api.md). HTTP is in transport.py."""
+"""Typed calls to every endpoint of the Viggle API (docs/viggle-api.md); HTTP in transport.py."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any, Final
-
-import requests
+from typing import IO, Final, Unpack
 
 from viggle_watch.apikey import ApiKey
 from viggle_watch.errors import OutcomeUnknownError, RejectedError
@@ -29,7 +26,14 @@ from viggle_watch.viggle.schemas import (
     Scene,
     ScenePage,
 )
-from viggle_watch.viggle.transport import Downloaded, Timeouts, Transport, is_loopback
+from viggle_watch.viggle.transport import (
+    Downloaded,
+    HttpOptions,
+    Resume,
+    Timeouts,
+    Transport,
+    is_loopback,
+)
 
 __all__ = ["Downloaded", "Timeouts", "ViggleClient", "is_loopback"]
 
@@ -44,19 +48,8 @@ def _client_side(exc: InvalidOptionsError) -> RejectedError:
 class ViggleClient:
     """Every Viggle endpoint, typed. Paid POSTs are sent once; reads retry with backoff."""
 
-    def __init__(
-        self,
-        base_url: str,
-        key: ApiKey,
-        *,
-        session: requests.Session | None = None,
-        timeouts: Timeouts = Timeouts(),
-        sleep: Callable[[float], None] = time.sleep,
-        pace: Callable[[], float] | None = None,
-    ) -> None:
-        self._http = Transport(
-            base_url, key, session=session, timeouts=timeouts, sleep=sleep, pace=pace
-        )
+    def __init__(self, base_url: str, key: ApiKey, **http: Unpack[HttpOptions]) -> None:
+        self._http = Transport(base_url, key, **http)
         self._session = self._http.session
 
     def __repr__(self) -> str:
@@ -173,19 +166,13 @@ class ViggleClient:
         return Credits.model_validate(self._http.get("/api/credits", attempts=None if retry else 1))
 
     def download(
-        self,
-        url: str,
-        out: IO[bytes],
-        *,
-        max_bytes: int,
-        offset: int = 0,
-        digest: Any = None,
+        self, url: str, out: IO[bytes], *, max_bytes: int, **resume: Unpack[Resume]
     ) -> Downloaded:
         """Stream a result (``cdn_url`` or ``mask_cdn_url``) into ``out``, without the key.
 
         Resumes after ``offset`` bytes already in ``out`` when the server honours ``Range``.
         """
-        return self._http.download(url, out, max_bytes=max_bytes, offset=offset, digest=digest)
+        return self._http.download(url, out, max_bytes=max_bytes, **resume)
 
     def _preprocess(
         self, path: str, fields: dict[str, str], file_field: str, source: Path | str

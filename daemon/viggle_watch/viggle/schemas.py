@@ -1,4 +1,4 @@
-"""The API's JSON, tolerant of every variant in viggle-api.md: envelopes, aliases, extra fields."""
+"""The API's JSON, tolerant of every variant in docs/viggle-api.md: envelopes, aliases, extras."""
 
 from __future__ import annotations
 

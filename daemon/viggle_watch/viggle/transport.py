@@ -7,13 +7,12 @@ backoff, full jitter and ``Retry-After``. The key goes only to the API base URL.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import random
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any, Final
+from typing import IO, Any, Final, TypedDict
 from urllib.parse import urlsplit
 
 import requests
@@ -37,6 +36,7 @@ from viggle_watch.errors import (
     TransientError,
 )
 from viggle_watch.logs import redact_text, redact_url, register_secret
+from viggle_watch.serving import is_loopback_host
 from viggle_watch.viggle.schemas import error_fields, unwrap
 
 CHUNK: Final = 256 * 1024
@@ -58,14 +58,25 @@ class Downloaded:
     sha256: str
 
 
+class HttpOptions(TypedDict, total=False):
+    """How the client's transport talks HTTP (see :class:`Transport`); each has a default."""
+
+    session: requests.Session | None
+    timeouts: Timeouts
+    sleep: Callable[[float], None]
+    pace: Callable[[], float] | None
+
+
+class Resume(TypedDict, total=False):
+    """Where a download picks up: ``offset`` bytes already written, hashed into ``digest``."""
+
+    offset: int
+    digest: Any
+
+
 def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """True when ``url`` names this machine."""
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def never_sent(exc: requests.RequestException) -> bool:
@@ -81,7 +92,7 @@ def never_sent(exc: requests.RequestException) -> bool:
 
 
 def classify(resp: requests.Response, *, paid: bool) -> ApiError:
-    """The one mapping from a non-2xx response to an error type (RELIABILITY §2 table)."""
+    """The one mapping from a non-2xx response to an error type (docs/reliability.md §2 table)."""
     try:
         body: Any = resp.json()
     except ValueError:
@@ -129,7 +140,7 @@ class Transport:
         self.timeouts = timeouts
         self._sleep = sleep
         self.session = session or requests.Session()
-        # max_retries=0: urllib3 must never resend a paid POST on its own (RELIABILITY §2.8)
+        # max_retries=0: urllib3 must never resend a paid POST on its own (docs/reliability.md §2.8)
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, HTTPAdapter(max_retries=0))
         self.session.headers["User-Agent"] = USER_AGENT

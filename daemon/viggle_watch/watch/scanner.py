@@ -10,7 +10,7 @@ from typing import Final
 
 from viggle_watch.watch.filters import is_ignored
 
-# Where inputs are filed away (daemon/outputs/archive.py FILED; a test keeps the two equal).
+# Where inputs are filed away (viggle_watch/outputs/filing.py FILED; a test keeps the two equal).
 # Only these folders directly under a watch root are skipped: a job folder may hold its own.
 FILED_FOLDERS: Final = frozenset({"processed", "failed", "Source"})
 

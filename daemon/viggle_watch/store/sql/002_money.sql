@@ -1,4 +1,4 @@
--- schema version 2: preprocessed mode, budgets, transparent results. See RELIABILITY.md §1-§3.
+-- schema version 2: preprocessed mode, budgets, transparent results. See docs/reliability.md §1-§3.
 ALTER TABLE jobs ADD COLUMN mode TEXT NOT NULL DEFAULT 'on_demand';
 ALTER TABLE jobs ADD COLUMN estimate_credits REAL NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN assets_json TEXT NOT NULL DEFAULT '{}';

@@ -1,4 +1,4 @@
--- schema version 4: several hosts on one queue (RELIABILITY §7). A job is held by the host
+-- schema version 4: several hosts on one queue (docs/reliability.md §7). A job is held by the host
 -- that works on it (owner) until lease_until; heartbeats extend the lease, and a silent
 -- host's jobs are taken over: rendering/downloading resumed, submitting made uncertain.
 ALTER TABLE jobs ADD COLUMN owner TEXT;

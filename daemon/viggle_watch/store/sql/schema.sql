@@ -1,4 +1,4 @@
--- viggle-watch job store, schema version 1. See ../shared/RELIABILITY.md §1.
+-- viggle-watch job store, schema version 1. See docs/reliability.md §1.
 CREATE TABLE IF NOT EXISTS jobs (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     rule            TEXT    NOT NULL,

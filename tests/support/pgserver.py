@@ -2,8 +2,8 @@
 
 Standard library only, so that ``.ci/run`` can use it before anything is installed::
 
-    python tests/pgserver.py start DIR   # prints postgresql://postgres@127.0.0.1:PORT/postgres
-    python tests/pgserver.py stop DIR    # stops the server and removes DIR
+    python3 tests/support/pgserver.py start DIR  # prints its URL (postgresql://…:PORT/postgres)
+    python3 tests/support/pgserver.py stop DIR   # stops the server and removes DIR
 
 The cluster trusts every local connection (``-A trust``), listens only on 127.0.0.1 (plus a
 unix socket inside DIR) and trades durability for speed (``fsync=off`` and friends): it is for
@@ -212,7 +212,7 @@ class Cluster:
         lines = [f"{k} = {v}" for k, v in SETTINGS.items()]
         lines.append(f"unix_socket_directories = '{sockets}'")
         with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
-            conf.write("\n# tests/pgserver.py: a throwaway test cluster\n")
+            conf.write("\n# tests/support/pgserver.py: a throwaway test cluster\n")
             conf.write("\n".join(lines) + "\n")
 
     def _start_on_free_port(self, bins: Binaries, who: RunAs) -> int:

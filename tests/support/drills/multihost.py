@@ -1,15 +1,14 @@
-"""Shared code of the multi-host drill (``twohost.py``), its fast variant in
-``tests/e2e/test_two_host_drill.py`` and ``bench/scaleout.py``: a PostgreSQL server and a fresh
-database on it, the emulator as a process of its own, one config per host on the shared store,
+"""What the drills with more than one host share (``bench/drills/twohost.py``, its fast variant
+in ``tests/e2e/test_two_host_drill.py``, and ``bench/scaleout.py``): a PostgreSQL server, the
+emulator as a process of its own, one config per host on the shared store, the hosts started,
 and a cheap look at who holds what in the shared queue.
 
-The rest (workspaces, the service as a subprocess, the checks) comes from ``drillkit``.
+A fresh database on the server is ``tests.support.pgserver.fresh_database``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import select
 import subprocess
@@ -18,14 +17,16 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Final, cast
 
 import requests
-from drillkit import KEY, wait_until, write_config
 
+from tests.support import pgserver
+from tests.support.drills.service import start_service
+from tests.support.drills.workspace import KEY, write_config
+from tests.support.waits import wait_until
 from viggle_watch.emulator.stats import EmulatorStats
 from viggle_watch.errors import StoreError
 from viggle_watch.store.hosts import HostStore
@@ -33,13 +34,9 @@ from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.postgres import PostgresDatabase
 
 PG_URL_ENV: Final = "VIGGLE_TEST_PG_URL"
-PGSERVER: Final = Path(__file__).resolve().parents[2] / "tests" / "pgserver.py"
+PGSERVER: Final = Path(pgserver.__file__)
 EMULATOR_START_S: Final = 30.0
-
-
-class PgUnavailableError(RuntimeError):
-    """No PostgreSQL server was given and none could be started here."""
-
+SERVICE_START_S: Final = 60.0
 
 # ----------------------------------------------------------------------------- PostgreSQL
 
@@ -47,7 +44,8 @@ class PgUnavailableError(RuntimeError):
 @contextlib.contextmanager
 def pg_server(url: str | None = None) -> Iterator[tuple[str, str]]:
     """A server's URL and where it came from: ``url``, else ``$VIGGLE_TEST_PG_URL``, else a
-    throwaway cluster started now with ``tests/pgserver.py`` (stopped and removed on exit)."""
+    throwaway cluster started now with ``tests/support/pgserver.py`` (stopped and removed on
+    exit); :class:`~tests.support.pgserver.PgUnavailableError` when none can be started."""
     if url:
         yield url, "given"
         return
@@ -63,33 +61,13 @@ def pg_server(url: str | None = None) -> Iterator[tuple[str, str]]:
         check=False,
     )
     if done.returncode != 0:
-        raise PgUnavailableError(done.stderr.strip() or f"pgserver exit {done.returncode}")
+        raise pgserver.PgUnavailableError(done.stderr.strip() or f"pgserver exit {done.returncode}")
     try:
-        yield done.stdout.strip(), f"a throwaway cluster in {folder} (tests/pgserver.py)"
+        yield done.stdout.strip(), f"a throwaway cluster in {folder} (tests/support/pgserver.py)"
     finally:
         subprocess.run(
             [sys.executable, str(PGSERVER), "stop", str(folder)], capture_output=True, check=False
         )
-
-
-def _pgserver() -> ModuleType:
-    """``tests/pgserver.py`` (not a package): loaded by path, once."""
-    module = sys.modules.get("pgserver")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("pgserver", PGSERVER)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["pgserver"] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-def fresh_database(
-    server_url: str, prefix: str = "viggle_drill"
-) -> contextlib.AbstractContextManager[str]:
-    """A new, empty database on the server (dropped on exit): ``tests/pgserver.py``'s."""
-    made = _pgserver().fresh_database(server_url, prefix)
-    return cast(contextlib.AbstractContextManager[str], made)
 
 
 class SharedView:
@@ -223,3 +201,38 @@ def host_config(
     (root / host / "state").mkdir(parents=True, exist_ok=True)
     store = {"url": db_url, "host": host, "lease": f"{lease_s:g}s"}
     return write_config(root / host, api_url, rules, store=store, **settings)
+
+
+def start_hosts(
+    procs: dict[str, subprocess.Popen[bytes]],
+    root: Path,
+    hosts: Iterable[str],
+    *,
+    api_url: str,
+    db_url: str,
+    rules: list[dict[str, Any]],
+    lease_s: float,
+    **settings: object,
+) -> None:
+    """One ``viggle-watch run`` per host in ``hosts``, each with its :func:`host_config`, its
+    output in ``root/logs/HOST.log``; added to ``procs`` as it starts, so that the caller stops
+    every one started even if a later one fails."""
+    for host in hosts:
+        config = host_config(
+            root, host, api_url=api_url, db_url=db_url, rules=rules, lease_s=lease_s, **settings
+        )
+        procs[host] = start_service(config, root / "logs" / f"{host}.log")
+
+
+def await_started(logs: Path, procs: Mapping[str, subprocess.Popen[bytes]]) -> None:
+    """Until each host's service logged ``service_started`` in ``logs/HOST.log`` (its observers
+    watch the folder); an error if one exits first or they take over a minute."""
+
+    def started(host: str) -> bool:
+        if procs[host].poll() is not None:
+            raise RuntimeError(f"{host} exited ({procs[host].returncode}); see its log")
+        log = logs / f"{host}.log"
+        return log.exists() and '"service_started"' in log.read_text(encoding="utf-8")
+
+    if not wait_until(lambda: all(started(h) for h in procs), SERVICE_START_S, 0.1):
+        raise RuntimeError(f"the services did not start within {SERVICE_START_S:g} s; see {logs}")

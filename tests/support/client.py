@@ -1,11 +1,10 @@
-"""Shared harness for the client-against-emulator tests (no tests here).
-
-The real :class:`ViggleClient` talks to an emulator on 127.0.0.1 whose clock is a
-:class:`FakeClock`: jobs and assets move only when a test advances it, so nothing sleeps.
+"""The real :class:`ViggleClient` against an emulator on 127.0.0.1 whose clock is a
+:class:`~tests.support.emulator.FakeClock`: jobs and assets move only when a test advances it,
+so nothing sleeps.
 
 The client tests take the emulator fixtures (``clock``, ``start``, ``emu``) from
-``test_emulator_harness`` and ``session`` and ``media`` from here, each imported by name as an
-explicit re-export (see ``test_emulator_harness``).
+``tests.support.emulator``, and ``session``, ``client_media`` and ``client`` (the real client on
+``emu``) from here.
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from test_emulator_harness import ASSET_DELAY_S, LATENCY_S, FakeClock
 
+from tests.support.emulator import ASSET_DELAY_S, LATENCY_S, FakeClock
 from viggle_watch.apikey import ApiKey
 from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
@@ -88,7 +87,7 @@ def session() -> Iterator[CountingSession]:
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> ClientMedia:
+def client_media(tmp_path_factory: pytest.TempPathFactory) -> ClientMedia:
     """A PNG character and a 2 s MP4, made once per test module."""
     return ClientMedia.make(tmp_path_factory.mktemp("client-media"))
 
@@ -126,3 +125,17 @@ def fetch(client: ViggleClient, url: str) -> tuple[bytes, Downloaded]:
 def calls(emu: RunningEmulator) -> dict[str, int]:
     """The emulator's per-endpoint call counts (read in-process: not counted itself)."""
     return emu.emulator.stats()["calls"]
+
+
+@pytest.fixture
+def client(emu: RunningEmulator, session: CountingSession) -> ViggleClient:
+    """The real client on ``emu``."""
+    return make_client(emu.url, session)
+
+
+def ready_character(client: ViggleClient, clock: FakeClock, client_media: ClientMedia) -> str:
+    """Preprocess a character from the PNG and wait (fake clock) until it is ready."""
+    created = client.create_character("hero", client_media.png)
+    ready_assets(clock)
+    assert client.get_character(created.id).status == "ready"
+    return created.id

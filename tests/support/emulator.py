@@ -1,13 +1,10 @@
-"""Shared harness for the emulator tests (no tests here): fake clock, servers, media, calls.
+"""The Viggle emulator for the tests: on 127.0.0.1:0, its fixtures, real media and HTTP calls.
 
-Every emulator runs on 127.0.0.1:0 with a fake clock, so lifecycles move only when a test
-advances the clock; nothing sleeps.
-
-The fixtures below (``clock``, ``start``, ``emu``, ``media``) are shared by importing them by
-name into each test module, as an explicit re-export (``from test_emulator_harness import emu
-as emu``) so that ruff does not take them for unused imports. They are not in a
-``tests/integration/conftest.py``: that module would be imported as ``conftest`` too and hide
-``tests/conftest.py``, which the integration tests import helpers from.
+``emulator`` is one emulator on the real clock with a short render latency (for the service
+tests). ``clock``, ``start``, ``emu`` and ``media`` are the emulator tests' harness: every
+emulator they start runs with a fake clock, so lifecycles move only when a test advances it;
+nothing sleeps. The helpers below (``post``, ``render``, ``status``, ...) call it with the
+harness key.
 """
 
 from __future__ import annotations
@@ -113,6 +110,13 @@ class Media:
 
 
 # -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    """The Viggle emulator on 127.0.0.1 with a short render latency (the real clock)."""
+    with serve(EmulatorConfig(latency_s=1.0)) as running:
+        yield running
 
 
 @pytest.fixture

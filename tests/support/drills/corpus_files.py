@@ -1,0 +1,96 @@
+"""How the files of the bad-input corpus are made: real media, cut, locked, linked, huge in
+pixels, or hostile YAML (``tests.support.drills.corpus_cases`` names the cases)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support.files import png_chunk
+from viggle_watch.media.synth import make_character_png, make_video
+
+Maker = Callable[[Path], None]
+
+
+def png(seed: int, size: tuple[int, int] = (256, 256)) -> Maker:
+    def make(path: Path) -> None:
+        make_character_png(path, size=size, seed=seed)
+
+    return make
+
+
+def video(
+    seconds: float, fps: int = 12, size: tuple[int, int] = (128, 128), seed: int = 0
+) -> Maker:
+    def make(path: Path) -> None:
+        make_video(path, seconds=seconds, fps=fps, size=size, seed=seed)
+
+    return make
+
+
+def data(content: bytes) -> Maker:
+    def make(path: Path) -> None:
+        path.write_bytes(content)
+
+    return make
+
+
+def truncated(inner: Maker) -> Maker:
+    """A real file cut in half (a copy that broke off)."""
+
+    def make(path: Path) -> None:
+        inner(path)
+        whole = path.read_bytes()
+        path.write_bytes(whole[: len(whole) // 2])
+
+    return make
+
+
+def symlink(target: Path) -> Maker:
+    def make(path: Path) -> None:
+        path.symlink_to(target)
+
+    return make
+
+
+def locked(inner: Maker) -> Maker:
+    """A file nobody may read (chmod 000); root reads it anyway."""
+
+    def make(path: Path) -> None:
+        inner(path)
+        path.chmod(0)
+
+    return make
+
+
+def huge_png(width: int, height: int) -> Maker:
+    """A genuine 1-bit black PNG of ``width`` x ``height``: tiny on disk, huge in pixels."""
+
+    def make(path: Path) -> None:
+        header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+        squeeze = zlib.compressobj(9)
+        row = bytes(1 + (width + 7) // 8)
+        body = b"".join(squeeze.compress(row) for _ in range(height)) + squeeze.flush()
+        path.write_bytes(
+            b"\x89PNG\r\n\x1a\n"
+            + png_chunk(b"IHDR", header)
+            + png_chunk(b"IDAT", body)
+            + png_chunk(b"IEND", b"")
+        )
+
+    return make
+
+
+def alias_bomb(levels: int = 9, indent: str = "") -> str:
+    """A billion-laughs YAML block: 9 anchors, each a list of nine aliases of the one before."""
+    lines = [f'{indent}a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        lines.append(f"{indent}a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def deep_nesting(depth: int = 2000) -> str:
+    """``[[[[…]]]]``: 4 KB of YAML nested deeper than Python's recursion limit."""
+    return "[" * depth + "]" * depth

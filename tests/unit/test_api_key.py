@@ -1,0 +1,96 @@
+"""Tests for the API key: where resolve_api_key finds it (systemd credentials, the variable, a key
+file), and ApiKey, which never shows it (repr, str, pickling, copying)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from pathlib import Path
+
+import pytest
+
+from viggle_watch.apikey import ApiKey
+from viggle_watch.config import Config, resolve_api_key
+from viggle_watch.config.models import ApiSettings
+from viggle_watch.errors import ConfigError
+
+# --- the API key ---------------------------------------------------------------------------
+
+
+def key_config(tmp_path: Path, key_text: str | None) -> Config:
+    """A Config whose api.key_file holds ``key_text`` (or does not exist when None)."""
+    key_file = tmp_path / "key.txt"
+    if key_text is not None:
+        key_file.write_text(key_text, encoding="utf-8")
+    return Config(state_dir=tmp_path, api=ApiSettings(key_file=key_file))
+
+
+def credentials_dir(tmp_path: Path, key_text: str) -> str:
+    """A systemd $CREDENTIALS_DIRECTORY holding viggle_api_key."""
+    folder = tmp_path / "creds"
+    folder.mkdir()
+    (folder / "viggle_api_key").write_text(key_text, encoding="utf-8")
+    return str(folder)
+
+
+def test_api_key_prefers_systemd_credentials(tmp_path: Path) -> None:
+    """$CREDENTIALS_DIRECTORY/viggle_api_key wins over the variable and the key file."""
+    env = {
+        "CREDENTIALS_DIRECTORY": credentials_dir(tmp_path, "from-creds\n"),
+        "VIGGLE_API_KEY": "from-env",
+    }
+    key = resolve_api_key(key_config(tmp_path, "from-file"), env)
+    assert key.reveal() == "from-creds"
+
+
+def test_api_key_prefers_the_variable_over_the_key_file(tmp_path: Path) -> None:
+    """Without credentials, VIGGLE_API_KEY wins over api.key_file."""
+    key = resolve_api_key(key_config(tmp_path, "from-file"), {"VIGGLE_API_KEY": " from-env "})
+    assert key.reveal() == "from-env"
+
+
+def test_api_key_falls_back_to_the_key_file(tmp_path: Path) -> None:
+    """With neither credentials nor variable, the key file is read (whitespace trimmed)."""
+    key = resolve_api_key(key_config(tmp_path, "  from-file\n"), {})
+    assert key.reveal() == "from-file"
+
+
+def test_api_key_skips_a_credentials_dir_without_the_key(tmp_path: Path) -> None:
+    """A credentials folder lacking viggle_api_key, and a blank variable, are passed over."""
+    folder = tmp_path / "creds"
+    folder.mkdir()
+    env = {"CREDENTIALS_DIRECTORY": str(folder), "VIGGLE_API_KEY": "  "}
+    assert resolve_api_key(key_config(tmp_path, "from-file"), env).reveal() == "from-file"
+
+
+def test_missing_api_key_is_a_config_error(tmp_path: Path) -> None:
+    """No source at all (the key file absent) says where a key may come from."""
+    with pytest.raises(ConfigError) as excinfo:
+        resolve_api_key(key_config(tmp_path, None), {})
+    assert str(excinfo.value) == (
+        f"no API key ({tmp_path / 'key.txt'} is missing or empty): set VIGGLE_API_KEY, or "
+        "api.key_file in the config, or a systemd credential named viggle_api_key"
+    )
+
+
+def test_api_key_never_shows_in_repr_or_str() -> None:
+    """repr, str and f-strings of an ApiKey show stars, never the key."""
+    key = ApiKey("sk-very-secret-123")
+    assert (repr(key), str(key), f"{key}", f"{key!r}") == ("ApiKey('***')",) * 4
+
+
+def test_api_key_refuses_pickling_and_copying() -> None:
+    """An ApiKey cannot be pickled (nor copied through the pickle protocol)."""
+    key = ApiKey("sk-very-secret-123")
+    with pytest.raises(TypeError) as pickled:
+        pickle.dumps(key)
+    with pytest.raises(TypeError):
+        copy.copy(key)
+    assert str(pickled.value) == "ApiKey cannot be pickled"
+
+
+def test_api_key_refuses_a_blank_key() -> None:
+    """A key of only whitespace is not a key."""
+    with pytest.raises(ValueError) as excinfo:
+        ApiKey(" \n")
+    assert str(excinfo.value) == "empty API key"
