@@ -6,17 +6,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import requests
 
+from tests.support.cli import CLI
 from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.store.states import State
-
-CLI = [sys.executable, "-m", "viggle_watch"]
 
 
 def cli(
@@ -37,6 +35,23 @@ def status_json(config: Path) -> dict[str, object]:
     assert result.returncode == 0, result.stderr
     body: dict[str, object] = json.loads(result.stdout)
     return body
+
+
+def test_a_second_demo_in_one_workspace_renders_its_own_character(tmp_path: Path) -> None:
+    """Run twice: each run follows the job made from its own dropped file (not the previous
+    run's finished one), renders it, and says the emulator saw that one submission."""
+    ws = tmp_path / "demo"
+    runs = [cli("demo", "--workspace", str(ws), "--timeout", "60", timeout=120) for _ in range(2)]
+    second = runs[1].stdout
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stdout + runs[1].stderr
+    assert ("job 2 [demo] done" in second, "emulator saw 1 render submission(s)" in second) == (
+        True,
+        True,
+    )
+    assert (len(list((ws / "out").glob("*.mp4"))), status_json(ws / "config.yaml")["counts"]) == (
+        2,
+        {**{str(s): 0 for s in State}, "done": 2},
+    )
 
 
 def test_demo_renders_offline_and_exits_zero(tmp_path: Path) -> None:

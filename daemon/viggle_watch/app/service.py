@@ -16,6 +16,7 @@ import structlog
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.clients import input_claimer, make_client
 from viggle_watch.app.keeper import Keeper
+from viggle_watch.app.lock import LockedError
 from viggle_watch.app.scheduler import TickScheduler
 from viggle_watch.app.settings import (
     RuleSnapshot,
@@ -89,6 +90,8 @@ class Service:
     _settle_thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if not self.db.claim_host():  # before anything is touched: the other one owns it
+            raise LockedError(f"the store host name {self.db.host!r} ({self.db.describe()})", None)
         if self.config.metrics.listen is not None:  # first: a taken port fails the start early
             self.metrics_server = serve_metrics(
                 self.metrics, self.config.metrics.listen, health=self._health

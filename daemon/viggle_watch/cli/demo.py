@@ -12,8 +12,10 @@ import yaml
 from rich.console import Console
 
 from viggle_watch.apikey import ApiKey
+from viggle_watch.app.lock import ServiceLock
 from viggle_watch.app.service import Service, build_service
-from viggle_watch.config import load_config
+from viggle_watch.app.storage import host_name
+from viggle_watch.config import Config, load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.outputs.sidecar import sidecar_path
@@ -88,12 +90,17 @@ def _describe(job: Job) -> str:
     return text
 
 
-def _watch_job(service: Service, console: Console, deadline: float) -> Job | None:
+def _job_of(service: Service, dropped: Path) -> Job | None:
+    """The job made from this run's dropped file (not an earlier run's in the same place)."""
+    made = [j for j in service.store.latest(rule=RULE, limit=50) if j.source_path == str(dropped)]
+    return made[0] if made else None
+
+
+def _watch_job(service: Service, dropped: Path, console: Console, deadline: float) -> Job | None:
     seen = ""
     while time.monotonic() < deadline:
-        jobs = service.store.latest(rule=RULE, limit=1)
-        if jobs:
-            job = jobs[0]
+        job = _job_of(service, dropped)
+        if job is not None:
             line = _describe(job)
             if line != seen:
                 console.print(f"  {line}")
@@ -104,25 +111,38 @@ def _watch_job(service: Service, console: Console, deadline: float) -> Job | Non
     return None
 
 
+def _render_one(
+    ws: Workspace, config: Config, console: Console, timeout_s: float
+) -> tuple[Job | None, Path]:
+    """Start the service, drop a new character, follow the job made from it."""
+    service = build_service(config, ApiKey(DEMO_KEY), tick_interval_s=0.25)
+    service.start()
+    try:
+        dropped = drop_character(ws, seed=time.time_ns() % 1_000_000)
+        console.print(f"dropped {dropped.relative_to(ws.root)} into the watch folder")
+        return _watch_job(service, dropped, console, time.monotonic() + timeout_s), dropped
+    finally:
+        service.stop()
+
+
 def run_demo(workspace: Path, timeout_s: float, console: Console) -> int:
     """Run emulator + service, drop one image, wait for the video and sidecar; 0 on success."""
     ws = Workspace(workspace.resolve())
     with serve(EmulatorConfig(latency_s=4.0)) as emulator:
         console.print(f"viggle emulator listening on {emulator.url}")
         write_workspace(ws, emulator.url)
-        service = build_service(load_config(ws.config), ApiKey(DEMO_KEY), tick_interval_s=0.25)
-        service.start()
+        config = load_config(ws.config)
+        lock = ServiceLock(config.state_dir)  # a `run` on the demo's config must wait its turn
+        lock.acquire(host=host_name(config), now=time.time())
         try:
-            dropped = drop_character(ws, seed=time.time_ns() % 1_000_000)
-            console.print(f"dropped {dropped.relative_to(ws.root)} into the watch folder")
-            job = _watch_job(service, console, time.monotonic() + timeout_s)
+            job, dropped = _render_one(ws, config, console, timeout_s)
         finally:
-            service.stop()
+            lock.release()
         stats = emulator.emulator.stats()
     if job is None:
         console.print(f"[red]demo failed: no finished job within {timeout_s:.0f}s[/red]")
         return 1
-    if job.state != State.DONE or not job.output_path:
+    if job.state != State.DONE or not job.output_path or not Path(job.output_path).exists():
         console.print(f"[red]demo failed: job {job.id} ended {job.state}: {job.error_message}[/]")
         return 1
     video = Path(job.output_path)
@@ -133,6 +153,6 @@ def run_demo(workspace: Path, timeout_s: float, console: Console) -> int:
         f"  viggle job {sidecar['viggle']['job_id']}, {sidecar['output']['size']} bytes,"
         f" sha256 {sidecar['output']['sha256'][:16]}…"
     )
-    console.print(f"input moved to {ws.watch / 'processed'}")
+    console.print(f"input moved to {ws.watch / 'processed'} ({dropped.name})")
     console.print(f"emulator saw {stats['calls'].get('POST /api/render', 0)} render submission(s)")
     return 0

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from viggle_watch import __version__
+from viggle_watch.app.lock import LockedError, ServiceLock, holder_of
 from viggle_watch.app.service import build_service
-from viggle_watch.app.storage import open_backend
+from viggle_watch.app.storage import host_name, open_backend
 from viggle_watch.cli.config import (
     add_config_commands,
     print_check,
@@ -26,7 +27,7 @@ from viggle_watch.cli.config import (
     waiting_partners,
 )
 from viggle_watch.cli.jobs import add_jobs_parser, run_jobs
-from viggle_watch.cli.status import gather_status, print_status, status_view
+from viggle_watch.cli.status import gather_status, print_status, service_state, status_view
 from viggle_watch.clock import day_of
 from viggle_watch.config import Config, load_config, resolve_api_key
 from viggle_watch.emulator.cli import add_sim_arguments, config_from_args
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: another service holds the state directory; try again later
 
 
 def _console() -> Console:
@@ -124,10 +126,14 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _run(args: argparse.Namespace) -> int:
-
     config = _config(args)
-    service = build_service(config, resolve_api_key(config))
-    service.run_until_signalled()
+    lock = ServiceLock(config.state_dir)  # first: a second service must touch nothing
+    lock.acquire(host=host_name(config), now=time.time())
+    try:
+        service = build_service(config, resolve_api_key(config))
+        service.run_until_signalled()
+    finally:
+        lock.release()
     return EXIT_OK
 
 
@@ -145,7 +151,7 @@ def _gather(config: Config) -> dict[str, Any]:
             store_info={"backend": db.describe(), "host": db.host, "shared": db.shared},
             hosts=HostStore(db).hosts() if db.shared else None,
             lease_s=config.store.lease,
-        )
+        ) | {"service": service_state(holder_of(config.state_dir))}
     finally:
         db.close()
 
@@ -227,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(fmt, level=logging.WARNING if args.command == "demo" else logging.INFO)
     try:
         return COMMANDS[args.command](args)
+    except LockedError as exc:  # another service runs: try again later (EX_TEMPFAIL)
+        print(f"viggle-watch: error: {exc}", file=sys.stderr)
+        return EXIT_TEMPFAIL
     except ViggleWatchError as exc:
         print(f"viggle-watch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -11,6 +11,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from viggle_watch.app.lock import Holder
 from viggle_watch.clock import iso
 from viggle_watch.store.hosts import Host
 from viggle_watch.store.jobs import Event, Job, JobStore
@@ -108,6 +109,9 @@ def status_view(status: dict[str, Any]) -> Group:
     counts = status["counts"]
     line = ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no jobs yet"
     parts.append(Text.from_markup(f"[bold]viggle-watch[/bold]: {line}"))
+    service = status.get("service")
+    if service is not None:
+        parts.append(Text.from_markup(_service_line(service)))
     credits = status["credits"]
     if credits["today"] is not None:
         cap = credits["daily_cap"]
@@ -126,18 +130,7 @@ def status_view(status: dict[str, Any]) -> Group:
     if info.get("shared"):
         parts.append(Text(f"store: {info['backend']}; this is host {info['host']}"))
     hosts = status.get("hosts", [])
-    for host in hosts:
-        others = any(h["alive"] and h["name"] != host["name"] for h in hosts)
-        after = "taken over by the others" if others else "waiting for a host to take them"
-        if host.get("stopped"):
-            state = f"stopped {host['seen_s_ago']:g} s ago"
-        elif host["alive"]:
-            state = f"[green]up[/green], seen {host['seen_s_ago']:g} s ago"
-        else:
-            state = f"[red]silent for {host['seen_s_ago']:g} s[/red]: its jobs are {after}"
-        parts.append(
-            Text.from_markup(f"host {escape(host['name'])}: {state}, holds {host['holds']} job(s)")
-        )
+    parts.extend(_host_lines(hosts))
     for root in status["watch"]:
         health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
         parts.append(
@@ -151,6 +144,39 @@ def status_view(status: dict[str, Any]) -> Group:
     if status["jobs"]:
         parts.append(_jobs_table(status["jobs"], hosts=bool(info.get("shared"))))
     return Group(*parts)
+
+
+def _host_lines(hosts: list[dict[str, Any]]) -> list[Text]:
+    """Each host sharing the store: up, stopped, or silent (and who takes its jobs)."""
+    lines = []
+    for host in hosts:
+        others = any(h["alive"] and h["name"] != host["name"] for h in hosts)
+        after = "taken over by the others" if others else "waiting for a host to take them"
+        if host.get("stopped"):
+            state = f"stopped {host['seen_s_ago']:g} s ago"
+        elif host["alive"]:
+            state = f"[green]up[/green], seen {host['seen_s_ago']:g} s ago"
+        else:
+            state = f"[red]silent for {host['seen_s_ago']:g} s[/red]: its jobs are {after}"
+        lines.append(
+            Text.from_markup(f"host {escape(host['name'])}: {state}, holds {host['holds']} job(s)")
+        )
+    return lines
+
+
+def service_state(holder: Holder | None) -> dict[str, Any]:
+    """Whether the service runs on this state directory, as `status --json` prints it."""
+    if holder is None:
+        return {"running": False}
+    since = iso(holder.since) if holder.since else None
+    return {"running": True, "pid": holder.pid, "since": since, "host": holder.host}
+
+
+def _service_line(service: dict[str, Any]) -> str:
+    if not service["running"]:
+        return "service: [yellow]not running[/yellow] on this state directory"
+    since = f" since {service['since']}" if service.get("since") else ""
+    return f"service: [green]running[/green]{since} (pid {service['pid']})"
 
 
 def _jobs_table(jobs: list[dict[str, Any]], *, hosts: bool = False) -> Table:

@@ -65,6 +65,11 @@ class Backend(Protocol):
         """Serialize budget checks in this write transaction against every other host."""
         ...
 
+    def claim_host(self) -> bool:
+        """Hold this service's host name while it runs (on a shared store: one service per
+        name); False when another service holds it."""
+        ...
+
     def describe(self) -> str:
         """Where the data lives, for people (no password)."""
         ...

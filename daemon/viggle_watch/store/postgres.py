@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 PG_MIGRATIONS: Final = ("pg_001.sql",)
 MIGRATE_LOCK: Final = 0x76696767  # "vigg": one host migrates at a time
 BUDGET_LOCK: Final = 0x62756467  # "budg": one budget check at a time, across hosts
+HOST_LOCK: Final = 0x686F7374  # "host": with hashtext(name), one service per store.host
 CONNECT_TIMEOUT_S: Final = 10
 
 
@@ -109,6 +110,7 @@ class PostgresDatabase:
         self.host = host
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
+        self._host_conn: psycopg.Connection[Any] | None = None  # holds the host name's lock
 
     @classmethod
     def open(cls, url: str, *, host: str, readonly: bool = False) -> PostgresDatabase:
@@ -132,6 +134,10 @@ class PostgresDatabase:
         conn = self._conn
         if conn is not None and not conn.closed and not conn.broken:
             return conn
+        self._conn = self._connect()
+        return self._conn
+
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
             import psycopg  # an optional extra, needed only here
         except ImportError as exc:
@@ -140,7 +146,7 @@ class PostgresDatabase:
                 "pip install 'viggle-watch[postgres]'"
             ) from exc
         try:
-            conn = psycopg.connect(
+            return psycopg.connect(
                 self._url,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_S,
@@ -151,8 +157,22 @@ class PostgresDatabase:
             raise StoreError(
                 f"cannot connect to {self.describe()}: {redact_text(str(exc))}"
             ) from exc
-        self._conn = conn
-        return conn
+
+    def claim_host(self) -> bool:
+        """Hold this service's host name for the life of the process: a session advisory lock
+        on a connection of its own, which the server lets go when the process dies. False when
+        another service holds the name."""
+        with self._lock:
+            if self._host_conn is None:
+                conn = self._connect()
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, hashtext(%s))", [HOST_LOCK, self.host]
+                ).fetchone()
+                if row is None or not row[0]:
+                    conn.close()
+                    return False
+                self._host_conn = conn
+            return True
 
     def _version(self) -> int:
         conn = self._connection()
@@ -228,9 +248,10 @@ class PostgresDatabase:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            for conn in (self._conn, self._host_conn):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._host_conn = None
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -101,11 +101,20 @@ class Database:
             conn.execute(f"PRAGMA user_version = {len(scripts)}")
 
     @contextmanager
+    def _store_errors(self) -> Iterator[None]:
+        """Any SQLite error (locked past the busy timeout, disk full, a damaged file) is the
+        store's trouble, never the caller's input: a ``StoreError`` the work is retried on."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"the job store {self.path}: {exc}") from exc
+
+    @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE … COMMIT`` transaction; rolled back on any exception.
 
         Inside ``batch()`` it is a savepoint of the batch's transaction instead."""
-        with self._lock:
+        with self._lock, self._store_errors():
             if self._batch:
                 self._conn.execute("SAVEPOINT write")
                 try:
@@ -127,7 +136,7 @@ class Database:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Many writes, one commit (one fsync): for a burst of small ones, e.g. a bulk drop."""
-        with self._lock:
+        with self._lock, self._store_errors():
             if self._batch:
                 yield
                 return
@@ -144,11 +153,15 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._store_errors():
             yield self._conn
 
     def lock_budget(self, conn: object) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` holds the only write lock there is."""
+
+    def claim_host(self) -> bool:
+        """One host: the state directory's lock (``app.lock``) already makes it the only one."""
+        return True
 
     def describe(self) -> str:
         return f"SQLite {self.path}"
