@@ -75,3 +75,21 @@ def test_the_kernel_frees_the_lock_of_a_killed_process(tmp_path: Path) -> None:
     after = holder_of(state)
     mine.release()
     assert (running, after) == (Holder(child.pid, 1234.5, "other"), Holder(os.getpid(), 2.0, "me"))
+
+
+def test_on_a_shared_store_one_service_holds_each_host_name(pg_url: str) -> None:
+    """A second service under the same store.host is refused; another name is not; the name
+    is free again once its holder's connection closes."""
+    from viggle_watch.store.postgres import PostgresDatabase
+
+    first = PostgresDatabase.open(pg_url, host="host-a")
+    same = PostgresDatabase.open(pg_url, host="host-a")
+    other = PostgresDatabase.open(pg_url, host="host-b")
+    try:
+        claims = [first.claim_host(), same.claim_host(), other.claim_host(), first.claim_host()]
+        first.close()
+        after = same.claim_host()
+    finally:
+        for db in (first, same, other):
+            db.close()
+    assert (claims, after) == ([True, False, True, True], True)

@@ -182,7 +182,8 @@ def test_load_config_appends_rule_files_in_name_order(tmp_path: Path) -> None:
     for name in ("zeta", "alpha"):
         write(
             tmp_path / f"r/{name}.yaml",
-            f"name: {name}\nkind: characters\nwatch: i\noutput: o\nscenes:\n  - video: v.mp4\n",
+            f"name: {name}\nkind: characters\nwatch: {name}\noutput: o\n"  # a folder each
+            "scenes:\n  - video: v.mp4\n",
         )
     (tmp_path / "r/notes.txt").write_text("not a rule", encoding="utf-8")
     assert [r.name for r in load_config(cfg).rules] == ["dance", "alpha", "zeta"]

@@ -174,6 +174,30 @@ class JobsRule(RuleBase):
 
 
 Rule = Annotated[CharactersRule | ScenesRule | PairsRule | JobsRule, Field(discriminator="kind")]
+
+# What a rule of each kind takes from its watch folder; a jobs rule also owns the images and
+# videos its manifests name there. Two rules on one folder must not both want a file.
+TAKES: Final[dict[str, frozenset[str]]] = {
+    "characters": frozenset({"images"}),
+    "scenes": frozenset({"videos"}),
+    "pairs": frozenset({"images", "videos"}),
+    "jobs": frozenset({"images", "videos", "job manifests"}),
+}
+
+
+def shared_folder_conflict(a: Rule, b: Rule) -> str | None:
+    """Why two rules may not watch the same folder (both would want the same files), or None.
+
+    The intake hands each settled file to one rule: the second would silently never see it."""
+    if a.watch != b.watch:
+        return None
+    both = TAKES[a.kind] & TAKES[b.kind]
+    if not both:
+        return None
+    return (
+        f"rules {a.name} and {b.name} both watch {a.watch} and both take its "
+        f"{' and '.join(sorted(both))}; give each rule its own folder"
+    )
 _RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Final
 
 from pydantic import Field, model_validator
 
-from viggle_watch.config.kinds import Duration, Rule, Strict
+from viggle_watch.config.kinds import Duration, Rule, Strict, shared_folder_conflict
 from viggle_watch.logs import redact_text
 
 DEFAULT_BASE_URL: Final = "https://apis.viggle.ai"
@@ -77,9 +77,14 @@ class Config(Strict):
     source: Path = Path("config.yaml")
 
     @model_validator(mode="after")
-    def _unique_names(self) -> Config:
+    def _rules_apart(self) -> Config:
         names = [r.name for r in self.rules]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"rule names must be unique; repeated: {', '.join(dupes)}")
+        for i, a in enumerate(self.rules):
+            for b in self.rules[i + 1 :]:
+                conflict = shared_folder_conflict(a, b)
+                if conflict is not None:
+                    raise ValueError(conflict)
         return self
