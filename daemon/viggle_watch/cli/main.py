@@ -32,6 +32,7 @@ from viggle_watch.clock import day_of
 from viggle_watch.config import Config, load_config, resolve_api_key
 from viggle_watch.emulator.cli import add_sim_arguments, config_from_args
 from viggle_watch.errors import ViggleWatchError
+from viggle_watch.intake.facts import missing_assets
 from viggle_watch.logs import LogFormat, configure_logging
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
@@ -151,7 +152,14 @@ def _gather(config: Config) -> dict[str, Any]:
             store_info={"backend": db.describe(), "host": db.host, "shared": db.shared},
             hosts=HostStore(db).hosts() if db.shared else None,
             lease_s=config.store.lease,
-        ) | {"service": service_state(holder_of(config.state_dir))}
+        ) | {
+            "service": service_state(holder_of(config.state_dir)),
+            "missing_assets": [
+                {"rule": r.name, "path": str(path)}
+                for r in config.rules
+                for path in missing_assets(r)
+            ],
+        }
     finally:
         db.close()
 

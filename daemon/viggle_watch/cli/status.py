@@ -139,6 +139,13 @@ def status_view(status: dict[str, Any]) -> Group:
                 f"{health}"
             )
         )
+    for asset in status.get("missing_assets", []):
+        parts.append(
+            Text.from_markup(
+                f"rule {escape(asset['rule'])}: [red]{escape(asset['path'])} is missing[/red]; "
+                "its inputs wait and are taken once it is back"
+            )
+        )
     for rule, files in status["waiting_partners"].items():
         parts.append(Text(f"rule {rule}: waiting for a partner: {', '.join(files)}"))
     if status["jobs"]:

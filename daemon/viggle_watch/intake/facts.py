@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from viggle_watch.config import JobsRule, Rule
+from viggle_watch.config.kinds import fixed_inputs
 from viggle_watch.intake.checks import Problem, VideoFacts, check_image, check_video
 from viggle_watch.intake.decide import (
     Decision,
@@ -95,3 +96,9 @@ class Facts:
             if problem is not None:
                 break
         return looked
+
+
+def missing_assets(rule: Rule) -> list[Path]:
+    """The files the rule itself names (scene videos, fixed characters) that are not there:
+    the rule's trouble, not its inputs' (they wait, and are taken once the files are back)."""
+    return [path for path in fixed_inputs(rule) if not path.is_file()]

@@ -19,7 +19,7 @@ from viggle_watch.config import JobsRule, PairsRule, Rule
 from viggle_watch.errors import StoreError
 from viggle_watch.intake.checks import Problem, error_document
 from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
-from viggle_watch.intake.facts import Facts
+from viggle_watch.intake.facts import Facts, missing_assets
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
 from viggle_watch.outputs.filing import FILED, PROCESSED, move_input, reject_input
 from viggle_watch.outputs.finished import file_away
@@ -241,6 +241,17 @@ class Intake:
     def _enqueue_all(
         self, rule: Rule, path: Path, requests: list[RenderRequest], now: float
     ) -> int:
+        missing = missing_assets(rule)
+        if missing:  # the rule's own file is gone (an unmounted share?): the input waits
+            log.warning(
+                "rule_asset_missing",
+                rule=rule.name,
+                path=str(missing[0]),
+                waiting=str(path),
+                hint="the input stays where it is and is taken once the file is back",
+            )
+            self._tracker.forget(path)  # the next rescan looks at it again
+            return 0
         outcomes = [self._enqueue(r, now) for r in requests]
         self._remember(rule, path, now)
         if "error" in outcomes or "made" in outcomes or rule.inputs == "leave":
