@@ -3,6 +3,7 @@ and `check-config` make before starting)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from viggle_watch.config import Config, JobsRule, Rule
 from viggle_watch.config.kinds import fixed_inputs
 from viggle_watch.errors import ConfigError
 from viggle_watch.intake.checks import Problem, check_image, check_video
+from viggle_watch.intake.decide import video_role
 from viggle_watch.render.budget import Budget
 from viggle_watch.render.downloader import OutputRule
 from viggle_watch.render.submitter import SubmitSettings
@@ -21,7 +23,8 @@ from viggle_watch.watch.observer import WatchRoot
 
 
 def check_paths(config: Config) -> None:
-    """Refuse to start on missing watch folders or scene videos (a share may be unmounted)."""
+    """Refuse to start on missing watch folders or scene videos (a share may be unmounted),
+    or on a hook's secret file that cannot be read."""
     for rule in config.rules:
         if not rule.watch.is_dir():
             raise ConfigError(
@@ -31,10 +34,16 @@ def check_paths(config: Config) -> None:
         for path in fixed_inputs(rule):
             if not path.is_file():
                 raise ConfigError(f"rule {rule.name}: {path} does not exist")
-            role = "driving" if rule.mode == "on_demand" else "scene"
+            role = video_role(rule)
             problem = check_video(path, role=role) if is_video(path) else check_image(path)
             if isinstance(problem, Problem):
                 raise ConfigError(f"rule {rule.name}: {path}: {problem.reason}")
+        for hook in (rule.on_done, rule.on_failed):
+            secret = hook.webhook.secret_file if hook and hook.webhook else None
+            if secret is not None and not os.access(secret, os.R_OK):
+                raise ConfigError(
+                    f"rule {rule.name}: the webhook secret_file {secret} is unreadable"
+                )
 
 
 def budget_of(config: Config) -> Budget:

@@ -7,7 +7,16 @@ import string
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_S: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -51,6 +60,18 @@ Model = Literal["V4_Preview", "V3_Preview"]
 RGB = Annotated[str, Field(pattern=r"^\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*$")]
 
 
+def _from_config_folder(value: Path, info: ValidationInfo) -> Path:
+    """A relative path starts at the config file's folder (``base`` in the validation
+    context), never at the working directory (``/`` under systemd); ``~`` is expanded."""
+    value = value.expanduser()
+    base = (info.context or {}).get("base")
+    return value if base is None or value.is_absolute() else (Path(base) / value).resolve()
+
+
+ConfigPath = Annotated[Path, AfterValidator(_from_config_folder)]
+"""Every path a config or rule file names: resolved the one way, wherever it appears."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,11 +83,11 @@ class SceneSpec(Strict):
     ``cast`` gives fixed character images for other segments (unmapped people stay as they are).
     """
 
-    video: Path | None = None
+    video: ConfigPath | None = None
     template: str | None = None
     scene_id: str | None = None
     segment: str | None = None
-    cast: dict[str, Path] = {}
+    cast: dict[str, ConfigPath] = {}
 
     @model_validator(mode="after")
     def _one_source(self) -> SceneSpec:
@@ -82,7 +103,7 @@ class Webhook(Strict):
     """POST the sidecar JSON to ``url``; with a secret, sign the body (HMAC-SHA256)."""
 
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
-    secret_file: Path | None = None  # the HMAC key; sent as X-Viggle-Watch-Signature
+    secret_file: ConfigPath | None = None  # the HMAC key; sent as X-Viggle-Watch-Signature
     timeout: Duration = 10.0
     attempts: Annotated[int, Field(ge=1, le=20)] = 5
 
@@ -98,8 +119,8 @@ class RuleBase(Strict):
     """What every rule has: where to watch and write, how to render, what to do with inputs."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-    watch: Path
-    output: Path
+    watch: ConfigPath
+    output: ConfigPath
     model: Model = "V4_Preview"
     mode: Literal["on_demand", "preprocessed"] = "on_demand"
     background_mode: Literal["original", "solid", "transparent"] | None = None
@@ -155,7 +176,7 @@ class ScenesRule(RuleBase):
     """Every driving video that settles in ``watch`` is performed by each of ``characters``."""
 
     kind: Literal["scenes"]
-    characters: Annotated[list[Path], Field(min_length=1)]
+    characters: Annotated[list[ConfigPath], Field(min_length=1)]
 
 
 class PairsRule(RuleBase):
@@ -198,6 +219,8 @@ def shared_folder_conflict(a: Rule, b: Rule) -> str | None:
         f"rules {a.name} and {b.name} both watch {a.watch} and both take its "
         f"{' and '.join(sorted(both))}; give each rule its own folder"
     )
+
+
 _RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
 
 
@@ -212,9 +235,11 @@ def fixed_inputs(rule: CharactersRule | ScenesRule | PairsRule | JobsRule) -> li
     return []
 
 
-def parse_rule(data: Any) -> CharactersRule | ScenesRule | PairsRule | JobsRule:
-    """Validate one rule mapping (as found in a rule file)."""
-    return _RULE.validate_python(data)
+def parse_rule(
+    data: Any, base: Path | None = None
+) -> CharactersRule | ScenesRule | PairsRule | JobsRule:
+    """Validate one rule mapping (as found in a rule file); relative paths start at ``base``."""
+    return _RULE.validate_python(data, context={"base": base})
 
 
 class Manifest(Strict):

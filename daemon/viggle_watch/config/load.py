@@ -36,7 +36,36 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         raise ConfigError(f"{path}{where}: not valid YAML: {exc}") from exc
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be a config") from None
+    twice = _repeated_key(node)
+    if twice is not None:
+        key, first, second = twice
+        raise ConfigError(
+            f"{path}:{second}: {key}: given twice (also on line {first}); "
+            "YAML would keep only the last one silently, so it is refused"
+        )
     return data, node
+
+
+def _repeated_key(root: yaml.Node | None) -> tuple[str, int, int] | None:
+    """The first key given twice in one mapping: (key, its first line, its second line)."""
+    pending = [root] if root is not None else []
+    looked: set[int] = set()  # an alias names a node again: look at each one once
+    while pending:
+        node = pending.pop()
+        if id(node) in looked:
+            continue
+        looked.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                if isinstance(key, yaml.ScalarNode) and key.value in lines:
+                    return str(key.value), lines[key.value], line
+                lines[str(key.value)] = line
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(reversed(node.value))
+    return None
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
@@ -82,39 +111,6 @@ def _explain(exc: ValidationError, path: Path, node: yaml.Node | None, offset: i
     return "\n".join(lines)
 
 
-def _resolve(base: Path, p: Path) -> Path:
-    p = p.expanduser()
-    return p if p.is_absolute() else (base / p).resolve()
-
-
-def _resolve_rule(base: Path, rule: dict[str, Any]) -> dict[str, Any]:
-    out = dict(rule)
-    for key in ("watch", "output"):
-        if isinstance(out.get(key), str):
-            out[key] = _resolve(base, Path(out[key]))
-    scenes = out.get("scenes")
-    if isinstance(scenes, list):
-        out["scenes"] = [_resolve_scene(base, s) if isinstance(s, dict) else s for s in scenes]
-    characters = out.get("characters")
-    if isinstance(characters, list):
-        out["characters"] = [
-            _resolve(base, Path(c)) if isinstance(c, str) else c for c in characters
-        ]
-    return out
-
-
-def _resolve_scene(base: Path, scene: dict[str, Any]) -> dict[str, Any]:
-    out = dict(scene)
-    if isinstance(out.get("video"), str):
-        out["video"] = _resolve(base, Path(out["video"]))
-    cast = out.get("cast")
-    if isinstance(cast, dict):
-        out["cast"] = {
-            k: _resolve(base, Path(v)) if isinstance(v, str) else v for k, v in cast.items()
-        }
-    return out
-
-
 def _load_rule_files(base: Path, rules_dir: Path) -> list[Rule]:
     if not rules_dir.is_dir():
         raise ConfigError(f"rules_dir {rules_dir} is not a folder")
@@ -124,7 +120,7 @@ def _load_rule_files(base: Path, rules_dir: Path) -> list[Rule]:
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: a rule file holds one mapping (name, kind, watch, ...)")
         try:
-            rules.append(parse_rule(_resolve_rule(base, data)))
+            rules.append(parse_rule(data, base))
         except ValidationError as exc:
             raise ConfigError(_explain(exc, file, node)) from exc
     return rules
@@ -137,18 +133,9 @@ def load_config(path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys (api, state_dir, ...)")
     base = path.parent
-    doc: dict[str, Any] = dict(data)
-    for key in ("state_dir", "rules_dir"):
-        if isinstance(doc.get(key), str):
-            doc[key] = _resolve(base, Path(doc[key]))
-    api = doc.get("api")
-    if isinstance(api, dict) and isinstance(api.get("key_file"), str):
-        doc["api"] = {**api, "key_file": _resolve(base, Path(api["key_file"]))}
-    if isinstance(doc.get("rules"), list):
-        doc["rules"] = [_resolve_rule(base, r) if isinstance(r, dict) else r for r in doc["rules"]]
-    doc["source"] = path
+    doc: dict[str, Any] = {**data, "source": path}
     try:
-        config = Config.model_validate(doc)
+        config = Config.model_validate(doc, context={"base": base})
     except ValidationError as exc:
         raise ConfigError(_explain(exc, path, node)) from exc
     if config.rules_dir is not None:

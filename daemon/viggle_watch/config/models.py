@@ -9,7 +9,7 @@ from typing import Annotated, Final
 
 from pydantic import Field, model_validator
 
-from viggle_watch.config.kinds import Duration, Rule, Strict, shared_folder_conflict
+from viggle_watch.config.kinds import ConfigPath, Duration, Rule, Strict, shared_folder_conflict
 from viggle_watch.logs import redact_text
 
 DEFAULT_BASE_URL: Final = "https://apis.viggle.ai"
@@ -17,7 +17,7 @@ DEFAULT_BASE_URL: Final = "https://apis.viggle.ai"
 
 class ApiSettings(Strict):
     base_url: str = DEFAULT_BASE_URL
-    key_file: Path | None = None
+    key_file: ConfigPath | None = None
     timeout_connect: Duration = 10.0
     timeout_read: Duration = 60.0
 
@@ -62,7 +62,7 @@ class StoreSettings(Strict):
 class Config(Strict):
     api: ApiSettings = ApiSettings()
     store: StoreSettings = StoreSettings()
-    state_dir: Path
+    state_dir: ConfigPath
     poll_interval: Duration = 4.0
     settle: Duration = 5.0
     rescan_interval: Duration = 300.0
@@ -72,7 +72,7 @@ class Config(Strict):
     rate_limit: Annotated[float, Field(gt=0)] = 4.0  # API requests per second, all calls
     budget: BudgetSettings = BudgetSettings()
     metrics: MetricsSettings = MetricsSettings()
-    rules_dir: Path | None = None
+    rules_dir: ConfigPath | None = None
     rules: list[Rule] = Field(default_factory=list)
     source: Path = Path("config.yaml")
 
