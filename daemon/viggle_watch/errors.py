@@ -4,7 +4,9 @@
 
     ViggleWatchError
     ├── ConfigError            bad config or rule file (names file, line, field)
+    ├── NotReadyError          not there yet or busy (a share, another service): try later
     ├── StoreError             the job store refused something (bad transition, schema)
+    │   ├── StoreUnavailableError  locked, full or unreachable: try again later
     │   └── TransitionError    a compare-and-set state change found another state
     └── ApiError               anything the Viggle API (or the way to it) did
         ├── NotSentError       the request never reached Viggle: safe to retry
@@ -29,6 +31,16 @@ from __future__ import annotations
 class ViggleWatchError(Exception):
     """Base of every error this service raises on purpose."""
 
+    transient = False
+    """True when trying again later may work (the CLI then exits 75, EX_TEMPFAIL, not 2)."""
+
+
+class NotReadyError(ViggleWatchError):
+    """Something the command needs is not there yet or is busy: a share not mounted, the store
+    busy or unreachable, another service holding the state directory. Try again later."""
+
+    transient = True
+
 
 class ConfigError(ViggleWatchError):
     """A config or rule file is wrong; the message names the file, line and field."""
@@ -36,6 +48,13 @@ class ConfigError(ViggleWatchError):
 
 class StoreError(ViggleWatchError):
     """The job store refused an operation."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store is there but cannot be used now: locked past the busy timeout, full, or a
+    PostgreSQL server that does not answer. The work waits and is tried again."""
+
+    transient = True
 
 
 class NoSchemaError(StoreError):

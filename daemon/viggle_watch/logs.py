@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import re
 import sys
 import threading
@@ -76,6 +78,32 @@ def _renderer(fmt: LogFormat, stream: TextIO) -> Processor:
     return structlog.processors.JSONRenderer()
 
 
+_PRIORITIES: Final = ((logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+
+
+class _JournalPriority(logging.Formatter):
+    """Under journald each line starts with its syslog priority (``<4>`` for a warning, as
+    sd-daemon(3) says), so ``journalctl -p warning`` shows warnings and worse."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = next((p for at, p in _PRIORITIES if record.levelno >= at), 7)
+        return f"<{level}>{self._inner.format(record)}"
+
+
+def _to_journal(stream: TextIO) -> bool:
+    """``stream`` is the journal's own (``$JOURNAL_STREAM`` names its device and inode)."""
+    device, _, inode = os.environ.get("JOURNAL_STREAM", "").partition(":")
+    try:
+        st = os.fstat(stream.fileno())
+        return (st.st_dev, st.st_ino) == (int(device), int(inode))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+
+
 def configure_logging(
     fmt: LogFormat = "auto", level: int = logging.INFO, stream: TextIO | None = None
 ) -> None:
@@ -95,15 +123,14 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(out)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                _renderer(fmt, out),
-            ],
-        )
+    formatter: logging.Formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _renderer(fmt, out),
+        ],
     )
+    handler.setFormatter(_JournalPriority(formatter) if _to_journal(out) else formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from viggle_watch.errors import ViggleWatchError
+from viggle_watch.errors import NotReadyError, ViggleWatchError
 
 LOCK_FILE: Final = "viggle-watch.lock"
 TRIES: Final = 5  # `status` holds a shared lock for a moment while it looks: try again
@@ -32,7 +32,7 @@ class Holder:
     host: str = ""
 
 
-class LockedError(ViggleWatchError):
+class LockedError(NotReadyError):
     """Another service holds the state directory (or, on a shared store, the host name)."""
 
     def __init__(self, what: str, holder: Holder | None) -> None:

@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from viggle_watch.config import Config, JobsRule, Rule
 from viggle_watch.config.kinds import fixed_inputs
-from viggle_watch.errors import ConfigError
+from viggle_watch.errors import ConfigError, NotReadyError
 from viggle_watch.intake.checks import Problem, check_image, check_video
 from viggle_watch.intake.decide import video_role
 from viggle_watch.render.budget import Budget
@@ -27,13 +27,13 @@ def check_paths(config: Config) -> None:
     or on a hook's secret file that cannot be read."""
     for rule in config.rules:
         if not rule.watch.is_dir():
-            raise ConfigError(
+            raise NotReadyError(
                 f"rule {rule.name}: watch folder {rule.watch} does not exist "
                 "(create it, or mount the share)"
             )
         for path in fixed_inputs(rule):
             if not path.is_file():
-                raise ConfigError(f"rule {rule.name}: {path} does not exist")
+                raise NotReadyError(f"rule {rule.name}: {path} does not exist")
             role = video_role(rule)
             problem = check_video(path, role=role) if is_video(path) else check_image(path)
             if isinstance(problem, Problem):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from viggle_watch import __version__
-from viggle_watch.app.lock import LockedError, ServiceLock, holder_of
+from viggle_watch.app.lock import ServiceLock, holder_of
 from viggle_watch.app.service import build_service
 from viggle_watch.app.storage import host_name, open_backend
 from viggle_watch.cli.config import (
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: another service holds the state directory; try again later
+EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: not ready yet (a share, the store, another service); later
 
 
 def _console() -> Console:
@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="viggle-watch",
         description="Watch folders and turn dropped files into Viggle renders. Commands that "
         "need a config take --config PATH or read $VIGGLE_WATCH_CONFIG.",
-        epilog="Exit codes: 0 ok, 1 the work failed, 2 bad usage, config or store.",
+        epilog="Exit codes: 0 ok; 1 the work failed; 2 a permanent error (bad usage, a broken "
+        "config: fix it first); 75 a passing one (a share not mounted yet, the store busy or "
+        "unreachable, another service on the state directory: try again later).",
     )
     p.add_argument("--version", action="version", version=f"viggle-watch {__version__}")
     p.add_argument(
@@ -241,12 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(fmt, level=logging.WARNING if args.command == "demo" else logging.INFO)
     try:
         return COMMANDS[args.command](args)
-    except LockedError as exc:  # another service runs: try again later (EX_TEMPFAIL)
-        print(f"viggle-watch: error: {exc}", file=sys.stderr)
-        return EXIT_TEMPFAIL
     except ViggleWatchError as exc:
         print(f"viggle-watch: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_TEMPFAIL if exc.transient else EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILED
 

@@ -17,7 +17,7 @@ from enum import Enum
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
-from viggle_watch.errors import NoSchemaError, StoreError
+from viggle_watch.errors import NoSchemaError, StoreError, StoreUnavailableError
 from viggle_watch.logs import redact_text
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class PostgresDatabase:
                 application_name=f"viggle-watch@{self.host}",
             )
         except psycopg.Error as exc:
-            raise StoreError(
+            raise StoreUnavailableError(
                 f"cannot connect to {self.describe()}: {redact_text(str(exc))}"
             ) from exc
 
@@ -236,7 +236,7 @@ class PostgresDatabase:
             if self._conn is not None and self._conn.broken:
                 self._conn.close()
                 self._conn = None
-            raise StoreError(
+            raise StoreUnavailableError(
                 f"lost the connection to {self.describe()}: {redact_text(str(exc))}"
             ) from exc
 

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
-from viggle_watch.errors import StoreError
+from viggle_watch.errors import StoreError, StoreUnavailableError
 
 SCHEMA_VERSION: Final = 4
 MIGRATIONS: Final = ("schema.sql", "002_money.sql", "003_inputs.sql", "004_hosts.sql")
@@ -107,7 +107,7 @@ class Database:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(f"the job store {self.path}: {exc}") from exc
+            raise StoreUnavailableError(f"the job store {self.path}: {exc}") from exc
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,59 @@
+"""Exit codes an operator (and systemd's RestartPreventExitStatus=2) can act on: 2 for what
+must be fixed first, 75 (EX_TEMPFAIL) for what may pass by itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.support.workspace import KEY, MakeConfig, Workspace
+
+
+def run(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "viggle_watch", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "VIGGLE_API_KEY": KEY},
+    )
+
+
+def test_a_share_not_mounted_yet_is_a_passing_error(
+    make_config: MakeConfig, workspace: Workspace
+) -> None:
+    """The watch folder is missing (an unmounted share): 75, and it says which folder."""
+    config = make_config("http://127.0.0.1:9")
+    workspace.watch.rmdir()
+    done = run(config.source)
+    assert (done.returncode, f"watch folder {workspace.watch} does not exist" in done.stderr) == (
+        75,
+        True,
+    )
+
+
+def test_a_broken_config_is_a_permanent_error(make_config: MakeConfig) -> None:
+    """A typo'd key: 2, naming the key (systemd will not restart it in a loop)."""
+    config = make_config("http://127.0.0.1:9")
+    doc = yaml.safe_load(config.source.read_text(encoding="utf-8"))
+    config.source.write_text(yaml.safe_dump({**doc, "setle": "1s"}), encoding="utf-8")
+    done = run(config.source)
+    assert (done.returncode, "setle: unknown key" in done.stderr) == (2, True)
+
+
+def test_help_says_what_each_exit_code_means() -> None:
+    """`viggle-watch --help` documents 0, 1, 2 and 75."""
+    done = subprocess.run(
+        [sys.executable, "-m", "viggle_watch", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    text = " ".join(done.stdout.split())
+    assert ("2 a permanent error" in text, "75 a passing one" in text) == (True, True)
