@@ -43,7 +43,13 @@ def add_jobs_parser(
     )
     cancel = actions_.add_parser("cancel", help="stop a job (cancels it at Viggle if rendering)")
     cancel.add_argument("id", type=int)
-    resolve = actions_.add_parser("resolve", help="an uncertain job Viggle did receive")
+    resolve = actions_.add_parser(
+        "resolve",
+        help="an uncertain job Viggle did receive (asks Viggle: needs the API key)",
+        description="Follow the Viggle job you found in the dashboard for an uncertain job. "
+        "viggle-watch asks Viggle about that job first, so it needs the API key "
+        "($VIGGLE_API_KEY or api.key_file), as `run` does.",
+    )
     resolve.add_argument("id", type=int)
     resolve.add_argument("--viggle-job", required=True, help="the job id from the dashboard")
     for p in (listing, show, retry, cancel, resolve):

@@ -1,5 +1,6 @@
-"""Exit codes an operator (and systemd's RestartPreventExitStatus=2) can act on: 2 for what
-must be fixed first, 75 (EX_TEMPFAIL) for what may pass by itself."""
+"""What an operator reads from the CLI: exit codes (and systemd's RestartPreventExitStatus=2)
+to act on, 2 for what must be fixed first and 75 (EX_TEMPFAIL) for what may pass by itself; help
+that says what a command needs."""
 
 from __future__ import annotations
 
@@ -57,3 +58,15 @@ def test_help_says_what_each_exit_code_means() -> None:
     )
     text = " ".join(done.stdout.split())
     assert ("2 a permanent error" in text, "75 a passing one" in text) == (True, True)
+
+
+def test_jobs_resolve_says_it_needs_the_api_key() -> None:
+    """`jobs resolve` asks Viggle about the job, so its help says the key is needed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "viggle_watch", "jobs", "resolve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "needs the API key" in " ".join(done.stdout.split())
