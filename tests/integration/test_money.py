@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.stepping import Stepper
-from tests.support.workspace import Workspace
+from tests.support.workspace import Workspace, dance_rule
 from viggle_watch.clock import day_of
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
@@ -102,15 +102,7 @@ def test_a_400_from_the_api_fails_the_job_with_its_code(
     """A render the API refuses (a V3 template asked for V4): failed with the API's code and
     message, never retried, the input filed in failed/."""
     trio = {"template": "880e8400-e29b-41d4-a716-446655440001"}
-    rule = {
-        "name": "dance",
-        "kind": "characters",
-        "watch": "in",
-        "output": "out",
-        "mode": "preprocessed",
-        "model": "V4_Preview",
-        "scenes": [trio],
-    }
+    rule = dance_rule(mode="preprocessed", model="V4_Preview", scenes=[trio])
     with serve(EmulatorConfig(latency_s=0.2, asset_delay_s=0.0)) as emu:
         st: Stepper = stepper_for(emu.url, rules=[rule])
         drop_images(workspace, 1)
@@ -124,20 +116,51 @@ def test_a_400_from_the_api_fails_the_job_with_its_code(
     assert (workspace.watch / "failed" / "c00.png").exists()
 
 
-def test_a_refused_key_fails_the_job_and_pauses_submissions(
+def test_a_refused_key_holds_every_submission_until_it_passes_a_check(
     stepper_for: Any, workspace: Workspace
 ) -> None:
-    """401: the job fails, and no further job is submitted until the key is fixed."""
-    with serve(EmulatorConfig(latency_s=0.2, keys=frozenset({"sk-the-right-one"}))) as emu:
-        st: Stepper = stepper_for(emu.url)
+    """A 401 on a render: that job goes back to the queue (not failed, its credits back),
+    nothing more is sent while the flag stands; once a key check passes, all jobs render."""
+    with serve(EmulatorConfig(latency_s=0.2)) as emu:
+        st: Stepper = stepper_for(emu.url, max_concurrent_renders=1)
         drop_images(workspace, 3)
+        st.ingest()
+        st.step()  # the first job is submitted while the key is good, and renders
+        st.run_until(lambda: st.state(1) == State.DONE)
+        emu.emulator.set_faults(Faults(refuse_keys=True))  # then the key is revoked
+        for _ in range(3):
+            st.step()
+        held = (
+            sorted(str(j.state) for j in st.service.store.latest()),
+            st.service.gatekeeper.holding() is not None,
+            emu.emulator.stats()["calls"].get("POST /api/render"),
+            st.service.store.spent_on(day_of(st.clock.time())),
+        )
+        emu.emulator.set_faults(Faults())
+        verdict = st.service.gatekeeper.check_key(st.clock.time())
+        st.run_until(lambda: all(j.state == State.DONE for j in st.service.store.latest()))
+    assert held[1:] == (True, 2, 1.0)  # one render paid for, the refused one refunded
+    assert "failed" not in held[0]
+    assert (verdict, st.service.gatekeeper.holding()) == ("accepted", None)
+
+
+def test_a_key_refused_at_the_first_check_sends_no_render(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """The free balance call shows the key refused before anything is sent or paid: the
+    jobs wait in preparing."""
+    with serve(EmulatorConfig(latency_s=0.2, faults=Faults(refuse_keys=True))) as emu:
+        st: Stepper = stepper_for(emu.url)
+        drop_images(workspace, 2)
         st.ingest()
         st.step()
         st.step()
-        states = [j.state for j in st.service.store.latest()]
-        assert states.count(State.FAILED) == 1
-        assert st.service.submitter.paused_reason is not None
-        assert emu.emulator.stats()["calls"].get("POST /api/render") == 1
+        calls = emu.emulator.stats()["calls"]
+    assert (calls.get("POST /api/render"), st.service.gatekeeper.holding() is not None) == (
+        None,
+        True,
+    )
+    assert [str(j.state) for j in st.service.store.latest()] == ["preparing", "preparing"]
 
 
 def test_insufficient_credits_waits_for_budget(stepper_for: Any, workspace: Workspace) -> None:
@@ -180,14 +203,7 @@ def test_preprocessed_mode_makes_each_asset_once(stepper_for: Any, workspace: Wo
         make_driving_mp4(video, seconds=1.0, seed=i)
         scenes.append({"video": str(video)})
     with serve(EmulatorConfig(latency_s=0.1, asset_delay_s=0.0)) as emu:
-        rule = {
-            "name": "dance",
-            "kind": "characters",
-            "watch": "in",
-            "output": "out",
-            "mode": "preprocessed",
-            "scenes": scenes,
-        }
+        rule = dance_rule(mode="preprocessed", scenes=scenes)
         st: Stepper = stepper_for(emu.url, rules=[rule], max_concurrent_renders=50, rate_limit=500)
         drop_images(workspace, 20)
         assert st.ingest() == 60
@@ -206,14 +222,7 @@ def test_fast_mode_that_stays_unavailable_fails_the_job_after_three_tries(
 ) -> None:
     """400 CS-UORC01-001 is not acted on: retried later, then failed with the reason (never
     stuck in the queue, never charged)."""
-    rule = {
-        "name": "dance",
-        "kind": "characters",
-        "watch": "in",
-        "output": "out",
-        "fast": True,
-        "scenes": [{"video": "assets/dance.mp4"}],
-    }
+    rule = dance_rule(fast=True)
     with serve(EmulatorConfig(latency_s=0.2, faults=Faults(fast_unavailable=True))) as emu:
         st: Stepper = stepper_for(emu.url, rules=[rule])
         drop_images(workspace, 1)

@@ -15,6 +15,7 @@ import structlog
 
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.clients import input_claimer, make_client
+from viggle_watch.app.gatekeeper import KEY_RECHECK_S, Gatekeeper
 from viggle_watch.app.keeper import Keeper
 from viggle_watch.app.lock import LockedError
 from viggle_watch.app.scheduler import TickScheduler
@@ -46,6 +47,7 @@ from viggle_watch.render.preparer import Preparer
 from viggle_watch.render.submitter import Submitter
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.backend import Backend
+from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.states import State
@@ -79,6 +81,7 @@ class Service:
     rules: RuleSnapshot  # replaced whole on reload; the callbacks read it at each call
     hooks: HookRunner
     keeper: Keeper
+    gatekeeper: Gatekeeper
     # a worker per job: the watchdog ping never waits behind a long upload or a slow rescan
     scheduler: TickScheduler = field(default_factory=lambda: TickScheduler(workers=8))
     observer: Watching | None = None
@@ -98,6 +101,7 @@ class Service:
             )
         now = self.clock.time()
         self.keeper.recover(now)
+        self.gatekeeper.check_key(now)  # a refused key holds submissions before the first one
         self._remove_stale_parts()
         self.hooks.start()
         self.notifier.status("scanning the watch folders")
@@ -118,6 +122,9 @@ class Service:
             "rescan", lambda: self.intake.rescan(self.clock.time()), self.config.rescan_interval
         )
         self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
+        self.scheduler.add(
+            "keycheck", lambda: self.gatekeeper.check_key(self.clock.time()), KEY_RECHECK_S
+        )
         if self.db.shared:  # leases: a silent host's work is taken over by the others
             lease_every = max(1.0, min(self.store.lease_s / 4, 15.0))
             self.scheduler.add("lease", lambda: self.keep_leases(self.clock.time()), lease_every)
@@ -315,6 +322,7 @@ def build_service(
         hooks=lambda job, rule: hooks.ended(job, on_done=rule.on_done, on_failed=rule.on_failed),
     )
     ended = finisher.ended
+    gatekeeper = Gatekeeper(FlagStore(db), client)
 
     return Service(
         config=config,
@@ -332,6 +340,7 @@ def build_service(
             asset_poll_s=max(config.poll_interval, 1.0),
             on_ended=ended,
             admit_window=admit_window(config),
+            gate=gatekeeper,
         ),
         submitter=Submitter(
             store,
@@ -341,6 +350,7 @@ def build_service(
             breaker=breaker,
             on_ended=ended,
             metrics=metrics,
+            gate=gatekeeper,
         ),
         poller=Poller(
             store,
@@ -350,6 +360,7 @@ def build_service(
             breaker=breaker,
             on_ended=ended,
             metrics=metrics,
+            gate=gatekeeper,
         ),
         downloader=Downloader(
             store, client, OutputSettings(output_rules(config)), on_ended=ended, metrics=metrics
@@ -358,5 +369,6 @@ def build_service(
         rules=rules,
         hooks=hooks,
         keeper=Keeper(db, store, assets, hosts),
+        gatekeeper=gatekeeper,
         metrics=metrics,
     )

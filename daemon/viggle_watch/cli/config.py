@@ -8,11 +8,13 @@ import os
 import signal
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 from rich.table import Table
 
+from viggle_watch.app.clients import make_client
+from viggle_watch.app.gatekeeper import ask_about_key
 from viggle_watch.app.service import PID_FILE
 from viggle_watch.app.settings import check_paths, watch_roots
 from viggle_watch.app.storage import host_name, open_backend, state_db_path, store_exists
@@ -41,10 +43,19 @@ def print_check(config: Config, console: Console) -> None:
     if config.store.url:
         console.print(f"    {store_reachable(config)}")
     try:
-        resolve_api_key(config)
-        console.print("  API key: found")
+        key = resolve_api_key(config)
     except ConfigError as exc:
         console.print(f"  [yellow]warning[/yellow]: {exc} (`run` needs it)")
+        return
+    verdict, reason = ask_about_key(make_client(config, key))
+    console.print(f"  API key: {_KEY_WORDS[verdict]}{f' ({reason})' if reason else ''}")
+
+
+_KEY_WORDS: Final = {
+    "accepted": "found, and accepted by Viggle",
+    "refused": "[bold red]refused by Viggle[/bold red] — `run` would hold every submission",
+    "not checked": "found, not checked",
+}
 
 
 def store_line(config: Config) -> str:

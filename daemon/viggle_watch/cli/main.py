@@ -26,14 +26,16 @@ from viggle_watch.cli.config import (
     send_reload,
     waiting_partners,
 )
+from viggle_watch.cli.flags import add_flag_commands, run_flags
 from viggle_watch.cli.jobs import add_jobs_parser, run_jobs
 from viggle_watch.cli.status import gather_status, print_status, service_state, status_view
-from viggle_watch.clock import day_of
+from viggle_watch.clock import day_of, iso
 from viggle_watch.config import Config, load_config, resolve_api_key
 from viggle_watch.emulator.cli import add_sim_arguments, config_from_args
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.intake.facts import missing_assets
 from viggle_watch.logs import LogFormat, configure_logging
+from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
 
@@ -99,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
     add_jobs_parser(sub, _add_config)
+    add_flag_commands(sub, _add_config)
     sim = sub.add_parser(
         "sim",
         help="run the local Viggle emulator in the foreground",
@@ -156,6 +159,10 @@ def _gather(config: Config) -> dict[str, Any]:
             lease_s=config.store.lease,
         ) | {
             "service": service_state(holder_of(config.state_dir)),
+            "held": [
+                {"flag": str(r.flag), "reason": r.reason, "host": r.host, "since": iso(r.at)}
+                for r in FlagStore(db).raised()
+            ],
             "missing_assets": [
                 {"rule": r.name, "path": str(path)}
                 for r in config.rules
@@ -228,6 +235,8 @@ COMMANDS = {
     "plan": lambda args: run_plan(_config(args), args.json, _console()),
     "reload": lambda args: send_reload(_config(args)),
     "jobs": _jobs,
+    "pause": lambda args: run_flags(args, _config(args)),
+    "resume": lambda args: run_flags(args, _config(args)),
     "run": _run,
     "status": _status,
     "check-config": _check,

@@ -112,6 +112,7 @@ def status_view(status: dict[str, Any]) -> Group:
     service = status.get("service")
     if service is not None:
         parts.append(Text.from_markup(_service_line(service)))
+    parts.extend(Text.from_markup(_held_line(h)) for h in status.get("held", []))
     credits = status["credits"]
     if credits["today"] is not None:
         cap = credits["daily_cap"]
@@ -177,6 +178,17 @@ def service_state(holder: Holder | None) -> dict[str, Any]:
         return {"running": False}
     since = iso(holder.since) if holder.since else None
     return {"running": True, "pid": holder.pid, "since": since, "host": holder.host}
+
+
+def _held_line(held: dict[str, Any]) -> str:
+    what = {
+        "paused": "paused",
+        "key_refused": "API key refused by Viggle — submissions paused",
+    }.get(held["flag"], held["flag"])
+    return (
+        f"[bold red]{what}[/bold red] since {held['since']} ({escape(held['reason'])}): "
+        "nothing new is submitted or preprocessed; polls and downloads go on"
+    )
 
 
 def _service_line(service: dict[str, Any]) -> str:

@@ -202,7 +202,8 @@ class EmulatedApi:
         if not header:
             return Rejection(401, CODE_NO_KEY, MISSING_KEY_DETAIL, "Send your key", shape="string")
         key = _bearer_key(header)
-        if key is None or (self._keys is not None and key not in self._keys):
+        revoked = self._backend.injector.faults.refuse_keys
+        if key is None or revoked or (self._keys is not None and key not in self._keys):
             action = "Check your API key in the Viggle dashboard"
             return Rejection(401, CODE_BAD_KEY, "Invalid or expired API key", action)
         return key_fingerprint(key)

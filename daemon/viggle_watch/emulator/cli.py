@@ -93,6 +93,11 @@ def _add_api_faults(group: argparse._ArgumentGroup) -> None:
         help="refuse fast=true renders with 400 CS-UORC01-001",
     )
     group.add_argument(
+        "--refuse-keys",
+        action="store_true",
+        help="answer every API call 401, as for a revoked key",
+    )
+    group.add_argument(
         "--legacy",
         action="store_true",
         help="answer like the old API: {'data': ...} envelopes, statuses pending/rendering/"
@@ -164,6 +169,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         rate_render_failure=args.rate_fail,
         fast_unavailable=args.fast_unavailable,
         legacy=args.legacy,
+        refuse_keys=args.refuse_keys,
     )
     return EmulatorConfig(
         latency_s=args.latency,

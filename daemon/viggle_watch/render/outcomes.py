@@ -12,7 +12,7 @@ not sent, 429, no fast     retry         yes     backoff (≥ Retry-After)
 no fast, ``FAST_TRIES``    fail          yes     -
 402 credits                wait_budget   yes     ``BUDGET_RECHECK_S``
 400 stale cached asset     recreate      yes     0 (once, when it can be made again)
-401/403 key refused        fail + pause  yes     -
+401/403 key refused        retry + pause yes     - (held until the key passes a check)
 400 refused, 404           fail          yes     -
 anything else (paid)       uncertain     no      -
 anything else (free)       retry         yes     0
@@ -60,7 +60,7 @@ class Outcome:
     reason: str
     code: str = ""
     delay_s: float = 0.0
-    pause: bool = False  # stop every submission: the API key was refused
+    pause: bool = False  # hold every submission: the API key was refused
 
     @property
     def refund(self) -> bool:
@@ -96,8 +96,8 @@ def classify(exc: ApiError, attempt: Attempt, rand: Rand = random.random) -> Out
         return Outcome(Next.WAIT_BUDGET, str(exc), delay_s=BUDGET_RECHECK_S)
     if isinstance(exc, RejectedError) and exc.code in STALE_ASSET_CODES and attempt.can_recreate:
         return Outcome(Next.RECREATE, f"a cached asset is stale ({exc.code})")
-    if isinstance(exc, AuthError):
-        return Outcome(Next.FAIL, str(exc), exc.code or "rejected", pause=True)
+    if isinstance(exc, AuthError):  # not acted on, and not the job's fault: it waits
+        return Outcome(Next.RETRY, f"the API key was refused: {exc}", pause=True)
     if isinstance(exc, RejectedError | NotFoundError):
         return Outcome(Next.FAIL, str(exc), exc.code or "rejected")
     if not attempt.paid:

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import structlog
 
-from viggle_watch.errors import ApiError, NotFoundError, TransientError
+from viggle_watch.errors import ApiError, AuthError, NotFoundError, TransientError
 from viggle_watch.notify.metrics import Metrics, timed
 from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.gate import Gate, OpenGate
 from viggle_watch.render.retry import poll_cadence_s, poll_delay_s
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
@@ -31,9 +32,11 @@ class Poller:
         breaker: CircuitBreaker,
         on_ended: Callable[[Job], None],
         metrics: Metrics | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._store = store
         self._client = client
+        self.gate: Gate = gate if gate is not None else OpenGate()
         self._poll_interval_s = poll_interval_s
         self._render_timeout_s = render_timeout_s
         self._breaker = breaker
@@ -91,6 +94,8 @@ class Poller:
             return
         except ApiError as exc:  # transient: the job keeps rendering at Viggle meanwhile
             self._metrics.api_error(exc)
+            if isinstance(exc, AuthError):  # the key stopped working: hold new paid work
+                self.gate.key_refused(str(exc), now)
             self._breaker.record(ok=not isinstance(exc, TransientError), now=now)
             failures = self._failures.get(job.id, 0) + 1
             self._failures[job.id] = failures

@@ -10,8 +10,9 @@ from typing import Any, Final
 import structlog
 
 from viggle_watch.clock import day_of
-from viggle_watch.errors import ApiError
+from viggle_watch.errors import ApiError, AuthError
 from viggle_watch.render.budget import Budget, check_budget, estimate_credits
+from viggle_watch.render.gate import Gate, OpenGate
 from viggle_watch.render.moves import move_clearing_error, move_with_reason, wait_for_budget
 from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
 from viggle_watch.render.retry import BUDGET_RECHECK_S
@@ -40,6 +41,7 @@ class Preparer:
         asset_poll_s: float,
         on_ended: Callable[[Job], None],
         admit_window: int | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._store = store
         self._assets = assets
@@ -51,6 +53,7 @@ class Preparer:
         # that no host takes more of the queue than it can submit soon (the others get the rest)
         self._admit_window = admit_window
         self._balance: tuple[float, float | None] = (-1e18, None)
+        self.gate: Gate = gate if gate is not None else OpenGate()
 
     def configure(self, budget: Budget, admit_window: int | None = None) -> None:
         """A reloaded config's budget applies from the next tick."""
@@ -62,6 +65,8 @@ class Preparer:
         waiting = self._store.due(State.WAITING_BUDGET, now, limit=BATCH)
         for job in waiting:
             self._recheck(job, now)
+        if self.gate.holding():  # paused, or the key refused: nothing new is started
+            return len(waiting)
         room = BATCH
         if self._admit_window is not None:
             room = min(room, self._admit_window - self._store.count_in(PREPARING_ONLY))
@@ -86,6 +91,9 @@ class Preparer:
             return value
         try:
             value = self._client.credits(retry=False).balance
+        except AuthError as exc:  # the free call that shows the key is refused
+            self.gate.key_refused(str(exc), now)
+            value = None
         except ApiError as exc:
             log.warning("balance_unavailable", reason=str(exc))
             value = None
@@ -226,6 +234,8 @@ class Preparer:
     def _settle(self, job: Job, steps: dict[str, Step], now: float) -> None:
         outcomes = {s.outcome for s in steps.values()}
         reasons = "; ".join(s.reason for s in steps.values() if s.reason)
+        if "key_refused" in outcomes:  # the job waits in preparing, like any other wait
+            self.gate.key_refused(reasons, now)
         if "uncertain" in outcomes:
             move_with_reason(self._store, job, State.PREPARING, State.UNCERTAIN, now, reasons)
             log.error("job_uncertain", job_id=job.id, rule=job.rule, reason=reasons)

@@ -33,7 +33,8 @@ class Remote:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """``ready`` (with id), ``waiting``, ``failed``, ``uncertain`` or ``budget`` (402)."""
+    """``ready`` (with id), ``waiting``, ``failed``, ``uncertain``, ``budget`` (402) or
+    ``key_refused`` (401/403: waiting, and every new paid step is held)."""
 
     outcome: str
     viggle_id: str = ""
@@ -113,6 +114,8 @@ def _refused(
     assets.forget(kind, key, refund=True)  # not made: make it again when it is due
     if outcome.next is Next.WAIT_BUDGET:
         return Step("budget", reason=outcome.reason)
+    if outcome.pause:  # the preparer holds all new paid work until the key passes a check
+        return Step("key_refused", reason=outcome.reason)
     log.warning("asset_retry_scheduled", kind=kind, job_id=job_id, reason=outcome.reason)
     return WAITING
 

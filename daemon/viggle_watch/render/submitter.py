@@ -23,6 +23,7 @@ from viggle_watch.notify.metrics import Metrics
 from viggle_watch.outputs.atomic import sha256_of
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.budget import Budget, check_budget, render_credits
+from viggle_watch.render.gate import Gate, OpenGate
 from viggle_watch.render.moves import move_with_reason, wait_for_budget
 from viggle_watch.render.outcomes import FAST_REFUSED, Attempt, Next, classify
 from viggle_watch.store.assets import AssetKind, AssetStore, scene_key
@@ -86,6 +87,7 @@ class Submitter:
         breaker: CircuitBreaker,
         on_ended: Callable[[Job], None],
         metrics: Metrics | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._store = store
         self._assets = assets
@@ -94,9 +96,10 @@ class Submitter:
         self._breaker = breaker
         self._on_ended = on_ended
         self._metrics = metrics if metrics is not None else Metrics()
-        self.paused_reason: str | None = None
+        self.gate: Gate = gate if gate is not None else OpenGate()
         self.draining = False
         self.full = False  # every render slot was taken during this tick
+        self._refused = False  # the key was refused during this tick: stop sending
 
     def configure(self, settings: SubmitSettings) -> None:
         """A reloaded config's concurrency and budget apply from the next tick."""
@@ -104,15 +107,15 @@ class Submitter:
 
     def tick(self, now: float) -> int:
         """Submit what fits; return how many POSTs were made."""
-        if self.paused_reason or self.draining or not self._breaker.allows(now):
+        if self.draining or not self._breaker.allows(now) or self.gate.holding():
             return 0
         slots = self._settings.max_in_flight - self._store.count_in(IN_FLIGHT)
         if slots <= 0:
             return 0
         sent = 0
-        self.full = False
+        self.full = self._refused = False
         for job in self._store.due(State.PREPARING, now, limit=200):
-            if sent >= slots or self.draining or self.paused_reason or self.full:
+            if sent >= slots or self.draining or self.full or self._refused:
                 break
             if job.assets.get("ready") and self._within_budget(job, now):
                 self._submit(job, now)
@@ -290,15 +293,15 @@ class Submitter:
         outcome = classify(exc, attempt)
         if outcome.next is Next.RECREATE:
             self._forget_assets(job)
+        if outcome.pause:  # the key was refused: every submission waits for a check to pass
+            self._refused = True
+            self.gate.key_refused(str(exc), now)
         if outcome.next in (Next.RETRY, Next.RECREATE):
             self._back_to_queue(job, now, outcome.reason, outcome.delay_s)
         elif outcome.next is Next.WAIT_BUDGET:
             self._wait_budget(job, now, outcome.reason, src=State.SUBMITTING)
         elif outcome.next is Next.FAIL:
             self._fail(job, State.SUBMITTING, now, outcome.code, outcome.reason)
-            if outcome.pause:
-                self.paused_reason = f"the API key was refused: {exc}"
-                log.error("submissions_paused", reason=self.paused_reason)
         else:  # outcome unknown, or anything we cannot prove was not acted on
             self._store.transition(
                 job.id,

@@ -1,0 +1,63 @@
+"""The gate the render ticks ask before new paid work, kept in the store's flags so that every
+host and every restart obeys it: a person's ``pause``, and Viggle's refusal of the API key.
+
+The key is checked with a free authenticated call (``GET /api/credits``) at start-up and every
+``KEY_RECHECK_S``: a 401/403 raises ``key_refused`` (logged once, shown by ``status``); the next
+check that passes lowers it and submissions resume. A network failure, or an answer that is
+neither, proves nothing: the key is "not checked" and the flag stays as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import structlog
+
+from viggle_watch.errors import ApiError, AuthError
+from viggle_watch.store.flags import Flag, FlagStore
+from viggle_watch.viggle.client import ViggleClient
+
+log = structlog.get_logger()
+KEY_RECHECK_S: Final = 300.0
+KeyVerdict = Literal["accepted", "refused", "not checked"]
+
+
+class Gatekeeper:
+    """A ``render.gate.Gate`` over the store's flags, and the API key's check."""
+
+    def __init__(self, flags: FlagStore, client: ViggleClient) -> None:
+        self._flags = flags
+        self._client = client
+
+    def holding(self) -> str | None:
+        return self._flags.holding()
+
+    def key_refused(self, reason: str, now: float) -> None:
+        if self._flags.raise_flag(Flag.KEY_REFUSED, reason, now=now):
+            log.error(
+                "submissions_paused",
+                reason=f"the API key was refused: {reason}",
+                hint="fix the key (then it is checked again within 5 min), or restart",
+            )
+
+    def check_key(self, now: float) -> KeyVerdict:
+        """Ask Viggle whether the key is good (free); raise or lower ``key_refused``."""
+        verdict, reason = ask_about_key(self._client)
+        if verdict == "refused":
+            self.key_refused(reason, now)
+        elif verdict == "not checked":
+            log.warning("api_key_not_checked", reason=reason)
+        elif self._flags.lower(Flag.KEY_REFUSED):
+            log.info("api_key_accepted", hint="submissions resume")
+        return verdict
+
+
+def ask_about_key(client: ViggleClient) -> tuple[KeyVerdict, str]:
+    """A free authenticated call: what it says of the key, and why."""
+    try:
+        client.credits(retry=False)
+    except AuthError as exc:
+        return "refused", str(exc)
+    except ApiError as exc:
+        return "not checked", str(exc)
+    return "accepted", ""

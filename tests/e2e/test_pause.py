@@ -1,0 +1,74 @@
+"""`viggle-watch pause|resume`: a person holds every new paid step (kept in the store, so a
+restart and every host obey it) and lets them go again; `status` says so; `check-config` says
+whether Viggle accepts the key."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.support.stepping import Stepper
+from tests.support.workspace import KEY, Workspace
+from viggle_watch.emulator.faults import Faults
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.media.synth import make_character_png
+from viggle_watch.store.states import State
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "viggle_watch", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "VIGGLE_API_KEY": KEY},
+    )
+
+
+def test_pause_holds_new_submissions_and_resume_lets_them_go(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """Paused: the job is not sent and status says why; resumed: it renders."""
+    with serve(EmulatorConfig(latency_s=0.2)) as emu:
+        st: Stepper = stepper_for(emu.url)
+        config = st.service.config.source
+        paused = cli(config, "pause", "--reason", "editing the rules")
+        make_character_png(workspace.watch / "alice.png", seed=1)
+        st.ingest()
+        for _ in range(3):
+            st.step()
+        held = json.loads(cli(config, "status", "--json").stdout)["held"]
+        shown = cli(config, "status").stdout
+        sent_while_paused = emu.emulator.stats()["calls"].get("POST /api/render")
+        resumed = cli(config, "resume")
+        st.run_until(lambda: st.state() == State.DONE)
+    assert (paused.returncode, paused.stdout.startswith("paused:")) == (0, True)
+    assert [(h["flag"], h["reason"]) for h in held] == [("paused", "editing the rules")]
+    assert ("paused" in shown, "editing the rules" in shown, sent_while_paused) == (
+        True,
+        True,
+        None,
+    )
+    assert (resumed.returncode, resumed.stdout.strip()) == (0, "resumed")
+
+
+def test_check_config_says_whether_viggle_accepts_the_key(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """A revoked key is reported as refused; a good one as accepted; nothing is spent."""
+    with serve(EmulatorConfig(latency_s=0.2)) as emu:
+        config = stepper_for(emu.url).service.config.source
+        good = cli(config, "check-config")
+        emu.emulator.set_faults(Faults(refuse_keys=True))
+        revoked = cli(config, "check-config")
+        calls = emu.emulator.stats()["calls"]
+    assert ("accepted by Viggle" in good.stdout, "refused by Viggle" in revoked.stdout) == (
+        True,
+        True,
+    )
+    assert set(calls) == {"GET /api/credits"}
