@@ -5,20 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
 
 from viggle_watch.app.clients import make_client
 from viggle_watch.app.storage import open_backend
+from viggle_watch.cli.bulk import add_selection, run_bulk, selected
 from viggle_watch.cli.status import job_detail, print_job_detail
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.outputs.finished import Finisher
 from viggle_watch.render import actions
 from viggle_watch.store.assets import AssetStore
-from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
+from viggle_watch.viggle.client import ViggleClient
 
 
 def add_jobs_parser(
@@ -35,14 +38,14 @@ def add_jobs_parser(
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")
     retry = actions_.add_parser("retry", help="render a done/failed/cancelled job again")
-    retry.add_argument("id", type=int)
+    add_selection(retry)
     retry.add_argument(
         "--force",
         action="store_true",
         help="also for an uncertain job: accepts that Viggle may charge twice",
     )
     cancel = actions_.add_parser("cancel", help="stop a job (cancels it at Viggle if rendering)")
-    cancel.add_argument("id", type=int)
+    add_selection(cancel)
     resolve = actions_.add_parser(
         "resolve",
         help="an uncertain job Viggle did receive (asks Viggle: needs the API key)",
@@ -65,25 +68,50 @@ def run_jobs(args: argparse.Namespace, config: Config) -> int:
         if args.action == "show":
             return _show(store, args, console)
         now = time.time()
-        if args.action == "retry":
-            job = actions.retry(store, AssetStore(db), args.id, force=args.force, now=now)
-        elif args.action == "resolve":
+        if args.action == "resolve":
             client = make_client(config, resolve_api_key(config))
             job = actions.resolve(
                 store, args.id, viggle_job=args.viggle_job, now=now, client=client
             )
-        else:
-            client = None
-            current = store.get(args.id)
-            if current is not None and current.state == State.RENDERING:
-                client = make_client(config, resolve_api_key(config))
-            job = actions.cancel(store, client, args.id, now=now)
-            rules = {r.name: r for r in config.rules}
-            Finisher(store, lambda: rules, clock=time.time).ended(job)  # as the service would
+            console.print(f"job {job.id} is now {job.state}")
+            return 0
+        act = _acting(args, config, store, AssetStore(db), now)
+        if args.id is None and args.state is None:
+            raise ViggleWatchError(f"jobs {args.action}: give a job id, or --state to select")
+        if args.state is not None:
+            return run_bulk(selected(store, args, now), args.action, act, yes=args.yes)
+        job = act(_one(store, args.id))
         console.print(f"job {job.id} is now {job.state}")
         return 0
     finally:
         db.close()
+
+
+def _one(store: JobStore, job_id: int) -> Job:
+    job = store.get(job_id)
+    if job is None:
+        raise ViggleWatchError(f"there is no job {job_id}")
+    return job
+
+
+def _acting(
+    args: argparse.Namespace, config: Config, store: JobStore, assets: AssetStore, now: float
+) -> Callable[[Job], Job]:
+    """What ``retry`` or ``cancel`` does to one job (the client is made once, when needed)."""
+    if args.action == "retry":
+        return lambda job: actions.retry(store, assets, job.id, force=args.force, now=now)
+    rules = {r.name: r for r in config.rules}
+    finisher = Finisher(store, lambda: rules, clock=time.time)
+    clients: list[ViggleClient] = []
+
+    def cancel(job: Job) -> Job:
+        if job.state == State.RENDERING and not clients:  # DELETE at Viggle needs the key
+            clients.append(make_client(config, resolve_api_key(config)))
+        ended = actions.cancel(store, clients[0] if clients else None, job.id, now=now)
+        finisher.ended(ended)  # as the service would: job_finished, inputs filed
+        return ended
+
+    return cancel
 
 
 def _list(store: JobStore, args: argparse.Namespace, console: Console) -> int:
