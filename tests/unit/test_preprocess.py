@@ -8,17 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from viggle_watch.errors import (
-    ApiError,
-    AuthError,
-    CreditsError,
-    NotFoundError,
-    NotSentError,
-    OutcomeUnknownError,
-    RejectedError,
-    ThrottledError,
-    TransientError,
-)
+from viggle_watch import errors
 from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
 from viggle_watch.store.assets import Asset, AssetKind, AssetStatus, AssetStore
 from viggle_watch.store.jobs import JobStore
@@ -92,7 +82,7 @@ def answer(**payload: object) -> Callable[[], AssetCreated]:
     return lambda: AssetCreated.model_validate(payload)
 
 
-def raising(exc: ApiError) -> Callable[[], AssetCreated]:
+def raising(exc: errors.ApiError) -> Callable[[], AssetCreated]:
     """A create() that fails with ``exc``."""
 
     def create() -> AssetCreated:
@@ -106,7 +96,7 @@ def status(remote: Remote) -> Callable[[str], Remote]:
     return lambda _id: remote
 
 
-def fetch_raising(exc: ApiError) -> Callable[[str], Remote]:
+def fetch_raising(exc: errors.ApiError) -> Callable[[str], Remote]:
     """A fetch() that fails with ``exc``."""
 
     def fetch(_id: str) -> Remote:
@@ -168,12 +158,15 @@ def test_a_creating_row_waits_without_calling_the_api(world: World) -> None:
 
 @pytest.mark.parametrize(
     "exc",
-    [NotSentError("connection refused"), ThrottledError("slow down", retry_after_s=3.0)],
+    [
+        errors.NotSentError("connection refused"),
+        errors.ThrottledError("slow down", retry_after_s=3.0),
+    ],
     ids=["not-sent", "throttled"],
 )
 @pytest.mark.parametrize("kind", [CHAR, SCENE])
 def test_not_acted_on_forgets_the_intent_and_refunds(
-    world: World, kind: AssetKind, exc: ApiError
+    world: World, kind: AssetKind, exc: errors.ApiError
 ) -> None:
     """Not sent or 429: nothing happened at Viggle, so the row and its credit go; wait."""
     step = world.step(kind, world.calls(kind, created=raising(exc)))
@@ -187,7 +180,7 @@ def test_not_acted_on_forgets_the_intent_and_refunds(
 
 def test_not_acted_on_creates_again_on_the_next_step(world: World) -> None:
     """After a refused connection the next step makes a fresh intent and POSTs again."""
-    world.step(CHAR, world.calls(CHAR, created=raising(NotSentError("refused"))))
+    world.step(CHAR, world.calls(CHAR, created=raising(errors.NotSentError("refused"))))
     step = world.step(CHAR, world.calls(CHAR, created=answer(id="chr_2")), at=T0 + 10)
     asset = world.assets.get(CHAR, KEY)
     assert (step, asset and asset.status, world.jobs.spent_on(DAY), world.seen.creates) == (
@@ -200,7 +193,7 @@ def test_not_acted_on_creates_again_on_the_next_step(world: World) -> None:
 
 def test_402_forgets_the_intent_and_says_budget(world: World) -> None:
     """Too few credits: no charge, no row, and the job is told to wait for the budget."""
-    exc = CreditsError("insufficient credits", http_status=402)
+    exc = errors.CreditsError("insufficient credits", http_status=402)
     step = world.step(CHAR, world.calls(CHAR, created=raising(exc)))
     assert (step, world.assets.get(CHAR, KEY), world.jobs.spent_on(DAY)) == (
         Step("budget", reason="insufficient credits (HTTP 402)"),
@@ -211,7 +204,7 @@ def test_402_forgets_the_intent_and_says_budget(world: World) -> None:
 
 def test_lost_answer_for_a_character_is_uncertain_and_keeps_the_spend(world: World) -> None:
     """A character may have been charged: the row is uncertain and its credit stays counted."""
-    exc = OutcomeUnknownError("read timeout after sending")
+    exc = errors.OutcomeUnknownError("read timeout after sending")
     step = world.step(CHAR, world.calls(CHAR, created=raising(exc)))
     assert (step, world.assets.get(CHAR, KEY), world.jobs.spent_on(DAY)) == (
         Step("uncertain", reason="character creation outcome unknown: read timeout after sending"),
@@ -222,7 +215,7 @@ def test_lost_answer_for_a_character_is_uncertain_and_keeps_the_spend(world: Wor
 
 def test_an_uncertain_character_is_never_created_again(world: World) -> None:
     """Later steps report uncertain without calling the API (a person decides)."""
-    exc = OutcomeUnknownError("reset")
+    exc = errors.OutcomeUnknownError("reset")
     world.step(CHAR, world.calls(CHAR, created=raising(exc)))
     step = world.step(CHAR, world.calls(CHAR), at=T0 + 60)
     assert (step, world.seen.creates, world.seen.fetches) == (
@@ -234,7 +227,7 @@ def test_an_uncertain_character_is_never_created_again(world: World) -> None:
 
 def test_lost_answer_for_a_scene_is_forgotten(world: World) -> None:
     """Scenes are free: a lost creation is simply made again later."""
-    exc = OutcomeUnknownError("read timeout after sending")
+    exc = errors.OutcomeUnknownError("read timeout after sending")
     step = world.step(SCENE, world.calls(SCENE, created=raising(exc)))
     assert (step, world.assets.get(SCENE, KEY), world.jobs.spent_on(DAY)) == (
         Step("waiting"),
@@ -243,16 +236,9 @@ def test_lost_answer_for_a_scene_is_forgotten(world: World) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "exc",
-    [
-        RejectedError("image has no person", http_status=400, code="E1"),
-        AuthError("bad key", http_status=401),
-    ],
-    ids=["rejected", "auth"],
-)
-def test_refused_creation_fails_and_refunds(world: World, exc: ApiError) -> None:
+def test_refused_creation_fails_and_refunds(world: World) -> None:
     """A refused POST cost nothing: the asset is failed with the reason, the credit refunded."""
+    exc = errors.RejectedError("image has no person", http_status=400, code="E1")
     step = world.step(CHAR, world.calls(CHAR, created=raising(exc)))
     asset = world.assets.get(CHAR, KEY)
     assert (step, asset and (asset.status, asset.detail), world.jobs.spent_on(DAY)) == (
@@ -262,9 +248,21 @@ def test_refused_creation_fails_and_refunds(world: World, exc: ApiError) -> None
     )
 
 
+def test_a_refused_key_makes_nothing_and_holds(world: World) -> None:
+    """401: not the character's fault: nothing kept, the credit back, made again later; the
+    step says the key was refused (the preparer then holds all new paid work)."""
+    exc = errors.AuthError("bad key", http_status=401)
+    step = world.step(CHAR, world.calls(CHAR, created=raising(exc)))
+    assert (step.outcome, world.assets.get(CHAR, KEY), world.jobs.spent_on(DAY)) == (
+        "key_refused",
+        None,
+        0.0,
+    )
+
+
 def test_a_failed_asset_stays_failed(world: World) -> None:
     """Later steps report the stored failure without calling the API."""
-    world.step(CHAR, world.calls(CHAR, created=raising(RejectedError("too small"))))
+    world.step(CHAR, world.calls(CHAR, created=raising(errors.RejectedError("too small"))))
     step = world.step(CHAR, world.calls(CHAR), at=T0 + 60)
     assert (step, world.seen.creates) == (
         Step("failed", reason="character could not be made: too small"),
@@ -315,7 +313,9 @@ def test_remote_failure_fails_with_its_reason(world: World) -> None:
 def test_unknown_to_the_api_is_gone_and_forgotten(world: World) -> None:
     """A 404 on poll: the row is forgotten (to be made again) and the step says gone."""
     pending(world, CHAR, "chr_1")
-    step = world.step(CHAR, world.calls(CHAR, remote=fetch_raising(NotFoundError("no such id"))))
+    step = world.step(
+        CHAR, world.calls(CHAR, remote=fetch_raising(errors.NotFoundError("no such id")))
+    )
     assert (step, world.assets.get(CHAR, KEY), world.jobs.spent_on(DAY)) == (
         Step("gone", reason="Viggle no longer knows character chr_1"),
         None,
@@ -327,5 +327,5 @@ def test_a_failed_poll_just_waits(world: World) -> None:
     """A transient GET failure changes nothing: try again next step."""
     pending(world, SCENE, "scn_1")
     before = world.assets.get(SCENE, KEY)
-    step = world.step(SCENE, world.calls(SCENE, remote=fetch_raising(TransientError("502"))))
+    step = world.step(SCENE, world.calls(SCENE, remote=fetch_raising(errors.TransientError("502"))))
     assert (step, world.assets.get(SCENE, KEY)) == (Step("waiting"), before)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -23,21 +23,21 @@ class TickScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
-    def add(self, name: str, tick: Tick, interval_s: float) -> None:
+    def add(self, name: str, tick: Tick, interval_s: float, *, first_after_s: float = 0.0) -> None:
         def guarded() -> None:
             try:
                 tick()
             except Exception:  # the next run carries on: every tick reads its work from the store
                 log.exception("tick_failed", tick=name)
 
-        # first run at once, then every interval_s
+        # first run at once (or after first_after_s), then every interval_s
         self._scheduler.add_job(
             guarded,
             "interval",
             seconds=interval_s,
             id=name,
             name=name,
-            next_run_time=datetime.now(UTC),
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first_after_s),
         )
 
     def start(self) -> None:

@@ -122,9 +122,12 @@ class Service:
             "rescan", lambda: self.intake.rescan(self.clock.time()), self.config.rescan_interval
         )
         self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
-        self.scheduler.add(
-            "keycheck", lambda: self.gatekeeper.check_key(self.clock.time()), KEY_RECHECK_S
-        )
+
+        def check_key() -> None:
+            self.gatekeeper.check_key(self.clock.time())
+
+        # checked once above, before the first tick: then every few minutes
+        self.scheduler.add("keycheck", check_key, KEY_RECHECK_S, first_after_s=KEY_RECHECK_S)
         if self.db.shared:  # leases: a silent host's work is taken over by the others
             lease_every = max(1.0, min(self.store.lease_s / 4, 15.0))
             self.scheduler.add("lease", lambda: self.keep_leases(self.clock.time()), lease_every)

@@ -12,12 +12,10 @@ from types import MappingProxyType
 from viggle_watch.config import Config, JobsRule, Rule
 from viggle_watch.config.kinds import fixed_inputs
 from viggle_watch.errors import ConfigError, NotReadyError
-from viggle_watch.intake.checks import Problem, check_image, check_video
-from viggle_watch.intake.decide import video_role
+from viggle_watch.intake.facts import Facts
 from viggle_watch.render.budget import Budget
 from viggle_watch.render.downloader import OutputRule
 from viggle_watch.render.submitter import SubmitSettings
-from viggle_watch.rules.pairing import is_video
 from viggle_watch.watch.mounts import choose_observer, parse_mounts, read_mounts
 from viggle_watch.watch.observer import WatchRoot
 
@@ -34,9 +32,8 @@ def check_paths(config: Config) -> None:
         for path in fixed_inputs(rule):
             if not path.is_file():
                 raise NotReadyError(f"rule {rule.name}: {path} does not exist")
-            role = video_role(rule)
-            problem = check_video(path, role=role) if is_video(path) else check_image(path)
-            if isinstance(problem, Problem):
+            problem = Facts().problem(rule, path)  # as the intake checks it, in its role
+            if problem is not None:
                 raise ConfigError(f"rule {rule.name}: {path}: {problem.reason}")
         for hook in (rule.on_done, rule.on_failed):
             secret = hook.webhook.secret_file if hook and hook.webhook else None

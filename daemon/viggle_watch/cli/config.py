@@ -80,6 +80,7 @@ def store_reachable(config: Config) -> str:
 def roots_report(config: Config) -> list[dict[str, Any]]:
     """Each watch folder: its observer and why, and whether it looks healthy."""
     report = []
+    unused = Intake.survey(config.rules)[1]
     for root in watch_roots(config):
         problem = ""
         if not root.path.is_dir():
@@ -93,6 +94,7 @@ def roots_report(config: Config) -> list[dict[str, Any]]:
                 "reason": root.reason,
                 "ok": not problem,
                 "problem": problem,
+                "ignored": sorted(p.name for p in unused.get(root.path, ())),
             }
         )
     return report

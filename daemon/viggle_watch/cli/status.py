@@ -132,14 +132,7 @@ def status_view(status: dict[str, Any]) -> Group:
         parts.append(Text(f"store: {info['backend']}; this is host {info['host']}"))
     hosts = status.get("hosts", [])
     parts.extend(_host_lines(hosts))
-    for root in status["watch"]:
-        health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
-        parts.append(
-            Text.from_markup(
-                f"watch {escape(root['path'])}: {root['observer']} ({escape(root['reason'])}); "
-                f"{health}"
-            )
-        )
+    parts.extend(_watch_line(root) for root in status["watch"])
     for asset in status.get("missing_assets", []):
         parts.append(
             Text.from_markup(
@@ -178,6 +171,19 @@ def service_state(holder: Holder | None) -> dict[str, Any]:
         return {"running": False}
     since = iso(holder.since) if holder.since else None
     return {"running": True, "pid": holder.pid, "since": since, "host": holder.host}
+
+
+def _watch_line(root: dict[str, Any]) -> Text:
+    health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
+    line = f"watch {escape(root['path'])}: {root['observer']} ({escape(root['reason'])}); {health}"
+    ignored = root.get("ignored") or []
+    if ignored:
+        shown = ", ".join(ignored[:3]) + (", …" if len(ignored) > 3 else "")
+        line += (
+            f"; [yellow]{len(ignored)} file(s) ignored[/yellow]: not an image or video this "
+            f"folder's rules use ({escape(shown)})"
+        )
+    return Text.from_markup(line)
 
 
 def _held_line(held: dict[str, Any]) -> str:

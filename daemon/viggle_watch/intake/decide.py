@@ -26,7 +26,10 @@ from viggle_watch.rules.pairing import (
     requests_for,
 )
 
-Role = Literal["image", "driving", "scene"]
+Role = Literal["image", "character", "driving", "scene"]
+"""How a file is checked (docs/viggle-api.md §4): ``image`` is a character sent with the render
+(PNG or JPEG), ``character`` one made first in preprocessed mode (PNG, JPEG or WebP), ``driving``
+a render's video (MP4, MOV or AVI), ``scene`` one made into a scene first (MP4, MOV or WebM)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +83,20 @@ def wanted(rule: Rule, path: Path) -> bool:
     return is_image(path)
 
 
-def video_role(rule: Rule) -> Role:
+def video_role(rule: Rule, mode: str | None = None) -> Role:
     """On demand the video drives the render; preprocessed, it becomes a scene first (which
-    the API takes as MP4, MOV or WebM, where a driving video may be MP4, MOV or AVI)."""
-    return "driving" if rule.mode == "on_demand" else "scene"
+    the API takes as MP4, MOV or WebM, where a driving video may be MP4, MOV or AVI).
+    ``mode``: a manifest's own ``mode:``, over the rule's."""
+    return "driving" if (mode or rule.mode) == "on_demand" else "scene"
 
 
-def role_of(rule: Rule, path: Path) -> Role | None:
+def role_of(rule: Rule, path: Path, mode: str | None = None) -> Role | None:
     """How ``path`` is checked before anything is spent on it, or None for no check."""
+    preprocessed = (mode or rule.mode) == "preprocessed"
     if is_image(path):
-        return "image"
+        return "character" if preprocessed else "image"
     if is_video(path):
-        return video_role(rule)
+        return video_role(rule, mode)
     return None
 
 

@@ -42,11 +42,12 @@ class Facts:
         named = [] if isinstance(found, ManifestError) else self.named(found)
         return decide_manifest(found, named)
 
-    def problem(self, rule: Rule, path: Path) -> Problem | None:
-        """Why ``path`` cannot be sent in the role ``rule`` gives it, or None."""
-        role = role_of(rule, path)
-        if role == "image":
-            return check_image(path)
+    def problem(self, rule: Rule, path: Path, mode: str | None = None) -> Problem | None:
+        """Why ``path`` cannot be sent in the role ``rule`` (or a manifest's ``mode``) gives
+        it, or None."""
+        role = role_of(rule, path, mode)
+        if role in ("image", "character"):
+            return check_image(path, allow_webp=role == "character")
         if role is None:
             return None
         facts = self.video(path, role)
@@ -66,7 +67,7 @@ class Facts:
         video = request.scene.video
         if video is None:
             return None
-        facts = self.video(video, video_role(request.rule))
+        facts = self.video(video, video_role(request.rule, request.overrides.mode))
         if isinstance(facts, Problem):
             raise ValueError(f"{video}: {facts.reason}")
         return facts.duration_s
@@ -91,7 +92,7 @@ class Facts:
             if file.is_symlink() or not inside or not real.is_file():
                 looked.append(Named(file, file.is_symlink(), inside, real.is_file()))
                 break  # the first such file is the refusal; nothing after it is read
-            problem = self.problem(request.rule, file)
+            problem = self.problem(request.rule, file, request.overrides.mode)
             looked.append(Named(file, problem=problem))
             if problem is not None:
                 break
