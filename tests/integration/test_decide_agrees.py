@@ -48,7 +48,7 @@ def fill(root: Path) -> None:
 
 def planned(st: Stepper) -> set[Outcome]:
     db = st.service.db
-    lines = Planner(st.service.config, JobStore(db), AssetStore(db)).plan()
+    lines = Planner(st.service.config, JobStore(db), AssetStore(db)).plan(st.clock.time())
     return {
         (p.rule, Path(p.source).name, p.action, p.reason if p.action == "refuse" else "")
         for p in lines

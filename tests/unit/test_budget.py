@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from viggle_watch.clock import day_of
-from viggle_watch.render.budget import Budget, Verdict, check_budget, estimate_credits
+from viggle_watch.render.budget import Budget, Verdict, beyond_cap, check_budget, estimate_credits
 
 
 def ts(text: str) -> float:
@@ -90,27 +90,38 @@ def test_exactly_at_every_limit_goes() -> None:
     assert check_budget(10, budget=budget, spent_today=20, balance=10) == Verdict(True)
 
 
-def test_over_the_per_job_cap_is_permanent() -> None:
-    """A job dearer than max_credits_per_job can never go: waiting does not help."""
-    budget = Budget(daily_credits=1000, max_credits_per_job=10)
-    assert check_budget(11, budget=budget, spent_today=0, balance=None) == Verdict(
-        False, "estimated 11 credits is over max_credits_per_job 10", permanent=True
-    )
-
-
-def test_over_the_daily_cap_alone_is_permanent() -> None:
-    """A job dearer than a whole day's cap can never go, even on an empty day."""
-    budget = Budget(daily_credits=5)
-    assert check_budget(6, budget=budget, spent_today=0, balance=100) == Verdict(
-        False, "estimated 6 credits is over daily_credits 5", permanent=True
-    )
-
-
-def test_per_job_cap_is_checked_before_the_daily_cap() -> None:
-    """Over both caps: the reason names the per-job cap."""
-    budget = Budget(daily_credits=5, max_credits_per_job=3)
-    assert check_budget(7, budget=budget, spent_today=0, balance=None) == Verdict(
-        False, "estimated 7 credits is over max_credits_per_job 3", permanent=True
+@pytest.mark.parametrize(
+    ("estimate", "budget", "balance", "reason"),
+    [
+        pytest.param(
+            11,
+            Budget(daily_credits=1000, max_credits_per_job=10),
+            None,
+            "estimated 11 credits is over max_credits_per_job 10",
+            id="over-the-per-job-cap",
+        ),
+        pytest.param(
+            6,
+            Budget(daily_credits=5),
+            100,
+            "estimated 6 credits is over daily_credits 5",
+            id="over-a-whole-days-cap-alone",
+        ),
+        pytest.param(  # over both caps: the reason names the per-job cap
+            7,
+            Budget(daily_credits=5, max_credits_per_job=3),
+            None,
+            "estimated 7 credits is over max_credits_per_job 3",
+            id="per-job-cap-checked-first",
+        ),
+    ],
+)
+def test_a_job_over_a_cap_is_refused_for_good(
+    estimate: float, budget: Budget, balance: float | None, reason: str
+) -> None:
+    """Dearer than max_credits_per_job or a whole day's cap: it can never go, waiting won't help."""
+    assert check_budget(estimate, budget=budget, spent_today=0, balance=balance) == Verdict(
+        False, reason, permanent=True
     )
 
 
@@ -136,3 +147,19 @@ def test_the_daily_cap_is_reported_before_a_short_balance() -> None:
     assert check_budget(5, budget=budget, spent_today=8, balance=0) == Verdict(
         False, "daily cap: 8 of 10 credits used today, this job needs 5"
     )
+
+
+@pytest.mark.parametrize(
+    ("costs", "spent", "cap", "waits"),
+    [
+        ([2.0, 2.0, 2.0], 5.0, 10.0, [False, False, True]),
+        ([6.0, 1.0], 0.0, 6.0, [False, True]),
+        ([7.0, 1.0], 0.0, 6.0, [True, False]),  # a later, smaller job may still fit
+        ([3.0], 100.0, None, [False]),
+    ],
+)
+def test_beyond_cap_marks_the_jobs_that_would_wait(
+    costs: list[float], spent: float, cap: float | None, waits: list[bool]
+) -> None:
+    """Jobs in order use what is left of today's cap; the ones that do not fit would wait."""
+    assert beyond_cap(costs, spent_today=spent, daily_cap=cap) == waits

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import signal
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
@@ -120,7 +121,9 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
     db = open_backend(config, readonly=True) if store_exists(config) else None
     try:
         store = JobStore(db) if db else None
-        lines = Planner(config, store, AssetStore(db) if db else None).plan()
+        planner = Planner(config, store, AssetStore(db) if db else None)
+        now = time.time()
+        lines, spent = planner.plan(now), planner.spent_today(now)
     finally:
         if db is not None:
             db.close()
@@ -144,6 +147,13 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
     total = sum(line.credits for line in lines if line.action == "render")
     renders = sum(1 for line in lines if line.action == "render")
     console.print(f"{renders} render(s), about {total:g} credits")
+    cap = config.budget.daily_credits
+    if cap is not None:
+        waiting = sum(1 for line in lines if line.waits_for_budget)
+        console.print(
+            f"today: {spent:g} of the {cap:g} daily credits used, {max(0.0, cap - spent):g} left"
+            + (f"; {waiting} render(s) would wait for tomorrow's budget" if waiting else "")
+        )
     return 0
 
 

@@ -8,19 +8,22 @@ changes nothing: no file is moved, no job written, no API endpoint called.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from viggle_watch.clock import day_of
 from viggle_watch.config import Config, Rule
 from viggle_watch.intake.decide import Make, Refuse, Wait, skip_for_collision
 from viggle_watch.intake.facts import Facts
 from viggle_watch.intake.spec import SpecBuilder
 from viggle_watch.intake.tick import Intake
-from viggle_watch.render.budget import estimate_credits
+from viggle_watch.render.budget import beyond_cap, estimate_credits
 from viggle_watch.rules.pairing import RenderRequest
 from viggle_watch.store.assets import AssetKind, AssetStore
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.spec import dedup_key
+
+WAITS = "would wait: today's daily_credits are used by the renders above"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class Planned:
     collision: str = ""
     credits: float = 0.0
     reason: str = ""
+    waits_for_budget: bool = False  # today's remaining credits are used by the lines before
 
 
 class Planner:
@@ -45,11 +49,23 @@ class Planner:
         self._specs = SpecBuilder()
         self._facts = Facts()
 
-    def plan(self) -> list[Planned]:
+    def plan(self, now: float) -> list[Planned]:
         lines: list[Planned] = []
         for rule in self._config.rules:
             lines.extend(self._rule(rule))
+        renders = [i for i, line in enumerate(lines) if line.action == "render"]
+        waits = beyond_cap(
+            [lines[i].credits for i in renders],
+            spent_today=self.spent_today(now),
+            daily_cap=self._config.budget.daily_credits,
+        )
+        for i, wait in zip(renders, waits, strict=True):
+            if wait:
+                lines[i] = replace(lines[i], waits_for_budget=True, reason=WAITS)
         return lines
+
+    def spent_today(self, now: float) -> float:
+        return self._store.spent_on(day_of(now)) if self._store is not None else 0.0
 
     def _rule(self, rule: Rule) -> list[Planned]:
         lines: list[Planned] = []

@@ -58,3 +58,16 @@ def check_budget(
     if balance is not None and balance < estimate:
         return Verdict(False, f"balance {balance:g} credits is short of the {estimate:g} needed")
     return Verdict(True)
+
+
+def beyond_cap(costs: list[float], *, spent_today: float, daily_cap: float | None) -> list[bool]:
+    """For jobs taken in order: which would wait for tomorrow's budget (True) once the ones
+    before them have used today's remaining credits. No cap: none waits."""
+    if daily_cap is None:
+        return [False] * len(costs)
+    left, out = daily_cap - spent_today, []
+    for cost in costs:
+        fits = cost <= left
+        left -= cost if fits else 0.0
+        out.append(not fits)
+    return out
