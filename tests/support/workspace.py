@@ -58,6 +58,19 @@ def workspace(tmp_path: Path) -> Workspace:
 MakeConfig = Callable[..., Config]
 
 
+def dance_rule(**overrides: Any) -> dict[str, Any]:
+    """The workspace's rule: characters dropped in ``in/`` dance ``assets/dance.mp4`` into
+    ``out/``; ``overrides`` set or replace its fields."""
+    return {
+        "name": "dance",
+        "kind": "characters",
+        "watch": "in",
+        "output": "out",
+        "scenes": [{"video": "assets/dance.mp4"}],
+        **overrides,
+    }
+
+
 @pytest.fixture
 def make_config(workspace: Workspace) -> MakeConfig:
     """Factory: a config file for ``workspace`` with short intervals, written and loaded."""
@@ -68,16 +81,8 @@ def make_config(workspace: Workspace) -> MakeConfig:
             "state_dir": "state",
             "poll_interval": "200ms",
             "settle": "500ms",
-            "rules": [
-                {
-                    "name": "dance",
-                    "kind": "characters",
-                    "watch": "in",
-                    "output": "out",
-                    "model": "V4_Preview",
-                    "scenes": [{"video": "assets/dance.mp4"}],
-                }
-            ],
+            "incomplete_grace": "0s",  # tests file a cut-off file at once unless they say
+            "rules": [dance_rule(model="V4_Preview")],
         }
         doc.update(overrides)
         path = workspace.root / "config.yaml"

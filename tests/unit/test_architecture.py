@@ -41,6 +41,7 @@ LAYER_OF = {stage: depth for depth, stages in enumerate(LAYERS) for stage in sta
 # it too.
 DECLARED_PURE = (
     *sorted(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "rules").glob("*.py")),
+    "intake/arrival.py",
     "intake/decide.py",
     "render/outcomes.py",
     "render/retry.py",

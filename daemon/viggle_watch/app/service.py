@@ -334,7 +334,13 @@ def build_service(
         store=store,
         assets=assets,
         tracker=tracker,
-        intake=Intake(store, config.rules, tracker, claim=input_claimer(hosts, config)),
+        intake=Intake(
+            store,
+            config.rules,
+            tracker,
+            claim=input_claimer(hosts, config),
+            incomplete_grace_s=config.incomplete_grace,
+        ),
         preparer=Preparer(
             store,
             assets,

@@ -65,6 +65,7 @@ class Config(Strict):
     state_dir: ConfigPath
     poll_interval: Duration = 4.0
     settle: Duration = 5.0
+    incomplete_grace: Duration = 180.0  # a file that looks cut off waits this long for the rest
     rescan_interval: Duration = 300.0
     polling_interval: Duration = 5.0  # how often polling observers (network shares) look
     max_concurrent_renders: Annotated[int, Field(ge=1, le=50)] = 2

@@ -17,6 +17,7 @@ import structlog
 
 from viggle_watch.config import JobsRule, PairsRule, Rule
 from viggle_watch.errors import StoreError
+from viggle_watch.intake.arrival import Arrivals
 from viggle_watch.intake.checks import Problem, error_document
 from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
 from viggle_watch.intake.facts import Facts, missing_assets
@@ -47,6 +48,7 @@ class Intake:
         tracker: SettleTracker,
         *,
         claim: InputClaim | None = None,
+        incomplete_grace_s: float = 0.0,
     ) -> None:
         self._store = store
         self._claim = claim
@@ -58,6 +60,7 @@ class Intake:
         self._facts = Facts()
         self._links: set[Path] = set()
         self._unused: set[Path] = set()  # files said to be ignored (said once each)
+        self._arrivals = Arrivals(incomplete_grace_s)
 
     def set_rules(self, rules: Iterable[Rule]) -> None:
         """A reloaded config: new rules apply to what settles from now on."""
@@ -169,6 +172,8 @@ class Intake:
                 self._tracker.forget(stable.path)
             log.error("intake_store_failed", reason=str(exc), files=len(ready) - done)
         self._expire_orphans(rules, now)
+        for path in self._arrivals.due(now):  # its grace is over: settle it once more
+            self._tracker.touch(path, now)
         return new
 
     def _chunk(self, ready: list[StableFile], start: int) -> list[StableFile]:
@@ -218,8 +223,10 @@ class Intake:
     def _settled(self, rule: Rule, path: Path, now: float) -> int:
         decision = self._facts.decide(rule, path, self._waiting[rule.name])
         if isinstance(decision, Refuse):
-            self._reject(rule, path, decision.problem, now)
+            if not self._still_arriving(path, decision.problem, now):
+                self._reject(rule, path, decision.problem, now)
             return 0
+        self._arrivals.judged(path)
         if isinstance(decision, Wait):
             self._waiting[rule.name][decision.stem] = path
             self._since[path] = now
@@ -230,6 +237,20 @@ class Intake:
         if isinstance(rule, PairsRule):  # its partner leaves the waiting room with it
             self._since.pop(self._waiting[rule.name].pop(path.stem), None)
         return self._enqueue_all(rule, path, list(decision.requests), now)
+
+    def _still_arriving(self, path: Path, problem: Problem, now: float) -> bool:
+        """A file that looks cut off waits its grace (judged again if it changes)."""
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        new = path not in self._arrivals
+        if not self._arrivals.holds(path, problem, (st.st_size, st.st_mtime_ns), now):
+            return False
+        self._tracker.forget(path)  # not handed on: its next event or look settles it again
+        if new:
+            log.info("input_incomplete", path=str(path), reason=problem.reason)
+        return True
 
     def _expire_orphans(self, rules: tuple[Rule, ...], now: float) -> None:
         for rule in rules:

@@ -57,6 +57,7 @@ def write_config(root: Path, url: str, rules: list[dict[str, Any]], **settings: 
         "state_dir": str(root / "state"),
         "poll_interval": "200ms",
         "settle": "200ms",
+        "incomplete_grace": "0s",
         "rate_limit": 1000,
         "max_concurrent_renders": 8,
         "rules": rules,

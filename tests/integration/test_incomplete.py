@@ -1,0 +1,61 @@
+"""A copy that stalls longer than `settle` (a slow SMB client, a paused rsync) is not failed
+for good: a file that looks cut off waits `incomplete_grace`, is taken once the rest arrives,
+and is filed as failed only when its grace is over and it is still cut off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from structlog.testing import capture_logs
+
+from tests.support.stepping import Stepper
+from tests.support.workspace import Workspace
+
+
+def halves(workspace: Workspace) -> tuple[bytes, bytes]:
+    data = workspace.character(seed=7)
+    return data[: len(data) // 2], data[len(data) // 2 :]
+
+
+def test_a_stalled_copy_is_taken_once_the_rest_arrives(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """Half a PNG: it waits (input_incomplete, nothing in failed/); the rest: one job."""
+    st: Stepper = stepper_for("http://127.0.0.1:9", incomplete_grace="10m")
+    head, tail = halves(workspace)
+    target = workspace.watch / "alice.png"
+    target.write_bytes(head)
+    with capture_logs() as logs:
+        waited = st.ingest()
+    events = [e["event"] for e in logs]
+    st.clock.advance(120)  # the copier wakes up two minutes later
+    with target.open("ab") as f:
+        f.write(tail)
+    st.service.tracker.touch(target, st.clock.time())  # its write event
+    assert (waited, "input_incomplete" in events, (workspace.watch / "failed").exists()) == (
+        0,
+        True,
+        False,
+    )
+    assert st.ingest() == 1
+
+
+def test_a_file_still_cut_off_after_its_grace_is_filed_as_failed(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """No more bytes come: after incomplete_grace it is judged once more and filed."""
+    st: Stepper = stepper_for("http://127.0.0.1:9", incomplete_grace="60s")
+    head, _ = halves(workspace)
+    (workspace.watch / "bob.png").write_bytes(head)
+    st.ingest()
+    before = (workspace.watch / "failed" / "bob.png").exists()
+    st.clock.advance(61)
+    st.service.intake.tick(st.clock.time())  # the grace is over: settle it once more
+    st.ingest()
+    filed = workspace.watch / "failed" / "bob.png.error.json"
+    assert (before, filed.exists(), Path(workspace.watch / "bob.png").exists()) == (
+        False,
+        True,
+        False,
+    )
