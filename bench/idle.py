@@ -35,6 +35,9 @@ from typing import IO, Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/idle.py`
+
+from tests.support.cli import stop
 from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
@@ -213,12 +216,7 @@ def run_service(config: Path, args: argparse.Namespace, seconds: float) -> dict[
         seen["pyav"] = mapped(proc.pid, "/av/") or mapped(proc.pid, "av.libs")
         seen["pillow"] = mapped(proc.pid, "/PIL/") or mapped(proc.pid, "pillow.libs")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 30)
         reader.join(timeout=5)
     seen["started"] = logs.started_at or 0.0
     seen["log_lines"] = logs.lines

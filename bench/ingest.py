@@ -84,6 +84,14 @@ def write_config(root: Path, url: str, name: str, settle: float) -> Path:
     return path
 
 
+def start_service(root: Path, url: str, name: str, args: argparse.Namespace) -> Service:
+    """The real service, started, over rule ``name`` (watching ``root/{name}-in``)."""
+    config = load_config(write_config(root, url, name, args.settle))
+    service = build_service(config, ApiKey("sk-bench"), tick_interval_s=args.tick)
+    service.start()
+    return service
+
+
 def total_jobs(service: Service) -> int:
     return sum(service.store.counts().values())
 
@@ -137,12 +145,7 @@ def bulk(root: Path, url: str, args: argparse.Namespace, base_png: bytes) -> Non
     hash_s, how = time_sha256sum(files)
     check_s, py_hash_s = floors(files)
 
-    service = build_service(
-        load_config(write_config(root, url, "bulk", args.settle)),
-        ApiKey("sk-bench"),
-        tick_interval_s=args.tick,
-    )
-    service.start()
+    service = start_service(root, url, "bulk", args)
     watch = root / "bulk-in"
     try:
         started = time.monotonic()
@@ -201,12 +204,7 @@ def bulk(root: Path, url: str, args: argparse.Namespace, base_png: bytes) -> Non
 
 
 def latency(root: Path, url: str, args: argparse.Namespace, base_png: bytes) -> None:
-    service = build_service(
-        load_config(write_config(root, url, "lat", args.settle)),
-        ApiKey("sk-bench"),
-        tick_interval_s=args.tick,
-    )
-    service.start()
+    service = start_service(root, url, "lat", args)
     watch = root / "lat-in"
     written: dict[str, float] = {}
     seen: dict[str, float] = {}

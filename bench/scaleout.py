@@ -47,14 +47,12 @@ from bench.scaleout_claims import claim_latency
 from tests.support.drills.checks import api_calls, rendered_twice
 from tests.support.drills.multihost import (
     SharedView,
-    await_started,
     emulator_process,
+    hosts_dropped,
     pg_server,
-    shared_view,
     sim_stats,
-    start_hosts,
+    stage,
 )
-from tests.support.drills.workspace import characters_rule, make_images, make_scenes
 from tests.support.pgserver import fresh_database
 from viggle_watch.store.jobs import Event
 from viggle_watch.store.states import State
@@ -99,19 +97,12 @@ def run_throughput(
 ) -> Throughput:
     """``args.jobs`` renders of ``latency_s`` (± 30 %) through ``hosts`` services on a fresh
     database."""
-    root.mkdir(parents=True)
-    logs = root / "logs"
-    logs.mkdir()
-    scenes = make_scenes(root / "assets", 1, seed=5)
-    staged = make_images(root / "staging", args.jobs, seed=5)
-    watch, out = root / "in", root / "out"
-    watch.mkdir()
-    rule = characters_rule("scale", watch, out, scenes)
+    where = stage(root, "scale", args.jobs, seed=5)
     names = [f"host-{chr(ord('a') + i)}" for i in range(hosts)]
     with (
         fresh_database(server, "viggle_scaleout") as db_url,
         emulator_process(
-            logs / "emulator.log",
+            where.logs / "emulator.log",
             latency_s=latency_s,
             jitter_s=latency_s * JITTER,
             request_delay_s=args.request_delay,
@@ -120,24 +111,17 @@ def run_throughput(
     ):
         procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            start_hosts(
+            with hosts_dropped(
+                where,
                 procs,
-                root,
                 names,
                 api_url=api,
                 db_url=db_url,
-                rules=[rule],
                 lease_s=60.0,
                 max_concurrent_renders=args.concurrency,
                 poll_interval=f"{args.poll}s",
                 polling_interval=f"{args.poll}s",
-                settle="300ms",
-            )
-            with shared_view(db_url) as view:
-                await_started(logs, procs)
-                for image in staged:
-                    image.rename(watch / image.name)
-                dropped = time.monotonic()
+            ) as (view, dropped):
                 max_in_flight = _until_done(view, args.jobs, dropped + args.deadline)
                 wall = time.monotonic() - dropped
                 jobs = view.store.latest(limit=1_000_000)

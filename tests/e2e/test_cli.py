@@ -6,11 +6,12 @@ import json
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
-from tests.support.cli import CLI
+from tests.support.cli import CLI, key_env
 from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.emulator.server import RunningEmulator
@@ -35,6 +36,22 @@ def status_json(config: Path) -> dict[str, object]:
     assert result.returncode == 0, result.stderr
     body: dict[str, object] = json.loads(result.stdout)
     return body
+
+
+def run_then_signal(
+    args: list[str], until: Callable[[], None], sig: signal.Signals
+) -> subprocess.CompletedProcess[str]:
+    """Start ``args`` (with the test key), wait ``until()``, send ``sig``; how it ended."""
+    proc = subprocess.Popen(
+        args, env=key_env(KEY), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        until()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 def test_a_second_demo_in_one_workspace_renders_its_own_character(tmp_path: Path) -> None:
@@ -105,39 +122,24 @@ def test_run_stops_on_ctrl_c_and_resumes(
 ) -> None:
     """`run` exits 0 on SIGINT while a job renders; a second `run` finishes it, paying once."""
     config = make_config(emulator.url)
-    env = {**os.environ, "VIGGLE_API_KEY": KEY}
     args = [*CLI, "--log-format", "json", "run", "--config", str(config.source)]
-    first = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
+
+    def counted(state: str) -> Callable[[], bool]:
+        return lambda: status_json(config.source)["counts"][state] == 1  # type: ignore[index]
+
+    def rendering() -> None:
         wait_for(lambda: (config.state_dir / "state.db").exists(), what="state db")
         drop(workspace.watch / "alice.png", workspace.character())
-        wait_for(
-            lambda: status_json(config.source)["counts"]["rendering"] == 1,  # type: ignore[index]
-            what="rendering",
-        )
-        first.send_signal(signal.SIGINT)
-        out, err = first.communicate(timeout=30)
-    finally:
-        first.kill() if first.poll() is None else None
-    assert first.returncode == 0, err
-    assert KEY not in out + err
+        wait_for(counted("rendering"), what="rendering")
 
-    second = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    first = run_then_signal(args, rendering, signal.SIGINT)
+    assert first.returncode == 0, first.stderr
+    assert KEY not in first.stdout + first.stderr
+    second = run_then_signal(
+        args, lambda: wait_for(counted("done"), what="done after restart"), signal.SIGTERM
     )
-    try:
-        wait_for(
-            lambda: status_json(config.source)["counts"]["done"] == 1,  # type: ignore[index]
-            what="done after restart",
-        )
-        second.send_signal(signal.SIGTERM)
-        out, err = second.communicate(timeout=30)
-    finally:
-        second.kill() if second.poll() is None else None
-    assert second.returncode == 0, err
-    assert KEY not in out + err
+    assert second.returncode == 0, second.stderr
+    assert KEY not in second.stdout + second.stderr
     stats = requests.get(f"{emulator.url}/_sim/stats", timeout=5).json()
     assert stats["calls"]["POST /api/render"] == 1
     assert (workspace.output / "alice__dance.mp4").exists()

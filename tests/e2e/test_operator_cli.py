@@ -4,25 +4,17 @@ that says what a command needs."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
+from tests.support.cli import key_env, run_cli
 from tests.support.workspace import KEY, MakeConfig, Workspace
 
 
 def run(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "viggle_watch", "run", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "VIGGLE_API_KEY": KEY},
-    )
+    return run_cli("run", "--config", str(config), env=key_env(KEY))
 
 
 def test_a_share_not_mounted_yet_is_a_passing_error(
@@ -49,24 +41,12 @@ def test_a_broken_config_is_a_permanent_error(make_config: MakeConfig) -> None:
 
 def test_help_says_what_each_exit_code_means() -> None:
     """`viggle-watch --help` documents 0, 1, 2 and 75."""
-    done = subprocess.run(
-        [sys.executable, "-m", "viggle_watch", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("--help")
     text = " ".join(done.stdout.split())
     assert ("2 a permanent error" in text, "75 a passing one" in text) == (True, True)
 
 
 def test_jobs_resolve_says_it_needs_the_api_key() -> None:
     """`jobs resolve` asks Viggle about the job, so its help says the key is needed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "viggle_watch", "jobs", "resolve", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("jobs", "resolve", "--help")
     assert "needs the API key" in " ".join(done.stdout.split())

@@ -5,12 +5,11 @@ whether Viggle accepts the key."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from tests.support.cli import key_env, run_cli
 from tests.support.stepping import Stepper
 from tests.support.workspace import KEY, Workspace
 from viggle_watch.emulator.faults import Faults
@@ -20,14 +19,7 @@ from viggle_watch.store.states import State
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "viggle_watch", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "VIGGLE_API_KEY": KEY},
-    )
+    return run_cli(*args, "--config", str(config), env=key_env(KEY))
 
 
 def test_pause_holds_new_submissions_and_resume_lets_them_go(

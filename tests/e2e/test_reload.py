@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.support.cli import run_cli
 from tests.support.drills.service import start_service
 from tests.support.waits import wait_for
 from tests.support.workspace import MakeConfig, Workspace
 from viggle_watch.config import Config
 from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.media.synth import make_character_png
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "viggle_watch", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def done_outputs(folder: Path) -> list[str]:
@@ -49,7 +38,7 @@ def test_reload_adds_a_rule_and_refuses_a_broken_config(
         second.mkdir()
         doc["rules"].append({**doc["rules"][0], "name": "second", "watch": "in2", "output": "out2"})
         config.source.write_text(yaml.safe_dump(doc), encoding="utf-8")
-        assert cli("reload", "--config", str(config.source)).returncode == 0
+        assert run_cli("reload", "--config", str(config.source)).returncode == 0
         wait_for(lambda: "config_reloaded" in log_path.read_text(), what="reloaded")
         make_character_png(second / "bob.png", seed=9)
         wait_for(
@@ -58,7 +47,7 @@ def test_reload_adds_a_rule_and_refuses_a_broken_config(
         )
 
         config.source.write_text(yaml.safe_dump({**doc, "setle": "1s"}), encoding="utf-8")
-        refused = cli("reload", "--config", str(config.source))  # checks before signalling
+        refused = run_cli("reload", "--config", str(config.source))  # checks before signalling
         assert refused.returncode == 2 and "setle: unknown key" in refused.stderr
         proc.send_signal(signal.SIGHUP)  # as `systemctl reload` does, without the check
         wait_for(lambda: "config_reload_failed" in log_path.read_text(), what="refused")

@@ -5,15 +5,13 @@ rule uses are said once each, and counted by `status`."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 from structlog.testing import capture_logs
 
+from tests.support.cli import key_env, run_cli
 from tests.support.stepping import Stepper
 from tests.support.workspace import KEY, Workspace, dance_rule
 
@@ -61,14 +59,8 @@ def test_files_no_rule_uses_are_said_once_and_counted(
         st.service.intake.rescan(st.clock.time())
     said = sorted(Path(e["path"]).name for e in logs if e["event"] == "file_ignored")
     config = str(st.service.config.source)
-    done = subprocess.run(
-        [sys.executable, "-m", "viggle_watch", "status", "--json", "--config", config],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={**os.environ, "VIGGLE_API_KEY": KEY},
-    )
+    done = run_cli("status", "--json", "--config", config, env=key_env(KEY))
+    done.check_returncode()
     watch = json.loads(done.stdout)["watch"]
     assert (said, [w["ignored"] for w in watch]) == (
         ["notes.txt", "pic.gif"],

@@ -4,6 +4,7 @@ dialect: ``test_client_assets.py``."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,9 @@ from tests.support.client import (
     ready_assets,
     ready_character,
 )
-from tests.support.emulator import LATENCY_S, FakeClock, sha256
+from tests.support.emulator import LATENCY_S, FakeClock, sha256, upload_submission
 from viggle_watch.emulator.config import DEFAULT_BALANCE
 from viggle_watch.emulator.server import RunningEmulator
-from viggle_watch.emulator.stats import RenderSubmission
 from viggle_watch.errors import NotFoundError, RejectedError
 from viggle_watch.media.probe import video_duration_s
 from viggle_watch.viggle.client import ViggleClient
@@ -37,28 +37,16 @@ DURATION_TOLERANCE_S = 0.2
 
 def submission(emu: RunningEmulator, job_id: str, client_media: ClientMedia, **fields: Any) -> None:
     """Assert the emulator recorded ``job_id`` as an upload/url render of the media + ``fields``."""
-    expected = RenderSubmission(
-        job_id=job_id,
-        ref_image_sha256=sha256(client_media.png_bytes),
-        driving_video_sha256=sha256(client_media.mp4_bytes),
-        character_id=None,
-        scene_id=None,
-        model="V4_Preview",
-        fast=False,
-        background_mode="original",
-        input="upload",
-        character_mapping=None,
-        credits_reserved=2,
-    )
-    expected.update(fields)  # type: ignore[typeddict-item]
-    assert emu.emulator.stats()["render_submissions"] == [expected]
+    expected = upload_submission(job_id, client_media.png_bytes, client_media.mp4_bytes)
+    assert emu.emulator.stats()["render_submissions"] == [{**expected, **fields}]
 
 
-def duration_s(data: bytes, folder: Path) -> float:
-    """The duration of the MP4 ``data`` (written to ``folder``)."""
-    path = folder / f"result-{sha256(data)[:8]}.mp4"
-    path.write_bytes(data)
-    return video_duration_s(path)
+def duration_s(data: bytes) -> float:
+    """The duration of the MP4 ``data`` (written to a temporary folder to be probed)."""
+    with tempfile.TemporaryDirectory(prefix="viggle-result-") as folder:
+        path = Path(folder) / "result.mp4"
+        path.write_bytes(data)
+        return video_duration_s(path)
 
 
 # renders: the four input sets ------------------------------------------------------------
@@ -136,11 +124,7 @@ def test_assets_from_urls(
 
 
 def test_render_multi_person_with_partial_mapping(
-    client: ViggleClient,
-    emu: RunningEmulator,
-    clock: FakeClock,
-    client_media: ClientMedia,
-    tmp_path: Path,
+    client: ViggleClient, emu: RunningEmulator, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """A multi-person template renders with one of its two people mapped; output as long."""
     imported = client.import_template(DUO_TEMPLATE, name="Group Dance")
@@ -164,7 +148,7 @@ def test_render_multi_person_with_partial_mapping(
     done = finished(client, clock, created.job_id)
     assert done.status == "complete" and done.cdn_url is not None
     data, _ = fetch(client, done.cdn_url)
-    assert duration_s(data, tmp_path) == pytest.approx(DUO_S, abs=DURATION_TOLERANCE_S)
+    assert duration_s(data) == pytest.approx(DUO_S, abs=DURATION_TOLERANCE_S)
 
 
 # render options ---------------------------------------------------------------------------
@@ -190,11 +174,7 @@ def test_option_solid_background_with_color(
 
 
 def test_option_transparent_has_a_mask_video(
-    client: ViggleClient,
-    emu: RunningEmulator,
-    clock: FakeClock,
-    client_media: ClientMedia,
-    tmp_path: Path,
+    client: ViggleClient, emu: RunningEmulator, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """A transparent render also has ``mask_cdn_url``; both videos download (without the key)."""
     options = RenderOptions(background_mode="transparent")
@@ -206,7 +186,7 @@ def test_option_transparent_has_a_mask_video(
     mask, summary = fetch(client, done.mask_cdn_url)
     assert (summary.size, summary.sha256) == (len(mask), sha256(mask))
     assert mask != video
-    assert duration_s(mask, tmp_path) == pytest.approx(DRIVING_S, abs=DURATION_TOLERANCE_S)
+    assert duration_s(mask) == pytest.approx(DRIVING_S, abs=DURATION_TOLERANCE_S)
     assert emu.emulator.stats()["cdn_requests_with_auth"] == 0
 
 
@@ -260,11 +240,7 @@ def test_options_refused_client_side_send_nothing(
 
 
 def test_get_render_lifecycle_and_download(
-    client: ViggleClient,
-    emu: RunningEmulator,
-    clock: FakeClock,
-    client_media: ClientMedia,
-    tmp_path: Path,
+    client: ViggleClient, emu: RunningEmulator, clock: FakeClock, client_media: ClientMedia
 ) -> None:
     """queued → processing → complete; the result is an MP4 as long as the driving video."""
     created = client.render(UploadInput(client_media.png, client_media.mp4))
@@ -291,7 +267,7 @@ def test_get_render_lifecycle_and_download(
     assert done.mask_cdn_url is None
     data, summary = fetch(client, done.cdn_url)
     assert (summary.size, summary.sha256) == (len(data), sha256(data))
-    assert duration_s(data, tmp_path) == pytest.approx(DRIVING_S, abs=DURATION_TOLERANCE_S)
+    assert duration_s(data) == pytest.approx(DRIVING_S, abs=DURATION_TOLERANCE_S)
     assert emu.emulator.stats()["cdn_requests_with_auth"] == 0
 
 

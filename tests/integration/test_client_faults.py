@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import socket
+from typing import NamedTuple
 
 import pytest
 
@@ -66,6 +67,21 @@ def completed_url(
         done = finished(client, clock, job_id)
     assert done.cdn_url is not None
     return job_id, done.cdn_url
+
+
+class Rendered(NamedTuple):
+    """A fault-free emulator with one finished render: its job id and CDN URL."""
+
+    emu: RunningEmulator
+    job_id: str
+    url: str
+
+
+@pytest.fixture
+def rendered(start: Start, clock: FakeClock, client_media: ClientMedia) -> Rendered:
+    """An emulator started without faults, one render finished on it."""
+    emu = start()
+    return Rendered(emu, *completed_url(emu, clock, client_media))
 
 
 def closed_port() -> int:
@@ -239,11 +255,10 @@ def test_render_failure_ends_failed_with_a_code_and_refunds(
 
 
 def test_5xx_on_get_is_transient_after_retries(
-    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
+    rendered: Rendered, session: CountingSession
 ) -> None:
     """GETs retry 5xx with backoff up to ``get_attempts``, then raise TransientError."""
-    emu = start()
-    job_id, _ = completed_url(emu, clock, client_media)
+    emu, job_id, _ = rendered
     emu.emulator.set_faults(Faults(rate_5xx=1.0))
     sleeps: list[float] = []
     client = make_client(emu.url, session, timeouts=Timeouts(get_attempts=2), sleep=sleeps.append)
@@ -284,11 +299,10 @@ def test_connection_refused_on_get_is_not_sent_after_retries(session: CountingSe
 
 
 def test_truncated_download_is_a_download_error(
-    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
+    rendered: Rendered, session: CountingSession
 ) -> None:
     """A body cut short of its Content-Length → DownloadError, not an expired URL."""
-    emu = start()
-    _, url = completed_url(emu, clock, client_media)
+    emu, _, url = rendered
     emu.emulator.set_faults(Faults(rate_truncate_download=1.0))
     client = make_client(emu.url, session)
     with pytest.raises(DownloadError) as caught:
@@ -328,30 +342,28 @@ def resume(client: ViggleClient, url: str, data: bytes) -> tuple[io.BytesIO, str
     return out, summary.sha256, summary.size
 
 
-def test_resume_with_206_matches_a_full_download(
-    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
+@pytest.mark.parametrize(
+    ("faults", "statuses", "injected"),
+    [
+        pytest.param(Faults(), [200, 206], {}, id="206"),
+        pytest.param(
+            Faults(ignore_range=True), [200, 200], {"ignore_range": 1}, id="range-ignored"
+        ),
+    ],
+)
+def test_resume_matches_a_full_download(
+    rendered: Rendered,
+    session: CountingSession,
+    faults: Faults,
+    statuses: list[int],
+    injected: dict[str, int],
 ) -> None:
-    """A Range resume answered 206 gives the same bytes and sha256 as a full download."""
-    emu = start()
-    _, url = completed_url(emu, clock, client_media)
+    """A Range resume answered 206, or 200 (Range ignored: start over), gives the full bytes."""
+    emu, _, url = rendered
     client = make_client(emu.url, session)
     data, full = fetch(client, url)
     assert len(data) > RESUME_AT
+    emu.emulator.set_faults(faults)
     out, digest, size = resume(client, url, data)
     assert (out.getvalue(), digest, size) == (data, full.sha256, len(data))
-    assert session.statuses == [200, 206]
-
-
-def test_resume_ignored_range_restarts_from_zero(
-    start: Start, session: CountingSession, clock: FakeClock, client_media: ClientMedia
-) -> None:
-    """A CDN that ignores Range answers 200: the client starts over; bytes and sha256 correct."""
-    emu = start()
-    _, url = completed_url(emu, clock, client_media)
-    client = make_client(emu.url, session)
-    data, full = fetch(client, url)
-    emu.emulator.set_faults(Faults(ignore_range=True))
-    out, digest, size = resume(client, url, data)
-    assert (out.getvalue(), digest, size) == (data, full.sha256, len(data))
-    assert session.statuses == [200, 200]
-    assert emu.emulator.stats()["faults_injected"] == {"ignore_range": 1}
+    assert (session.statuses, emu.emulator.stats()["faults_injected"]) == (statuses, injected)

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from tests.support.stepping import Stepper
-from tests.support.workspace import Workspace
+from tests.support.workspace import Workspace, dance_rule
 from viggle_watch.clock import day_of
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
@@ -29,17 +29,6 @@ def served_sha256(emu: RunningEmulator, viggle_job_id: str, key: str = "cdn_url"
     return hashlib.sha256(requests.get(status[key], timeout=10).content).hexdigest()
 
 
-def rule(**overrides: Any) -> dict[str, Any]:
-    return {
-        "name": "dance",
-        "kind": "characters",
-        "watch": "in",
-        "output": "out",
-        "scenes": [{"video": "assets/dance.mp4"}],
-        **overrides,
-    }
-
-
 def one_job(st: Stepper, workspace: Workspace) -> None:
     make_character_png(workspace.watch / "alice.png", seed=3)
     assert st.ingest() == 1
@@ -53,7 +42,7 @@ def test_transparent_mode_downloads_the_mask_too(
     stepper_for: Any, workspace: Workspace, emulator: RunningEmulator
 ) -> None:
     """background_mode transparent: NAME.mask.mp4 beside the video, both in the sidecar."""
-    st: Stepper = stepper_for(emulator.url, rules=[rule(background_mode="transparent")])
+    st: Stepper = stepper_for(emulator.url, rules=[dance_rule(background_mode="transparent")])
     one_job(st, workspace)
     until_state(st, State.DONE)
     job = st.service.store.get(1)
@@ -164,7 +153,7 @@ def test_multi_person_template_maps_the_dropped_image_and_the_cast(
     make_character_png(bob, seed=42)
     scene = {"template": DUO, "segment": DUO_SEGMENTS[0], "cast": {DUO_SEGMENTS[1]: str(bob)}}
     with serve(EmulatorConfig(latency_s=0.2, asset_delay_s=0.0)) as emu:
-        st: Stepper = stepper_for(emu.url, rules=[rule(mode="preprocessed", scenes=[scene])])
+        st: Stepper = stepper_for(emu.url, rules=[dance_rule(mode="preprocessed", scenes=[scene])])
         one_job(st, workspace)
         until_state(st, State.DONE)
         stats = emu.emulator.stats()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.emulator import FakeClock
+from tests.support.emulator import FakeClock, post, upload_submission
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, key_fingerprint, serve
 from viggle_watch.emulator.state import CHECKPOINTS
 from viggle_watch.errors import ConfigError
@@ -83,14 +82,9 @@ def submit(
     headers: dict[str, str] | None = None,
     data: dict[str, str] | None = None,
 ) -> requests.Response:
-    """POST /api/render with the given multipart files (with the test key unless overridden)."""
-    return requests.post(
-        f"{emulator.url}/api/render",
-        files=files,
-        data=data,
-        headers=AUTH if headers is None else headers,
-        timeout=TIMEOUT_S,
-    )
+    """POST /api/render with the given multipart files (with this file's key unless overridden)."""
+    auth = AUTH if headers is None else headers
+    return post(emulator, "/api/render", files=files, data=data, headers=auth)
 
 
 def files_of(inputs: Inputs) -> dict[str, tuple[str, bytes]]:
@@ -303,21 +297,7 @@ def test_stats_count_calls_and_record_submissions(
             "GET /cdn": 1,
             "GET /_sim/stats": 1,
         },
-        "render_submissions": [
-            {
-                "job_id": job_id,
-                "ref_image_sha256": hashlib.sha256(inputs.image).hexdigest(),
-                "driving_video_sha256": hashlib.sha256(inputs.video).hexdigest(),
-                "character_id": None,
-                "scene_id": None,
-                "model": "V4_Preview",
-                "fast": False,
-                "background_mode": "original",
-                "input": "upload",
-                "character_mapping": None,
-                "credits_reserved": 2,
-            }
-        ],
+        "render_submissions": [upload_submission(job_id, inputs.image, inputs.video)],
         "cdn_requests_with_auth": 0,
         "credits_spent": 2.0,
         "balance": 9998.0,

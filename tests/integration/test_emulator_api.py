@@ -30,6 +30,7 @@ from tests.support.emulator import (
     stats,
     status,
     upload_files,
+    upload_submission,
 )
 from viggle_watch.emulator.server import RunningEmulator
 
@@ -57,19 +58,7 @@ def test_upload_render_is_recorded_with_its_options(emu: RunningEmulator, media:
     body = render(emu, media).json()
     assert (body["status"], body["mode"]) == ("queued", "full_pipeline")
     assert stats(emu)["render_submissions"] == [
-        {
-            "job_id": body["job_id"],
-            "ref_image_sha256": hashlib.sha256(media.png).hexdigest(),
-            "driving_video_sha256": hashlib.sha256(media.video).hexdigest(),
-            "character_id": None,
-            "scene_id": None,
-            "model": "V4_Preview",
-            "fast": False,
-            "background_mode": "original",
-            "input": "upload",
-            "character_mapping": None,
-            "credits_reserved": 2,
-        }
+        upload_submission(body["job_id"], media.png, media.video)
     ]
 
 

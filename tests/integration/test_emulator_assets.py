@@ -25,6 +25,7 @@ from tests.support.emulator import (
     get,
     import_template,
     post,
+    preprocess,
     render,
     scene,
     sha256,
@@ -45,13 +46,7 @@ def test_character_goes_pending_processing_ready(
     emu: RunningEmulator, media: Media, clock: FakeClock
 ) -> None:
     """Preprocess answers pending; GET moves pending -> processing -> ready over asset_delay_s."""
-    response = post(
-        emu,
-        "/api/characters/preprocess",
-        data={"name": "hero"},
-        files={"image": ("h.png", media.png)},
-    )
-    body = response.json()
+    body = preprocess(emu, media, "characters")
     assert set(body) == {"character_id", "job_id", "status", "enqueued_at"}
     assert (body["status"], re.fullmatch(ISO, body["enqueued_at"]) is not None) == ("pending", True)
     seen = []
@@ -136,13 +131,7 @@ def test_scene_is_bound_to_its_model_and_reports_the_video(
     emu: RunningEmulator, media: Media, clock: FakeClock
 ) -> None:
     """A scene is pending (facts null), then ready with the probed duration, fps and size."""
-    response = post(
-        emu,
-        "/api/scenes/preprocess",
-        data={"name": "dance", "model": "V3_Preview", "background_mode": "solid"},
-        files={"video": ("d.mp4", media.video)},
-    )
-    body = response.json()
+    body = preprocess(emu, media, "scenes", model="V3_Preview", background_mode="solid")
     assert (set(body), body["status"]) == (
         {"scene_id", "job_id", "status", "enqueued_at"},
         "pending",

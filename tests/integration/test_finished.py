@@ -4,14 +4,12 @@ one `job_finished` line, its input filed by the rule's policy, its hooks handed 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from structlog.testing import capture_logs
 
+from tests.support.cli import key_env, run_cli
 from viggle_watch.config import Rule
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.media.synth import make_character_png
@@ -48,14 +46,7 @@ def test_a_job_cancelled_from_the_cli_is_finished_once(stepper_for: Any, workspa
     st.ingest()
     config = st.service.config.source
     command = ["--log-format", "json", "jobs", "cancel", "1", "--config", str(config)]
-    done = subprocess.run(
-        [sys.executable, "-m", "viggle_watch", *command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "VIGGLE_API_KEY": KEY},
-    )
+    done = run_cli(*command, env=key_env(KEY))
     logs = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     filed = sorted(p.name for p in (workspace.watch / "failed").iterdir())
     assert (done.returncode, finished_lines(logs), filed, st.state()) == (

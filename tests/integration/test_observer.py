@@ -34,6 +34,12 @@ class Seen:
         """Block until ``path`` was handed on (bounded)."""
         wait_for(lambda: path in self.paths(), timeout_s=10, what=f"an event for {path}")
 
+    def written(self, path: Path) -> Path:
+        """Write a small file at ``path`` and block until it was handed on; ``path``."""
+        path.write_bytes(b"png")
+        self.wait(path)
+        return path
+
 
 @pytest.fixture
 def seen() -> Seen:
@@ -62,9 +68,7 @@ def test_native_root_sees_a_file_created(
 ) -> None:
     """A file written into a native root is handed on."""
     watching.append(start_observers([root(tmp_path, "native")], seen))
-    target = tmp_path / "hero.png"
-    target.write_bytes(b"png")
-    seen.wait(target)
+    seen.written(tmp_path / "hero.png")
 
 
 def test_start_observer_still_watches_natively(
@@ -74,9 +78,7 @@ def test_start_observer_still_watches_natively(
     (tmp_path / "sub").mkdir()
     watching.append(start_observer([tmp_path], seen))
     (tmp_path / "sub" / "deep.png").write_bytes(b"png")
-    target = tmp_path / "hero.png"
-    target.write_bytes(b"png")
-    seen.wait(target)
+    seen.written(tmp_path / "hero.png")
     assert tmp_path / "sub" / "deep.png" not in seen.paths()
 
 
@@ -85,14 +87,11 @@ def test_polling_root_sees_created_and_renamed_files(
 ) -> None:
     """Polling sees a new file and a ``.part`` renamed into place (as its final name only)."""
     watching.append(start_observers([root(tmp_path, "polling")], seen))
-    created = tmp_path / "a.png"
-    created.write_bytes(b"png")
-    seen.wait(created)
+    seen.written(tmp_path / "a.png")
     partial = tmp_path / "x.png.part"
     partial.write_bytes(b"half")
-    marker = tmp_path / "marker.png"  # seen once a poll has passed with the copy under way
-    marker.write_bytes(b"png")
-    seen.wait(marker)
+    # the marker is seen once a poll has passed with the copy under way
+    seen.written(tmp_path / "marker.png")
     partial.rename(tmp_path / "x.png")
     seen.wait(tmp_path / "x.png")
     assert partial not in seen.paths()
@@ -107,13 +106,9 @@ def test_recursive_root_sees_subfolders_but_not_processed(
         (tmp_path / folder).mkdir()
     watching.append(start_observers([root(tmp_path, kind, recursive=True)], seen))
     (tmp_path / "processed" / "old.png").write_bytes(b"png")
-    inner = tmp_path / "job" / "alice.png"
-    inner.write_bytes(b"png")
-    seen.wait(inner)
-    # A file written after ``inner`` was seen is reported after any event still in flight.
-    sentinel = tmp_path / "later.png"
-    sentinel.write_bytes(b"png")
-    seen.wait(sentinel)
+    seen.written(tmp_path / "job" / "alice.png")
+    # A file written after that one was seen is reported after any event still in flight.
+    seen.written(tmp_path / "later.png")
     assert {p for p in seen.paths() if not in_scope(tmp_path, p, recursive=True)} == set()
     assert tmp_path / "processed" / "old.png" not in seen.paths()
 
@@ -130,9 +125,7 @@ def test_recursive_root_does_not_follow_a_symlink_out(
     watching.append(start_observers([root(watched, kind, recursive=True)], seen))
     (outside / "secret.png").write_bytes(b"png")
     (watched / "link.png").symlink_to(outside / "secret.png")
-    sentinel = watched / "later.png"
-    sentinel.write_bytes(b"png")
-    seen.wait(sentinel)
+    sentinel = seen.written(watched / "later.png")
     # the link itself is passed on (the intake refuses it with a reason); nothing through it
     assert seen.paths() <= {sentinel, watched / "link.png"}
     assert outside / "secret.png" not in seen.paths()

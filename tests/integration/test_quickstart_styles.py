@@ -84,6 +84,35 @@ def cdn_requests_with_auth(base: str) -> int:
     return count
 
 
+def rendered(base: str, response: requests.Response, path: Path) -> tuple[Json, float]:
+    """The render ``response`` started, polled until it ends and downloaded to ``path`` (no key
+    sent to the CDN): the job it answered and the video's duration."""
+    response.raise_for_status()
+    job: Json = response.json()
+    result = wait_for_render(base, job["job_id"])
+    saved = download(result["cdn_url"], path)
+    assert cdn_requests_with_auth(base) == 0
+    return job, video_duration_s(saved)
+
+
+def settled(base: str, *assets: str) -> list[str]:
+    """Poll each asset (``characters/ID``, ``scenes/ID``) until ready or failed; its status."""
+    return [poll(f"{base}/api/{a}", {"ready", "failed"}, HEADERS)["status"] for a in assets]
+
+
+def preprocess_character(base: str, image: Path) -> str:
+    """Upload ``image`` as the character Alice, as the docs do; its id."""
+    with image.open("rb") as f:
+        character_id: str = requests.post(
+            f"{base}/api/characters/preprocess",
+            headers=HEADERS,
+            files={"image": f},
+            data={"name": "Alice"},
+            timeout=TIMEOUT_S,
+        ).json()["character_id"]
+    return character_id
+
+
 def test_on_demand_upload(base: str, files: tuple[Path, Path], tmp_path: Path) -> None:
     """Upload a character image and a driving video in one render request; poll; download."""
     image, video = files
@@ -95,13 +124,9 @@ def test_on_demand_upload(base: str, files: tuple[Path, Path], tmp_path: Path) -
             data={"model": "V4_Preview", "background_mode": "original"},
             timeout=TIMEOUT_S,
         )
-    response.raise_for_status()
-    job = response.json()
+    job, duration = rendered(base, response, tmp_path / "result.mp4")
     assert (job["status"], job["mode"]) == ("queued", "full_pipeline")
-    result = wait_for_render(base, job["job_id"])
-    saved = download(result["cdn_url"], tmp_path / "result.mp4")
-    assert video_duration_s(saved) == pytest.approx(2.0, abs=0.2)
-    assert cdn_requests_with_auth(base) == 0
+    assert duration == pytest.approx(2.0, abs=0.2)
 
 
 def test_preprocess_character_and_scene_then_render_by_ids(
@@ -109,14 +134,6 @@ def test_preprocess_character_and_scene_then_render_by_ids(
 ) -> None:
     """Preprocess a character and a scene, poll both until ready, render by their ids."""
     image, video = files
-    with image.open("rb") as f:
-        character = requests.post(
-            f"{base}/api/characters/preprocess",
-            headers=HEADERS,
-            files={"image": f},
-            data={"name": "Alice"},
-            timeout=TIMEOUT_S,
-        ).json()
     with video.open("rb") as f:
         scene = requests.post(
             f"{base}/api/scenes/preprocess",
@@ -125,23 +142,17 @@ def test_preprocess_character_and_scene_then_render_by_ids(
             data={"name": "Dance Sequence", "model": "V4_Preview"},
             timeout=TIMEOUT_S,
         ).json()
-    character_id, scene_id = character["character_id"], scene["scene_id"]
-    ready = {"ready", "failed"}
-    assert poll(f"{base}/api/characters/{character_id}", ready, HEADERS)["status"] == "ready"
-    assert poll(f"{base}/api/scenes/{scene_id}", ready, HEADERS)["status"] == "ready"
+    character_id, scene_id = preprocess_character(base, image), scene["scene_id"]
+    assert settled(base, f"characters/{character_id}", f"scenes/{scene_id}") == ["ready"] * 2
     response = requests.post(
         f"{base}/api/render",
         headers=HEADERS,
         data={"character_id": character_id, "scene_id": scene_id},
         timeout=TIMEOUT_S,
     )
-    response.raise_for_status()
-    job = response.json()
+    job, duration = rendered(base, response, tmp_path / "result.mp4")
     assert job["mode"] == "preprocessed"
-    result = wait_for_render(base, job["job_id"])
-    saved = download(result["cdn_url"], tmp_path / "result.mp4")
-    assert video_duration_s(saved) == pytest.approx(2.0, abs=0.2)
-    assert cdn_requests_with_auth(base) == 0
+    assert duration == pytest.approx(2.0, abs=0.2)
 
 
 def test_import_template_then_render_with_character_mapping(
@@ -158,17 +169,8 @@ def test_import_template_then_render_with_character_mapping(
     scene_id = imported["id"]
     people = [segment["uuid"] for segment in imported["segments"]]
     assert people == ["person_a1b2c3d4", "person_e5f6a7b8"]
-    with image.open("rb") as f:
-        character_id = requests.post(
-            f"{base}/api/characters/preprocess",
-            headers=HEADERS,
-            files={"image": f},
-            data={"name": "Alice"},
-            timeout=TIMEOUT_S,
-        ).json()["character_id"]
-    ready = {"ready", "failed"}
-    assert poll(f"{base}/api/scenes/{scene_id}", ready, HEADERS)["status"] == "ready"
-    assert poll(f"{base}/api/characters/{character_id}", ready, HEADERS)["status"] == "ready"
+    character_id = preprocess_character(base, image)
+    assert settled(base, f"scenes/{scene_id}", f"characters/{character_id}") == ["ready"] * 2
     response = requests.post(
         f"{base}/api/render",
         headers=HEADERS,
@@ -178,8 +180,5 @@ def test_import_template_then_render_with_character_mapping(
         },
         timeout=TIMEOUT_S,
     )
-    response.raise_for_status()
-    result = wait_for_render(base, response.json()["job_id"])
-    saved = download(result["cdn_url"], tmp_path / "group.mp4")
-    assert video_duration_s(saved) == pytest.approx(6.0, abs=0.2)
-    assert cdn_requests_with_auth(base) == 0
+    _, duration = rendered(base, response, tmp_path / "group.mp4")
+    assert duration == pytest.approx(6.0, abs=0.2)

@@ -5,27 +5,19 @@ and the input is taken by itself once the file is back."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 from structlog.testing import capture_logs
 
+from tests.support.cli import key_env, run_cli
 from tests.support.stepping import Stepper
 from tests.support.workspace import KEY, Workspace
 from viggle_watch.media.synth import make_character_png
 
 
 def status(config: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "viggle_watch", "status", "--json", "--config", config],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={**os.environ, "VIGGLE_API_KEY": KEY},
-    )
+    done = run_cli("status", "--json", "--config", config, env=key_env(KEY))
+    done.check_returncode()
     doc: dict[str, Any] = json.loads(done.stdout)
     return doc
 

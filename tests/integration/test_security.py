@@ -16,7 +16,6 @@ import pickle
 import signal
 import socket
 import subprocess
-import sys
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 import structlog
 
+from tests.support.cli import CLI
 from tests.support.logs import logs_into
 from tests.support.security import caught, render_one
 from tests.support.stepping import Stepper
@@ -39,7 +39,6 @@ from viggle_watch.media.synth import make_character_png
 from viggle_watch.viggle.client import Timeouts, ViggleClient
 from viggle_watch.viggle.inputs import UploadInput
 
-CLI = [sys.executable, "-m", "viggle_watch"]
 TAIL = KEY[len("sk-test-") :]  # a partial leak counts too
 
 

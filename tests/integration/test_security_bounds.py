@@ -22,7 +22,7 @@ import requests
 
 from tests.support.security import caught, render_one
 from tests.support.stepping import Stepper
-from tests.support.workspace import KEY, MakeConfig, Workspace
+from tests.support.workspace import KEY, MakeConfig, Workspace, dance_rule
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import build_service
 from viggle_watch.clock import FakeClock
@@ -56,14 +56,7 @@ def test_the_key_goes_to_the_api_and_never_to_the_cdn(
 ) -> None:
     """A transparent render (video and mask downloaded): every API request carries the key,
     no CDN request carries any Authorization; the emulator counts none either."""
-    rule = {
-        "name": "dance",
-        "kind": "characters",
-        "watch": "in",
-        "output": "out",
-        "background_mode": "transparent",
-        "scenes": [{"video": "assets/dance.mp4"}],
-    }
+    rule = dance_rule(background_mode="transparent")
     session = RecordingSession()
     clock = FakeClock(start=time.time())
     config = make_config(only_key.url, rules=[rule])
@@ -144,15 +137,7 @@ def test_outputs_get_the_configured_mode_whatever_the_umask(
     stepper_for: Any, workspace: Workspace, only_key: RunningEmulator, mode: str, umask: int
 ) -> None:
     """output_mode applies to the video, the mask and the sidecar, with any umask."""
-    rule = {
-        "name": "dance",
-        "kind": "characters",
-        "watch": "in",
-        "output": "out",
-        "output_mode": mode,
-        "background_mode": "transparent",
-        "scenes": [{"video": "assets/dance.mp4"}],
-    }
+    rule = dance_rule(output_mode=mode, background_mode="transparent")
     st: Stepper = stepper_for(only_key.url, rules=[rule])
     old = os.umask(umask)
     try:

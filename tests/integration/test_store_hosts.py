@@ -19,6 +19,7 @@ from viggle_watch.errors import BudgetExceededError, InFlightLimitError, StoreEr
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.submitter import SubmitSettings, Submitter
 from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore
+from viggle_watch.store.backend import Backend
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import InputRef, JobSpec, JobStore, Spend
 from viggle_watch.store.states import State
@@ -52,14 +53,27 @@ def shared_only(store: JobStore) -> None:
         pytest.skip("only a shared (PostgreSQL) store has other hosts to hold jobs")
 
 
+def shared_hosts(open_as: OpenAs) -> tuple[Backend, Backend, JobStore, JobStore]:
+    """Hosts a and b on the store under test (``LEASE``); skipped unless the store is shared."""
+    da, db = open_as("a"), open_as("b")
+    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
+    shared_only(b)
+    return da, db, a, b
+
+
+def claimed_by(store: JobStore) -> int:
+    """One new job, claimed while queued by ``store``'s host; its id."""
+    (job_id,) = fill(store, 1)
+    store.due(State.QUEUED, T0)
+    return job_id
+
+
 def test_a_claimed_job_is_not_due_for_another_host_until_it_is_released(
     open_as: OpenAs,
 ) -> None:
     """Held work is claimed only by its holder; a silent holder's queued job is freed by the
     survivor's take-over (never by a bare due())."""
-    da, db = open_as("a"), open_as("b")
-    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
-    shared_only(b)
+    _da, db, a, b = shared_hosts(open_as)
     (job_id,) = fill(a, 1)
     first = a.due(State.QUEUED, T0)
     steps = [
@@ -74,10 +88,8 @@ def test_a_claimed_job_is_not_due_for_another_host_until_it_is_released(
 
 
 def test_heartbeat_keeps_the_lease(open_as: OpenAs) -> None:
-    a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
-    shared_only(b)
-    (job_id,) = fill(a, 1)
-    a.due(State.QUEUED, T0)
+    _, _, a, b = shared_hosts(open_as)
+    job_id = claimed_by(a)
     a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
     kept = a.heartbeat(T0 + LEASE - 1)
     assert (kept, b.due(State.PREPARING, T0 + LEASE + 5), a.holders()) == (1, [], {job_id: "a"})
@@ -126,10 +138,8 @@ def test_the_same_input_enqueued_by_two_hosts_at_once_is_one_job(open_as: OpenAs
 
 
 def test_recovery_on_a_shared_store_leaves_a_live_hosts_submission_alone(open_as: OpenAs) -> None:
-    a, b = JobStore(open_as("a"), lease_s=LEASE), JobStore(open_as("b"), lease_s=LEASE)
-    shared_only(b)
-    (job_id,) = fill(a, 1)
-    a.due(State.QUEUED, T0)
+    _, _, a, b = shared_hosts(open_as)
+    job_id = claimed_by(a)
     a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
     a.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0)
     made = b.recover(T0 + 1)  # b starts while a is submitting
@@ -147,9 +157,7 @@ def test_recovery_on_a_shared_store_leaves_a_live_hosts_submission_alone(open_as
 
 
 def test_a_dead_hosts_rendering_job_is_polled_by_the_survivor(open_as: OpenAs) -> None:
-    da, db = open_as("a"), open_as("b")
-    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
-    shared_only(b)
+    _da, db, a, b = shared_hosts(open_as)
     job_id = rendering_job(a)
     early = b.due(State.RENDERING, T0 + 1)
     HostStore(db).take_over(T0 + LEASE + 1, lease_s=LEASE)
@@ -162,11 +170,8 @@ def test_a_dead_hosts_rendering_job_is_polled_by_the_survivor(open_as: OpenAs) -
 
 def test_a_host_whose_lease_ran_out_cannot_submit_any_more(open_as: OpenAs) -> None:
     """A stalls past its lease; b re-queues and re-admits the job; A's paid step is refused."""
-    da, db = open_as("a"), open_as("b")
-    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
-    shared_only(b)
-    (job_id,) = fill(a, 1)
-    a.due(State.QUEUED, T0)
+    _da, _db, a, b = shared_hosts(open_as)
+    job_id = claimed_by(a)
     a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
     b.reap(T0 + LEASE + 1)
     b.due(State.QUEUED, T0 + LEASE + 1)
@@ -184,8 +189,7 @@ def test_a_dead_hosts_character_intent_is_made_uncertain_before_its_job_is_reque
     da, db = open_as("a"), open_as("b")
     a = JobStore(da, lease_s=LEASE)
     shared_only(a)
-    (job_id,) = fill(a, 1)
-    a.due(State.QUEUED, T0)
+    job_id = claimed_by(a)
     a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
     AssetStore(da).begin_create(AssetKind.CHARACTER, "c" * 64, job_id=job_id, at=T0, credits=1)
     b_jobs, b_assets = JobStore(db, lease_s=LEASE), AssetStore(db)
@@ -275,11 +279,8 @@ def test_the_rate_limit_is_one_bucket_for_every_host(open_as: OpenAs) -> None:
 
 
 def test_asset_recovery_on_a_shared_store_spares_a_live_hosts_intent(open_as: OpenAs) -> None:
-    da, db = open_as("a"), open_as("b")
-    a, b = JobStore(da, lease_s=LEASE), JobStore(db, lease_s=LEASE)
-    shared_only(b)
-    (job_id,) = fill(a, 1)
-    a.due(State.QUEUED, T0)
+    da, db, a, _b = shared_hosts(open_as)
+    job_id = claimed_by(a)
     AssetStore(da).begin_create(AssetKind.CHARACTER, "c" * 64, job_id=job_id, at=T0)
     early = AssetStore(db).recover(T0 + 1)
     dead = AssetStore(db).recover(T0 + LEASE + 1, dead_only=True)
@@ -344,12 +345,11 @@ def test_a_lost_database_connection_is_an_error_then_reconnects(open_as: OpenAs)
             outcomes.append(store.counts()[State.QUEUED])
         except StoreError as exc:
             outcomes.append(type(exc).__name__)
-    assert outcomes == ["StoreError", 1]
+    assert outcomes == ["StoreUnavailableError", 1]  # a StoreError: the tick retries
 
 
 def rendering_job(a: JobStore) -> int:
-    (job_id,) = fill(a, 1)
-    a.due(State.QUEUED, T0)
+    job_id = claimed_by(a)
     for src, dst in ((State.QUEUED, State.PREPARING), (State.PREPARING, State.SUBMITTING)):
         a.transition(job_id, src, dst, at=T0)
     a.transition(job_id, State.SUBMITTING, State.RENDERING, at=T0, viggle_job_id="vj1")

@@ -228,6 +228,23 @@ def stats(emu: RunningEmulator) -> Json:
     return body
 
 
+def upload_submission(job_id: str, image: bytes, video: bytes) -> Json:
+    """The ``render_submissions`` entry of an on-demand upload render with default options."""
+    return {
+        "job_id": job_id,
+        "ref_image_sha256": sha256(image),
+        "driving_video_sha256": sha256(video),
+        "character_id": None,
+        "scene_id": None,
+        "model": "V4_Preview",
+        "fast": False,
+        "background_mode": "original",
+        "input": "upload",
+        "character_mapping": None,
+        "credits_reserved": 2,
+    }
+
+
 def balance(emu: RunningEmulator, headers: dict[str, str] | None = None) -> float:
     """The key's balance from ``GET /api/credits``."""
     value = get(emu, "/api/credits", headers).json()["balance"]
@@ -235,30 +252,30 @@ def balance(emu: RunningEmulator, headers: dict[str, str] | None = None) -> floa
     return float(value)
 
 
+def preprocess(emu: RunningEmulator, media: Media, kind: str, **data: str) -> Json:
+    """POST /api/{kind}/preprocess, ``characters`` from the PNG (named hero) or ``scenes`` from
+    the 2 s video (named dance), with form ``data``; the answer (asserting a 200)."""
+    assert kind in ("characters", "scenes")
+    if kind == "characters":
+        name, files = "hero", {"image": ("a.png", media.png)}
+    else:
+        name, files = "dance", {"video": ("dance.mp4", media.video)}
+    response = post(emu, f"/api/{kind}/preprocess", data={"name": name, **data}, files=files)
+    assert response.status_code == 200, response.text
+    body: Json = response.json()
+    return body
+
+
 def character(emu: RunningEmulator, media: Media, name: str = "hero") -> str:
     """Preprocess a character from the PNG; return its id (pending)."""
-    response = post(
-        emu,
-        "/api/characters/preprocess",
-        data={"name": name},
-        files={"image": ("a.png", media.png)},
-    )
-    assert response.status_code == 200, response.text
-    character_id = response.json()["character_id"]
+    character_id = preprocess(emu, media, "characters", name=name)["character_id"]
     assert isinstance(character_id, str)
     return character_id
 
 
 def scene(emu: RunningEmulator, media: Media, **data: str) -> str:
     """Preprocess a scene from the 2 s video with form ``data``; return its id (pending)."""
-    response = post(
-        emu,
-        "/api/scenes/preprocess",
-        data={"name": "dance", **data},
-        files={"video": ("dance.mp4", media.video)},
-    )
-    assert response.status_code == 200, response.text
-    scene_id = response.json()["scene_id"]
+    scene_id = preprocess(emu, media, "scenes", **data)["scene_id"]
     assert isinstance(scene_id, str)
     return scene_id
 

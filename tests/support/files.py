@@ -1,6 +1,7 @@
 """Files made by hand for the intake checks' tests (and the bad-input corpus): PNG chunks, a PNG
-whose header claims a size its pixels do not have, sparse files, plain images, a WebM, a WAV;
-and how those tests compare a problem (``without_error``)."""
+whose header claims a size its pixels do not have, a copy cut in half, sparse files, plain
+images, a WebM, a WAV; and how those tests compare a problem (``without_error``,
+``mp4_detail``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     body = png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + body + png_chunk(b"IEND", b""))
+    return path
+
+
+def half_of(whole: Path, path: Path) -> Path:
+    """Write the first half of ``whole`` to ``path`` (a copy that broke off); ``path``."""
+    data = whole.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
     return path
 
 
@@ -70,3 +78,14 @@ def without_error(problem: Problem | VideoFacts | None) -> tuple[str, str, dict[
     """A problem's code, reason and detail minus the library's own error text (not stable)."""
     assert isinstance(problem, Problem)
     return problem.code, problem.reason, {k: v for k, v in problem.detail.items() if k != "error"}
+
+
+def mp4_detail(path: Path, duration_s: float) -> dict[str, object]:
+    """The detail of a problem with the 64x64 MP4 at ``path``, read as ``duration_s`` long."""
+    return {
+        "size": path.stat().st_size,
+        "format": "mp4",
+        "duration_s": duration_s,
+        "width": 64,
+        "height": 64,
+    }

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.store import make_spec
 from viggle_watch.config.kinds import Hook, Webhook
 from viggle_watch.notify.hooks import HookRunner
-from viggle_watch.store.jobs import InputRef, Job, JobSpec, JobStore
+from viggle_watch.store.jobs import Job, JobStore
 
 T0 = 1_700_000_000.0
 
@@ -83,14 +84,7 @@ def receiver() -> Iterator[Receiver]:
 
 def make_job(store: JobStore, key: str = "k1") -> Job:
     """A job in the store, as the rules engine would have queued it."""
-    spec = JobSpec(
-        rule="dance",
-        character=InputRef("character", "/in/hero.png", "a" * 64, 1234),
-        scene=InputRef("scene", "/assets/dance.mp4", "b" * 64, 56789),
-        model="V4_Preview",
-        output_name="hero__dance",
-    )
-    job_id = store.enqueue(spec, dedup_key=key, source_path="/in/hero.png", at=T0)
+    job_id = store.enqueue(make_spec(), dedup_key=key, source_path="/in/hero.png", at=T0)
     assert job_id is not None
     job = store.get(job_id)
     assert job is not None

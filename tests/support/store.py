@@ -18,13 +18,13 @@ T0 = 1_700_000_000.0
 
 
 def make_spec(character: str = "hero.png", rule: str = "dance") -> JobSpec:
-    """A render request as the rules engine would make it: ``character`` dancing."""
+    """A render request as the rules engine would make it: ``/in/{character}`` dancing."""
     return JobSpec(
         rule=rule,
         character=InputRef("character", f"/in/{character}", "a" * 64, 1234),
         scene=InputRef("scene", "/assets/dance.mp4", "b" * 64, 56789),
         model="V4_Preview",
-        output_name=f"{character}__dance",
+        output_name=f"{Path(character).stem}__dance",
     )
 
 

@@ -219,15 +219,6 @@ def test_retry_follows_the_input_into_processed(world: World) -> None:
     )
 
 
-def test_retry_follows_the_input_into_failed(world: World) -> None:
-    """An input filed under failed/ is found too."""
-    ref = drop_input(world.inbox, "hero.png", b"hero bytes")
-    job_id = make_job(world, S.QUEUED, S.FAILED, spec=make_spec(ref))
-    Path(ref.path).rename(_into(world.inbox / "failed", ref))
-    job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    assert job.source_path == str(world.inbox / "failed" / "hero.png")
-
-
 def _into(folder: Path, ref: InputRef) -> Path:
     """``folder``/<the input's name>, with ``folder`` created."""
     folder.mkdir(exist_ok=True)
@@ -253,13 +244,20 @@ def test_retry_follows_an_input_refiled_from_processed_to_failed(world: World) -
     assert job.source_path == str(world.inbox / "failed" / "hero.png")
 
 
-def test_retry_follows_an_input_whose_name_has_brackets(world: World) -> None:
-    """Glob metacharacters in the input's name do not stop it being found."""
-    ref = drop_input(world.inbox, "hero[1].png", b"hero bytes")
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [
+        pytest.param("hero.png", "failed", id="filed-under-failed"),
+        pytest.param("hero[1].png", "processed", id="name-has-brackets"),
+    ],
+)
+def test_retry_follows_an_input_filed_away(world: World, name: str, folder: str) -> None:
+    """An input filed under failed/ is found too; glob metacharacters in its name do not hide it."""
+    ref = drop_input(world.inbox, name, b"hero bytes")
     job_id = make_job(world, S.QUEUED, S.FAILED, spec=make_spec(ref))
-    Path(ref.path).rename(_into(world.inbox / "processed", ref))
+    Path(ref.path).rename(_into(world.inbox / folder, ref))
     job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    assert job.source_path == str(world.inbox / "processed" / "hero[1].png")
+    assert job.source_path == str(world.inbox / folder / name)
 
 
 # --- resolve ---------------------------------------------------------------------------------

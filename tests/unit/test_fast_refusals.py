@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
+from tests.support.store import make_spec
 from viggle_watch.errors import ApiError, FastUnavailableError, ThrottledError
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.outcomes import FAST_TRIES
 from viggle_watch.render.submitter import SubmitSettings, Submitter
 from viggle_watch.store.assets import AssetStore
-from viggle_watch.store.jobs import InputRef, JobSpec, JobStore
+from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.sqlite import Database
 from viggle_watch.store.states import State
 
@@ -19,16 +20,10 @@ T0 = 1_700_000_000.0
 
 
 def test_only_fast_refusals_count_towards_giving_up(tmp_path: Path) -> None:
+    """Three fast refusals fail the job; the 429s between them are ordinary retries."""
     db = Database.open(tmp_path / "state.db")
     store = JobStore(db)
-    spec = JobSpec(
-        rule="dance",
-        character=InputRef("character", "/in/a.png", "a" * 64, 10),
-        scene=InputRef("scene", "/in/s.mp4", "b" * 64, 20),
-        model="V4_Preview",
-        output_name="a__dance",
-    )
-    job_id = store.enqueue(spec, dedup_key="k", source_path="/in/a.png", at=T0)
+    job_id = store.enqueue(make_spec("a.png"), dedup_key="k", source_path="/in/a.png", at=T0)
     assert job_id is not None
     submitter = Submitter(
         store,

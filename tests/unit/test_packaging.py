@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib.metadata import version
 
 import daemon
 import daemon.pidfile
 
 import viggle_watch
+from tests.support.cli import run_cli
 from viggle_watch.cli.main import main
 
 
@@ -29,11 +28,5 @@ def test_the_version_is_written_in_one_place() -> None:
 
 def test_python_m_viggle_watch_is_the_command() -> None:
     """`python -m viggle_watch --version` prints what `viggle-watch --version` does."""
-    done = subprocess.run(
-        [sys.executable, "-m", "viggle_watch", "--version"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = run_cli("--version")
     assert (done.returncode, done.stdout.strip()) == (0, f"viggle-watch {viggle_watch.__version__}")

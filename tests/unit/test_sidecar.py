@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.support.store import make_spec
 from viggle_watch import __version__
 from viggle_watch.outputs.sidecar import SCHEMA_VERSION, build_sidecar, sidecar_path
-from viggle_watch.store.jobs import Event, InputRef, Job, JobSpec
+from viggle_watch.store.jobs import Event, Job
 from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
@@ -18,13 +19,7 @@ OUTPUT = Path("/out/dance/hero__dance.mp4")
 
 def make_job(**overrides: Any) -> Job:
     """A job as the downloader sees it just before it is done."""
-    spec = JobSpec(
-        rule="dance",
-        character=InputRef("character", "/in/dance/hero.png", "a" * 64, 1234),
-        scene=InputRef("scene", "/assets/dance.mp4", "b" * 64, 56789),
-        model="V4_Preview",
-        output_name="hero__dance",
-    )
+    spec = make_spec("dance/hero.png")
     job = Job(
         id=7,
         rule="dance",
@@ -68,6 +63,11 @@ EVENTS = [
 ]
 
 
+def moved(at: str, before: str | None, after: str, detail: str = "") -> dict[str, object]:
+    """A history entry as the sidecar writes it; ``at`` is mm:ss.fff past 22:00 on T0's day."""
+    return {"at": f"2023-11-14T22:{at}+00:00", "from": before, "to": after, "detail": detail}
+
+
 def test_sidecar_tells_the_whole_story() -> None:
     """schema 1 with job, viggle, inputs, output, first-entry timestamps and full history."""
     doc = build_sidecar(
@@ -102,24 +102,15 @@ def test_sidecar_tells_the_whole_story() -> None:
             "done": "2023-11-14T22:14:20.000+00:00",
         },
         "history": [
-            {"at": "2023-11-14T22:13:20.000+00:00", "from": None, "to": "queued",
-             "detail": "from /in/dance/hero.png"},
-            {"at": "2023-11-14T22:13:21.000+00:00", "from": "queued", "to": "preparing",
-             "detail": ""},
-            {"at": "2023-11-14T22:13:22.000+00:00", "from": "preparing", "to": "submitting",
-             "detail": ""},
-            {"at": "2023-11-14T22:13:23.000+00:00", "from": "submitting", "to": "queued",
-             "detail": "not sent"},
-            {"at": "2023-11-14T22:13:30.000+00:00", "from": "queued", "to": "preparing",
-             "detail": ""},
-            {"at": "2023-11-14T22:13:31.000+00:00", "from": "preparing", "to": "submitting",
-             "detail": ""},
-            {"at": "2023-11-14T22:13:32.000+00:00", "from": "submitting", "to": "rendering",
-             "detail": "accepted"},
-            {"at": "2023-11-14T22:14:10.500+00:00", "from": "rendering", "to": "downloading",
-             "detail": ""},
-            {"at": "2023-11-14T22:14:20.000+00:00", "from": "downloading", "to": "done",
-             "detail": "output and sidecar written"},
+            moved("13:20.000", None, "queued", "from /in/dance/hero.png"),
+            moved("13:21.000", "queued", "preparing"),
+            moved("13:22.000", "preparing", "submitting"),
+            moved("13:23.000", "submitting", "queued", "not sent"),
+            moved("13:30.000", "queued", "preparing"),
+            moved("13:31.000", "preparing", "submitting"),
+            moved("13:32.000", "submitting", "rendering", "accepted"),
+            moved("14:10.500", "rendering", "downloading"),
+            moved("14:20.000", "downloading", "done", "output and sidecar written"),
         ],
         "attempts": 2,
     }  # fmt: skip

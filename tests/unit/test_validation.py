@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support.files import png_header_only, sparse, without_error, write_image, write_wav
+from tests.support.files import (
+    half_of,
+    mp4_detail,
+    png_header_only,
+    sparse,
+    without_error,
+    write_image,
+    write_wav,
+)
 from viggle_watch.intake.checks import (
     IMAGE_MAX_BYTES,
     Problem,
@@ -56,13 +64,11 @@ def test_zero_byte_image_and_video_are_empty(tmp_path: Path) -> None:
 
 def test_truncated_png_is_unreadable(tmp_path: Path) -> None:
     """A PNG cut in half opens (its header is intact) but fails to decode."""
-    good = make_character_png(tmp_path / "good.png").read_bytes()
-    path = tmp_path / "hero.png"
-    path.write_bytes(good[: len(good) // 2])
+    path = half_of(make_character_png(tmp_path / "good.png"), tmp_path / "hero.png")
     assert without_error(check_image(path)) == (
         "unreadable",
         "The PNG file is damaged or incomplete and cannot be decoded.",
-        {"size": len(good) // 2, "format": "PNG", "width": 256, "height": 256},
+        {"size": path.stat().st_size, "format": "PNG", "width": 256, "height": 256},
     )
 
 
@@ -183,13 +189,11 @@ def test_mov_and_avi_pass_as_driving_videos(
 
 def test_truncated_mp4_is_unreadable(tmp_path: Path) -> None:
     """An MP4 cut in half still carries its signature, so it reads as damaged, not foreign."""
-    good = make_driving_mp4(tmp_path / "good.mp4").read_bytes()
-    path = tmp_path / "dance.mp4"
-    path.write_bytes(good[: len(good) // 2])
+    path = half_of(make_driving_mp4(tmp_path / "good.mp4"), tmp_path / "dance.mp4")
     assert without_error(check_video(path)) == (
         "unreadable",
         "The file looks like a video but cannot be read; it may be damaged or incomplete.",
-        {"size": len(good) // 2},
+        {"size": path.stat().st_size},
     )
 
 
@@ -220,13 +224,7 @@ def test_short_video_is_too_short(tmp_path: Path) -> None:
     assert check_video(path) == Problem(
         "video_too_short",
         "The driving video is 0.3 s long; Viggle needs at least 0.5 s.",
-        {
-            "size": path.stat().st_size,
-            "format": "mp4",
-            "duration_s": 0.3,
-            "width": 64,
-            "height": 64,
-        },
+        mp4_detail(path, 0.3),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.files import sparse, without_error, write_wav, write_webm
+from tests.support.files import mp4_detail, sparse, without_error, write_wav, write_webm
 from viggle_watch.intake import checks as validation
 from viggle_watch.intake.checks import (
     READ_TIMEOUT_S,
@@ -33,41 +33,45 @@ def test_video_over_five_minutes_is_too_long(tmp_path: Path) -> None:
     assert check_video(path, role="scene") == Problem(
         "video_too_long",
         "The scene video is 5 min 1 s long; Viggle accepts at most 5 min.",
-        {
-            "size": path.stat().st_size,
-            "format": "mp4",
-            "duration_s": 301.0,
-            "width": 64,
-            "height": 64,
-        },
+        mp4_detail(path, 301.0),
     )
 
 
-def test_just_over_five_minutes_does_not_read_as_five_minutes(tmp_path: Path) -> None:
-    """300.5 s would round to "5 min" beside a 5 min limit; the reason gives seconds instead."""
-    path = make_video(tmp_path / "dance.mp4", seconds=300.5, fps=2, size=(64, 64))
-    assert without_error(check_video(path))[:2] == (
-        "video_too_long",
-        "The driving video is 300.50 s long; Viggle accepts at most 5 min.",
-    )
-
-
-def test_small_video_is_too_small(tmp_path: Path) -> None:
-    """A 32x32 video is under the 64x64 minimum."""
-    path = make_video(tmp_path / "dance.mp4", seconds=1.0, fps=4, size=(32, 32))
-    assert without_error(check_video(path))[:2] == (
-        "video_too_small",
-        "The driving video is 32x32 pixels; Viggle needs at least 64x64.",
-    )
-
-
-def test_video_wider_than_4096_is_refused(tmp_path: Path) -> None:
-    """A 4098x64 video is above the 4096x4096 resolution limit."""
-    path = make_video(tmp_path / "dance.mp4", seconds=1.0, fps=2, size=(4098, 64))
-    assert without_error(check_video(path))[:2] == (
-        "video_resolution",
-        "The driving video is 4098x64 pixels; Viggle accepts at most 4096x4096.",
-    )
+@pytest.mark.parametrize(
+    ("seconds", "fps", "size", "code", "reason"),
+    [
+        pytest.param(
+            300.5,  # would round to "5 min" beside a 5 min limit: the reason gives seconds
+            2,
+            (64, 64),
+            "video_too_long",
+            "The driving video is 300.50 s long; Viggle accepts at most 5 min.",
+            id="just-over-five-minutes",
+        ),
+        pytest.param(
+            1.0,
+            4,
+            (32, 32),
+            "video_too_small",
+            "The driving video is 32x32 pixels; Viggle needs at least 64x64.",
+            id="under-64x64",
+        ),
+        pytest.param(
+            1.0,
+            2,
+            (4098, 64),
+            "video_resolution",
+            "The driving video is 4098x64 pixels; Viggle accepts at most 4096x4096.",
+            id="wider-than-4096",
+        ),
+    ],
+)
+def test_video_outside_the_limits_is_refused_saying_by_how_much(
+    tmp_path: Path, seconds: float, fps: int, size: tuple[int, int], code: str, reason: str
+) -> None:
+    """Just over 5 min (said in seconds), under 64x64 or over 4096 wide: refused with figures."""
+    path = make_video(tmp_path / "dance.mp4", seconds=seconds, fps=fps, size=size)
+    assert without_error(check_video(path))[:2] == (code, reason)
 
 
 def test_video_over_500_mb_is_refused_unread(tmp_path: Path) -> None:

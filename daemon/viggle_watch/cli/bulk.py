@@ -17,24 +17,17 @@ MAX_JOBS = 100_000
 PAST = {"cancel": "cancelled", "retry": "retried"}
 
 
-def add_selection(parser: argparse.ArgumentParser) -> None:
-    """The optional id, or the selection of many jobs, and the confirmation."""
-    parser.add_argument("id", type=int, nargs="?", help="one job (or select with --state)")
-    parser.add_argument("--state", choices=[str(s) for s in State], help="every job in it")
-    parser.add_argument("--rule", help="with --state: only this rule's jobs")
-    parser.add_argument(
-        "--older-than", type=parse_duration, help="with --state: unchanged this long (2h, 30m)"
-    )
-    parser.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
-
-
 def selected(store: JobStore, args: argparse.Namespace, now: float) -> list[Job]:
     """The jobs ``--state``/``--rule``/``--older-than`` name, oldest first."""
     if args.id is not None:
         raise ViggleWatchError("give a job id or --state, not both")
     jobs = store.latest(state=State(args.state), rule=args.rule, limit=MAX_JOBS)
     if args.older_than is not None:
-        jobs = [j for j in jobs if now - j.updated_at >= args.older_than]
+        try:
+            older_s = parse_duration(args.older_than)
+        except ValueError as exc:
+            raise ViggleWatchError(f"--older-than {args.older_than!r}: {exc}") from None
+        jobs = [j for j in jobs if now - j.updated_at >= older_s]
     return sorted(jobs, key=lambda j: j.id)
 
 

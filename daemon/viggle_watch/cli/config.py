@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -170,19 +169,3 @@ def send_reload(config: Config) -> int:
         ) from None
     print(f"asked the service (pid {pid}) to reload {config.source}")
     return 0
-
-
-def add_config_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    for name, text in (
-        (
-            "plan",
-            "dry run: the jobs the current folders would make, and the credits (changes nothing)",
-        ),
-        ("reload", "make the running service re-read its config (SIGHUP)"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument(
-            "--config", type=Path, default=None, help="config file (default: $VIGGLE_WATCH_CONFIG)"
-        )
-        if name == "plan":
-            p.add_argument("--json", action="store_true")

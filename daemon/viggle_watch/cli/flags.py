@@ -5,26 +5,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 from viggle_watch.app.storage import open_backend
 from viggle_watch.config import Config
 from viggle_watch.store.flags import Flag, FlagStore
 
 PAUSED_MEANS = "nothing new is submitted or preprocessed; polls and downloads go on"
-
-
-def add_flag_commands(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    add_config: Callable[[argparse.ArgumentParser], None],
-) -> None:
-    pause = sub.add_parser(
-        "pause", help="hold new submissions and preprocessing on every host (until resume)"
-    )
-    pause.add_argument("--reason", default="paused by a person", help="shown by status")
-    resume = sub.add_parser("resume", help="lift a pause")
-    for parser in (pause, resume):
-        add_config(parser)
 
 
 def run_flags(args: argparse.Namespace, config: Config) -> int:

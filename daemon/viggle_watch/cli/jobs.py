@@ -12,7 +12,7 @@ from rich.table import Table
 
 from viggle_watch.app.clients import make_client
 from viggle_watch.app.storage import open_backend
-from viggle_watch.cli.bulk import add_selection, run_bulk, selected
+from viggle_watch.cli.bulk import run_bulk, selected
 from viggle_watch.cli.status import job_detail, print_job_detail
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.errors import ViggleWatchError
@@ -22,41 +22,6 @@ from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
 from viggle_watch.viggle.client import ViggleClient
-
-
-def add_jobs_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], add_config: object
-) -> None:
-    jobs = sub.add_parser("jobs", help="list, show, retry, cancel or resolve jobs")
-    actions_ = jobs.add_subparsers(dest="action", required=True)
-    listing = actions_.add_parser("list", help="the newest jobs")
-    listing.add_argument("--state", choices=[str(s) for s in State])
-    listing.add_argument("--rule")
-    listing.add_argument("--limit", type=int, default=50)
-    listing.add_argument("--json", action="store_true")
-    show = actions_.add_parser("show", help="a job's inputs, options and full history")
-    show.add_argument("id", type=int)
-    show.add_argument("--json", action="store_true")
-    retry = actions_.add_parser("retry", help="render a done/failed/cancelled job again")
-    add_selection(retry)
-    retry.add_argument(
-        "--force",
-        action="store_true",
-        help="also for an uncertain job: accepts that Viggle may charge twice",
-    )
-    cancel = actions_.add_parser("cancel", help="stop a job (cancels it at Viggle if rendering)")
-    add_selection(cancel)
-    resolve = actions_.add_parser(
-        "resolve",
-        help="an uncertain job Viggle did receive (asks Viggle: needs the API key)",
-        description="Follow the Viggle job you found in the dashboard for an uncertain job. "
-        "viggle-watch asks Viggle about that job first, so it needs the API key "
-        "($VIGGLE_API_KEY or api.key_file), as `run` does.",
-    )
-    resolve.add_argument("id", type=int)
-    resolve.add_argument("--viggle-job", required=True, help="the job id from the dashboard")
-    for p in (listing, show, retry, cancel, resolve):
-        add_config(p)  # type: ignore[operator]
 
 
 def run_jobs(args: argparse.Namespace, config: Config) -> int:

@@ -81,8 +81,11 @@ class Database:
         version = db.user_version()
         if readonly:
             if version != SCHEMA_VERSION:
+                upgrade = " (start `viggle-watch run` once to upgrade it)" * (
+                    version < SCHEMA_VERSION
+                )
                 raise StoreError(
-                    f"job store {path} has schema {version}; expected {SCHEMA_VERSION}"
+                    f"job store {path} has schema {version}; expected {SCHEMA_VERSION}{upgrade}"
                 )
         else:
             db._migrate(version)

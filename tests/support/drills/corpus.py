@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from tests.support.cli import run_cli
 from tests.support.drills.corpus_cases import (
     CONFIG_ERROR,
     RENDERED,
@@ -215,13 +214,7 @@ def _config_outcome(root: Path, case: Case) -> Outcome:
     where = re.search(rf"{re.escape(named.name)}:\d+: \S*{re.escape(case.names_field)}", out.detail)
     if where is None and "nested too deeply" in out.detail:  # no line to name: the whole file
         where = re.search(re.escape(named.name), out.detail)
-    cli = subprocess.run(
-        [sys.executable, "-m", "viggle_watch", "check-config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    cli = run_cli("check-config", str(path))
     tidy = cli.returncode == 2 and "Traceback" not in cli.stderr and str(named) in cli.stderr
     out.clear = out.result == CONFIG_ERROR and where is not None and tidy
     if not tidy:

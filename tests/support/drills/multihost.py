@@ -1,7 +1,8 @@
 """What the drills with more than one host share (``bench/drills/twohost.py``, its fast variant
 in ``tests/e2e/test_two_host_drill.py``, and ``bench/scaleout.py``): a PostgreSQL server, the
-emulator as a process of its own, one config per host on the shared store, the hosts started,
-and a cheap look at who holds what in the shared queue.
+emulator as a process of its own, one config per host on the shared store, the hosts started
+(on a :func:`stage` of inputs, all dropped at once: :func:`hosts_dropped`), and a cheap look at
+who holds what in the shared queue.
 
 A fresh database on the server is ``tests.support.pgserver.fresh_database``.
 """
@@ -9,6 +10,7 @@ A fresh database on the server is ``tests.support.pgserver.fresh_database``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import select
 import subprocess
@@ -24,8 +26,15 @@ from typing import Any, Final, cast
 import requests
 
 from tests.support import pgserver
+from tests.support.cli import stop
 from tests.support.drills.service import start_service
-from tests.support.drills.workspace import KEY, write_config
+from tests.support.drills.workspace import (
+    KEY,
+    characters_rule,
+    make_images,
+    make_scenes,
+    write_config,
+)
 from tests.support.waits import wait_until
 from viggle_watch.emulator.stats import EmulatorStats
 from viggle_watch.errors import StoreError
@@ -147,12 +156,7 @@ def emulator_process(
     try:
         yield _listening_url(proc, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 10)
         if proc.stdout is not None:
             proc.stdout.close()
 
@@ -236,3 +240,62 @@ def await_started(logs: Path, procs: Mapping[str, subprocess.Popen[bytes]]) -> N
 
     if not wait_until(lambda: all(started(h) for h in procs), SERVICE_START_S, 0.1):
         raise RuntimeError(f"the services did not start within {SERVICE_START_S:g} s; see {logs}")
+
+
+# ----------------------------------------------------------------------------- a drill's run
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """A drill's folders under ``root``: ``logs``, the images ``staged`` to drop into ``watch``
+    and the one ``characters`` ``rule`` (watch to ``out``, against one scene)."""
+
+    root: Path
+    logs: Path
+    staged: list[Path]
+    watch: Path
+    out: Path
+    rule: dict[str, Any]
+
+
+def stage(root: Path, rule_name: str, inputs: int, seed: int) -> Stage:
+    """Make ``inputs`` images and one scene under ``root`` (with ``seed``), and the rule."""
+    logs = root / "logs"
+    logs.mkdir(parents=True)
+    scenes = make_scenes(root / "assets", 1, seed=seed)
+    staged = make_images(root / "staging", inputs, seed=seed)
+    watch, out = root / "in", root / "out"
+    watch.mkdir()
+    rule = characters_rule(rule_name, watch, out, scenes)
+    return Stage(root, logs, staged, watch, out, rule)
+
+
+@contextlib.contextmanager
+def hosts_dropped(
+    where: Stage,
+    procs: dict[str, subprocess.Popen[bytes]],
+    hosts: Iterable[str],
+    *,
+    api_url: str,
+    db_url: str,
+    lease_s: float,
+    **settings: object,
+) -> Iterator[tuple[SharedView, float]]:
+    """:func:`start_hosts` on the stage's rule (settle 300 ms) and, once each has started, every
+    staged image dropped at once; yields a :class:`SharedView` and the drop's monotonic time."""
+    start_hosts(
+        procs,
+        where.root,
+        hosts,
+        api_url=api_url,
+        db_url=db_url,
+        rules=[where.rule],
+        lease_s=lease_s,
+        settle="300ms",
+        **settings,
+    )
+    with shared_view(db_url) as view:
+        await_started(where.logs, procs)
+        for image in where.staged:  # the same filesystem: each appears whole
+            image.rename(where.watch / image.name)
+        yield view, time.monotonic()

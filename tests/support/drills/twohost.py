@@ -19,12 +19,11 @@ from tests.support.drills.checks import (
 )
 from tests.support.drills.multihost import (
     SharedView,
-    await_started,
     emulator_process,
+    hosts_dropped,
     no_delays,
-    shared_view,
     sim_stats,
-    start_hosts,
+    stage,
 )
 from tests.support.drills.twohost_result import (
     HELD_AT_KILL,
@@ -34,7 +33,6 @@ from tests.support.drills.twohost_result import (
     TwoHostResult,
     TwoHostSettings,
 )
-from tests.support.drills.workspace import characters_rule, make_images, make_scenes
 from viggle_watch.store.jobs import Event, Job
 from viggle_watch.store.states import State
 
@@ -49,15 +47,9 @@ def run_twohost(
 ) -> TwoHostResult:
     """The drill in ``root``, on the (fresh, empty) database at ``db_url``."""
     s = settings
-    logs = root / "logs"
-    logs.mkdir(parents=True)
-    scenes = make_scenes(root / "assets", 1, seed=s.seed)
-    staged = make_images(root / "staging", s.inputs, seed=s.seed)
-    watch, out = root / "in", root / "out"
-    watch.mkdir()
-    rule = characters_rule("twohost", watch, out, scenes)
+    where = stage(root, "twohost", s.inputs, s.seed)
     with emulator_process(
-        logs / "emulator.log",
+        where.logs / "emulator.log",
         latency_s=s.latency_s,
         jitter_s=s.jitter_s,
         request_delay_s=s.request_delay_s,
@@ -65,25 +57,18 @@ def run_twohost(
     ) as api:
         procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            start_hosts(
+            with hosts_dropped(
+                where,
                 procs,
-                root,
                 HOSTS,
                 api_url=api,
                 db_url=db_url,
-                rules=[rule],
                 lease_s=s.lease_s,
                 budget={"daily_credits": s.daily_cap},
                 max_concurrent_renders=s.concurrency,
                 poll_interval=f"{s.poll_s}s",
                 polling_interval=f"{s.polling_s}s",
-                settle="300ms",
-            )
-            with shared_view(db_url) as view:
-                await_started(logs, procs)
-                for image in staged:  # the same filesystem: each appears whole
-                    image.rename(watch / image.name)
-                dropped = time.monotonic()
+            ) as (view, dropped):
                 monitor = _Monitor(view)
                 kill = _kill_midway(view, procs, s, dropped, monitor)
                 survivor = procs[kill.survivor]
@@ -107,7 +92,7 @@ def run_twohost(
                     proc.wait()
         no_delays(api)
         stats = sim_stats(api)
-        outputs = check_outputs(jobs, [out], api)
+        outputs = check_outputs(jobs, [where.out], api)
     rendered = Counter(
         str(sha) for (sha, _scene), n in submissions_per_input(stats).items() for _ in range(n)
     )

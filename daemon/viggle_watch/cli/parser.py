@@ -1,0 +1,155 @@
+"""What every command takes: the whole argument parser, and nothing else. It imports no
+command's code, so `viggle-watch --version` and `--help` answer at once (each command imports
+what it needs when it runs)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from viggle_watch import __version__
+from viggle_watch.emulator.cli import add_sim_arguments
+from viggle_watch.store.states import State
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+STATES = [str(s) for s in State]
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=None, help="config file (default: $VIGGLE_WATCH_CONFIG)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="viggle-watch",
+        description="Watch folders and turn dropped files into Viggle renders. Commands that "
+        "need a config take --config PATH or read $VIGGLE_WATCH_CONFIG.",
+        epilog="Exit codes: 0 ok; 1 the work failed; 2 a permanent error (bad usage, a broken "
+        "config: fix it first); 75 a passing one (a share not mounted yet, the store busy or "
+        "unreachable, another service on the state directory: try again later).",
+    )
+    p.add_argument("--version", action="version", version=f"viggle-watch {__version__}")
+    p.add_argument(
+        "--log-format",
+        choices=["auto", "console", "json"],
+        default="auto",
+        help="auto: readable on a terminal, JSON lines otherwise",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    _service_commands(sub)
+    _config_commands(sub)
+    _jobs_commands(sub)
+    _flag_commands(sub)
+    _sim_command(sub)
+    return p
+
+
+def _service_commands(sub: Subparsers) -> None:
+    run = sub.add_parser("run", help="run the service in the foreground (Ctrl-C stops cleanly)")
+    add_config(run)
+    status = sub.add_parser("status", help="job counts per state and the latest jobs")
+    add_config(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--watch", action="store_true", help="refresh live until Ctrl-C")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds, with --watch")
+    demo = sub.add_parser("demo", help="a self-contained offline run against the emulator")
+    demo.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("viggle-demo"),
+        help="folder for the demo's files (default ./viggle-demo)",
+    )
+    demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+
+
+def _config_commands(sub: Subparsers) -> None:
+    check = sub.add_parser(
+        "check-config", help="validate the config and rule files; show the rules and observers"
+    )
+    add_config(check)
+    check.add_argument("path", nargs="?", type=Path, help="the config file (or use --config)")
+    plan = sub.add_parser(
+        "plan", help="dry run: the jobs the current folders would make, and the credits"
+    )
+    add_config(plan)
+    plan.add_argument("--json", action="store_true")
+    reload = sub.add_parser("reload", help="make the running service re-read its config (SIGHUP)")
+    add_config(reload)
+
+
+def _jobs_commands(sub: Subparsers) -> None:
+    jobs = sub.add_parser("jobs", help="list, show, retry, cancel or resolve jobs")
+    actions = jobs.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="the newest jobs")
+    listing.add_argument("--state", choices=STATES)
+    listing.add_argument("--rule")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="a job's inputs, options and full history")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    retry = actions.add_parser("retry", help="render a done/failed/cancelled job again")
+    _selection(retry)
+    retry.add_argument(
+        "--force",
+        action="store_true",
+        help="also for an uncertain job: accepts that Viggle may charge twice",
+    )
+    cancel = actions.add_parser("cancel", help="stop a job (cancels it at Viggle if rendering)")
+    _selection(cancel)
+    resolve = actions.add_parser(
+        "resolve",
+        help="an uncertain job Viggle did receive (asks Viggle: needs the API key)",
+        description="Follow the Viggle job you found in the dashboard for an uncertain job. "
+        "viggle-watch asks Viggle about that job first, so it needs the API key "
+        "($VIGGLE_API_KEY or api.key_file), as `run` does.",
+    )
+    resolve.add_argument("id", type=int)
+    resolve.add_argument("--viggle-job", required=True, help="the job id from the dashboard")
+    for p in (listing, show, retry, cancel, resolve):
+        add_config(p)
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    """One job by id, or many by ``--state`` (``cli.bulk``), and the confirmation."""
+    parser.add_argument("id", type=int, nargs="?", help="one job (or select with --state)")
+    parser.add_argument("--state", choices=STATES, help="every job in it")
+    parser.add_argument("--rule", help="with --state: only this rule's jobs")
+    parser.add_argument("--older-than", help="with --state: unchanged this long (2h, 30m)")
+    parser.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+
+
+def _flag_commands(sub: Subparsers) -> None:
+    pause = sub.add_parser(
+        "pause", help="hold new submissions and preprocessing on every host (until resume)"
+    )
+    pause.add_argument("--reason", default="paused by a person", help="shown by status")
+    resume = sub.add_parser("resume", help="lift a pause")
+    for parser in (pause, resume):
+        add_config(parser)
+
+
+def _sim_command(sub: Subparsers) -> None:
+    sim = sub.add_parser(
+        "sim",
+        help="run the local Viggle emulator in the foreground",
+        description="A Viggle-compatible API on 127.0.0.1 for offline tests. GET /_sim/stats "
+        "shows what it received and charged; POST /_sim/faults (a JSON object of Faults "
+        "fields) changes faults while it runs; POST /_sim/reset clears it.",
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="loopback only (default 127.0.0.1)")
+    sim.add_argument("--port", type=int, default=0, help="default 0: a free port")
+    sim.add_argument(
+        "--latency", type=float, default=3.0, help="seconds from submit to done (default 3)"
+    )
+    sim.add_argument(
+        "--key",
+        action="append",
+        default=None,
+        help="accept only this API key (repeatable); default: any sk-… key",
+    )
+    add_sim_arguments(sim)
