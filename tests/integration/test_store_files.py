@@ -55,7 +55,10 @@ def test_open_readonly_refuses_an_unmigrated_file(tmp_path: Path) -> None:
     sqlite3.connect(path).close()
     with pytest.raises(StoreError) as excinfo:
         Database.open(path, readonly=True)
-    assert str(excinfo.value) == f"job store {path} has schema 0; expected 4"
+    expected = (
+        f"job store {path} has schema 0; expected 5 (start `viggle-watch run` once to upgrade it)"
+    )
+    assert str(excinfo.value) == expected
 
 
 def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:
