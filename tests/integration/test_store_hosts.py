@@ -18,6 +18,7 @@ from viggle_watch.app.keeper import Keeper
 from viggle_watch.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.submitter import SubmitSettings, Submitter
+from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.hosts import HostStore
@@ -308,12 +309,11 @@ def test_a_late_answer_to_a_taken_over_submission_is_recorded(
     if taken_over_by_person:
         b.transition(job_id, State.UNCERTAIN, State.CANCELLED, at=T0 + LEASE + 2)
     submitter = Submitter(
-        a,
+        # the client is never called: only the answer's bookkeeping is under test
+        Wiring(a, cast(Any, None), lambda _job: None),
         AssetStore(da),
-        cast(Any, None),  # never called: only the answer's bookkeeping is under test
         SubmitSettings(max_in_flight=2, poll_interval_s=4.0),
         breaker=CircuitBreaker(),
-        on_ended=lambda _job: None,
     )
     submitter._rendering(job, "vj-late", T0 + LEASE + 3)
     after = a.get(job_id)

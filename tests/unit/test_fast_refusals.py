@@ -11,6 +11,7 @@ from viggle_watch.errors import ApiError, FastUnavailableError, ThrottledError
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.outcomes import FAST_TRIES
 from viggle_watch.render.submitter import SubmitSettings, Submitter
+from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.sqlite import Database
@@ -26,12 +27,11 @@ def test_only_fast_refusals_count_towards_giving_up(tmp_path: Path) -> None:
     job_id = store.enqueue(make_spec("a.png"), dedup_key="k", source_path="/in/a.png", at=T0)
     assert job_id is not None
     submitter = Submitter(
-        store,
+        # the client is never called: the outcomes are fed in by hand
+        Wiring(store, cast(Any, None), lambda _job: None),
         AssetStore(db),
-        cast(Any, None),  # never called: the outcomes are fed in by hand
         SubmitSettings(max_in_flight=2, poll_interval_s=4.0),
         breaker=CircuitBreaker(),
-        on_ended=lambda _job: None,
     )
     throttled = ThrottledError("slow down", retry_after_s=1.0)
     refused = FastUnavailableError("no fast capacity", http_status=400, code="CS-UORC01-001")

@@ -45,6 +45,7 @@ from viggle_watch.render.downloader import Downloader, OutputSettings, stale_par
 from viggle_watch.render.poller import Poller
 from viggle_watch.render.preparer import Preparer
 from viggle_watch.render.submitter import Submitter
+from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.flags import FlagStore
@@ -326,6 +327,7 @@ def build_service(
     )
     ended = finisher.ended
     gatekeeper = Gatekeeper(FlagStore(db), client)
+    wiring = Wiring(store, client, ended, metrics, gatekeeper)
 
     return Service(
         config=config,
@@ -342,38 +344,20 @@ def build_service(
             incomplete_grace_s=config.incomplete_grace,
         ),
         preparer=Preparer(
-            store,
+            wiring,
             assets,
-            client,
             budget=budget_of(config),
             asset_poll_s=max(config.poll_interval, 1.0),
-            on_ended=ended,
             admit_window=admit_window(config),
-            gate=gatekeeper,
         ),
-        submitter=Submitter(
-            store,
-            assets,
-            client,
-            submit_settings(config),
-            breaker=breaker,
-            on_ended=ended,
-            metrics=metrics,
-            gate=gatekeeper,
-        ),
+        submitter=Submitter(wiring, assets, submit_settings(config), breaker=breaker),
         poller=Poller(
-            store,
-            client,
+            wiring,
             poll_interval_s=config.poll_interval,
             render_timeout_s=config.render_timeout,
             breaker=breaker,
-            on_ended=ended,
-            metrics=metrics,
-            gate=gatekeeper,
         ),
-        downloader=Downloader(
-            store, client, OutputSettings(output_rules(config)), on_ended=ended, metrics=metrics
-        ),
+        downloader=Downloader(wiring, OutputSettings(output_rules(config))),
         tick_interval_s=tick_interval_s,
         rules=rules,
         hooks=hooks,

@@ -15,7 +15,7 @@ from typing import IO, Any, Final
 import structlog
 
 from viggle_watch.errors import ApiError, DownloadError
-from viggle_watch.notify.metrics import Metrics, timed
+from viggle_watch.notify.metrics import timed
 from viggle_watch.outputs.atomic import (
     PART_SUFFIX,
     part_path,
@@ -26,9 +26,10 @@ from viggle_watch.outputs.naming import JOB_PLACEHOLDER, free_path
 from viggle_watch.outputs.sidecar import build_sidecar, mask_path, sidecar_path
 from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.retry import download_delay_s
-from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.render.wiring import Wiring
+from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
-from viggle_watch.viggle.client import Downloaded, ViggleClient
+from viggle_watch.viggle.client import Downloaded
 
 log = structlog.get_logger()
 MAX_OUTPUT_BYTES: Final = 2 * 1024**3
@@ -69,19 +70,14 @@ class Downloader:
 
     def __init__(
         self,
-        store: JobStore,
-        client: ViggleClient,
+        wiring: Wiring,
         settings: OutputSettings,
         *,
-        on_ended: Callable[[Job], None],
-        metrics: Metrics | None = None,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self._store = store
-        self._client = client
+        self._store, self._client, self._on_ended = wiring.store, wiring.client, wiring.on_ended
+        self._metrics = wiring.metrics
         self._settings = settings
-        self._on_ended = on_ended
-        self._metrics = metrics if metrics is not None else Metrics()
         self._rand = rand  # the jitter of retry delays (tests pass a constant)
         self._failures: dict[int, int] = {}
         self._progress: dict[int, int] = {}  # job id → bytes of its .part at the last failure

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import structlog
 
 from viggle_watch.errors import ApiError, AuthError, NotFoundError, TransientError
-from viggle_watch.notify.metrics import Metrics, timed
+from viggle_watch.notify.metrics import timed
 from viggle_watch.render.breaker import CircuitBreaker
-from viggle_watch.render.gate import Gate, OpenGate
 from viggle_watch.render.retry import poll_cadence_s, poll_delay_s
-from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.render.wiring import Wiring
+from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
-from viggle_watch.viggle.client import ViggleClient
 from viggle_watch.viggle.schemas import RenderStatus
 
 log = structlog.get_logger()
@@ -24,24 +21,17 @@ class Poller:
 
     def __init__(
         self,
-        store: JobStore,
-        client: ViggleClient,
+        wiring: Wiring,
         *,
         poll_interval_s: float,
         render_timeout_s: float,
         breaker: CircuitBreaker,
-        on_ended: Callable[[Job], None],
-        metrics: Metrics | None = None,
-        gate: Gate | None = None,
     ) -> None:
-        self._store = store
-        self._client = client
-        self.gate: Gate = gate if gate is not None else OpenGate()
+        self._store, self._client, self._on_ended = wiring.store, wiring.client, wiring.on_ended
+        self._metrics, self.gate = wiring.metrics, wiring.gate
         self._poll_interval_s = poll_interval_s
         self._render_timeout_s = render_timeout_s
         self._breaker = breaker
-        self._on_ended = on_ended
-        self._metrics = metrics if metrics is not None else Metrics()
         self._failures: dict[int, int] = {}
 
     def tick(self, now: float) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -12,15 +11,14 @@ import structlog
 from viggle_watch.clock import day_of
 from viggle_watch.errors import ApiError, AuthError
 from viggle_watch.render.budget import Budget, check_budget, estimate_credits
-from viggle_watch.render.gate import Gate, OpenGate
 from viggle_watch.render.moves import move_clearing_error, move_with_reason, wait_for_budget
 from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
 from viggle_watch.render.retry import BUDGET_RECHECK_S
+from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore, scene_key
-from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.jobs import Job
 from viggle_watch.store.spec import InputRef, JobSpec
 from viggle_watch.store.states import State
-from viggle_watch.viggle.client import ViggleClient
 
 log = structlog.get_logger()
 BALANCE_TTL_S: Final = 30.0
@@ -33,27 +31,22 @@ class Preparer:
 
     def __init__(
         self,
-        store: JobStore,
+        wiring: Wiring,
         assets: AssetStore,
-        client: ViggleClient,
         *,
         budget: Budget,
         asset_poll_s: float,
-        on_ended: Callable[[Job], None],
         admit_window: int | None = None,
-        gate: Gate | None = None,
     ) -> None:
-        self._store = store
+        self._store, self._client, self._on_ended = wiring.store, wiring.client, wiring.on_ended
+        self.gate = wiring.gate
         self._assets = assets
-        self._client = client
         self._budget = budget
         self._asset_poll_s = asset_poll_s
-        self._on_ended = on_ended
         # on a shared store: at most this many jobs preparing at once, across every host, so
         # that no host takes more of the queue than it can submit soon (the others get the rest)
         self._admit_window = admit_window
         self._balance: tuple[float, float | None] = (-1e18, None)
-        self.gate: Gate = gate if gate is not None else OpenGate()
 
     def configure(self, budget: Budget, admit_window: int | None = None) -> None:
         """A reloaded config's budget applies from the next tick."""

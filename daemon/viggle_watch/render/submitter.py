@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -19,17 +18,15 @@ from viggle_watch.errors import (
     TransientError,
     TransitionError,
 )
-from viggle_watch.notify.metrics import Metrics
 from viggle_watch.outputs.atomic import sha256_of
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.budget import Budget, check_budget, render_credits
-from viggle_watch.render.gate import Gate, OpenGate
 from viggle_watch.render.moves import move_with_reason, wait_for_budget
 from viggle_watch.render.outcomes import FAST_REFUSED, Attempt, Next, classify
+from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetKind, AssetStore, scene_key
-from viggle_watch.store.jobs import Job, JobStore, Spend
+from viggle_watch.store.jobs import Job, Spend
 from viggle_watch.store.states import IN_FLIGHT, State
-from viggle_watch.viggle.client import ViggleClient
 from viggle_watch.viggle.inputs import IdsInput, MultiInput, RenderInput, RenderOptions, UploadInput
 
 log = structlog.get_logger()
@@ -79,24 +76,17 @@ class Submitter:
 
     def __init__(
         self,
-        store: JobStore,
+        wiring: Wiring,
         assets: AssetStore,
-        client: ViggleClient,
         settings: SubmitSettings,
         *,
         breaker: CircuitBreaker,
-        on_ended: Callable[[Job], None],
-        metrics: Metrics | None = None,
-        gate: Gate | None = None,
     ) -> None:
-        self._store = store
+        self._store, self._client, self._on_ended = wiring.store, wiring.client, wiring.on_ended
+        self._metrics, self.gate = wiring.metrics, wiring.gate
         self._assets = assets
-        self._client = client
         self._settings = settings
         self._breaker = breaker
-        self._on_ended = on_ended
-        self._metrics = metrics if metrics is not None else Metrics()
-        self.gate: Gate = gate if gate is not None else OpenGate()
         self.draining = False
         self.full = False  # every render slot was taken during this tick
         self._refused = False  # the key was refused during this tick: stop sending
