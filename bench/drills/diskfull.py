@@ -20,7 +20,6 @@ The drill's code is ``tests/support/drills/diskfull.py``; this is its command li
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python bench/dr
 
 from tests.support.drills.diskfull import DiskSettings, run_diskfull
 from tests.support.drills.tmpfs import MountError, tmpfs_unavailable
-from tests.support.drills.workspace import with_overrides
+from tests.support.drills.workspace import drill_parser, drill_settings
 
 REEXEC_MARK = "VIGGLE_DRILL_IN_NAMESPACE"
 
@@ -50,23 +49,15 @@ def _rerun_in_namespace(why: str) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=20)
+    parser = drill_parser(__doc__, DiskSettings(), deadline="seconds per phase")
     parser.add_argument("--size-kb", type=int, default=2048, help="size of the tmpfs")
     parser.add_argument("--failures", type=int, default=2, help="ENOSPC failures per job")
-    parser.add_argument("--deadline", type=float, help="seconds per phase (default 180)")
-    parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     why = tmpfs_unavailable()
     if why is not None:
         return _rerun_in_namespace(why)
-    settings = with_overrides(
-        DiskSettings(),
-        jobs=args.jobs,
-        size_bytes=args.size_kb * 1024,
-        failures_each=args.failures,
-        deadline_s=args.deadline,
-        seed=args.seed,
+    settings = drill_settings(
+        DiskSettings(), args, size_bytes=args.size_kb * 1024, failures_each=args.failures
     )
     with tempfile.TemporaryDirectory(prefix="drill-disk-") as tmp:
         try:

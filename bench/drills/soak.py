@@ -15,7 +15,6 @@ tests/e2e/test_drills_fast.py asserts the targets on 40 jobs. The drill's code i
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -23,25 +22,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python bench/drills/soak.py`
 
 from tests.support.drills.soak import SoakSettings, run_soak
-from tests.support.drills.workspace import with_overrides
+from tests.support.drills.workspace import drill_parser, drill_settings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=500)
-    parser.add_argument("--deadline", type=float, default=1200.0, help="seconds (default 20 min)")
-    parser.add_argument("--seed", type=int, default=7, help="the emulator's fault dice")
+    parser = drill_parser(__doc__, SoakSettings())
     parser.add_argument("--concurrency", type=int, help="max_concurrent_renders (default 20)")
     parser.add_argument("--cdn-expiry", type=float, help="seconds a result URL lives (default 3)")
     parser.add_argument("--show", type=int, default=10, help="uncertain/stuck jobs to list")
     args = parser.parse_args()
-    settings = with_overrides(
-        SoakSettings(),
-        jobs=args.jobs,
-        deadline_s=args.deadline,
-        seed=args.seed,
-        concurrency=args.concurrency,
-        cdn_expiry_s=args.cdn_expiry,
+    settings = drill_settings(
+        SoakSettings(), args, concurrency=args.concurrency, cdn_expiry_s=args.cdn_expiry
     )
     with tempfile.TemporaryDirectory(prefix="drill-soak-") as tmp:
         result = run_soak(Path(tmp), settings, progress=lambda s: print(s, flush=True))

@@ -36,6 +36,13 @@ def set_faults(emu: RunningEmulator, **fields: object) -> dict[str, object]:
     return body
 
 
+def render_under(emu: RunningEmulator, media: Media, **faults: object) -> str:
+    """Put ``faults`` in force, then submit a render; return its job id."""
+    set_faults(emu, **faults)
+    job_id: str = render(emu, media).json()["job_id"]
+    return job_id
+
+
 def test_429_carries_retry_after_and_creates_nothing(emu: RunningEmulator, media: Media) -> None:
     """rate_429=1: every API call is 429 with Retry-After (rounded up), and nothing is acted on."""
     set_faults(emu, rate_429=1.0, retry_after_s=1.5)
@@ -153,8 +160,7 @@ def test_cdn_urls_expire_and_a_fresh_status_gives_a_new_one(
     emu: RunningEmulator, media: Media, clock: FakeClock
 ) -> None:
     """cdn_expiry_s: a URL is 403 after that many seconds; the next status GET signs a new one."""
-    set_faults(emu, cdn_expiry_s=60.0)
-    job_id = render(emu, media).json()["job_id"]
+    job_id = render_under(emu, media, cdn_expiry_s=60.0)
     url = completed(emu, clock, job_id)["cdn_url"]
     assert requests.get(url, timeout=TIMEOUT_S).status_code == 200
     clock.advance(61)
@@ -170,8 +176,7 @@ def test_failed_render_reports_its_code_and_refunds(
     emu: RunningEmulator, media: Media, clock: FakeClock
 ) -> None:
     """rate_render_failure=1: credits are held while it runs, then it fails and they return."""
-    set_faults(emu, rate_render_failure=1.0)
-    job_id = render(emu, media).json()["job_id"]
+    job_id = render_under(emu, media, rate_render_failure=1.0)
     assert (status(emu, job_id)["status"], balance(emu)) == ("queued", 9998.0)
     body = completed(emu, clock, job_id)
     failure = {k: body[k] for k in ("status", "error", "error_code", "cdn_url", "download_url")}

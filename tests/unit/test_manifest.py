@@ -49,49 +49,38 @@ def test_manifest_without_options_keeps_the_rules() -> None:
     )
 
 
-def test_template_mapping_first_segment_leads_and_the_rest_are_the_cast() -> None:
-    """A multi-person mapping: the first segment's image is the character, the rest the cast."""
-    text = "template: duo\nmapping:\n  p1: alice.png\n  p2: bob.png\n  p3: cast/carol.png\n"
-    assert request(text) == RenderRequest(
-        jobs_rule(),
-        ROOT / "alice.png",
-        SceneSpec(
-            template="duo",
-            segment="p1",
-            cast={"p2": ROOT / "bob.png", "p3": ROOT / "cast" / "carol.png"},
+@pytest.mark.parametrize(
+    ("text", "scene"),
+    [
+        pytest.param(  # the first segment's image is the character, the rest the cast
+            "template: duo\nmapping:\n  p1: alice.png\n  p2: bob.png\n  p3: cast/carol.png\n",
+            SceneSpec(
+                template="duo",
+                segment="p1",
+                cast={"p2": ROOT / "bob.png", "p3": ROOT / "cast" / "carol.png"},
+            ),
+            id="template-mapping-first-segment-leads",
         ),
-        (MANIFEST,),
-    )
-
-
-def test_mapping_leader_is_the_first_segment_id_in_sorted_order() -> None:
-    """The leader does not depend on the order the mapping is written in."""
-    text = "scene_id: scn-9\nmapping:\n  p2: bob.png\n  p1: alice.png\n"
-    assert request(text) == RenderRequest(
-        jobs_rule(),
-        ROOT / "alice.png",
-        SceneSpec(scene_id="scn-9", segment="p1", cast={"p2": ROOT / "bob.png"}),
-        (MANIFEST,),
-    )
-
-
-def test_character_with_segment_and_template() -> None:
-    """A character playing one segment of a template, the other people left as they are."""
-    text = "character: alice.png\nsegment: p2\ntemplate: duo\n"
-    assert request(text) == RenderRequest(
-        jobs_rule(), ROOT / "alice.png", SceneSpec(template="duo", segment="p2"), (MANIFEST,)
-    )
-
-
-def test_character_segment_and_mapping_for_the_others() -> None:
-    """A character for one segment and a mapping for the others: the mapping is the cast."""
-    text = "character: alice.png\nsegment: p1\ntemplate: duo\nmapping: {p2: bob.png}\n"
-    assert request(text) == RenderRequest(
-        jobs_rule(),
-        ROOT / "alice.png",
-        SceneSpec(template="duo", segment="p1", cast={"p2": ROOT / "bob.png"}),
-        (MANIFEST,),
-    )
+        pytest.param(  # the leader does not depend on the order the mapping is written in
+            "scene_id: scn-9\nmapping:\n  p2: bob.png\n  p1: alice.png\n",
+            SceneSpec(scene_id="scn-9", segment="p1", cast={"p2": ROOT / "bob.png"}),
+            id="mapping-leader-is-the-first-segment-in-sorted-order",
+        ),
+        pytest.param(  # one segment of a template, the other people left as they are
+            "character: alice.png\nsegment: p2\ntemplate: duo\n",
+            SceneSpec(template="duo", segment="p2"),
+            id="character-with-segment-and-template",
+        ),
+        pytest.param(  # a character for one segment and a mapping for the others: the cast
+            "character: alice.png\nsegment: p1\ntemplate: duo\nmapping: {p2: bob.png}\n",
+            SceneSpec(template="duo", segment="p1", cast={"p2": ROOT / "bob.png"}),
+            id="character-segment-and-mapping-for-the-others",
+        ),
+    ],
+)
+def test_multi_person_manifest_casts_alice_as_the_leader(text: str, scene: SceneSpec) -> None:
+    """Segment, template or scene id and mapping give alice's scene and the cast around her."""
+    assert request(text) == RenderRequest(jobs_rule(), ROOT / "alice.png", scene, (MANIFEST,))
 
 
 def test_paths_are_relative_to_a_manifest_in_a_subfolder() -> None:

@@ -162,20 +162,33 @@ def test_scan_is_unchanged(tmp_path: Path) -> None:
         ("sub/a.png", False, False),
         ("sub/a.png", True, True),
         ("sub/deeper/a.png", True, True),
-        ("processed/a.png", True, False),
-        ("failed/a.png", True, False),
-        ("Source/2024-05-01/a.png", True, False),
         ("job/processed/a.png", True, True),
-        ("a.png.part", False, False),
-        ("sub/a.png.part", True, False),
-        (".sync/a.png", True, False),
-        ("@eaDir/a.png/thumb.jpg", True, False),
     ],
 )
 def test_in_scope(relative: str, recursive: bool, expected: bool) -> None:
-    """Events are kept for direct children, subfolders when recursive, never filed folders."""
+    """Events are kept for direct children, and for files in subfolders when recursive."""
     root = Path("/srv/in")
     assert in_scope(root, root / relative, recursive=recursive) is expected
+
+
+@pytest.mark.parametrize(
+    ("relative", "recursive"),
+    [
+        ("processed/a.png", True),
+        ("failed/a.png", True),
+        ("Source/2024-05-01/a.png", True),
+        ("a.png.part", False),
+        ("sub/a.png.part", True),
+        (".sync/a.png", True),
+        ("@eaDir/a.png/thumb.jpg", True),
+    ],
+)
+def test_in_scope_never_for_filed_folders_partial_copies_or_litter(
+    relative: str, recursive: bool
+) -> None:
+    """Events in the root's filed folders, on ``.part`` copies or in sync/NAS litter are dropped."""
+    root = Path("/srv/in")
+    assert in_scope(root, root / relative, recursive=recursive) is False
 
 
 def test_in_scope_rejects_paths_outside_the_root_and_the_root_itself() -> None:

@@ -35,6 +35,28 @@ def make_tracker() -> tuple[SettleTracker, FakeFiles]:
     return SettleTracker(SETTLE_S, stat=files), files
 
 
+def tracking(size: int = 10, mtime_ns: int = 100) -> tuple[SettleTracker, FakeFiles]:
+    """A tracker with PATH at (size, mtime_ns), touched at 0.0 and not yet sampled."""
+    tracker, files = make_tracker()
+    files.files[PATH] = (size, mtime_ns)
+    tracker.touch(PATH, now=0.0)
+    return tracker, files
+
+
+def sampled(size: int = 10, mtime_ns: int = 100) -> tuple[SettleTracker, FakeFiles]:
+    """A tracker with PATH touched at 0.0 and sampled at 1.0 (too early to hand it on)."""
+    tracker, files = tracking(size, mtime_ns)
+    assert tracker.stable(now=1.0) == []  # first sample: dates from the event at 0.0
+    return tracker, files
+
+
+def handed_on_once(size: int = 10, mtime_ns: int = 100) -> tuple[SettleTracker, FakeFiles]:
+    """A tracker that has sampled PATH at 1.0 and handed it on at 6.0."""
+    tracker, files = sampled(size, mtime_ns)
+    assert tracker.stable(now=6.0) == [StableFile(PATH, size, mtime_ns)]
+    return tracker, files
+
+
 def test_fake_stat_gives_size_and_mtime_ns() -> None:
     """The fake stat is faithful enough for the tracker (size and mtime_ns)."""
     files = FakeFiles()
@@ -45,10 +67,7 @@ def test_fake_stat_gives_size_and_mtime_ns() -> None:
 
 def test_quiet_unchanged_file_becomes_stable_after_settle() -> None:
     """Two equal samples, settle_s after the last event: the file is handed on once."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, 100)
-    tracker.touch(PATH, now=0.0)
-    assert tracker.stable(now=1.0) == []  # first sample: dates from the event at 0.0
+    tracker, _ = sampled()
     assert tracker.stable(now=4.9) == []  # equal sample, but not yet settle_s after the event
     assert tracker.stable(now=5.0) == [StableFile(PATH, 10, 100)]
     assert (tracker.stable(now=20.0), tracker.pending()) == ([], 0)
@@ -56,10 +75,7 @@ def test_quiet_unchanged_file_becomes_stable_after_settle() -> None:
 
 def test_not_stable_until_settle_after_the_last_event() -> None:
     """A later event restarts the quiet period even if size and mtime did not change."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, 100)
-    tracker.touch(PATH, now=0.0)
-    assert tracker.stable(now=1.0) == []
+    tracker, _ = sampled()
     tracker.touch(PATH, now=4.0)
     assert tracker.stable(now=8.9) == []
     assert tracker.stable(now=9.0) == [StableFile(PATH, 10, 100)]
@@ -67,10 +83,7 @@ def test_not_stable_until_settle_after_the_last_event() -> None:
 
 def test_not_stable_until_settle_after_the_last_change() -> None:
     """A size or mtime change seen by a sample restarts the quiet period."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, 100)
-    tracker.touch(PATH, now=0.0)
-    assert tracker.stable(now=1.0) == []
+    tracker, files = sampled()
     files.files[PATH] = (10, 200)  # same size, new mtime (rewritten in place)
     assert tracker.stable(now=7.0) == []
     assert tracker.stable(now=11.9) == []
@@ -90,11 +103,7 @@ def test_a_file_that_keeps_growing_never_settles() -> None:
 
 def test_a_rescan_touch_of_an_unchanged_file_is_not_emitted_again() -> None:
     """Seeing an already handed-on file again (same size and mtime) emits nothing."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, 100)
-    tracker.touch(PATH, now=0.0)
-    tracker.stable(now=1.0)
-    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, 100)]
+    tracker, _ = handed_on_once()
     tracker.touch(PATH, now=300.0)
     assert tracker.stable(now=301.0) == []
     assert (tracker.stable(now=306.0), tracker.pending()) == ([], 0)
@@ -102,11 +111,7 @@ def test_a_rescan_touch_of_an_unchanged_file_is_not_emitted_again() -> None:
 
 def test_a_file_changed_after_emission_is_emitted_again() -> None:
     """New content at the same path (new size or mtime) is new work."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, 100)
-    tracker.touch(PATH, now=0.0)
-    tracker.stable(now=1.0)
-    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, 100)]
+    tracker, files = handed_on_once()
     files.files[PATH] = (20, 300)
     tracker.touch(PATH, now=50.0)
     assert tracker.stable(now=51.0) == []
@@ -115,10 +120,7 @@ def test_a_file_changed_after_emission_is_emitted_again() -> None:
 
 def test_a_vanished_file_is_dropped() -> None:
     """A file deleted while settling is forgotten, not reported and not retried."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, 100)
-    tracker.touch(PATH, now=0.0)
-    assert tracker.stable(now=1.0) == []
+    tracker, files = sampled()
     del files.files[PATH]
     assert (tracker.stable(now=10.0), tracker.pending()) == ([], 0)
     calls = files.calls
@@ -127,11 +129,7 @@ def test_a_vanished_file_is_dropped() -> None:
 
 def test_forget_allows_the_same_file_to_be_emitted_again() -> None:
     """After ``forget`` (the input was moved away) an identical file is new work."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, 100)
-    tracker.touch(PATH, now=0.0)
-    tracker.stable(now=1.0)
-    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, 100)]
+    tracker, _ = handed_on_once()
     tracker.forget(PATH)
     tracker.touch(PATH, now=100.0)
     tracker.stable(now=101.0)
@@ -140,9 +138,7 @@ def test_forget_allows_the_same_file_to_be_emitted_again() -> None:
 
 def test_forget_drops_a_pending_file() -> None:
     """``forget`` also drops a file that is still settling."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, 100)
-    tracker.touch(PATH, now=0.0)
+    tracker, _ = tracking()
     tracker.forget(PATH)
     assert (tracker.pending(), tracker.stable(now=100.0)) == (0, [])
 
@@ -163,11 +159,7 @@ def test_files_settle_independently() -> None:
 
 def test_a_rescan_skips_a_handed_on_file_without_a_stat() -> None:
     """touch_scanned with the handed-on signature tracks nothing; any other signature does."""
-    tracker, files = make_tracker()
-    files.files[PATH] = (10, -5)  # an mtime before 1970 is a signature like any other
-    tracker.touch(PATH, now=0.0)
-    tracker.stable(now=1.0)
-    assert tracker.stable(now=6.0) == [StableFile(PATH, 10, -5)]
+    tracker, files = handed_on_once(10, -5)  # an mtime before 1970 is a signature like any other
     calls = files.calls
     tracker.touch_scanned(PATH, (10, -5), now=300.0)
     unchanged = (tracker.pending(), files.calls - calls)

@@ -6,63 +6,60 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from tests.support.files import png_chunk
 from viggle_watch.media.synth import make_character_png, make_video
 
-Maker = Callable[[Path], None]
+Maker = Callable[[Path], object]  # makes the file at the path given; what it returns is unused
 
 
 def png(seed: int, size: tuple[int, int] = (256, 256)) -> Maker:
-    def make(path: Path) -> None:
-        make_character_png(path, size=size, seed=seed)
-
-    return make
+    """A real character PNG."""
+    return partial(make_character_png, size=size, seed=seed)
 
 
 def video(
     seconds: float, fps: int = 12, size: tuple[int, int] = (128, 128), seed: int = 0
 ) -> Maker:
-    def make(path: Path) -> None:
-        make_video(path, seconds=seconds, fps=fps, size=size, seed=seed)
-
-    return make
+    """A real driving video."""
+    return partial(make_video, seconds=seconds, fps=fps, size=size, seed=seed)
 
 
 def data(content: bytes) -> Maker:
+    """A file of exactly ``content``."""
+    return lambda path: path.write_bytes(content)
+
+
+def symlink(target: Path) -> Maker:
+    """A symbolic link to ``target``."""
+    return lambda path: path.symlink_to(target)
+
+
+def _then(inner: Maker, change: Maker) -> Maker:
+    """``inner``'s file, then ``change`` applied to it."""
+
     def make(path: Path) -> None:
-        path.write_bytes(content)
+        inner(path)
+        change(path)
 
     return make
+
+
+def _cut_in_half(path: Path) -> None:
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
 
 
 def truncated(inner: Maker) -> Maker:
     """A real file cut in half (a copy that broke off)."""
-
-    def make(path: Path) -> None:
-        inner(path)
-        whole = path.read_bytes()
-        path.write_bytes(whole[: len(whole) // 2])
-
-    return make
-
-
-def symlink(target: Path) -> Maker:
-    def make(path: Path) -> None:
-        path.symlink_to(target)
-
-    return make
+    return _then(inner, _cut_in_half)
 
 
 def locked(inner: Maker) -> Maker:
     """A file nobody may read (chmod 000); root reads it anyway."""
-
-    def make(path: Path) -> None:
-        inner(path)
-        path.chmod(0)
-
-    return make
+    return _then(inner, lambda path: path.chmod(0))
 
 
 def huge_png(width: int, height: int) -> Maker:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -75,3 +76,24 @@ def state_db(root: Path) -> Path:
 def with_overrides(settings: Any, **changes: Any) -> Any:
     """``dataclasses.replace`` for the scripts' command-line overrides (None: keep)."""
     return replace(settings, **{k: v for k, v in changes.items() if v is not None})
+
+
+def drill_parser(
+    description: str | None, defaults: Any, deadline: str = "seconds"
+) -> argparse.ArgumentParser:
+    """A drill script's command line with --jobs, --deadline and --seed; left out, each keeps
+    the value in ``defaults`` (see :func:`drill_settings`)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--jobs", type=int, help=f"default {defaults.jobs}")
+    parser.add_argument(
+        "--deadline", type=float, help=f"{deadline} (default {defaults.deadline_s:g})"
+    )
+    parser.add_argument("--seed", type=int, help=f"default {defaults.seed}")
+    return parser
+
+
+def drill_settings(defaults: Any, args: argparse.Namespace, **changes: Any) -> Any:
+    """``defaults`` with :func:`drill_parser`'s --jobs, --deadline and --seed and ``changes``
+    given on the command line (None: keep)."""
+    common = {"jobs": args.jobs, "deadline_s": args.deadline, "seed": args.seed}
+    return with_overrides(defaults, **common, **changes)
