@@ -64,9 +64,11 @@ class World:
 
         return AssetCalls(create=create, fetch=fetch)
 
-    def step(self, kind: AssetKind, calls: AssetCalls, at: float = T0) -> Step:
+    def step(
+        self, kind: AssetKind, calls: AssetCalls, at: float = T0, *, create: bool = True
+    ) -> Step:
         """One ``ensure`` step for the asset KEY of ``kind`` on behalf of job JOB."""
-        return ensure(self.assets, kind, KEY, calls, job_id=JOB, now=at)
+        return ensure(self.assets, kind, KEY, calls, job_id=JOB, now=at, may_create=create)
 
 
 @pytest.fixture
@@ -258,6 +260,17 @@ def test_a_refused_key_makes_nothing_and_holds(world: World) -> None:
         None,
         0.0,
     )
+
+
+def test_while_held_nothing_new_is_made_but_what_exists_is_polled(world: World) -> None:
+    """Paused (or the key refused): no creation, no credit; a character made before the
+    pause is still polled until it is ready."""
+    held = world.step(CHAR, world.calls(CHAR), create=False)
+    nothing = (held, world.seen.creates, world.assets.get(CHAR, KEY))
+    world.step(CHAR, world.calls(CHAR, created=answer(character_id="chr_1")))  # before the pause
+    polled = world.calls(CHAR, remote=lambda _id: Remote("ready"))
+    ready = world.step(CHAR, polled, at=T0 + 5, create=False)
+    assert (nothing, ready.outcome) == ((Step("waiting"), 0, None), "ready")
 
 
 def test_a_failed_asset_stays_failed(world: World) -> None:

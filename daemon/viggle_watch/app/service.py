@@ -92,6 +92,7 @@ class Service:
     notifier: Notifier = field(default_factory=Notifier)  # a no-op without $NOTIFY_SOCKET
     _settle_stop: threading.Event = field(default_factory=threading.Event)
     _settle_thread: threading.Thread | None = None
+    _settled_at: float = 0.0  # when the settle tick last finished (a stuck one fails /healthz)
 
     def start(self) -> None:
         if not self.db.claim_host():  # before anything is touched: the other one owns it
@@ -100,7 +101,7 @@ class Service:
             self.metrics_server = serve_metrics(
                 self.metrics, self.config.metrics.listen, health=self._health
             )
-        now = self.clock.time()
+        now = self._settled_at = self.clock.time()
         self.keeper.recover(now)
         self.gatekeeper.check_key(now)  # a refused key holds submissions before the first one
         self._remove_stale_parts()
@@ -168,10 +169,15 @@ class Service:
                 self.intake.tick(self.clock.time())
             except Exception:  # a tick must never end the loop (as the scheduler's jobs)
                 log.exception("tick_failed", job="settle")
+            self._settled_at = self.clock.time()
             self._settle_stop.wait(every_s)
 
     def _health(self) -> tuple[bool, str]:
-        return healthy(self.metrics, self.store.counts, self.clock.time(), HEALTH_MAX_AGE_S)
+        now = self.clock.time()
+        stuck_s = now - self._settled_at
+        if self.tracker.pending() and stuck_s > HEALTH_MAX_AGE_S:  # files wait on a stuck tick
+            return False, f"the settle tick has not finished for {stuck_s:.0f} s"
+        return healthy(self.metrics, self.store.counts, now, HEALTH_MAX_AGE_S)
 
     def _watch(self) -> None:
         if self.observer is not None:

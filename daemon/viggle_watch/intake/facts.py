@@ -25,6 +25,8 @@ from viggle_watch.rules.manifest import manifest_request as read_manifest
 from viggle_watch.rules.pairing import RenderRequest, is_manifest
 from viggle_watch.watch.filters import is_ignored
 
+NOT_REGULAR = "is not a regular file (a link, a pipe or a device); only regular files are read"
+
 
 class Facts:
     """Gathers what ``decide`` needs and asks it; remembers scene videos' measurements."""
@@ -77,9 +79,18 @@ class Facts:
         """A job folder or manifest read into a request; None for anything else."""
         if path.is_dir():
             names = sorted(p.name for p in path.iterdir() if not is_ignored(p.name))
-            return folder_request(rule, path, names, read_text(path / FOLDER_MANIFEST))
+            manifest = path / FOLDER_MANIFEST
+            text = read_text(manifest)
+            if text is None and (manifest.is_symlink() or manifest.exists()):
+                return ManifestError(f"{FOLDER_MANIFEST} {NOT_REGULAR}")
+            return folder_request(rule, path, names, text)
         if is_manifest(path):
-            return read_manifest(rule, path, read_text(path) or "")
+            text = read_text(path)
+            return (
+                ManifestError(f"the manifest {NOT_REGULAR}")
+                if text is None
+                else read_manifest(rule, path, text)
+            )
         return None
 
     def named(self, request: RenderRequest) -> list[Named]:

@@ -12,8 +12,10 @@ from typing import Final
 
 from viggle_watch.config import PairsRule, Rule
 from viggle_watch.outputs.naming import JOB_PLACEHOLDER, render_stem, safe_stem
+from viggle_watch.rules.manifest import MAX_MANIFEST_BYTES
 from viggle_watch.rules.pairing import RenderRequest, is_image
 from viggle_watch.store.spec import CastMember, InputRef, JobSpec, RenderChoices, scene_label
+from viggle_watch.watch.files import read_capped
 from viggle_watch.watch.stability import StableFile
 
 HASH_CHUNK: Final = 1024 * 1024
@@ -99,7 +101,7 @@ def claim_key(rule: Rule, stable: StableFile) -> tuple[Path, int, int]:
 
 
 def read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
+    """A manifest's text: at most one byte over the manifest cap (so a huge file is refused
+    without being read whole), from a regular file only; None for anything else."""
+    data = read_capped(path, MAX_MANIFEST_BYTES)
+    return None if data is None else data.decode("utf-8", errors="replace")

@@ -58,9 +58,8 @@ class Preparer:
         waiting = self._store.due(State.WAITING_BUDGET, now, limit=BATCH)
         for job in waiting:
             self._recheck(job, now)
-        if self.gate.holding():  # paused, or the key refused: nothing new is started
-            return len(waiting)
-        room = BATCH
+        held = self.gate.holding() is not None  # paused, or the key refused: nothing new
+        room = 0 if held else BATCH
         if self._admit_window is not None:
             room = min(room, self._admit_window - self._store.count_in(PREPARING_ONLY))
         queued = self._store.due(State.QUEUED, now, limit=room) if room > 0 else []
@@ -71,8 +70,8 @@ class Preparer:
             for j in self._store.due(State.PREPARING, now, limit=BATCH)
             if not j.assets.get("ready")
         ]
-        for job in preparing:
-            self._prepare(job, now)
+        for job in preparing:  # what was paid for is still polled while held
+            self._prepare(job, now, create=not held)
         return len(waiting) + len(queued) + len(preparing)
 
     # budget ------------------------------------------------------------------------------
@@ -181,7 +180,7 @@ class Preparer:
         s = self._client.get_scene(viggle_id)
         return Remote(s.status, s.duration_seconds, s.error_message)
 
-    def _scene_step(self, job: Job, now: float) -> Step:
+    def _scene_step(self, job: Job, now: float, create: bool) -> Step:
         spec = job.spec
         if spec.scene is not None:
             video = Path(spec.scene.path)
@@ -190,12 +189,22 @@ class Preparer:
                 self._fetch_scene,
             )
             key = scene_key(spec.scene.sha256, spec.model)
-            return ensure(self._assets, AssetKind.SCENE, key, calls, job_id=job.id, now=now)
+            return ensure(
+                self._assets, AssetKind.SCENE, key, calls, job_id=job.id, now=now, may_create=create
+            )
         if spec.template is not None:
             template = spec.template
             calls = AssetCalls(lambda: self._client.import_template(template), self._fetch_scene)
             key = f"{template}:{spec.model}"
-            return ensure(self._assets, AssetKind.TEMPLATE, key, calls, job_id=job.id, now=now)
+            return ensure(
+                self._assets,
+                AssetKind.TEMPLATE,
+                key,
+                calls,
+                job_id=job.id,
+                now=now,
+                may_create=create,
+            )
         assert spec.scene_id is not None
         try:
             remote = self._fetch_scene(spec.scene_id)
@@ -208,7 +217,7 @@ class Preparer:
             reason=f"scene {spec.scene_id} is {remote.status}",
         )
 
-    def _prepare(self, job: Job, now: float) -> None:
+    def _prepare(self, job: Job, now: float, *, create: bool) -> None:
         steps: dict[str, Step] = {}
         for ref in job.spec.characters:
             if ref.sha256 not in steps:
@@ -220,8 +229,9 @@ class Preparer:
                     job_id=job.id,
                     now=now,
                     daily_cap=self._budget.daily_credits,
+                    may_create=create,
                 )
-        steps["scene"] = self._scene_step(job, now)
+        steps["scene"] = self._scene_step(job, now, create)
         self._settle(job, steps, now)
 
     def _settle(self, job: Job, steps: dict[str, Step], now: float) -> None:

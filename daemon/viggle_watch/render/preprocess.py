@@ -60,10 +60,14 @@ def ensure(
     job_id: int,
     now: float,
     daily_cap: float | None = None,
+    may_create: bool = True,
 ) -> Step:
     """Move one asset one step towards ``ready``; say where it stands. A paid creation's
-    intent is committed only within ``daily_cap`` (counted across hosts)."""
+    intent is committed only within ``daily_cap`` (counted across hosts); with ``may_create``
+    False (paused, or the key refused) nothing new is made, but what exists is still polled."""
     asset = assets.get(kind, key)
+    if asset is None and not may_create:
+        return WAITING
     if asset is None:
         credits = float(CHARACTER_CREDITS) if kind in PAID_KINDS else 0.0
         day = day_of(now)
