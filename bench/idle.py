@@ -2,7 +2,7 @@
 
 Run: python bench/idle.py [--files 50000] [--layout root] [--rescan S] [--seconds S]
 
-The real service runs as a subprocess (`python -m daemon --log-format json run --config ...`,
+The real service runs as a subprocess (`python -m viggle_watch --log-format json run --config ...`,
 what `viggle-watch run` runs) against the in-process emulator, with the config's defaults:
 settle, tick and `rescan_interval` are not set, so the service uses its own (5 s, 1 s, 300 s).
 What is under watch (`--layout`):
@@ -190,7 +190,7 @@ def split_rescans(window: Window, rescans: list[float]) -> tuple[float, float, f
 
 
 def run_service(config: Path, args: argparse.Namespace, seconds: float) -> dict[str, Any]:
-    """Start `python -m daemon run`, warm it up, measure it, stop it; return what was seen."""
+    """Start `python -m viggle_watch run`, warm it up, measure it, stop it; return what was seen."""
     env = {**os.environ, "VIGGLE_API_KEY": "sk-bench"}
     command = [sys.executable, "-m", "viggle_watch", "--log-format", "json", "run", "--config"]
     proc = subprocess.Popen(
@@ -240,7 +240,7 @@ def report(what: str, made_s: float, interval: float, args: argparse.Namespace, 
         f"rescan_interval {interval:g}s ({how})"
     )
     print(
-        f"service: python -m daemon --log-format json run, pid {seen['pid']}; warm-up "
+        f"service: python -m viggle_watch --log-format json run, pid {seen['pid']}; warm-up "
         f"{seen['waited']:.1f}s ({seen['startup_cpu']:.1f} CPU s, log lines "
         f"{seen['startup_events']})"
     )

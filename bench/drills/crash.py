@@ -4,7 +4,7 @@ Run: python -m bench.drills.crash [--jobs 300] [--kills 50] [--seed 20261125]   
 
 ``--jobs`` is images x 2 scenes (300 = 150 images). The emulator answers with mixed latency
 (renders take ``--latency`` ± ``--jitter`` s, every API and CDN request waits
-``--request-delay`` s). The service runs as a subprocess (``python -m daemon run``) and is
+``--request-delay`` s). The service runs as a subprocess (``python -m viggle_watch run``) and is
 killed with SIGKILL ``--kills`` times at moments taken in turn from: a job is ``submitting``
 (the paid POST on the wire), a job is ``downloading``, a job is ``rendering``, and a random
 delay after start (start-up, intake, anywhere). Then it runs until every job has ended.

@@ -4,7 +4,7 @@ is SIGKILLed mid-way and never comes back.
 Run: python -m bench.drills.twohost [--inputs 200] [--fast] [--pg-url URL] [--seed 8] [--keep DIR]
 (from the repository's root; ``python bench/drills/twohost.py ...`` works too)
 
-Two ``viggle-watch run`` processes (``python -m daemon run``), each with its own state dir and
+Two ``viggle-watch run`` processes (``python -m viggle_watch run``), each with its own state dir and
 ``store.host`` name, on a fresh database of one PostgreSQL server (``--pg-url``, else
 ``$VIGGLE_TEST_PG_URL``, else a throwaway cluster from ``tests/support/pgserver.py``), watch the
 same folder by polling, against one emulator process (``viggle-watch sim``) whose renders take

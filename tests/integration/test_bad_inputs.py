@@ -137,7 +137,7 @@ def test_a_valid_file_with_an_odd_name_renders_under_a_safe_name(
 def test_a_bad_config_is_a_clear_config_error(
     corpus_run: tuple[Path, corpus.Report], case: Case
 ) -> None:
-    """load_config raises ConfigError naming `FILE:LINE: FIELD`; `python -m daemon
+    """load_config raises ConfigError naming `FILE:LINE: FIELD`; `python -m viggle_watch
     check-config PATH` exits 2 and prints no traceback."""
     found = outcome_of(corpus_run, case)
     assert found.result == corpus_cases.CONFIG_ERROR, found.detail

@@ -24,7 +24,7 @@ from viggle_watch.config import load_config
 def start_service(
     config: Path, log: Path | None = None, *, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """``python -m daemon run`` as a subprocess, the key in its environment (``env``, or this
+    """``python -m viggle_watch run`` as a subprocess, the key in its environment (``env``, or this
     process's), its output appended to ``log`` (or dropped)."""
     args = [
         sys.executable,
