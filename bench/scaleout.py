@@ -9,8 +9,8 @@ Run: python -m bench.scaleout [--jobs 200] [--latencies 0.5,3] [--request-delay 
    (``python -m viggle_watch run``, the real 1 s tick) against one emulator process whose
    renders take L ± 30 % s and whose every request waits ``--request-delay`` s (a network
    round trip): first one host, then two hosts watching the same folder by polling, each
-   setup on a fresh database of the same server and with a fresh emulator; once per L in ``--latencies`` (short
-   renders: the hosts' own work bounds; long ones: the in-flight limit does). The clock runs
+   setup on a fresh database of the same server and with a fresh emulator; once per L in
+   ``--latencies`` (short renders: the hosts' own work bounds; long ones: the in-flight limit does). The clock runs
    from the drop until every job is done. ``max_concurrent_renders`` is read from the shared
    store, so it is one limit for both hosts together: it is set to ``--concurrency`` in both
    setups (default 50, the most the config allows), and the renders seen in flight are printed
