@@ -7,15 +7,15 @@ Run: python -m bench.scaleout [--jobs 200] [--latencies 0.5,3] [--request-delay 
 
 1. Throughput. ``--jobs`` character images x 1 scene through ``viggle-watch run`` processes
    (``python -m viggle_watch run``, the real 1 s tick) against one emulator process whose
-   renders take L ± 30 % s and whose every request waits ``--request-delay`` s (a network
-   round trip): first one host, then two hosts watching the same folder by polling, each
-   setup on a fresh database of the same server and with a fresh emulator; once per L in
-   ``--latencies`` (short renders: the hosts' own work bounds; long ones: the in-flight limit does). The clock runs
-   from the drop until every job is done. ``max_concurrent_renders`` is read from the shared
-   store, so it is one limit for both hosts together: it is set to ``--concurrency`` in both
-   setups (default 50, the most the config allows), and the renders seen in flight are printed
-   so that it shows whether that limit was what bound. ``rate_limit`` is 1000/s (a token bucket
-   in the database, shared by the hosts): never the limit here. No daily cap.
+   renders take L ± 30 % s and whose every request waits ``--request-delay`` s (a network round
+   trip): first one host, then two hosts watching the same folder by polling, each setup on a
+   fresh database of the same server and with a fresh emulator; once per L in ``--latencies``
+   (short renders: the hosts' own work bounds; long ones: the in-flight limit does). The clock
+   runs from the drop until every job is done. ``max_concurrent_renders`` is read from the
+   shared store, so it is one limit for both hosts together: it is set to ``--concurrency`` in
+   both setups (default 50, the most the config allows), and the renders seen in flight are
+   printed so that it shows whether that limit was what bound. ``rate_limit`` is 1000/s (a
+   token bucket in the database, shared by the hosts): never the limit here. No daily cap.
 2. Claim latency. For each count in ``--claimers``, that many processes, each with its own
    ``JobStore`` (own connection, own host name) on one fresh database holding a queue of
    ``--queue`` jobs, claim at once: ``due(queued, limit=--batch)`` then the ``queued →
