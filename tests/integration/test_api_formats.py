@@ -62,7 +62,23 @@ def test_files_no_rule_uses_are_said_once_and_counted(
     done = run_cli("status", "--json", "--config", config, env=key_env(KEY))
     done.check_returncode()
     watch = json.loads(done.stdout)["watch"]
-    assert (said, [w["ignored"] for w in watch]) == (
+    assert (said, [(w["ignored"], w["ignored_examples"]) for w in watch]) == (
         ["notes.txt", "pic.gif"],
-        [["notes.txt", "pic.gif"]],
+        [(2, ["notes.txt", "pic.gif"])],
     )
+
+
+def test_many_unused_files_are_counted_not_listed_one_by_one(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """25 notes: the first 20 named, then one line with the count; nothing again next time."""
+    st: Stepper = stepper_for("http://127.0.0.1:9")
+    for n in range(25):
+        (workspace.watch / f"note{n:02}.txt").write_text("x", encoding="utf-8")
+    with capture_logs() as logs:
+        st.service.intake.rescan(st.clock.time())
+        first = [(e["event"], e.get("count")) for e in logs]
+        st.service.intake.rescan(st.clock.time())
+    again = [e for e in logs[len(first) :] if e["event"] in ("file_ignored", "files_ignored")]
+    said = [event for event, _ in first if event in ("file_ignored", "files_ignored")]
+    assert (said.count("file_ignored"), ("files_ignored", 25) in first, again) == (20, True, [])

@@ -22,6 +22,7 @@ from viggle_watch.cli.plan import Planner
 from viggle_watch.config import Config, PairsRule, resolve_api_key
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
 from viggle_watch.intake.tick import Intake
+from viggle_watch.intake.unused import survey
 from viggle_watch.logs import redact_text
 from viggle_watch.rules.pairing import is_image, is_video
 from viggle_watch.store.assets import AssetStore
@@ -80,7 +81,7 @@ def store_reachable(config: Config) -> str:
 def roots_report(config: Config) -> list[dict[str, Any]]:
     """Each watch folder: its observer and why, and whether it looks healthy."""
     report = []
-    unused = Intake.survey(config.rules)[1]
+    unused = survey(config.rules)[1]
     for root in watch_roots(config):
         problem = ""
         if not root.path.is_dir():
@@ -94,7 +95,10 @@ def roots_report(config: Config) -> list[dict[str, Any]]:
                 "reason": root.reason,
                 "ok": not problem,
                 "problem": problem,
-                "ignored": sorted(p.name for p in unused.get(root.path, ())),
+                "ignored": unused[root.path].count if root.path in unused else 0,
+                "ignored_examples": [
+                    p.name for p in (unused[root.path].sample if root.path in unused else ())
+                ][:5],
             }
         )
     return report

@@ -176,11 +176,12 @@ def service_state(holder: Holder | None) -> dict[str, Any]:
 def _watch_line(root: dict[str, Any]) -> Text:
     health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
     line = f"watch {escape(root['path'])}: {root['observer']} ({escape(root['reason'])}); {health}"
-    ignored = root.get("ignored") or []
+    ignored: int = root.get("ignored") or 0
     if ignored:
-        shown = ", ".join(ignored[:3]) + (", …" if len(ignored) > 3 else "")
+        examples = root.get("ignored_examples") or []
+        shown = ", ".join(examples[:3]) + (", …" if ignored > 3 else "")
         line += (
-            f"; [yellow]{len(ignored)} file(s) ignored[/yellow]: not an image or video this "
+            f"; [yellow]{ignored} file(s) ignored[/yellow]: not an image or video this "
             f"folder's rules use ({escape(shown)})"
         )
     return Text.from_markup(line)

@@ -15,25 +15,24 @@ from typing import Final
 
 import structlog
 
-from viggle_watch.config import JobsRule, PairsRule, Rule
+from viggle_watch.config import PairsRule, Rule
 from viggle_watch.errors import StoreError
 from viggle_watch.intake.arrival import Arrivals
 from viggle_watch.intake.checks import Problem, error_document
 from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
 from viggle_watch.intake.facts import Facts, missing_assets
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
+from viggle_watch.intake.unused import UnusedLog, candidates, survey
 from viggle_watch.outputs.filing import FILED, PROCESSED, move_input, reject_input
 from viggle_watch.outputs.finished import file_away
 from viggle_watch.rules.pairing import RenderRequest, orphans, rule_for
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.spec import dedup_key
 from viggle_watch.watch.filters import is_ignored
-from viggle_watch.watch.scanner import Entry, scan_entries
 from viggle_watch.watch.stability import SettleTracker, StableFile
 
 log = structlog.get_logger()
 BATCH: Final = 64  # small settled images handled per store commit
-UNUSED_REASON: Final = "not an image or video that a rule on this folder takes"
 # (path, size, mtime_ns, now) → True when this host may handle the settled input (shared store)
 InputClaim = Callable[[Path, int, int, float], bool]
 
@@ -59,7 +58,7 @@ class Intake:
         self._since: dict[Path, float] = {}
         self._facts = Facts()
         self._links: set[Path] = set()
-        self._unused: set[Path] = set()  # files said to be ignored (said once each)
+        self._unused = UnusedLog()  # files no rule takes: said once each
         self._arrivals = Arrivals(incomplete_grace_s)
 
     def set_rules(self, rules: Iterable[Rule]) -> None:
@@ -80,21 +79,14 @@ class Intake:
         the same size and mtime is skipped without another stat.
         """
         found = 0
-        surveyed, unused = self.survey(self._rules)
+        surveyed, unused = survey(self._rules)
         for rule, entries in surveyed:
             self._refuse_links(rule, now)
             for entry in entries:
                 self._tracker.touch_scanned(entry.path, (entry.size, entry.mtime_ns), now)
                 found += 1
-        self._note_unused(unused)
+        self._unused.note(unused)
         return found
-
-    def _note_unused(self, unused: dict[Path, set[Path]]) -> None:
-        """Say once per file that nothing will happen to it (a .gif, a .txt, a .heic ...)."""
-        now_unused: set[Path] = set().union(*unused.values())
-        for path in sorted(now_unused - self._unused):
-            log.info("file_ignored", path=str(path), reason=UNUSED_REASON)
-        self._unused = now_unused
 
     def _refuse_links(self, rule: Rule, now: float) -> None:
         """A symlink in a watch folder is never followed: say so once, in failed/."""
@@ -118,41 +110,9 @@ class Intake:
         self._reject(rule, link, problem, now)
 
     @staticmethod
-    def entries(rule: Rule) -> list[Entry]:
-        """What in a rule's watch folder this kind of rule could turn into work."""
-        return Intake.split(rule)[0]
-
-    @staticmethod
-    def split(rule: Rule) -> tuple[list[Entry], set[Path]]:
-        """What in a rule's watch folder this kind of rule could turn into work, and the other
-        files there (none in a jobs folder: its manifests name the files around them)."""
-        jobs = isinstance(rule, JobsRule)
-        out: list[Entry] = []
-        others: set[Path] = set()
-        for entry in scan_entries(rule.watch, recursive=rule.recursive and not jobs, dirs=jobs):
-            if entry.is_dir or wanted(rule, entry.path):
-                out.append(entry)
-            elif not jobs:
-                others.add(entry.path)
-        return out, others
-
-    @staticmethod
-    def survey(
-        rules: Iterable[Rule],
-    ) -> tuple[list[tuple[Rule, list[Entry]]], dict[Path, set[Path]]]:
-        """Each rule's candidates, and per watch folder the files no rule there takes."""
-        surveyed: list[tuple[Rule, list[Entry]]] = []
-        unused: dict[Path, set[Path]] = {}
-        for rule in rules:
-            entries, others = Intake.split(rule)
-            surveyed.append((rule, entries))
-            unused[rule.watch] = unused[rule.watch] & others if rule.watch in unused else others
-        return surveyed, unused
-
-    @staticmethod
     def candidates(rule: Rule) -> list[Path]:
         """What in a rule's watch folder could become work (files; job folders too)."""
-        return [entry.path for entry in Intake.entries(rule)]
+        return [entry.path for entry in candidates(rule)]
 
     def tick(self, now: float) -> int:
         """Enqueue the jobs for everything that has settled; return how many were new."""
