@@ -9,6 +9,8 @@ neither, proves nothing: the key is "not checked" and the flag stays as it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from time import monotonic
 from typing import Final, Literal
 
 import structlog
@@ -19,20 +21,32 @@ from viggle_watch.viggle.client import ViggleClient
 
 log = structlog.get_logger()
 KEY_RECHECK_S: Final = 300.0
+HOLD_CACHE_S: Final = 1.0  # how stale the flags may be when a tick asks whether to hold
 KeyVerdict = Literal["accepted", "refused", "not checked"]
 
 
 class Gatekeeper:
     """A ``render.gate.Gate`` over the store's flags, and the API key's check."""
 
-    def __init__(self, flags: FlagStore, client: ViggleClient) -> None:
+    def __init__(
+        self, flags: FlagStore, client: ViggleClient, *, clock: Callable[[], float] = monotonic
+    ) -> None:
         self._flags = flags
         self._client = client
+        self._clock = clock
+        self._cached: tuple[float, str | None] = (-HOLD_CACHE_S, None)
 
     def holding(self) -> str | None:
-        return self._flags.holding()
+        """Read from the store at most every ``HOLD_CACHE_S`` (every tick asks): a pause set
+        by a person, or on another host, holds within that time."""
+        at, held = self._cached
+        if self._clock() - at >= HOLD_CACHE_S:
+            held = self._flags.holding()
+            self._cached = (self._clock(), held)
+        return held
 
     def key_refused(self, reason: str, now: float) -> None:
+        self._cached = (-HOLD_CACHE_S, None)  # this host holds from its very next step
         if self._flags.raise_flag(Flag.KEY_REFUSED, reason, now=now):
             log.error(
                 "submissions_paused",
@@ -48,6 +62,7 @@ class Gatekeeper:
         elif verdict == "not checked":
             log.warning("api_key_not_checked", reason=reason)
         elif self._flags.lower(Flag.KEY_REFUSED):
+            self._cached = (-HOLD_CACHE_S, None)
             log.info("api_key_accepted", hint="submissions resume")
         return verdict
 
