@@ -1,10 +1,11 @@
 """The gate the render ticks ask before new paid work, kept in the store's flags so that every
 host and every restart obeys it: a person's ``pause``, and Viggle's refusal of the API key.
 
-The key is checked with a free authenticated call (``GET /api/credits``) at start-up and every
-``KEY_RECHECK_S``: a 401/403 raises ``key_refused`` (logged once, shown by ``status``); the next
-check that passes lowers it and submissions resume. A network failure, or an answer that is
-neither, proves nothing: the key is "not checked" and the flag stays as it was.
+The key is checked with a free authenticated call (``GET /api/credits``) at start-up, and
+every ``KEY_RECHECK_S`` while it stands refused: a 401/403 raises ``key_refused`` (logged once,
+shown by ``status``); the next check that passes lowers it and submissions resume. A network
+failure, or an answer that is neither, proves nothing: the key is "not checked" and the flag
+stays as it was.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ class Gatekeeper:
             self._cached = (-HOLD_CACHE_S, None)
             log.info("api_key_accepted", hint="submissions resume")
         return verdict
+
+    def recheck(self, now: float) -> None:
+        """Every few minutes: ask again only while the key stands refused (a good key needs
+        no asking: the next paid call would show a refusal)."""
+        if any(r.flag == Flag.KEY_REFUSED for r in self._flags.raised()):
+            self.check_key(now)
 
 
 def ask_about_key(client: ViggleClient) -> tuple[KeyVerdict, str]:

@@ -126,7 +126,7 @@ class Service:
         self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
 
         def check_key() -> None:
-            self.gatekeeper.check_key(self.clock.time())
+            self.gatekeeper.recheck(self.clock.time())
 
         # checked once above, before the first tick: then every few minutes
         self.scheduler.add("keycheck", check_key, KEY_RECHECK_S, first_after_s=KEY_RECHECK_S)

@@ -58,18 +58,19 @@ class Preparer:
         waiting = self._store.due(State.WAITING_BUDGET, now, limit=BATCH)
         for job in waiting:
             self._recheck(job, now)
-        held = self.gate.holding() is not None  # paused, or the key refused: nothing new
-        room = 0 if held else BATCH
+        room = BATCH
         if self._admit_window is not None:
             room = min(room, self._admit_window - self._store.count_in(PREPARING_ONLY))
         queued = self._store.due(State.QUEUED, now, limit=room) if room > 0 else []
-        for job in queued:
-            self._admit(job, now)
         preparing = [
             j
             for j in self._store.due(State.PREPARING, now, limit=BATCH)
             if not j.assets.get("ready")
         ]
+        # paused, or the key refused: nothing new (asked only when there is work: idle is free)
+        held = bool(queued or preparing) and self.gate.holding() is not None
+        for job in [] if held else queued:
+            self._admit(job, now)
         for job in preparing:  # what was paid for is still polled while held
             self._prepare(job, now, create=not held)
         return len(waiting) + len(queued) + len(preparing)

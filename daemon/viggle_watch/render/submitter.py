@@ -97,14 +97,17 @@ class Submitter:
 
     def tick(self, now: float) -> int:
         """Submit what fits; return how many POSTs were made."""
-        if self.draining or not self._breaker.allows(now) or self.gate.holding():
+        if self.draining or not self._breaker.allows(now):
             return 0
         slots = self._settings.max_in_flight - self._store.count_in(IN_FLIGHT)
         if slots <= 0:
             return 0
         sent = 0
         self.full = self._refused = False
-        for job in self._store.due(State.PREPARING, now, limit=200):
+        due = self._store.due(State.PREPARING, now, limit=200)
+        if due and self.gate.holding():  # asked only when there is work: an idle tick is free
+            return 0
+        for job in due:
             if sent >= slots or self.draining or self.full or self._refused:
                 break
             if job.assets.get("ready") and self._within_budget(job, now):
