@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.stepping import Stepper
 from tests.support.workspace import KEY, Workspace
+from viggle_watch.cli.bulk import confirmed
 from viggle_watch.media.synth import make_character_png
 from viggle_watch.store.states import State
 
@@ -60,3 +63,13 @@ def test_cancel_and_retry_by_state(stepper_for: Any, workspace: Workspace) -> No
         "3 job(s) retried; 0 skipped",
         ["queued"] * 3,
     )
+
+
+def test_end_of_input_at_the_prompt_means_no(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-D at `[y/N]` is a no, not a traceback."""
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+
+    def eof(_prompt: str) -> str:
+        raise EOFError
+
+    assert confirmed("cancel 3 job(s)?", yes=False, ask=eof) is False

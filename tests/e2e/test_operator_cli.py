@@ -50,3 +50,11 @@ def test_jobs_resolve_says_it_needs_the_api_key() -> None:
     """`jobs resolve` asks Viggle about the job, so its help says the key is needed."""
     done = run_cli("jobs", "resolve", "--help")
     assert "needs the API key" in " ".join(done.stdout.split())
+
+
+def test_check_config_without_a_key_exits_2(make_config: MakeConfig) -> None:
+    """A pre-flight script can tell: no key found is what `run` would refuse (2)."""
+    config = make_config("http://127.0.0.1:9")
+    env = {k: v for k, v in key_env(KEY).items() if k != "VIGGLE_API_KEY"}
+    done = run_cli("check-config", str(config.source), env=env)
+    assert (done.returncode, "API key" in done.stdout) == (2, True)

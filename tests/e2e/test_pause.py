@@ -59,8 +59,6 @@ def test_check_config_says_whether_viggle_accepts_the_key(
         emu.emulator.set_faults(Faults(refuse_keys=True))
         revoked = cli(config, "check-config")
         calls = emu.emulator.stats()["calls"]
-    assert ("accepted by Viggle" in good.stdout, "refused by Viggle" in revoked.stdout) == (
-        True,
-        True,
-    )
+    assert (good.returncode, "accepted by Viggle" in good.stdout) == (0, True)
+    assert (revoked.returncode, "refused by Viggle" in revoked.stdout) == (1, True)
     assert set(calls) == {"GET /api/credits"}

@@ -37,7 +37,12 @@ def confirmed(question: str, *, yes: bool, ask: Callable[[str], str] = input) ->
         return True
     if not sys.stdin.isatty():
         raise ViggleWatchError(f"{question} Add --yes to do it without being asked.")
-    return ask(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    try:
+        answer = ask(f"{question} [y/N] ")
+    except EOFError:  # Ctrl-D at the prompt: no
+        print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def run_bulk(jobs: list[Job], verb: str, act: Callable[[Job], Job], *, yes: bool) -> int:

@@ -112,8 +112,7 @@ def _check(args: argparse.Namespace) -> int:
 
     if args.path is not None:
         args.config = args.path
-    print_check(_config(args), _console())
-    return EXIT_OK
+    return print_check(_config(args), _console())
 
 
 def _sim(args: argparse.Namespace) -> int:

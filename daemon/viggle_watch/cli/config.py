@@ -29,9 +29,10 @@ from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import JobStore
 
 
-def print_check(config: Config, console: Console) -> None:
+def print_check(config: Config, console: Console) -> int:
     """The resolved rules and the observer each watch folder will use; raises what `run` would
-    refuse (missing folders, unreadable scene videos)."""
+    refuse (missing folders, unreadable scene videos). Returns the exit code: 2 without an API
+    key (`run` would refuse to start), 1 when Viggle refuses the key, else 0."""
     check_paths(config)
     console.print(f"{config.source}: OK, {len(config.rules)} rule(s)")
     for rule in config.rules:
@@ -46,10 +47,11 @@ def print_check(config: Config, console: Console) -> None:
     try:
         key = resolve_api_key(config)
     except ConfigError as exc:
-        console.print(f"  [yellow]warning[/yellow]: {exc} (`run` needs it)")
-        return
+        console.print(f"  [red]error[/red]: {exc} (`run` needs it)")
+        return 2
     verdict, reason = ask_about_key(make_client(config, key))
     console.print(f"  API key: {_KEY_WORDS[verdict]}{f' ({reason})' if reason else ''}")
+    return 1 if verdict == "refused" else 0
 
 
 _KEY_WORDS: Final = {
