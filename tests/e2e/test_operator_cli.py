@@ -58,3 +58,27 @@ def test_check_config_without_a_key_exits_2(make_config: MakeConfig) -> None:
     env = {k: v for k, v in key_env(KEY).items() if k != "VIGGLE_API_KEY"}
     done = run_cli("check-config", str(config.source), env=env)
     assert (done.returncode, "API key" in done.stdout) == (2, True)
+
+
+def test_reload_without_a_running_service_says_so(make_config: MakeConfig) -> None:
+    """No service on the state directory: exit 2 and which directory, not a raw errno."""
+    config = make_config("http://127.0.0.1:9")
+    done = run_cli("reload", "--config", str(config.source), env=key_env(KEY))
+    assert (
+        done.returncode,
+        f"no viggle-watch is running on {config.state_dir}" in done.stderr,
+    ) == (
+        2,
+        True,
+    )
+    assert "Errno" not in done.stderr
+
+
+def test_check_config_shows_output_mode_as_written(make_config: MakeConfig) -> None:
+    """`output_mode` is shown in octal ("0644"), as a person writes it, not as 420."""
+    config = make_config("http://127.0.0.1:9")
+    done = run_cli("check-config", str(config.source), env=key_env(KEY))
+    assert ('"output_mode": "0644"' in done.stdout, '"output_mode": 420' in done.stdout) == (
+        True,
+        False,
+    )

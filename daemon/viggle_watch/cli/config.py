@@ -15,7 +15,7 @@ from rich.table import Table
 
 from viggle_watch.app.clients import make_client
 from viggle_watch.app.gatekeeper import ask_about_key
-from viggle_watch.app.service import PID_FILE
+from viggle_watch.app.lock import holder_of
 from viggle_watch.app.settings import check_paths, watch_roots
 from viggle_watch.app.storage import host_name, open_backend, state_db_path, store_exists
 from viggle_watch.cli.plan import Planner
@@ -37,6 +37,7 @@ def print_check(config: Config, console: Console) -> int:
     console.print(f"{config.source}: OK, {len(config.rules)} rule(s)")
     for rule in config.rules:
         details = rule.model_dump(mode="json", exclude={"name", "kind", "watch", "output"})
+        details["output_mode"] = f"{rule.output_mode:04o}"  # as it is written in the file
         console.print(f"  [bold]{rule.name}[/bold] ({rule.kind}): {rule.watch} → {rule.output}")
         console.print(f"    {json.dumps(details, sort_keys=True)}")
     for root in watch_roots(config):
@@ -163,15 +164,17 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
 
 
 def send_reload(config: Config) -> int:
-    """SIGHUP to the running service of this config (its pid file is in state_dir)."""
-    pid_file = config.state_dir / PID_FILE
-    try:
-        pid = int(pid_file.read_text(encoding="utf-8").strip())
-        os.kill(pid, signal.SIGHUP)
-    except (OSError, ValueError) as exc:
+    """SIGHUP to the service running on this config's state directory (its lock names it)."""
+    holder = holder_of(config.state_dir)
+    if holder is None or not holder.pid:
         raise ViggleWatchError(
-            f"no running service found for {config.source} ({pid_file}: {exc}); "
-            "under systemd use `systemctl reload viggle-watch`"
-        ) from None
+            f"no viggle-watch is running on {config.state_dir} (the state_dir of "
+            f"{config.source}); under systemd use `systemctl reload viggle-watch`"
+        )
+    pid = holder.pid
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except OSError as exc:
+        raise ViggleWatchError(f"cannot signal the service (pid {pid}): {exc.strerror}") from None
     print(f"asked the service (pid {pid}) to reload {config.source}")
     return 0
