@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.stepping import Stepper
 from tests.support.workspace import Workspace
+from viggle_watch.cli.config import waiting_partners
 from viggle_watch.cli.plan import Planner
 from viggle_watch.media.synth import make_character_png, make_driving_mp4, make_video
 from viggle_watch.store.assets import AssetStore
@@ -111,3 +112,20 @@ def test_plan_and_the_intake_decide_alike_for_every_rule_kind(
         ("jobs", "escape.job.yaml", "refuse"),
         ("jobs", "bad.job.yaml", "refuse"),
     }
+
+
+def test_status_names_the_same_waiting_partners_as_the_intake(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """`status`'s waiting partners come from the same pairing decision the intake makes (it
+    decodes nothing, so the files here are all good ones)."""
+    root = workspace.root
+    fill(root)
+    for bad in ("dave.webm", "dave.png"):
+        (root / "pairs" / bad).unlink()
+    st: Stepper = stepper_for("http://127.0.0.1:9", rules=[rule("pairs", "pairs")])
+    shown = waiting_partners(st.service.config)
+    st.ingest()
+    waiting = st.service.intake.waiting_partners().items()
+    taken = {name: sorted(Path(p).name for p in files) for name, files in waiting}
+    assert (shown, taken) == ({"pairs": ["carol.png"]},) * 2

@@ -21,10 +21,10 @@ from viggle_watch.app.storage import host_name, open_backend, state_db_path, sto
 from viggle_watch.cli.plan import Planner
 from viggle_watch.config import Config, PairsRule, resolve_api_key
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
+from viggle_watch.intake.decide import Make, Wait, decide_file
 from viggle_watch.intake.tick import Intake
 from viggle_watch.intake.unused import survey
 from viggle_watch.logs import redact_text
-from viggle_watch.rules.pairing import is_image, is_video
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import JobStore
 
@@ -108,18 +108,21 @@ def roots_report(config: Config) -> list[dict[str, Any]]:
 
 
 def waiting_partners(config: Config) -> dict[str, list[str]]:
-    """For `pairs` rules: files in the watch folder whose partner has not arrived yet."""
+    """For `pairs` rules: files in the watch folder whose partner has not arrived yet, by the
+    intake's own pairing decision (``intake.decide``; no file is decoded for this)."""
     out: dict[str, list[str]] = {}
     for rule in config.rules:
         if not isinstance(rule, PairsRule):
             continue
-        files = [p for p in Intake.candidates(rule) if is_image(p) or is_video(p)]
-        stems: dict[str, list[Path]] = {}
-        for p in files:
-            stems.setdefault(p.stem, []).append(p)
-        lone = sorted(p.name for group in stems.values() if len(group) == 1 for p in group)
-        if lone:
-            out[rule.name] = lone
+        waiting: dict[str, Path] = {}
+        for path in Intake.candidates(rule):
+            decision = decide_file(rule, path, None, waiting)
+            if isinstance(decision, Wait):
+                waiting[decision.stem] = path
+            elif isinstance(decision, Make):
+                waiting.pop(path.stem, None)
+        if waiting:
+            out[rule.name] = sorted(p.name for p in waiting.values())
     return out
 
 
