@@ -34,6 +34,7 @@ from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, JobsRule, load_config
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.intake.decide import wanted
+from viggle_watch.intake.remembered import Remembered
 from viggle_watch.intake.tick import Intake
 from viggle_watch.logs import register_secret
 from viggle_watch.notify.hooks import HookRunner
@@ -348,6 +349,7 @@ def build_service(
             tracker,
             claim=input_claimer(hosts, config),
             incomplete_grace_s=config.incomplete_grace,
+            remembered=Remembered.open(config.state_dir),
         ),
         preparer=Preparer(
             wiring,

@@ -22,6 +22,7 @@ from viggle_watch.cli.plan import Planner
 from viggle_watch.config import Config, PairsRule, resolve_api_key
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
 from viggle_watch.intake.decide import Make, Wait, decide_file
+from viggle_watch.intake.remembered import Remembered
 from viggle_watch.intake.tick import Intake
 from viggle_watch.intake.unused import survey
 from viggle_watch.logs import redact_text
@@ -128,12 +129,14 @@ def waiting_partners(config: Config) -> dict[str, list[str]]:
 
 def run_plan(config: Config, as_json: bool, console: Console) -> int:
     db = open_backend(config, readonly=True) if store_exists(config) else None
+    remembered = Remembered.open(config.state_dir)
     try:
         store = JobStore(db) if db else None
-        planner = Planner(config, store, AssetStore(db) if db else None)
+        planner = Planner(config, store, AssetStore(db) if db else None, remembered)
         now = time.time()
         lines, spent = planner.plan(now), planner.spent_today(now)
     finally:
+        remembered.close()
         if db is not None:
             db.close()
     if as_json:

@@ -15,6 +15,7 @@ from viggle_watch.clock import day_of
 from viggle_watch.config import Config, Rule
 from viggle_watch.intake.decide import Make, Refuse, Wait, skip_for_collision
 from viggle_watch.intake.facts import Facts
+from viggle_watch.intake.remembered import Remembered
 from viggle_watch.intake.spec import SpecBuilder
 from viggle_watch.intake.tick import Intake
 from viggle_watch.render.budget import beyond_cap, estimate_credits
@@ -44,10 +45,16 @@ class Planner:
     """Each rule's candidates, in order, through the intake's own decision (``Facts.decide``):
     what the service would make of the folders as they are, without changing anything."""
 
-    def __init__(self, config: Config, store: JobStore | None, assets: AssetStore | None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: JobStore | None,
+        assets: AssetStore | None,
+        remembered: Remembered | None = None,
+    ) -> None:
         self._config, self._store, self._assets = config, store, assets
-        self._specs = SpecBuilder()
-        self._facts = Facts()
+        self._specs = SpecBuilder(remembered)  # what the service or an earlier plan measured
+        self._facts = Facts(remembered)
 
     def plan(self, now: float) -> list[Planned]:
         lines: list[Planned] = []

@@ -5,6 +5,7 @@ names looked at, and a scene video's length (probed once per path, size and mtim
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 
 from viggle_watch.config import JobsRule, Rule
@@ -19,6 +20,7 @@ from viggle_watch.intake.decide import (
     role_of,
     video_role,
 )
+from viggle_watch.intake.remembered import Remembered, identity_of
 from viggle_watch.intake.spec import read_text
 from viggle_watch.rules.manifest import FOLDER_MANIFEST, ManifestError, folder_request
 from viggle_watch.rules.manifest import manifest_request as read_manifest
@@ -28,11 +30,16 @@ from viggle_watch.watch.filters import is_ignored
 NOT_REGULAR = "is not a regular file (a link, a pipe or a device); only regular files are read"
 
 
-class Facts:
-    """Gathers what ``decide`` needs and asks it; remembers scene videos' measurements."""
+Verdict = VideoFacts | Problem | None  # a video's facts, or why a file cannot be sent
 
-    def __init__(self) -> None:
-        self._videos: dict[tuple[str, str, int, int], VideoFacts | Problem] = {}
+
+class Facts:
+    """Gathers what ``decide`` needs and asks it; measures each identity of a file once (in
+    this process, and across processes through ``remembered``)."""
+
+    def __init__(self, remembered: Remembered | None = None) -> None:
+        self._remembered = remembered or Remembered.nothing()
+        self._here: dict[tuple[str, str, str], Verdict] = {}  # a scene video, once per job
 
     def decide(self, rule: Rule, path: Path, waiting: Mapping[str, Path]) -> Decision:
         """What the settled ``path`` becomes under ``rule`` (see ``intake.decide``)."""
@@ -48,20 +55,37 @@ class Facts:
         """Why ``path`` cannot be sent in the role ``rule`` (or a manifest's ``mode``) gives
         it, or None."""
         role = role_of(rule, path, mode)
-        if role in ("image", "character"):
-            return check_image(path, allow_webp=role == "character")
         if role is None:
             return None
-        facts = self.video(path, role)
+        facts = self.verdict(path, role)
         return facts if isinstance(facts, Problem) else None
 
     def video(self, path: Path, role: str) -> VideoFacts | Problem:
-        """A video measured once per (path, role, size, mtime), not once per job."""
-        st = path.stat()
-        key = (str(path), role, st.st_size, st.st_mtime_ns)
-        if key not in self._videos:
-            self._videos[key] = check_video(path, role=role)
-        return self._videos[key]
+        """A video's facts, or why it cannot be sent in ``role``."""
+        facts = self.verdict(path, role)
+        assert facts is not None
+        return facts
+
+    def verdict(self, path: Path, role: str) -> Verdict:
+        """The check of ``path`` in ``role``, remembered by the file's identity."""
+        try:
+            identity = identity_of(path.stat())
+        except OSError:
+            return _check(path, role)  # says why it cannot be read
+        key = (str(path), role, identity)
+        if key in self._here:
+            return self._here[key]
+        found = self._remembered.get(path, role, identity)
+        if isinstance(found, dict):
+            verdict = _verdict_of(found)
+        else:
+            verdict = _check(path, role)
+            if not (isinstance(verdict, Problem) and verdict.code == "unreadable"):
+                self._remembered.put(path, role, identity, _document(verdict))
+        if len(self._here) > 4096:
+            self._here.clear()  # a bound: only the scene videos of a tick need to stay
+        self._here[key] = verdict
+        return verdict
 
     def scene_seconds(self, request: RenderRequest) -> float | None:
         """The request's scene video length (None without one); ``ValueError`` saying why
@@ -108,6 +132,25 @@ class Facts:
             if problem is not None:
                 break
         return looked
+
+
+def _check(path: Path, role: str) -> Verdict:
+    if role in ("image", "character"):
+        return check_image(path, allow_webp=role == "character")
+    return check_video(path, role=role)
+
+
+def _document(verdict: Verdict) -> dict[str, object]:
+    if isinstance(verdict, Problem):
+        return {"problem": asdict(verdict)}
+    return {"video": None if verdict is None else asdict(verdict)}
+
+
+def _verdict_of(doc: dict[str, object]) -> Verdict:
+    problem, video = doc.get("problem"), doc.get("video")
+    if isinstance(problem, dict):
+        return Problem(**problem)
+    return VideoFacts(**video) if isinstance(video, dict) else None
 
 
 def missing_assets(rule: Rule) -> list[Path]:

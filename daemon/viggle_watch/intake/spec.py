@@ -5,12 +5,14 @@ the settle tick asks of a file (what a host claims, what may share a store batch
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 from viggle_watch.config import PairsRule, Rule
+from viggle_watch.intake.remembered import Remembered, identity_of
 from viggle_watch.outputs.naming import JOB_PLACEHOLDER, render_stem, safe_stem
 from viggle_watch.rules.manifest import MAX_MANIFEST_BYTES
 from viggle_watch.rules.pairing import RenderRequest, is_image
@@ -41,17 +43,31 @@ def _choices(request: RenderRequest) -> RenderChoices:
 
 
 class SpecBuilder:
-    """Hashes each input once per (role, path, size, mtime); fixed assets are hashed once."""
+    """Hashes each identity of an input once (in this process, and across processes through
+    ``remembered``); fixed assets are hashed once."""
 
-    def __init__(self) -> None:
+    def __init__(self, remembered: Remembered | None = None) -> None:
+        self._remembered = remembered or Remembered.nothing()
         self._refs: dict[tuple[str, Path, int, int], InputRef] = {}
 
     def ref(self, role: str, path: Path, *, duration_s: float | None = None) -> InputRef:
         st = path.stat()
         key = (role, path, st.st_size, st.st_mtime_ns)
         if key not in self._refs:
-            self._refs[key] = InputRef(role, str(path), sha256_file(path), st.st_size, duration_s)
+            self._refs[key] = InputRef(
+                role, str(path), self.sha256(path, st), st.st_size, duration_s
+            )
         return self._refs[key]
+
+    def sha256(self, path: Path, st: os.stat_result) -> str:
+        identity = identity_of(st)
+        found = self._remembered.get(path, "sha256", identity)
+        if isinstance(found, str):
+            return found
+        digest = sha256_file(path)
+        if identity_of(path.stat()) == identity:  # not written to while it was read
+            self._remembered.put(path, "sha256", identity, digest)
+        return digest
 
     def build(self, request: RenderRequest, *, now: float, video_s: float | None) -> JobSpec:
         rule, scene, o = request.rule, request.scene, request.overrides

@@ -21,6 +21,7 @@ from viggle_watch.intake.arrival import Arrivals
 from viggle_watch.intake.checks import Problem, error_document
 from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
 from viggle_watch.intake.facts import Facts, missing_assets
+from viggle_watch.intake.remembered import Remembered
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
 from viggle_watch.intake.unused import UnusedLog, candidates, survey
 from viggle_watch.outputs.filing import FILED, PROCESSED, move_input, reject_input
@@ -48,15 +49,16 @@ class Intake:
         *,
         claim: InputClaim | None = None,
         incomplete_grace_s: float = 0.0,
+        remembered: Remembered | None = None,
     ) -> None:
         self._store = store
         self._claim = claim
         self._rules = tuple(rules)
         self._tracker = tracker
-        self._specs = SpecBuilder()
+        self._specs = SpecBuilder(remembered)
         self._waiting: dict[str, dict[str, Path]] = defaultdict(dict)  # rule → stem → file
         self._since: dict[Path, float] = {}
-        self._facts = Facts()
+        self._facts = Facts(remembered)
         self._links: set[Path] = set()
         self._unused = UnusedLog()  # files no rule takes: said once each
         self._arrivals = Arrivals(incomplete_grace_s)
