@@ -24,7 +24,7 @@ from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.logs import configure_logging
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
-from viggle_watch.store.states import State
+from viggle_watch.store.states import IN_FLIGHT, State
 
 
 def write_config(root: Path, url: str, args: argparse.Namespace) -> Path:
@@ -72,7 +72,7 @@ def main() -> None:
         for i in range(args.renders):
             (root / "staging" / f"c{i}.png").replace(root / "in" / f"c{i}.png")
         # the clock starts when the first job is queued: settle time is not render time
-        while not service.store.counts()[State.QUEUED] and not service.store.in_flight():
+        while not service.store.counts()[State.QUEUED] and not service.store.count_in(IN_FLIGHT):
             time.sleep(0.005)
         started = time.monotonic()
         while service.store.counts()[State.DONE] < args.renders:

@@ -5,47 +5,16 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 import sys
-import threading
 from collections.abc import MutableMapping
 from typing import Any, Final, Literal, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor
 
+from viggle_watch.redaction import REDACTED, redact_text
+
 LogFormat = Literal["auto", "console", "json"]
-REDACTED: Final = "***"
-_BEARER: Final = re.compile(r"(?i)(bearer\s+)[^\s'\",]+")
-_KEYLIKE: Final = re.compile(r"\bsk-[A-Za-z0-9_\-]{4,}")
-_URL_QUERY: Final = re.compile(r"(https?://[^\s?#'\"]+)\?[^\s#'\"]*")
-_USERINFO: Final = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/:@\s]+):[^@/\s]+@")
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-
-
-def register_secret(value: str) -> None:
-    """Redact ``value`` wherever it would appear in a log line from now on."""
-    if value:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-def redact_url(url: str) -> str:
-    """A URL with its query string (signatures, tokens) replaced."""
-    return _URL_QUERY.sub(rf"\1?{REDACTED}", url)
-
-
-def redact_text(text: str) -> str:
-    """Remove registered secrets, bearer tokens, key-like strings and URL query strings."""
-    with _secrets_lock:
-        secrets = list(_secrets)
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    text = _BEARER.sub(rf"\1{REDACTED}", text)
-    text = _KEYLIKE.sub(REDACTED, text)
-    text = _USERINFO.sub(rf"\1:{REDACTED}@", text)  # postgresql://user:password@host
-    return _URL_QUERY.sub(rf"\1?{REDACTED}", text)
 
 
 def _redact_value(value: Any) -> Any:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.waits import wait_for
-from viggle_watch.watch.observer import Watching, WatchRoot, start_observer, start_observers
+from viggle_watch.watch.mounts import WatchRoot
+from viggle_watch.watch.observer import Watching, start_observer, start_observers
 from viggle_watch.watch.scanner import in_scope
 
 FAST_POLL_S = 0.1

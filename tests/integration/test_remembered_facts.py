@@ -14,9 +14,9 @@ import viggle_watch.intake.facts as facts_module
 import viggle_watch.intake.spec as spec_module
 from viggle_watch.intake.checks import Problem, VideoFacts
 from viggle_watch.intake.facts import Facts
-from viggle_watch.intake.remembered import FILE_NAME, Remembered
 from viggle_watch.intake.spec import SpecBuilder
 from viggle_watch.media.synth import make_character_png, make_video
+from viggle_watch.store.remembered import FILE_NAME, Remembered
 
 
 def forbid_measuring(monkeypatch: pytest.MonkeyPatch) -> None:

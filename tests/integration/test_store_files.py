@@ -35,7 +35,7 @@ def test_database_pragmas(sqlite_db: Database) -> None:
             conn.execute(f"PRAGMA {name}").fetchone()[0]
             for name in ("journal_mode", "synchronous", "foreign_keys", "user_version")
         )
-    assert (pragmas, sqlite_db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 5), 5, 5)
+    assert (pragmas, sqlite_db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 5), 6, 6)
 
 
 def test_open_readonly_missing_file_is_a_clear_store_error(tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ import pytest
 import structlog
 
 from tests.support.logs import logs_into
-from viggle_watch import logs
-from viggle_watch.logs import redact, redact_text, redact_url, register_secret
+from viggle_watch import redaction
+from viggle_watch.logs import redact
+from viggle_watch.redaction import redact_text, redact_url, register_secret
 
 KEY = "vk-live-0123456789abcdef"  # not sk-like: only registration can hide it
 
@@ -21,7 +22,7 @@ KEY = "vk-live-0123456789abcdef"  # not sk-like: only registration can hide it
 @pytest.fixture(autouse=True)
 def fresh_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no registered secrets and leaves none behind."""
-    monkeypatch.setattr(logs, "_secrets", set())
+    monkeypatch.setattr(redaction, "_secrets", set())
 
 
 @pytest.fixture

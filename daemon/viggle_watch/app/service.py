@@ -26,7 +26,6 @@ from viggle_watch.app.settings import (
     check_paths,
     output_rules,
     submit_settings,
-    watch_roots,
 )
 from viggle_watch.app.storage import STATE_DB, open_backend, state_db_path
 from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
@@ -34,13 +33,12 @@ from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, JobsRule, load_config
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.intake.decide import wanted
-from viggle_watch.intake.remembered import Remembered
 from viggle_watch.intake.tick import Intake
-from viggle_watch.logs import register_secret
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_metrics
 from viggle_watch.outputs.atomic import part_path
 from viggle_watch.outputs.finished import Finisher
+from viggle_watch.redaction import register_secret
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.downloader import Downloader, OutputSettings, stale_parts
 from viggle_watch.render.poller import Poller
@@ -52,7 +50,9 @@ from viggle_watch.store.backend import Backend
 from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.remembered import Remembered
 from viggle_watch.store.states import State
+from viggle_watch.watch.mounts import watch_roots
 from viggle_watch.watch.observer import Watching, start_observers
 from viggle_watch.watch.stability import SettleTracker
 

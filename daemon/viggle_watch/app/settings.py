@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from pathlib import Path
 from types import MappingProxyType
 
-from viggle_watch.config import Config, JobsRule, Rule
+from viggle_watch.config import Config, Rule
 from viggle_watch.config.kinds import fixed_inputs
 from viggle_watch.errors import ConfigError, NotReadyError
 from viggle_watch.intake.facts import Facts
 from viggle_watch.render.budget import Budget
 from viggle_watch.render.downloader import OutputRule
 from viggle_watch.render.submitter import SubmitSettings
-from viggle_watch.watch.mounts import choose_observer, parse_mounts, read_mounts
-from viggle_watch.watch.observer import WatchRoot
 
 
 def check_paths(config: Config) -> None:
@@ -73,32 +69,6 @@ def output_rules(config: Config) -> Mapping[str, OutputRule]:
             for r in config.rules
         }
     )
-
-
-def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
-    """Each watch folder with the observer it gets (native, or polling on network shares)."""
-    table = parse_mounts(read_mounts() if mounts is None else mounts)
-    roots: dict[Path, WatchRoot] = {}
-    for rule in config.rules:
-        observer = rule.observer
-        if config.store.url and observer == "auto":  # inotify cannot see other hosts' writes
-            observer = "polling"
-        choice = choose_observer(
-            rule.watch.resolve(), observer, table, poll_interval_s=config.polling_interval
-        )
-        if observer != rule.observer:
-            choice = replace(
-                choice, reason="the store is shared by several hosts; inotify sees only this one"
-            )
-        recursive = rule.recursive or isinstance(rule, JobsRule)
-        roots[rule.watch] = WatchRoot(
-            rule.watch,
-            choice.kind,
-            recursive=recursive,
-            poll_interval_s=config.polling_interval,
-            reason=choice.reason,
-        )
-    return [roots[k] for k in sorted(roots)]
 
 
 def admit_window(config: Config) -> int | None:

@@ -10,19 +10,10 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from viggle_watch.app.lock import ServiceLock, holder_of
-from viggle_watch.app.storage import host_name, open_backend
-from viggle_watch.cli.config import roots_report, waiting_partners
-from viggle_watch.cli.status import gather_status, print_status, service_state, status_view
-from viggle_watch.clock import day_of, iso
-from viggle_watch.config import Config, load_config, resolve_api_key
+from viggle_watch.config import Config, load_config
 from viggle_watch.errors import ViggleWatchError
-from viggle_watch.intake.facts import missing_assets
-from viggle_watch.store.flags import FlagStore
-from viggle_watch.store.hosts import HostStore
-from viggle_watch.store.jobs import JobStore
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,7 +36,10 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from viggle_watch.app.lock import ServiceLock
     from viggle_watch.app.service import build_service  # the service's imports: `run` only
+    from viggle_watch.app.storage import host_name
+    from viggle_watch.config import resolve_api_key
 
     config = _config(args)
     lock = ServiceLock(config.state_dir)  # first: a second service must touch nothing
@@ -58,41 +52,15 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _gather(config: Config) -> dict[str, Any]:
-    db = open_backend(config, readonly=True)
-    try:
-        now = time.time()
-        return gather_status(
-            JobStore(db),
-            today=day_of(now),
-            daily_cap=config.budget.daily_credits,
-            now=now,
-            roots=roots_report(config),
-            waiting=waiting_partners(config),
-            store_info={"backend": db.describe(), "host": db.host, "shared": db.shared},
-            hosts=HostStore(db).hosts() if db.shared else None,
-            lease_s=config.store.lease,
-        ) | {
-            "service": service_state(holder_of(config.state_dir)),
-            "held": [
-                {"flag": str(r.flag), "reason": r.reason, "host": r.host, "since": iso(r.at)}
-                for r in FlagStore(db).raised()
-            ],
-            "missing_assets": [
-                {"rule": r.name, "path": str(path)}
-                for r in config.rules
-                for path in missing_assets(r)
-            ],
-        }
-    finally:
-        db.close()
-
-
 def _status(args: argparse.Namespace) -> int:
+    from viggle_watch.cli.report import gather as _gather
+
     config = _config(args)
     if args.json:
         print(json.dumps(_gather(config), indent=2))
         return EXIT_OK
+    from viggle_watch.cli.status import print_status, status_view  # rich: for people only
+
     console = _console()
     if not args.watch:
         print_status(_gather(config), console)

@@ -8,7 +8,7 @@ import signal
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from rich.console import Console
 from rich.table import Table
@@ -16,18 +16,16 @@ from rich.table import Table
 from viggle_watch.app.clients import make_client
 from viggle_watch.app.gatekeeper import ask_about_key
 from viggle_watch.app.lock import holder_of
-from viggle_watch.app.settings import check_paths, watch_roots
+from viggle_watch.app.settings import check_paths
 from viggle_watch.app.storage import host_name, open_backend, state_db_path, store_exists
 from viggle_watch.cli.plan import Planner
-from viggle_watch.config import Config, PairsRule, resolve_api_key
+from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
-from viggle_watch.intake.decide import Make, Wait, decide_file
-from viggle_watch.intake.remembered import Remembered
-from viggle_watch.intake.tick import Intake
-from viggle_watch.intake.unused import survey
-from viggle_watch.logs import redact_text
+from viggle_watch.redaction import redact_text
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.remembered import Remembered
+from viggle_watch.watch.mounts import watch_roots
 
 
 def print_check(config: Config, console: Console) -> int:
@@ -80,51 +78,6 @@ def store_reachable(config: Config) -> str:
     except NoSchemaError:
         return "reachable; its tables are made by the first `viggle-watch run`"
     return "reachable; viggle-watch tables present"
-
-
-def roots_report(config: Config) -> list[dict[str, Any]]:
-    """Each watch folder: its observer and why, and whether it looks healthy."""
-    report = []
-    unused = survey(config.rules)[1]
-    for root in watch_roots(config):
-        problem = ""
-        if not root.path.is_dir():
-            problem = "missing (unmounted share?)"
-        elif not os.access(root.path, os.R_OK | os.X_OK):
-            problem = "not readable"
-        report.append(
-            {
-                "path": str(root.path),
-                "observer": root.kind,
-                "reason": root.reason,
-                "ok": not problem,
-                "problem": problem,
-                "ignored": unused[root.path].count if root.path in unused else 0,
-                "ignored_examples": [
-                    p.name for p in (unused[root.path].sample if root.path in unused else ())
-                ][:5],
-            }
-        )
-    return report
-
-
-def waiting_partners(config: Config) -> dict[str, list[str]]:
-    """For `pairs` rules: files in the watch folder whose partner has not arrived yet, by the
-    intake's own pairing decision (``intake.decide``; no file is decoded for this)."""
-    out: dict[str, list[str]] = {}
-    for rule in config.rules:
-        if not isinstance(rule, PairsRule):
-            continue
-        waiting: dict[str, Path] = {}
-        for path in Intake.candidates(rule):
-            decision = decide_file(rule, path, None, waiting)
-            if isinstance(decision, Wait):
-                waiting[decision.stem] = path
-            elif isinstance(decision, Make):
-                waiting.pop(path.stem, None)
-        if waiting:
-            out[rule.name] = sorted(p.name for p in waiting.values())
-    return out
 
 
 def run_plan(config: Config, as_json: bool, console: Console) -> int:

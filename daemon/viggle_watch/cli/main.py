@@ -12,17 +12,20 @@ from viggle_watch.errors import ViggleWatchError
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: not ready yet (a share, the store, another service); later
+QUIET = frozenset({"status"})  # reads and prints, logs nothing: no logging library to load
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from viggle_watch.cli.commands import COMMANDS  # after parsing: --version needs none of it
-    from viggle_watch.logs import configure_logging
 
-    # the demo talks to a person: only warnings from the service, its own lines on stdout
-    configure_logging(
-        args.log_format, level=logging.WARNING if args.command == "demo" else logging.INFO
-    )
+    if args.command not in QUIET:
+        from viggle_watch.logs import configure_logging
+
+        # the demo talks to a person: only warnings from the service, its own lines on stdout
+        configure_logging(
+            args.log_format, level=logging.WARNING if args.command == "demo" else logging.INFO
+        )
     try:
         return COMMANDS[args.command](args)
     except ViggleWatchError as exc:

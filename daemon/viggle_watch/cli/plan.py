@@ -15,13 +15,13 @@ from viggle_watch.clock import day_of
 from viggle_watch.config import Config, Rule
 from viggle_watch.intake.decide import Make, Refuse, Wait, skip_for_collision
 from viggle_watch.intake.facts import Facts
-from viggle_watch.intake.remembered import Remembered
 from viggle_watch.intake.spec import SpecBuilder
-from viggle_watch.intake.tick import Intake
+from viggle_watch.intake.unused import candidates
 from viggle_watch.render.budget import beyond_cap, estimate_credits
 from viggle_watch.rules.pairing import RenderRequest
 from viggle_watch.store.assets import AssetKind, AssetStore
 from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.remembered import Remembered
 from viggle_watch.store.spec import dedup_key
 
 WAITS = "would wait: today's daily_credits are used by the renders above"
@@ -77,7 +77,7 @@ class Planner:
     def _rule(self, rule: Rule) -> list[Planned]:
         lines: list[Planned] = []
         waiting: dict[str, Path] = {}  # a pairs rule's files whose partner is not there
-        for path in Intake.candidates(rule):
+        for path in (entry.path for entry in candidates(rule)):
             decision = self._facts.decide(rule, path, waiting)
             if isinstance(decision, Refuse):
                 lines.append(

@@ -1,8 +1,8 @@
-"""What `viggle-watch status` shows: gathered from the store, rendered for people or scripts."""
+"""What `viggle-watch status` and `jobs show` look like to a person (``cli.report`` gathers
+what they show; `--json` prints that as it is, without loading this module's rich)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -11,10 +11,6 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from viggle_watch.app.lock import Holder
-from viggle_watch.clock import iso
-from viggle_watch.store.hosts import Host
-from viggle_watch.store.jobs import Event, Job, JobStore
 from viggle_watch.store.states import State
 
 _STYLE = {
@@ -26,81 +22,6 @@ _STYLE = {
     State.SUBMITTING: "yellow",
     State.WAITING_BUDGET: "yellow",
 }
-
-
-def _why(job: Job, last_detail: str, now: float) -> str:
-    """The reason a person wants to see: the error, or why it is waiting."""
-    if job.error_message:
-        return job.error_message
-    if job.state == State.QUEUED and job.next_attempt_at > now:
-        return f"next try at {iso(job.next_attempt_at)[11:19]} UTC ({last_detail})"
-    return ""
-
-
-def _job_summary(job: Job, last_detail: str = "", now: float = 0.0) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "rule": job.rule,
-        "state": str(job.state),
-        "input": job.spec.character.path,
-        "scene": job.spec.scene.path if job.spec.scene else job.spec.scene_key,
-        "model": job.spec.model,
-        "mode": job.spec.mode,
-        "estimate_credits": job.estimate_credits,
-        "viggle_job_id": job.viggle_job_id,
-        "progress_pct": job.progress_pct,
-        "output": job.output_path,
-        "error": job.error_message,
-        "why": _why(job, last_detail, now),
-        "created_at": iso(job.created_at),
-        "updated_at": iso(job.updated_at),
-        "host": job.owner,  # the host that holds (or last held) it on a shared store
-    }
-
-
-def gather_status(
-    store: JobStore,
-    *,
-    last: int = 10,
-    today: str = "",
-    daily_cap: float | None = None,
-    now: float = 0.0,
-    roots: list[dict[str, Any]] | None = None,
-    waiting: dict[str, list[str]] | None = None,
-    store_info: dict[str, Any] | None = None,
-    hosts: list[Host] | None = None,
-    lease_s: float = 60.0,
-) -> dict[str, Any]:
-    """Counts for every state, the newest jobs, the watch folders and waiting partners; the
-    shape `status --json` prints (keys are only ever added)."""
-
-    holders = store.holders() if hosts else {}
-
-    def summary(job: Job) -> dict[str, Any]:
-        events = store.events(job.id)
-        return _job_summary(job, events[-1].detail if events else "", now)
-
-    return {
-        "credits": {"today": store.spent_on(today) if today else None, "daily_cap": daily_cap},
-        "counts": {str(state): n for state, n in store.counts().items()},
-        "jobs": [summary(j) for j in store.latest(limit=last)],
-        "uncertain": [summary(j) for j in store.latest(state=State.UNCERTAIN, limit=100)],
-        "watch": roots or [],
-        "waiting_partners": waiting or {},
-        "store": store_info or {},
-        "hosts": [
-            {
-                "name": h.name,
-                "pid": h.pid,
-                "started_at": iso(h.started_at),
-                "seen_s_ago": round(max(0.0, now - h.seen_at), 1),
-                "alive": h.pid != 0 and now - h.seen_at < lease_s,
-                "stopped": h.pid == 0,  # stopped cleanly (its jobs were released)
-                "holds": sum(1 for owner in holders.values() if owner == h.name),
-            }
-            for h in hosts or []
-        ],
-    }
 
 
 def status_view(status: dict[str, Any]) -> Group:
@@ -165,14 +86,6 @@ def _host_lines(hosts: list[dict[str, Any]]) -> list[Text]:
     return lines
 
 
-def service_state(holder: Holder | None) -> dict[str, Any]:
-    """Whether the service runs on this state directory, as `status --json` prints it."""
-    if holder is None:
-        return {"running": False}
-    since = iso(holder.since) if holder.since else None
-    return {"running": True, "pid": holder.pid, "since": since, "host": holder.host}
-
-
 def _watch_line(root: dict[str, Any]) -> Text:
     health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
     line = f"watch {escape(root['path'])}: {root['observer']} ({escape(root['reason'])}); {health}"
@@ -232,21 +145,6 @@ def print_status(status: dict[str, Any], console: Console) -> None:
     console.print(status_view(status))
 
 
-def job_detail(job: Job, events: list[Event]) -> dict[str, Any]:
-    """Everything `jobs show` prints: the job, its inputs and options, and its whole history."""
-    return {
-        **_job_summary(job),
-        "spec": json.loads(job.spec.to_json()),
-        "assets": job.assets,
-        "attempts": job.attempts,
-        "error_code": job.error_code,
-        "history": [
-            {"at": iso(e.at), "from": e.from_state, "to": e.to_state, "detail": e.detail}
-            for e in events
-        ],
-    }
-
-
 def print_job_detail(detail: dict[str, Any], console: Console) -> None:
     state = State(detail["state"])
     console.print(
@@ -261,6 +159,10 @@ def print_job_detail(detail: dict[str, Any], console: Console) -> None:
         f"  model {spec['model']}, mode {spec['mode']}, options {spec['options']}, "
         f"estimate {detail['estimate_credits']:g} credits, attempts {detail['attempts']}"
     )
+    if detail["charged_how"]:
+        charged = detail["charged_credits"]
+        amount = "unknown" if charged is None else f"{charged:g} credits"
+        console.print(f"  charged    {amount} ({detail['charged_how']})")
     if detail["viggle_job_id"]:
         console.print(f"  viggle job {detail['viggle_job_id']}")
     if detail["output"]:

@@ -235,6 +235,12 @@ def fixed_inputs(rule: CharactersRule | ScenesRule | PairsRule | JobsRule) -> li
     return []
 
 
+def missing_assets(rule: CharactersRule | ScenesRule | PairsRule | JobsRule) -> list[Path]:
+    """The files the rule itself names that are not there: the rule's trouble, not its inputs'
+    (they wait, and are taken once the files are back)."""
+    return [path for path in fixed_inputs(rule) if not path.is_file()]
+
+
 def parse_rule(
     data: Any, base: Path | None = None
 ) -> CharactersRule | ScenesRule | PairsRule | JobsRule:

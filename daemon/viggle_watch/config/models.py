@@ -10,7 +10,7 @@ from typing import Annotated, Final
 from pydantic import Field, model_validator
 
 from viggle_watch.config.kinds import ConfigPath, Duration, Rule, Strict, shared_folder_conflict
-from viggle_watch.logs import redact_text
+from viggle_watch.redaction import redact_text
 
 DEFAULT_BASE_URL: Final = "https://apis.viggle.ai"
 

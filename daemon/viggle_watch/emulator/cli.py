@@ -98,6 +98,11 @@ def _add_api_faults(group: argparse._ArgumentGroup) -> None:
         help="answer every API call 401, as for a revoked key",
     )
     group.add_argument(
+        "--report-cost",
+        action="store_true",
+        help="a complete render's status carries its cost as credits_used (the docs show none)",
+    )
+    group.add_argument(
         "--legacy",
         action="store_true",
         help="answer like the old API: {'data': ...} envelopes, statuses pending/rendering/"
@@ -170,6 +175,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         fast_unavailable=args.fast_unavailable,
         legacy=args.legacy,
         refuse_keys=args.refuse_keys,
+        report_cost=args.report_cost,
     )
     return EmulatorConfig(
         latency_s=args.latency,

@@ -27,7 +27,7 @@ _RATES: Final = (
 )
 _SECONDS: Final = ("latency_jitter_s", "request_delay_s")
 _OPTIONAL_SECONDS: Final = ("retry_after_s", "cdn_expiry_s")
-_FLAGS: Final = ("ignore_range", "fast_unavailable", "legacy", "refuse_keys")
+_FLAGS: Final = ("ignore_range", "fast_unavailable", "legacy", "refuse_keys", "report_cost")
 _TEXT: Final = ("render_failure_code",)
 
 
@@ -67,6 +67,9 @@ class Faults:
     """``fast=true`` renders are refused with 400 CS-UORC01-001."""
     refuse_keys: bool = False
     """Every API call is answered 401, as for a revoked key; lifted, the same key works again."""
+    report_cost: bool = False
+    """A complete render's status carries its cost as ``credits_used`` (the public docs show
+    no cost in render answers; a real API may send one)."""
     legacy: bool = False
     """Answer like the old API: ``{"data": ...}`` envelopes, statuses ``pending`` /
     ``rendering`` / ``merging``, and errors with top-level ``error_code`` / ``message``."""

@@ -293,7 +293,10 @@ def _document(backend: Backend, call: Call, job_id: str) -> Reply | Rejection:
     progress = job.progress(backend.state.now_s())
     complete = progress.status is JobStatus.COMPLETE
     urls = backend.cdn.urls(job, call.url_root) if complete else None
-    return Reply(status_document(job, progress, urls, legacy=backend.legacy))
+    document = status_document(job, progress, urls, legacy=backend.legacy)
+    if complete and backend.injector.faults.report_cost:
+        document["credits_used"] = job.spec.cost
+    return Reply(document)
 
 
 def render_status(backend: Backend, call: Call) -> Reply | Rejection:

@@ -9,7 +9,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from viggle_watch.config import JobsRule, Rule
-from viggle_watch.config.kinds import fixed_inputs
 from viggle_watch.intake.checks import Problem, VideoFacts, check_image, check_video
 from viggle_watch.intake.decide import (
     Decision,
@@ -20,11 +19,11 @@ from viggle_watch.intake.decide import (
     role_of,
     video_role,
 )
-from viggle_watch.intake.remembered import Remembered, identity_of
 from viggle_watch.intake.spec import read_text
 from viggle_watch.rules.manifest import FOLDER_MANIFEST, ManifestError, folder_request
 from viggle_watch.rules.manifest import manifest_request as read_manifest
 from viggle_watch.rules.pairing import RenderRequest, is_manifest
+from viggle_watch.store.remembered import Remembered, identity_of
 from viggle_watch.watch.filters import is_ignored
 
 NOT_REGULAR = "is not a regular file (a link, a pipe or a device); only regular files are read"
@@ -151,9 +150,3 @@ def _verdict_of(doc: dict[str, object]) -> Verdict:
     if isinstance(problem, dict):
         return Problem(**problem)
     return VideoFacts(**video) if isinstance(video, dict) else None
-
-
-def missing_assets(rule: Rule) -> list[Path]:
-    """The files the rule itself names (scene videos, fixed characters) that are not there:
-    the rule's trouble, not its inputs' (they wait, and are taken once the files are back)."""
-    return [path for path in fixed_inputs(rule) if not path.is_file()]

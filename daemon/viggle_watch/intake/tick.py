@@ -16,18 +16,19 @@ from typing import Final
 import structlog
 
 from viggle_watch.config import PairsRule, Rule
+from viggle_watch.config.kinds import missing_assets
 from viggle_watch.errors import StoreError
 from viggle_watch.intake.arrival import Arrivals
 from viggle_watch.intake.checks import Problem, error_document
 from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
-from viggle_watch.intake.facts import Facts, missing_assets
-from viggle_watch.intake.remembered import Remembered
+from viggle_watch.intake.facts import Facts
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
-from viggle_watch.intake.unused import UnusedLog, candidates, survey
+from viggle_watch.intake.unused import REASON, Unused, survey
 from viggle_watch.outputs.filing import FILED, PROCESSED, move_input, reject_input
 from viggle_watch.outputs.finished import file_away
 from viggle_watch.rules.pairing import RenderRequest, orphans, rule_for
 from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.remembered import Remembered
 from viggle_watch.store.spec import dedup_key
 from viggle_watch.watch.filters import is_ignored
 from viggle_watch.watch.stability import SettleTracker, StableFile
@@ -110,11 +111,6 @@ class Intake:
             {},
         )
         self._reject(rule, link, problem, now)
-
-    @staticmethod
-    def candidates(rule: Rule) -> list[Path]:
-        """What in a rule's watch folder could become work (files; job folders too)."""
-        return [entry.path for entry in candidates(rule)]
 
     def tick(self, now: float) -> int:
         """Enqueue the jobs for everything that has settled; return how many were new."""
@@ -311,3 +307,20 @@ class Intake:
             return "duplicate"
         bound.info("job_queued", job_id=job_id, model=spec.model, mode=spec.mode)
         return "made"
+
+
+class UnusedLog:
+    """What was said already, so that each rescan says only what is new."""
+
+    def __init__(self) -> None:
+        self._said: dict[Path, Unused] = {}
+
+    def note(self, unused: dict[Path, Unused]) -> None:
+        for folder, now in unused.items():
+            before = self._said.get(folder, Unused(0, ()))
+            for path in now.sample:
+                if path not in before.sample:
+                    log.info("file_ignored", path=str(path), reason=REASON)
+            if now.count > len(now.sample) and now.count != before.count:
+                log.info("files_ignored", folder=str(folder), count=now.count, reason=REASON)
+            self._said[folder] = now

@@ -1,7 +1,7 @@
 """Files in a watch folder that no rule on it takes (a .gif, a .txt, a .heic): never inputs,
 but never silent either. The log says so once per file for the first ``SAMPLE`` of a folder,
-and past that one line with the count; ``status`` shows the count. Kept compact: a folder of
-50,000 notes costs the service a number, not 50,000 paths."""
+and past that one line with the count (``intake.tick.UnusedLog``); ``status`` shows the
+count. Kept compact: a folder of 50,000 notes costs the service a number, not 50,000 paths."""
 
 from __future__ import annotations
 
@@ -10,13 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import structlog
-
 from viggle_watch.config import JobsRule, Rule
 from viggle_watch.intake.decide import wanted
 from viggle_watch.watch.scanner import Entry, scan_entries
 
-log = structlog.get_logger()
 SAMPLE: Final = 20
 REASON: Final = "not an image or video that a rule on this folder takes"
 
@@ -65,20 +62,3 @@ def _scan(rule: Rule, peers: list[Rule] | None) -> tuple[list[Entry], Unused | N
             if len(sample) < SAMPLE:
                 sample.append(path)
     return entries, None if peers is None else Unused(count, tuple(sample))
-
-
-class UnusedLog:
-    """What was said already, so that each rescan says only what is new."""
-
-    def __init__(self) -> None:
-        self._said: dict[Path, Unused] = {}
-
-    def note(self, unused: dict[Path, Unused]) -> None:
-        for folder, now in unused.items():
-            before = self._said.get(folder, Unused(0, ()))
-            for path in now.sample:
-                if path not in before.sample:
-                    log.info("file_ignored", path=str(path), reason=REASON)
-            if now.count > len(now.sample) and now.count != before.count:
-                log.info("files_ignored", folder=str(folder), count=now.count, reason=REASON)
-            self._said[folder] = now

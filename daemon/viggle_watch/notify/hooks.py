@@ -38,8 +38,8 @@ from structlog.typing import FilteringBoundLogger
 from viggle_watch import __version__
 from viggle_watch.backoff import backoff_s, parse_retry_after
 from viggle_watch.config.kinds import Hook, Webhook
-from viggle_watch.logs import redact_text, redact_url
 from viggle_watch.outputs.sidecar import sidecar_path
+from viggle_watch.redaction import redact_text, redact_url
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
 

@@ -11,7 +11,7 @@ Schema (``schema_version`` 1)::
                       | null, cast: {segment: {path, sha256, size}}}
     output           {path, file, size, sha256}
     mask             {path, file, size, sha256} | null   (transparent mode)
-    credits          {estimated}
+    credits          {estimated, charged, charged_how}: charged is null when not known
     timestamps       {<state>: ISO-8601 UTC of the first time the job entered it, ...}
     history          [{at, from, to, detail}, ...]    every transition, in order
     attempts         number of submissions made
@@ -28,6 +28,7 @@ from viggle_watch import __version__
 from viggle_watch.clock import iso
 from viggle_watch.store.jobs import Event, Job
 from viggle_watch.store.spec import InputRef
+from viggle_watch.viggle.charged import NOT_REPORTED
 
 SCHEMA_VERSION: Final = 1
 
@@ -101,7 +102,11 @@ def build_sidecar(
         },
         "output": _file(output, size, sha256),
         "mask": _file(mask_path(output), *mask) if mask else None,
-        "credits": {"estimated": job.estimate_credits},
+        "credits": {
+            "estimated": job.estimate_credits,
+            "charged": job.charged_credits,  # null when Viggle's charge is not known
+            "charged_how": job.charged_how or NOT_REPORTED,
+        },
         "timestamps": timestamps,
         "history": history,
         "attempts": job.attempts,

@@ -11,6 +11,7 @@ from viggle_watch.render.retry import poll_cadence_s, poll_delay_s
 from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
+from viggle_watch.viggle.charged import Charged, charged
 from viggle_watch.viggle.schemas import RenderStatus
 
 log = structlog.get_logger()
@@ -97,6 +98,17 @@ class Poller:
         self._failures.pop(job.id, None)
         self._apply(job, status, now)
 
+    def _charged(self, job: Job, status: RenderStatus) -> Charged:
+        """What the finished render cost: Viggle's figure, else the balance difference when
+        it was the only paid request in flight (its reading survived), else not known."""
+        before, after = job.balance_before if status.credits_used is None else None, None
+        if before is not None:
+            try:
+                after = self._client.credits(retry=False).balance
+            except ApiError as exc:
+                self._metrics.api_error(exc)
+        return charged(status.credits_used, before, after)
+
     def _end(self, job: Job, now: float, state: State, code: str, message: str) -> None:
         """Failed or cancelled at Viggle: its credits are refunded (docs/reliability.md §2.2)."""
         self._store.transition(
@@ -120,11 +132,15 @@ class Poller:
 
     def _apply(self, job: Job, status: RenderStatus, now: float) -> None:
         if status.status == "complete" and status.result_url:
+            paid = self._charged(job, status)
             self._store.transition(
                 job.id,
                 State.RENDERING,
                 State.DOWNLOADING,
                 at=now,
+                detail=paid.detail,
+                charged_credits=paid.credits,
+                charged_how=paid.how,
                 progress_pct=100.0,
                 checkpoint=status.checkpoint,
                 result_url=status.result_url,

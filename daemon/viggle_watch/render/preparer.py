@@ -19,6 +19,7 @@ from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore, scene_
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.spec import InputRef, JobSpec
 from viggle_watch.store.states import State
+from viggle_watch.viggle.schemas import AssetCreated
 
 log = structlog.get_logger()
 BALANCE_TTL_S: Final = 30.0
@@ -93,14 +94,22 @@ class Preparer:
         self._balance = (now, value)
         return value
 
+    def _seconds(self, spec: JobSpec) -> float | None:
+        """The render's length: the scene video's, or a known template's (else None)."""
+        return spec.scene.duration_s if spec.scene else self._cached_scene_seconds(spec)
+
     def estimate(self, spec: JobSpec) -> float:
-        """ceil(output seconds) x (2 if fast) + 1 per character not yet made (preprocessed)."""
-        seconds = spec.scene.duration_s if spec.scene else self._cached_scene_seconds(spec)
-        new = 0
-        if spec.mode == "preprocessed":
-            shas = {c.sha256 for c in spec.characters}
-            new = sum(1 for sha in shas if self._assets.get(AssetKind.CHARACTER, sha) is None)
+        """ceil(output seconds) x (2 if fast) + 1 per character not yet made (preprocessed).
+        A template whose length is not known yet counts 0 here; the submitter sets the
+        estimate again once the import has told it (``new_characters`` is kept for that)."""
+        seconds, new = self._seconds(spec), self._new_characters(spec)
         return float(estimate_credits(seconds or 0.0, fast=spec.options.fast, new_characters=new))
+
+    def _new_characters(self, spec: JobSpec) -> int:
+        if spec.mode != "preprocessed":
+            return 0
+        shas = {c.sha256 for c in spec.characters}
+        return sum(1 for sha in shas if self._assets.get(AssetKind.CHARACTER, sha) is None)
 
     def _cached_scene_seconds(self, spec: JobSpec) -> float | None:
         if spec.template is None:
@@ -129,7 +138,8 @@ class Preparer:
             return
         ready = job.spec.mode == "on_demand"
         detail = f"estimated {estimate:g} credits"
-        assets_json = json.dumps({**job.assets, "ready": ready})
+        new = self._new_characters(job.spec)  # for the estimate once a template's length is known
+        assets_json = json.dumps({**job.assets, "ready": ready, "new_characters": new})
         move_clearing_error(
             self._store,
             job,
@@ -174,8 +184,12 @@ class Preparer:
             c = self._client.get_character(viggle_id)
             return Remote(c.status, None, c.error_message or c.error)
 
+        def create() -> AssetCreated:
+            self._store.forget_balances()  # a paid request: no render's balance reading holds
+            return self._client.create_character(name, Path(ref.path))
+
         name = Path(ref.path).stem[:64]
-        return AssetCalls(lambda: self._client.create_character(name, Path(ref.path)), fetch)
+        return AssetCalls(create, fetch)
 
     def _fetch_scene(self, viggle_id: str) -> Remote:
         s = self._client.get_scene(viggle_id)

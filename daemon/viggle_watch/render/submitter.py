@@ -20,7 +20,7 @@ from viggle_watch.errors import (
 )
 from viggle_watch.outputs.atomic import sha256_of
 from viggle_watch.render.breaker import CircuitBreaker
-from viggle_watch.render.budget import Budget, check_budget, render_credits
+from viggle_watch.render.budget import Budget, check_budget, estimate_credits, render_credits
 from viggle_watch.render.moves import move_with_reason, wait_for_budget
 from viggle_watch.render.outcomes import FAST_REFUSED, Attempt, Next, classify
 from viggle_watch.render.wiring import Wiring
@@ -62,6 +62,15 @@ def render_seconds(job: Job) -> float:
     if spec.scene is not None and spec.scene.duration_s is not None:
         return spec.scene.duration_s
     return float(job.assets.get("duration_s") or 0.0)
+
+
+def _estimate(job: Job) -> float:
+    """The whole job's estimate once the render's length is known: the render, and the
+    characters that were new when it was admitted."""
+    new = int(job.assets.get("new_characters", 0))
+    return float(
+        estimate_credits(render_seconds(job), fast=job.spec.options.fast, new_characters=new)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +125,15 @@ class Submitter:
         return sent
 
     def _within_budget(self, job: Job, now: float) -> bool:
-        """The render's own cost against the daily cap, now that its length is known."""
+        """Now that the render's length is known (a template's, a scene id's): the whole job
+        against ``max_credits_per_job``, and the render's own cost against the daily cap."""
+        per_job = Budget(max_credits_per_job=self._settings.budget.max_credits_per_job)
+        whole = check_budget(_estimate(job), budget=per_job, spent_today=0.0, balance=None)
+        if not whole.go:
+            self._fail(
+                job, State.PREPARING, now, "over_budget", f"{whole.reason} (its length known)"
+            )
+            return False
         cost = render_credits(render_seconds(job), fast=job.spec.options.fast)
         daily = Budget(daily_credits=self._settings.budget.daily_credits)
         verdict = check_budget(
@@ -150,6 +167,7 @@ class Submitter:
             )
             return
         cost = render_credits(render_seconds(job), fast=job.spec.options.fast)
+        before = self._balance_if_alone()
         # the intent (and its cost) is committed before the POST: a crash from here on
         # becomes `uncertain`, never a second submission. The daily cap is checked again in
         # that transaction, against what every host sharing the store has committed.
@@ -164,7 +182,10 @@ class Submitter:
                 daily_cap=self._settings.budget.daily_credits,
                 max_in_flight=self._settings.max_in_flight,
                 mine=True,  # a host whose lease ran out may not pay for it any more
+                estimate_credits=_estimate(job),  # now with a template render's length
+                balance_before=before,
             )
+            self._store.forget_balances(but=job.id)
         except TransitionError:
             bound.warning("job_moved_before_submit", reason="another host holds it now")
             return
@@ -231,6 +252,16 @@ class Submitter:
                 )
                 return
             log.warning("job_uncertain_resolved", job_id=job.id, viggle_job_id=viggle_job_id)
+
+    def _balance_if_alone(self) -> float | None:
+        """The balance before the POST, when no other paid request is in flight (a free
+        call); with the balance after, it tells the charge Viggle does not report."""
+        if self._store.count_in(IN_FLIGHT) > 0:
+            return None
+        try:
+            return self._client.credits(retry=False).balance
+        except ApiError:
+            return None
 
     @staticmethod
     def _changed_input(job: Job) -> str:

@@ -289,13 +289,10 @@ class JobStore:
         return [Event(r[0], State(r[1]) if r[1] else None, State(r[2]), r[3]) for r in rows]
 
     def recover(self, at: float, *, everyone: bool | None = None) -> list[int]:
-        """A lost intent becomes ``uncertain``; half-prepared work is queued again.
-
-        At start-up this host's own rows are lost (it was not running); on a shared store,
-        also any row whose holder's lease has run out (a host that died). A job left in
-        ``submitting`` may or may not have reached Viggle (docs/reliability.md §2.5), so it is never
-        resubmitted automatically. Returns the ids made uncertain.
-        """
+        """A lost intent becomes ``uncertain``; half-prepared work is queued again. Lost: at
+        start-up this host's own rows; on a shared store, also those whose holder's lease ran
+        out. A job left in ``submitting`` may or may not have reached Viggle (docs/reliability.md
+        §2.5): never resubmitted automatically. Returns the ids made uncertain."""
         everyone = not self._db.shared if everyone is None else everyone
         lost = self._lost(State.SUBMITTING, at, everyone) + self._lost(
             State.PREPARING, at, everyone
@@ -367,8 +364,14 @@ class JobStore:
             ).fetchall()
         return {int(r[0]): str(r[1]) for r in rows}
 
-    def in_flight(self) -> int:
-        return self.count_in(IN_FLIGHT)
+    def forget_balances(self, *, but: int = 0) -> None:
+        """A paid request starts: no balance read before it tells one render's cost now."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET balance_before = NULL"
+                " WHERE balance_before IS NOT NULL AND id <> ?",
+                (but,),
+            )
 
 
 def _spent(conn: Any, day: str) -> float:

@@ -33,6 +33,9 @@ _SETTABLE: Final = frozenset(
         "request_json",
         "source_path",
         "owner",
+        "charged_credits",
+        "charged_how",
+        "balance_before",
     }
 )
 
@@ -67,6 +70,9 @@ class Job:
     render_started_at: float | None
     owner: str | None = None  # the host working on it (several hosts share a PostgreSQL store)
     lease_until: float = 0.0
+    charged_credits: float | None = None  # what Viggle charged for the render, when known
+    charged_how: str | None = None  # how that was learned, or why it is not known
+    balance_before: float | None = None  # read before the POST while it was the only paid one
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,14 @@ from typing import Final
 
 from viggle_watch.errors import StoreError, StoreUnavailableError
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 MIGRATIONS: Final = (
     "schema.sql",
     "002_money.sql",
     "003_inputs.sql",
     "004_hosts.sql",
     "005_flags.sql",
+    "006_charged.sql",
 )
 BUSY_TIMEOUT_MS: Final = 10_000
 MIN_SQLITE: Final = (3, 35, 0)

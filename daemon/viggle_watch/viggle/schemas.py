@@ -34,6 +34,10 @@ class RenderStatus(_Lenient):
     error: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    # undocumented for renders: taken as the charge when an answer carries it (render.charged)
+    credits_used: float | None = Field(
+        default=None, validation_alias=AliasChoices("credits_used", "credits_charged", "cost")
+    )
 
     @property
     def terminal(self) -> bool:

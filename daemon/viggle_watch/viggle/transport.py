@@ -35,7 +35,7 @@ from viggle_watch.errors import (
     ThrottledError,
     TransientError,
 )
-from viggle_watch.logs import redact_text, redact_url, register_secret
+from viggle_watch.redaction import redact_text, redact_url, register_secret
 from viggle_watch.serving import is_loopback_host
 from viggle_watch.viggle.schemas import error_fields, unwrap
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Literal
+
+from viggle_watch.config import Config, JobsRule
 
 ObserverKind = Literal["native", "polling"]
 ObserverSetting = Literal["auto", "native", "polling"]
@@ -152,3 +154,40 @@ def observer_for(
     """``choose_observer`` for a real root: resolves it and reads this host's mount table."""
     mounts = parse_mounts(read_mounts())
     return choose_observer(path.resolve(), setting, mounts, poll_interval_s=poll_interval_s)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRoot:
+    """One folder to watch and how (``kind`` and ``reason`` from ``mounts.choose_observer``)."""
+
+    path: Path
+    kind: ObserverKind
+    recursive: bool = False
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
+    reason: str = ""  # for logs, ``status`` and ``check-config``; not used to watch
+
+
+def watch_roots(config: Config, mounts: str | None = None) -> list[WatchRoot]:
+    """Each watch folder with the observer it gets (native, or polling on network shares)."""
+    table = parse_mounts(read_mounts() if mounts is None else mounts)
+    roots: dict[Path, WatchRoot] = {}
+    for rule in config.rules:
+        observer = rule.observer
+        if config.store.url and observer == "auto":  # inotify cannot see other hosts' writes
+            observer = "polling"
+        choice = choose_observer(
+            rule.watch.resolve(), observer, table, poll_interval_s=config.polling_interval
+        )
+        if observer != rule.observer:
+            choice = replace(
+                choice, reason="the store is shared by several hosts; inotify sees only this one"
+            )
+        recursive = rule.recursive or isinstance(rule, JobsRule)
+        roots[rule.watch] = WatchRoot(
+            rule.watch,
+            choice.kind,
+            recursive=recursive,
+            poll_interval_s=config.polling_interval,
+            reason=choice.reason,
+        )
+    return [roots[k] for k in sorted(roots)]

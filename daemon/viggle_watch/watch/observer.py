@@ -6,7 +6,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -25,7 +24,7 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
 from viggle_watch.watch.filters import is_ignored
-from viggle_watch.watch.mounts import DEFAULT_POLL_INTERVAL_S, ObserverKind
+from viggle_watch.watch.mounts import WatchRoot
 from viggle_watch.watch.scanner import FILED_FOLDERS, in_scope
 
 OnPath = Callable[[Path], None]
@@ -48,17 +47,6 @@ class Watching(Protocol):
     def stop(self) -> None: ...
 
     def join(self, timeout: float | None = None) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class WatchRoot:
-    """One folder to watch and how (``kind`` and ``reason`` from ``mounts.choose_observer``)."""
-
-    path: Path
-    kind: ObserverKind
-    recursive: bool = False
-    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
-    reason: str = ""  # for logs, ``status`` and ``check-config``; not used to watch
 
 
 class _QuietStopRace(logging.Filter):

@@ -1,0 +1,201 @@
+"""What `status` and `jobs show` report, as data (`--json` prints it; ``cli.status`` draws it),
+and what `status` reads for it, nothing more (it is run often, by people and by scripts: its imports
+stay light — no HTTP client, no logging library, no decoder): the job store, the watch folders,
+the service's lock and the flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from viggle_watch.app.lock import Holder, holder_of
+from viggle_watch.app.storage import open_backend
+from viggle_watch.clock import day_of, iso
+from viggle_watch.config import Config, PairsRule
+from viggle_watch.config.kinds import missing_assets
+from viggle_watch.intake.decide import Make, Wait, decide_file
+from viggle_watch.intake.unused import candidates, survey
+from viggle_watch.store.flags import FlagStore
+from viggle_watch.store.hosts import Host, HostStore
+from viggle_watch.store.jobs import Event, Job, JobStore
+from viggle_watch.store.states import State
+from viggle_watch.watch.mounts import watch_roots
+
+
+def gather(config: Config) -> dict[str, Any]:
+    """What `status` shows: the store's counts and jobs, the folders, the service, the flags."""
+    db = open_backend(config, readonly=True)
+    try:
+        now = time.time()
+        return gather_status(
+            JobStore(db),
+            today=day_of(now),
+            daily_cap=config.budget.daily_credits,
+            now=now,
+            roots=roots_report(config),
+            waiting=waiting_partners(config),
+            store_info={"backend": db.describe(), "host": db.host, "shared": db.shared},
+            hosts=HostStore(db).hosts() if db.shared else None,
+            lease_s=config.store.lease,
+        ) | {
+            "service": service_state(holder_of(config.state_dir)),
+            "held": [
+                {"flag": str(r.flag), "reason": r.reason, "host": r.host, "since": iso(r.at)}
+                for r in FlagStore(db).raised()
+            ],
+            "missing_assets": [
+                {"rule": r.name, "path": str(path)}
+                for r in config.rules
+                for path in missing_assets(r)
+            ],
+        }
+    finally:
+        db.close()
+
+
+def roots_report(config: Config) -> list[dict[str, Any]]:
+    """Each watch folder: its observer and why, and whether it looks healthy."""
+    report = []
+    unused = survey(config.rules)[1]
+    for root in watch_roots(config):
+        problem = ""
+        if not root.path.is_dir():
+            problem = "missing (unmounted share?)"
+        elif not os.access(root.path, os.R_OK | os.X_OK):
+            problem = "not readable"
+        report.append(
+            {
+                "path": str(root.path),
+                "observer": root.kind,
+                "reason": root.reason,
+                "ok": not problem,
+                "problem": problem,
+                "ignored": unused[root.path].count if root.path in unused else 0,
+                "ignored_examples": [
+                    p.name for p in (unused[root.path].sample if root.path in unused else ())
+                ][:5],
+            }
+        )
+    return report
+
+
+def waiting_partners(config: Config) -> dict[str, list[str]]:
+    """For `pairs` rules: files in the watch folder whose partner has not arrived yet, by the
+    intake's own pairing decision (``intake.decide``; no file is decoded for this)."""
+    out: dict[str, list[str]] = {}
+    for rule in config.rules:
+        if not isinstance(rule, PairsRule):
+            continue
+        waiting: dict[str, Path] = {}
+        for path in (entry.path for entry in candidates(rule)):
+            decision = decide_file(rule, path, None, waiting)
+            if isinstance(decision, Wait):
+                waiting[decision.stem] = path
+            elif isinstance(decision, Make):
+                waiting.pop(path.stem, None)
+        if waiting:
+            out[rule.name] = sorted(p.name for p in waiting.values())
+    return out
+
+
+def why(job: Job, last_detail: str, now: float) -> str:
+    """The reason a person wants to see: the error, or why it is waiting."""
+    if job.error_message:
+        return job.error_message
+    if job.state == State.QUEUED and job.next_attempt_at > now:
+        return f"next try at {iso(job.next_attempt_at)[11:19]} UTC ({last_detail})"
+    return ""
+
+
+def job_summary(job: Job, last_detail: str = "", now: float = 0.0) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "rule": job.rule,
+        "state": str(job.state),
+        "input": job.spec.character.path,
+        "scene": job.spec.scene.path if job.spec.scene else job.spec.scene_key,
+        "model": job.spec.model,
+        "mode": job.spec.mode,
+        "estimate_credits": job.estimate_credits,
+        "charged_credits": job.charged_credits,  # null when Viggle's charge is not known
+        "charged_how": job.charged_how,  # how it is known, or why not; null before the end
+        "viggle_job_id": job.viggle_job_id,
+        "progress_pct": job.progress_pct,
+        "output": job.output_path,
+        "error": job.error_message,
+        "why": why(job, last_detail, now),
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "host": job.owner,  # the host that holds (or last held) it on a shared store
+    }
+
+
+def gather_status(
+    store: JobStore,
+    *,
+    last: int = 10,
+    today: str = "",
+    daily_cap: float | None = None,
+    now: float = 0.0,
+    roots: list[dict[str, Any]] | None = None,
+    waiting: dict[str, list[str]] | None = None,
+    store_info: dict[str, Any] | None = None,
+    hosts: list[Host] | None = None,
+    lease_s: float = 60.0,
+) -> dict[str, Any]:
+    """Counts for every state, the newest jobs, the watch folders and waiting partners; the
+    shape `status --json` prints (keys are only ever added)."""
+
+    holders = store.holders() if hosts else {}
+
+    def summary(job: Job) -> dict[str, Any]:
+        events = store.events(job.id)
+        return job_summary(job, events[-1].detail if events else "", now)
+
+    return {
+        "credits": {"today": store.spent_on(today) if today else None, "daily_cap": daily_cap},
+        "counts": {str(state): n for state, n in store.counts().items()},
+        "jobs": [summary(j) for j in store.latest(limit=last)],
+        "uncertain": [summary(j) for j in store.latest(state=State.UNCERTAIN, limit=100)],
+        "watch": roots or [],
+        "waiting_partners": waiting or {},
+        "store": store_info or {},
+        "hosts": [
+            {
+                "name": h.name,
+                "pid": h.pid,
+                "started_at": iso(h.started_at),
+                "seen_s_ago": round(max(0.0, now - h.seen_at), 1),
+                "alive": h.pid != 0 and now - h.seen_at < lease_s,
+                "stopped": h.pid == 0,  # stopped cleanly (its jobs were released)
+                "holds": sum(1 for owner in holders.values() if owner == h.name),
+            }
+            for h in hosts or []
+        ],
+    }
+
+
+def service_state(holder: Holder | None) -> dict[str, Any]:
+    """Whether the service runs on this state directory, as `status --json` prints it."""
+    if holder is None:
+        return {"running": False}
+    since = iso(holder.since) if holder.since else None
+    return {"running": True, "pid": holder.pid, "since": since, "host": holder.host}
+
+
+def job_detail(job: Job, events: list[Event]) -> dict[str, Any]:
+    """Everything `jobs show` prints: the job, its inputs and options, and its whole history."""
+    return {
+        **job_summary(job),
+        "spec": json.loads(job.spec.to_json()),
+        "assets": job.assets,
+        "attempts": job.attempts,
+        "error_code": job.error_code,
+        "history": [
+            {"at": iso(e.at), "from": e.from_state, "to": e.to_state, "detail": e.detail}
+            for e in events
+        ],
+    }

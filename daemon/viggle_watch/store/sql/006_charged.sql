@@ -1,0 +1,7 @@
+-- schema version 6: what Viggle charged for a render, beside the estimate (docs/reliability.md §3).
+-- charged_credits is NULL when it is not known; charged_how says how it was learned, or why not.
+-- balance_before is the account balance read before the POST while no other paid request was
+-- in flight; it is cleared when another paid request starts, so a difference is never a guess.
+ALTER TABLE jobs ADD COLUMN charged_credits REAL;
+ALTER TABLE jobs ADD COLUMN charged_how TEXT;
+ALTER TABLE jobs ADD COLUMN balance_before REAL

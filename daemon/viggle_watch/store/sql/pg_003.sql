@@ -1,0 +1,7 @@
+-- PostgreSQL version 3 (SQLite schema 6): what Viggle charged for a render, beside the estimate.
+-- charged_credits is NULL when it is not known; charged_how says how it was learned, or why not.
+-- balance_before is the account balance read before the POST while no other paid request was
+-- in flight; it is cleared when another paid request starts, so a difference is never a guess.
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS charged_credits DOUBLE PRECISION;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS charged_how TEXT;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS balance_before DOUBLE PRECISION
