@@ -181,3 +181,24 @@ def test_bad_config_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
     missing = cli("status")
     assert missing.returncode == 2
     assert "VIGGLE_WATCH_CONFIG" in missing.stderr
+
+
+def test_status_and_jobs_list_before_the_first_run_answer_and_create_nothing(
+    make_config: MakeConfig, workspace: Workspace
+) -> None:
+    """A new user's first `status`: no jobs, the folders, the service not running, and where
+    the store will be — exit 0, with the state directory left uncreated."""
+    config = make_config("http://127.0.0.1:9")
+    state_dir = config.state_dir
+    text = cli("status", "--config", str(config.source))
+    assert text.returncode == 0, text.stderr
+    assert "no job store yet" in text.stdout and "not running" in text.stdout
+    body = status_json(config.source)
+    assert (body["counts"], body["jobs"], body["service"]) == ({}, [], {"running": False})
+    listed = cli("jobs", "list", "--config", str(config.source))
+    assert (listed.returncode, listed.stdout.strip()) == (
+        0,
+        "no jobs yet (the first `viggle-watch run` makes the store)",
+    )
+    assert json.loads(cli("jobs", "list", "--json", "--config", str(config.source)).stdout) == []
+    assert not state_dir.exists()

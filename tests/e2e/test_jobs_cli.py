@@ -55,6 +55,9 @@ def test_an_uncertain_job_is_shown_and_resolved_by_a_person(
             "done",
         ]
         assert "resolved by a person" in shown["history"][-3]["detail"]
+        text = " ".join(cli(config, "jobs", "show", "1").stdout.split())
+        assert "options background_mode=default, bg_color=default, fast=no" in text
+        assert "{" not in text  # words for a person, not a Python dict
         assert len(emu.emulator.stats()["render_submissions"]) == 1
 
 
@@ -86,6 +89,11 @@ def test_retry_renders_a_done_job_again_and_cancel_stops_one_at_viggle(
         assert bob.state == State.RENDERING
         cancelled = cli(config, "jobs", "cancel", str(bob.id))
         assert cancelled.returncode == 0, cancelled.stderr
+        # the answer, not a narration of the service's log lines before it
+        assert (cancelled.stdout.strip(), cancelled.stderr) == (
+            f"job {bob.id} is now cancelled",
+            "",
+        )
         assert emu.emulator.stats()["calls"].get("DELETE /api/render") == 1
         job = st2.service.store.get(bob.id)
         assert job is not None and job.state == State.CANCELLED

@@ -250,6 +250,16 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     assert message.split(": not valid YAML: ")[0] == f"{cfg}:4"
 
 
+def test_a_yaml_error_is_said_in_one_line_without_pyyamls_internals(tmp_path: Path) -> None:
+    """Where the problem is, what it is, and where the construct began: no "<unicode
+    string>", no second copy of the line."""
+    cfg = write(tmp_path / "config.yaml", "state_dir: s\nrules:\n  - name: [x\n")
+    assert config_error(cfg) == (
+        f"{cfg}:4: not valid YAML: column 1: expected ',' or ']', but got '<stream end>' "
+        "(while parsing a flow sequence that starts on line 3)"
+    )
+
+
 def test_duplicate_rule_names_are_refused(tmp_path: Path) -> None:
     """Two rules with one name are an error naming the repeated name."""
     cfg = write(tmp_path / "config.yaml", "state_dir: s\nrules:\n" + RULE_YAML + RULE_YAML)

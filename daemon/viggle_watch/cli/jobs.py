@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from viggle_watch.app.clients import make_client
-from viggle_watch.app.storage import open_backend
+from viggle_watch.app.storage import open_backend, store_exists
 from viggle_watch.cli.bulk import run_bulk, selected
 from viggle_watch.cli.report import job_detail
 from viggle_watch.cli.status import print_job_detail
@@ -26,6 +26,9 @@ from viggle_watch.viggle.client import ViggleClient
 
 
 def run_jobs(args: argparse.Namespace, config: Config) -> int:
+    if args.action == "list" and not store_exists(config):  # before the first `run`: none
+        print("[]" if args.json else "no jobs yet (the first `viggle-watch run` makes the store)")
+        return 0
     db = open_backend(config, readonly=args.action in ("list", "show"))
     try:
         store, console = JobStore(db), Console()

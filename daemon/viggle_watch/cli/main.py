@@ -22,10 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command not in QUIET:
         from viggle_watch.logs import configure_logging
 
-        # the demo talks to a person: only warnings from the service, its own lines on stdout
-        configure_logging(
-            args.log_format, level=logging.WARNING if args.command == "demo" else logging.INFO
-        )
+        # the service logs what it does; a command a person runs prints its answer, and only
+        # warnings reach the log (a `jobs cancel` answers, it does not narrate)
+        service = args.command in ("run", "sim")
+        configure_logging(args.log_format, level=logging.INFO if service else logging.WARNING)
     try:
         return COMMANDS[args.command](args)
     except ViggleWatchError as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from viggle_watch.app.lock import Holder, holder_of
-from viggle_watch.app.storage import open_backend
+from viggle_watch.app.storage import open_backend, state_db_path, store_exists
 from viggle_watch.clock import day_of, iso
 from viggle_watch.config import Config, PairsRule
 from viggle_watch.config.kinds import missing_assets
@@ -27,6 +27,8 @@ from viggle_watch.watch.mounts import watch_roots
 
 def gather(config: Config) -> dict[str, Any]:
     """What `status` shows: the store's counts and jobs, the folders, the service, the flags."""
+    if not store_exists(config):
+        return _before_first_run(config)
     db = open_backend(config, readonly=True)
     try:
         now = time.time()
@@ -46,14 +48,32 @@ def gather(config: Config) -> dict[str, Any]:
                 {"flag": str(r.flag), "reason": r.reason, "host": r.host, "since": iso(r.at)}
                 for r in FlagStore(db).raised()
             ],
-            "missing_assets": [
-                {"rule": r.name, "path": str(path)}
-                for r in config.rules
-                for path in missing_assets(r)
-            ],
+            "missing_assets": _missing(config),
         }
     finally:
         db.close()
+
+
+def _before_first_run(config: Config) -> dict[str, Any]:
+    """The same shape, before any `run` made the job store: no jobs, the folders as they are."""
+    path = state_db_path(config)
+    return {
+        "credits": {"today": 0.0, "daily_cap": config.budget.daily_credits},
+        "counts": {},
+        "jobs": [],
+        "uncertain": [],
+        "watch": roots_report(config),
+        "waiting_partners": waiting_partners(config),
+        "store": {"backend": f"SQLite {path}", "exists": False, "shared": False},
+        "hosts": [],
+        "service": service_state(holder_of(config.state_dir)),
+        "held": [],
+        "missing_assets": _missing(config),
+    }
+
+
+def _missing(config: Config) -> list[dict[str, str]]:
+    return [{"rule": r.name, "path": str(p)} for r in config.rules for p in missing_assets(r)]
 
 
 def roots_report(config: Config) -> list[dict[str, Any]]:

@@ -49,6 +49,10 @@ def status_view(status: dict[str, Any]) -> Group:
             )
         )
     info = status.get("store") or {}
+    if info.get("exists") is False:
+        parts.append(
+            Text(f"no job store yet ({info['backend']}): the first `viggle-watch run` makes it")
+        )
     if info.get("shared"):
         parts.append(Text(f"store: {info['backend']}; this is host {info['host']}"))
     hosts = status.get("hosts", [])
@@ -145,6 +149,14 @@ def print_status(status: dict[str, Any], console: Console) -> None:
     console.print(status_view(status))
 
 
+def _options(options: dict[str, Any]) -> str:
+    """``background_mode=transparent, fast=no``: the options as sent (unset: the API's)."""
+    said = {True: "yes", False: "no", None: "default"}
+    return ", ".join(
+        f"{k}={said[v] if v is None or isinstance(v, bool) else v}" for k, v in options.items()
+    )
+
+
 def print_job_detail(detail: dict[str, Any], console: Console) -> None:
     state = State(detail["state"])
     console.print(
@@ -156,7 +168,7 @@ def print_job_detail(detail: dict[str, Any], console: Console) -> None:
     scene = spec.get("scene")
     console.print(f"  scene      {scene['path'] if scene else detail['scene']}")
     console.print(
-        f"  model {spec['model']}, mode {spec['mode']}, options {spec['options']}, "
+        f"  model {spec['model']}, mode {spec['mode']}, options {_options(spec['options'])}, "
         f"estimate {detail['estimate_credits']:g} credits, attempts {detail['attempts']}"
     )
     if detail["charged_how"]:

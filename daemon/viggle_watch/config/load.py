@@ -19,6 +19,20 @@ MAX_CONFIG_BYTES: Final = 1024 * 1024
 CREDENTIAL_NAME: Final = "viggle_api_key"
 
 
+def yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    """The line of a YAML error and what is wrong, in words (PyYAML's own text names an
+    internal ``"<unicode string>"`` and repeats the line in a second block)."""
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
+        return None, str(exc).replace('in "<unicode string>", ', "")
+    mark = exc.problem_mark
+    text = f"column {mark.column + 1}: {exc.problem or 'not valid here'}"
+    if exc.context:
+        started = exc.context_mark
+        at = f" that starts on line {started.line + 1}" if started is not None else ""
+        text += f" ({exc.context}{at})"
+    return mark.line + 1, text
+
+
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         raw = path.read_bytes()
@@ -31,9 +45,9 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {exc}") from exc
+        line, problem = yaml_problem(exc)
+        where = f":{line}" if line is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from exc
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be a config") from None
     twice = _repeated_key(node)

@@ -56,7 +56,8 @@ class Finisher:
             result=str(finished.state),
             duration_s=round(now - job.created_at, 3),
             attempts=finished.attempts,
-            credits=finished.estimate_credits,
+            estimate_credits=finished.estimate_credits,
+            charged_credits=finished.charged_credits,  # None: not known, or nothing charged
             output=finished.output_path,
             error=finished.error_message,
         )

@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from viggle_watch.config import JobsRule, Manifest, SceneSpec
+from viggle_watch.config.load import yaml_problem
 from viggle_watch.rules.pairing import Overrides, RenderRequest, is_image, is_video
 
 FOLDER_MANIFEST: Final = "job.yaml"
@@ -47,7 +48,9 @@ def _load(text: str) -> Manifest | ManifestError:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        return ManifestError(f"the manifest is not valid YAML: {exc}")
+        line, problem = yaml_problem(exc)
+        where = f" on line {line}" if line is not None else ""
+        return ManifestError(f"the manifest is not valid YAML{where}: {problem}")
     except RecursionError:
         return ManifestError("the manifest is nested too deeply to be a job description")
     if not isinstance(data, dict):
