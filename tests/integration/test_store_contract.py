@@ -16,6 +16,7 @@ from tests.support.store import T0, OpenAs, enqueue, make_spec
 from viggle_watch.errors import BudgetExceededError, StoreError, TransitionError
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.jobs import Event, Job, JobStore, Spend
+from viggle_watch.store.leases import Leases
 from viggle_watch.store.states import ALLOWED, IN_FLIGHT, TERMINAL, State, allowed
 
 ALL_PAIRS = list(itertools.product(State, State))
@@ -269,7 +270,9 @@ def test_transition_table_covers_every_state() -> None:
 # --- recovery at start-up ------------------------------------------------------------------
 
 
-def test_recover_marks_submitting_uncertain_and_requeues_preparing(store: JobStore) -> None:
+def test_recover_marks_submitting_uncertain_and_requeues_preparing(
+    backend: Backend, store: JobStore
+) -> None:
     """submitting → uncertain (never resubmitted), preparing → queued, rendering untouched."""
     submitting = job_in(store, State.SUBMITTING)
     preparing = store.enqueue(make_spec(), dedup_key="p", source_path="/in/p.png", at=T0)
@@ -279,7 +282,7 @@ def test_recover_marks_submitting_uncertain_and_requeues_preparing(store: JobSto
     store.transition(preparing, State.QUEUED, State.PREPARING, at=T0)
     for src, dst in itertools.pairwise(path_to(State.RENDERING)):
         store.transition(rendering, src, dst, at=T0)
-    uncertain = store.recover(at=T0 + 500)
+    uncertain = Leases(backend, store).recover(at=T0 + 500)
     states = {
         job_id: job.state
         for job_id in (submitting, preparing, rendering)
@@ -297,10 +300,10 @@ def test_recover_marks_submitting_uncertain_and_requeues_preparing(store: JobSto
     )
 
 
-def test_recover_with_nothing_to_do_changes_nothing(store: JobStore) -> None:
+def test_recover_with_nothing_to_do_changes_nothing(backend: Backend, store: JobStore) -> None:
     """A clean start-up reports no uncertain jobs."""
     job_id = enqueue(store)
-    assert (store.recover(at=T0), store.events(job_id)) == (
+    assert (Leases(backend, store).recover(at=T0), store.events(job_id)) == (
         [],
         [Event(T0, None, State.QUEUED, "from /in/hero.png")],
     )

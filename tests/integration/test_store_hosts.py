@@ -23,6 +23,7 @@ from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import InputRef, JobSpec, JobStore, Spend
+from viggle_watch.store.leases import Leases
 from viggle_watch.store.states import State
 
 T0 = 1_700_000_000.0
@@ -139,13 +140,13 @@ def test_the_same_input_enqueued_by_two_hosts_at_once_is_one_job(open_as: OpenAs
 
 
 def test_recovery_on_a_shared_store_leaves_a_live_hosts_submission_alone(open_as: OpenAs) -> None:
-    _, _, a, b = shared_hosts(open_as)
+    _, _db, a, b = shared_hosts(open_as)
     job_id = claimed_by(a)
     a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
     a.transition(job_id, State.PREPARING, State.SUBMITTING, at=T0)
-    made = b.recover(T0 + 1)  # b starts while a is submitting
-    reaped_early = b.reap(T0 + 1)
-    reaped = b.reap(T0 + LEASE + 1)  # a fell silent
+    made = Leases(_db, b).recover(T0 + 1)  # b starts while a is submitting
+    reaped_early = Leases(_db, b).reap(T0 + 1)
+    reaped = Leases(_db, b).reap(T0 + LEASE + 1)  # a fell silent
     job = b.get(job_id)
     assert job is not None
     assert (made, reaped_early, reaped, job.state, b.events(job_id)[-1].detail) == (
@@ -174,7 +175,7 @@ def test_a_host_whose_lease_ran_out_cannot_submit_any_more(open_as: OpenAs) -> N
     _da, _db, a, b = shared_hosts(open_as)
     job_id = claimed_by(a)
     a.transition(job_id, State.QUEUED, State.PREPARING, at=T0)
-    b.reap(T0 + LEASE + 1)
+    Leases(_db, b).reap(T0 + LEASE + 1)
     b.due(State.QUEUED, T0 + LEASE + 1)
     b.transition(job_id, State.QUEUED, State.PREPARING, at=T0 + LEASE + 1)
     with pytest.raises(TransitionError):

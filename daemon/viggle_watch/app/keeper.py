@@ -13,6 +13,7 @@ from viggle_watch.store.assets import Asset, AssetStore
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.leases import Leases
 
 log = structlog.get_logger()
 
@@ -20,13 +21,14 @@ log = structlog.get_logger()
 class Keeper:
     def __init__(self, db: Backend, store: JobStore, assets: AssetStore, hosts: HostStore):
         self._db, self._store, self._assets, self._hosts = db, store, assets, hosts
+        self._leases = Leases(db, store)
 
     def recover(self, now: float) -> None:
         """At start-up: this host's lost intents become uncertain, its half-prepared work is
         queued again (on a shared store: also what silent hosts left)."""
         if self._db.shared:
             self._register(now)
-        _uncertain(self._store.recover(now), "the service stopped while submitting")
+        _uncertain(self._leases.recover(now), "the service stopped while submitting")
         _uncertain_assets(self._assets.recover(now))
 
     def _register(self, now: float) -> None:
@@ -45,7 +47,7 @@ class Keeper:
         self._store.heartbeat(now)
         # first the assets (found through their jobs' silent holder), then those jobs
         _uncertain_assets(self._assets.recover(now, dead_only=True))
-        _uncertain(self._store.reap(now), "its host stopped while submitting")
+        _uncertain(self._leases.reap(now), "its host stopped while submitting")
         taken = self._hosts.take_over(now, lease_s=self._store.lease_s)
         for host in sorted({h for _, h in taken}):
             ids = [job_id for job_id, h in taken if h == host]
