@@ -11,10 +11,12 @@ from viggle_watch.backoff import backoff_s, parse_retry_after
 from viggle_watch.render.retry import (
     DOWNLOAD_BASE_S,
     DOWNLOAD_CAP_S,
+    POLL_SLACK_S,
     SUBMIT_BASE_S,
     SUBMIT_CAP_S,
     download_delay_s,
     poll_delay_s,
+    render_age_s,
     submit_delay_s,
 )
 
@@ -190,3 +192,11 @@ def test_job_retry_delays_are_jittered_by_default(
     assert len(set(delays)) > 100  # spread, not one fixed value
     middle = (low + high) / 2
     assert min(delays) < middle < max(delays)
+
+
+def test_render_age_counts_only_the_time_the_service_watched() -> None:
+    """render_timeout's clock: a gap up to the scheduled wait (and slack) counts; downtime or
+    a jump forward counts no more than that; a clock that went back counts nothing."""
+    assert render_age_s(100.0, 1000.0, 4.0, 1004.0) == 104.0
+    assert render_age_s(100.0, 1000.0, 4.0, 1000.0 + 7200) == 100.0 + 4.0 + POLL_SLACK_S
+    assert render_age_s(100.0, 1000.0, 4.0, 1000.0 - 3600) == 100.0

@@ -7,7 +7,7 @@ import structlog
 from viggle_watch.errors import ApiError, AuthError, NotFoundError, TransientError
 from viggle_watch.notify.metrics import timed
 from viggle_watch.render.breaker import CircuitBreaker
-from viggle_watch.render.retry import poll_cadence_s, poll_delay_s
+from viggle_watch.render.retry import poll_cadence_s, poll_delay_s, render_age_s
 from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
@@ -36,16 +36,17 @@ class Poller:
         self._failures: dict[int, int] = {}
 
     def tick(self, now: float) -> int:
-        """Poll every due rendering job once; return how many were polled."""
+        """Poll every due rendering job once; return how many were polled. A render is timed
+        out only after a poll that says it is still going (a render that finished while the
+        service was down is fetched, never thrown away), and its age counts only the time the
+        service watched it (docs/reliability.md §2.6)."""
+        self._store.rebase_polls(now)
         jobs = self._store.due(State.RENDERING, now)
         for job in jobs:
-            if now - (job.render_started_at or job.updated_at) > self._render_timeout_s:
-                self._time_out(job, now)
-            else:
-                self._poll(job, now)
+            self._poll(job, now)
         return len(jobs)
 
-    def _time_out(self, job: Job, now: float) -> None:
+    def _time_out(self, job: Job, now: float, age_s: float) -> None:
         assert job.viggle_job_id is not None
         try:
             self._client.cancel_render(job.viggle_job_id)
@@ -53,7 +54,10 @@ class Poller:
         except ApiError as exc:
             self._metrics.api_error(exc)
             cancelled = f"could not cancel it at Viggle: {exc}"
-        reason = f"no result after {self._render_timeout_s:g}s (render_timeout); {cancelled}"
+        reason = (
+            f"still rendering after {age_s:.0f} s (render_timeout {self._render_timeout_s:g} s); "
+            f"{cancelled}"
+        )
         self._store.transition(
             job.id,
             State.RENDERING,
@@ -91,12 +95,22 @@ class Poller:
             failures = self._failures.get(job.id, 0) + 1
             self._failures[job.id] = failures
             delay = poll_delay_s(self._poll_interval_s, failures)
-            self._store.update(job.id, State.RENDERING, next_attempt_at=now + delay)
+            self._polled(job, now, _age(job, now), delay)  # never timed out unasked
             bound.warning("poll_failed", reason=str(exc), retry_in_s=round(delay, 1))
             return
         self._breaker.record(ok=True, now=now)
         self._failures.pop(job.id, None)
         self._apply(job, status, now)
+
+    def _polled(self, job: Job, now: float, age_s: float, delay_s: float, **fields: object) -> None:
+        self._store.update(
+            job.id,
+            State.RENDERING,
+            render_age_s=age_s,
+            polled_at=now,
+            next_attempt_at=now + delay_s,
+            **fields,
+        )
 
     def _charged(self, job: Job, status: RenderStatus) -> Charged:
         """What the finished render cost: Viggle's figure, else the balance difference when
@@ -156,17 +170,22 @@ class Poller:
         elif status.status == "cancelled":
             self._end(job, now, State.CANCELLED, "cancelled", "cancelled at Viggle")
         else:
-            age = now - (job.render_started_at or now)
-            self._store.update(
-                job.id,
-                State.RENDERING,
-                progress_pct=status.progress_pct,
-                checkpoint=status.checkpoint,
-                next_attempt_at=now + poll_cadence_s(self._poll_interval_s, age),
-            )
+            age = _age(job, now)
+            if age > self._render_timeout_s:
+                self._time_out(job, now, age)
+                return
+            cadence = poll_cadence_s(self._poll_interval_s, age)
+            progress = {"progress_pct": status.progress_pct, "checkpoint": status.checkpoint}
+            self._polled(job, now, age, cadence, **progress)
             log.debug(
                 "render_progressed",
                 job_id=job.id,
                 status=status.status,
                 progress_pct=status.progress_pct,
             )
+
+
+def _age(job: Job, now: float) -> float:
+    """The render's age for ``render_timeout``: time watched by the service (``render_age_s``)."""
+    last = job.polled_at or job.render_started_at or now
+    return render_age_s(job.render_age_s, last, job.next_attempt_at - last, now)

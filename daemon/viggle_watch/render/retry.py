@@ -30,6 +30,7 @@ SUBMIT_JITTER_SHARE: Final = 0.5  # a re-submission waits up to this share of it
 DOWNLOAD_BASE_S: Final = 5.0
 DOWNLOAD_CAP_S: Final = 120.0  # already paid for: keep trying at least every 2 min
 POLL_CAP_S: Final = 120.0
+POLL_SLACK_S: Final = 30.0  # a poll may come this much later than scheduled (a busy tick)
 BUDGET_RECHECK_S: Final = 60.0  # a job waiting for budget looks again (a cached balance read)
 
 
@@ -65,3 +66,13 @@ def poll_cadence_s(poll_interval_s: float, age_s: float) -> float:
         return poll_interval_s
     factor = 2 if age_s < 600 else 4
     return max(poll_interval_s, min(factor * poll_interval_s, 30.0))
+
+
+def render_age_s(age_s: float, polled_at: float, scheduled_s: float, now: float) -> float:
+    """How long a render has run as far as ``render_timeout`` is concerned: ``age_s`` at the
+    last poll (at ``polled_at``, which scheduled the next one ``scheduled_s`` later), plus the
+    time since — but never more than was scheduled (and some slack): time the service was not
+    running, a machine asleep or a clock jumped forward do not count; a clock that went back
+    counts nothing."""
+    gap = max(0.0, now - polled_at)
+    return age_s + min(gap, max(0.0, scheduled_s) + POLL_SLACK_S)

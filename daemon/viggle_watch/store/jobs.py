@@ -314,6 +314,23 @@ class JobStore:
             ).fetchall()
         return {int(r[0]): str(r[1]) for r in rows}
 
+    def rebase_polls(self, now: float) -> int:
+        """The wall clock went back: renders polled "in the future" keep their schedule's own
+        interval from ``now``, so no due poll waits for the clock to catch up. Returns how many."""
+        last = "COALESCE(polled_at, render_started_at)"
+        with self._db.read() as conn:
+            if not conn.execute(
+                f"SELECT 1 FROM jobs WHERE state = ? AND {last} > ? LIMIT 1",  # noqa: S608
+                (State.RENDERING, now),
+            ).fetchone():
+                return 0
+        with self._db.write() as conn:
+            return conn.execute(
+                f"UPDATE jobs SET next_attempt_at = ? + (next_attempt_at - {last}),"  # noqa: S608
+                f" polled_at = ? WHERE state = ? AND {last} > ?",
+                (now, now, State.RENDERING, now),
+            ).rowcount
+
     def forget_balances(self, *, but: int = 0) -> None:
         """A paid request starts: no balance read before it tells one render's cost now."""
         with self._db.write() as conn:

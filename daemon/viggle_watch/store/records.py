@@ -36,6 +36,8 @@ _SETTABLE: Final = frozenset(
         "charged_credits",
         "charged_how",
         "balance_before",
+        "render_age_s",
+        "polled_at",
     }
 )
 
@@ -73,6 +75,8 @@ class Job:
     charged_credits: float | None = None  # what Viggle charged for the render, when known
     charged_how: str | None = None  # how that was learned, or why it is not known
     balance_before: float | None = None  # read before the POST while it was the only paid one
+    render_age_s: float = 0.0  # how long it has rendered while the service watched (timeouts)
+    polled_at: float | None = None  # its last status poll
 
 
 @dataclass(frozen=True, slots=True)
