@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+import re
+from typing import Final, NoReturn
+
+_TOKEN: Final = re.compile(r"[\x21-\x7e]+")
 
 
 class ApiKey:
@@ -14,6 +17,10 @@ class ApiKey:
         value = value.strip()
         if not value:
             raise ValueError("empty API key")
+        if not _TOKEN.fullmatch(value):  # it goes into a header: one printable token
+            raise ValueError(
+                "the API key must be one word of printable characters (no spaces, no line breaks)"
+            )
         self._value = value
 
     def reveal(self) -> str:
@@ -32,3 +39,19 @@ class ApiKey:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def key_from_text(text: str) -> ApiKey | None:
+    """The key in a key file's text: one line with one word; blank lines and ``#`` comment
+    lines are allowed and ignored. None when there is none; ``ValueError`` saying what else
+    the file holds (never the key)."""
+    lines = [line.strip() for line in text.splitlines()]
+    words = [line for line in lines if line and not line.startswith("#")]
+    if not words:
+        return None
+    if len(words) > 1:
+        raise ValueError(
+            f"it holds {len(words)} lines that are not comments; "
+            "a key file holds the key on one line (and # comments)"
+        )
+    return ApiKey(words[0])

@@ -24,6 +24,7 @@ from tests.support.client import (
 )
 from tests.support.emulator import FakeClock, Start, sha256
 from tests.support.waits import wait_for
+from viggle_watch.apikey import ApiKey
 from viggle_watch.emulator.config import DEFAULT_BALANCE
 from viggle_watch.emulator.server import Faults, RunningEmulator
 from viggle_watch.errors import (
@@ -39,6 +40,7 @@ from viggle_watch.errors import (
 )
 from viggle_watch.viggle.client import Timeouts, ViggleClient
 from viggle_watch.viggle.inputs import RenderOptions, UploadInput
+from viggle_watch.viggle.transport import Transport
 
 POST_RENDER = ("POST", "/api/render")
 RESUME_AT = 1000
@@ -367,3 +369,17 @@ def test_resume_matches_a_full_download(
     out, digest, size = resume(client, url, data)
     assert (out.getvalue(), digest, size) == (data, full.sha256, len(data))
     assert (session.statuses, emu.emulator.stats()["faults_injected"]) == (statuses, injected)
+
+
+def test_a_request_that_fails_before_a_byte_leaves_is_not_sent(
+    start: Start, session: CountingSession
+) -> None:
+    """An upload that cannot be read (or a header requests refuses) fails while the request is
+    being prepared: `NotSentError` — the intent is given back, never made `uncertain`."""
+    emu = start()
+    gone = io.BytesIO(b"an image")
+    gone.close()
+    transport = Transport(emu.url, ApiKey("sk-test-key"), session=session)
+    with pytest.raises(NotSentError, match="was not sent"):
+        transport.send_once("POST", "/api/render", files={"ref_image": ("a.png", gone)})
+    assert (session.sent, emu.emulator.stats()["calls"]) == ([], {})

@@ -29,13 +29,13 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 
 
 def test_database_pragmas(sqlite_db: Database) -> None:
-    """WAL journal, synchronous=FULL (2), foreign keys on and schema version 1."""
+    """WAL journal, synchronous=FULL (2), foreign keys on and the current schema version."""
     with sqlite_db.read() as conn:
         pragmas = tuple(
             conn.execute(f"PRAGMA {name}").fetchone()[0]
             for name in ("journal_mode", "synchronous", "foreign_keys", "user_version")
         )
-    assert (pragmas, sqlite_db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 5), 6, 6)
+    assert (pragmas, sqlite_db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 6), 6, 6)
 
 
 def test_open_readonly_missing_file_is_a_clear_store_error(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_open_readonly_refuses_an_unmigrated_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as excinfo:
         Database.open(path, readonly=True)
     expected = (
-        f"job store {path} has schema 0; expected 5 (start `viggle-watch run` once to upgrade it)"
+        f"job store {path} has schema 0; expected 6 (start `viggle-watch run` once to upgrade it)"
     )
     assert str(excinfo.value) == expected
 

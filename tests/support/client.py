@@ -70,11 +70,11 @@ class CountingSession(requests.Session):
         self.sent: list[tuple[str, str]] = []
         self.statuses: list[int] = []
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        """Record the request, send it, record the response's status."""
-        path = urlsplit(str(url)).path
-        self.sent.append((str(method).upper(), path))
-        response = super().request(method, url, *args, **kwargs)
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+        """Record the request, send it, record the response's status (every request that is
+        sent passes here, however it was made; each redirect hop too)."""
+        self.sent.append((str(request.method).upper(), urlsplit(str(request.url)).path))
+        response = super().send(request, **kwargs)
         self.statuses.append(response.status_code)
         return response
 

@@ -4,6 +4,7 @@ file), and ApiKey, which never shows it (repr, str, pickling, copying)."""
 from __future__ import annotations
 
 import copy
+import os
 import pickle
 from pathlib import Path
 
@@ -94,3 +95,53 @@ def test_api_key_refuses_a_blank_key() -> None:
     with pytest.raises(ValueError) as excinfo:
         ApiKey(" \n")
     assert str(excinfo.value) == "empty API key"
+
+
+# --- key files are parsed strictly (issue 14 §10) --------------------------------------------
+
+
+def test_a_key_file_may_hold_comments_and_blank_lines(tmp_path: Path) -> None:
+    config = key_config(tmp_path, "# viggle key for the studio\n\nsk-live_abc123\n\n# end\n")
+    assert resolve_api_key(config, environ={}) == ApiKey("sk-live_abc123")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("sk-one\nsk-two\n", "holds 2 lines that are not comments"),
+        ("viggle key sk-live_abc123\n", "one word of printable characters"),
+        ("sk-live\u00e9abc\n", "one word of printable characters"),
+    ],
+)
+def test_a_key_file_holding_anything_else_is_refused_at_start_up(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """Refused with what is wrong, never with the file's words (they may be the key)."""
+    with pytest.raises(ConfigError) as caught:
+        resolve_api_key(key_config(tmp_path, text), environ={})
+    assert said in str(caught.value)
+    assert "sk-" not in str(caught.value).replace(str(tmp_path), "")
+
+
+def test_a_key_with_a_line_break_in_the_variable_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="VIGGLE_API_KEY: the API key must be one word"):
+        resolve_api_key(key_config(tmp_path, None), environ={"VIGGLE_API_KEY": "sk-a\nb"})
+
+
+def test_a_key_file_that_is_a_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
+    """A FIFO named as the key file would block a plain read for ever."""
+    config = key_config(tmp_path, None)
+    assert config.api.key_file is not None
+    os.mkfifo(config.api.key_file)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        resolve_api_key(config, environ={})
+
+
+def test_a_key_file_may_be_a_link_to_a_regular_file(tmp_path: Path) -> None:
+    """Mounted secrets are often links; they must end at a regular file."""
+    target = tmp_path / "secret"
+    target.write_text("sk-linked\n", encoding="utf-8")
+    config = key_config(tmp_path, None)
+    assert config.api.key_file is not None
+    config.api.key_file.symlink_to(target)
+    assert resolve_api_key(config, environ={}) == ApiKey("sk-linked")

@@ -10,13 +10,15 @@ from typing import Any, Final
 import yaml
 from pydantic import ValidationError
 
-from viggle_watch.apikey import ApiKey
+from viggle_watch.apikey import ApiKey, key_from_text
 from viggle_watch.config.kinds import RULE_KINDS, Rule, parse_rule
 from viggle_watch.config.models import Config
 from viggle_watch.errors import ConfigError
+from viggle_watch.reading import read_regular
 
 MAX_CONFIG_BYTES: Final = 1024 * 1024
 CREDENTIAL_NAME: Final = "viggle_api_key"
+MAX_KEY_FILE_BYTES: Final = 4096
 
 
 def yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
@@ -35,7 +37,7 @@ def yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_CONFIG_BYTES, follow_links=True)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
     if len(raw) > MAX_CONFIG_BYTES:
@@ -165,13 +167,19 @@ def load_config(path: Path) -> Config:
 
 
 def _read_key(file: Path) -> ApiKey | None:
+    """The key in ``file`` (None when it is missing or holds none); ``ConfigError`` saying
+    what is wrong with it otherwise — never the key itself."""
     try:
-        text = file.read_text(encoding="utf-8").strip()
+        raw = read_regular(file, MAX_KEY_FILE_BYTES, follow_links=True)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ConfigError(f"cannot read the API key file {file}: {exc.strerror}") from exc
-    return ApiKey(text) if text else None
+    try:
+        return key_from_text(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise ConfigError(f"the API key file {file}: {reason}") from None
 
 
 def resolve_api_key(config: Config, environ: Mapping[str, str] | None = None) -> ApiKey:
@@ -180,7 +188,10 @@ def resolve_api_key(config: Config, environ: Mapping[str, str] | None = None) ->
     creds = env.get("CREDENTIALS_DIRECTORY")
     key = _read_key(Path(creds) / CREDENTIAL_NAME) if creds else None
     if key is None and env.get("VIGGLE_API_KEY", "").strip():
-        key = ApiKey(env["VIGGLE_API_KEY"])
+        try:
+            key = ApiKey(env["VIGGLE_API_KEY"])
+        except ValueError as exc:
+            raise ConfigError(f"VIGGLE_API_KEY: {exc}") from None
     if key is None and config.api.key_file is not None:
         key = _read_key(config.api.key_file)
     if key is None:

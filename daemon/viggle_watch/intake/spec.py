@@ -13,11 +13,11 @@ from typing import Final
 
 from viggle_watch.config import PairsRule, Rule
 from viggle_watch.outputs.naming import JOB_PLACEHOLDER, render_stem, safe_stem
+from viggle_watch.reading import read_capped
 from viggle_watch.rules.manifest import MAX_MANIFEST_BYTES
 from viggle_watch.rules.pairing import RenderRequest, is_image
 from viggle_watch.store.remembered import Remembered, identity_of
 from viggle_watch.store.spec import CastMember, InputRef, JobSpec, RenderChoices, scene_label
-from viggle_watch.watch.files import read_capped
 from viggle_watch.watch.stability import StableFile
 
 HASH_CHUNK: Final = 1024 * 1024

@@ -39,6 +39,7 @@ from viggle_watch import __version__
 from viggle_watch.backoff import backoff_s, parse_retry_after
 from viggle_watch.config.kinds import Hook, Webhook
 from viggle_watch.outputs.sidecar import sidecar_path
+from viggle_watch.reading import read_regular
 from viggle_watch.redaction import redact_text, redact_url
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
@@ -320,7 +321,7 @@ class HookRunner:
             "X-Viggle-Watch-Delivery": f"{item.job.id}-{item.event}",
         }
         if hook.secret_file is not None:
-            secret = hook.secret_file.read_bytes().rstrip(b"\r\n")
+            secret = read_regular(hook.secret_file, 64 * 1024, follow_links=True).rstrip(b"\r\n")
             headers["X-Viggle-Watch-Signature"] = sign(data, secret)
         return data, headers
 

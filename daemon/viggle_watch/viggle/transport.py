@@ -168,9 +168,17 @@ class Transport:
         url = self.base + path
         paid = method == "POST"
         timeout = (self.timeouts.connect_s, read_s or self.timeouts.read_s)
+        self._wait_turn()
+        try:  # everything that can fail before a byte leaves, apart from the sending
+            prepared = self.session.prepare_request(
+                requests.Request(method, url, headers=self._auth(), **kw)
+            )
+            settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
+        except Exception as exc:  # a bad header or URL, an unreadable file: provably not sent
+            # only the type: a header's text could hold the key
+            raise NotSentError(f"{method} {path} was not sent ({type(exc).__name__})") from None
         try:
-            self._wait_turn()
-            resp = self.session.request(method, url, headers=self._auth(), timeout=timeout, **kw)
+            resp = self.session.send(prepared, timeout=timeout, **settings)
         except requests.RequestException as exc:
             if never_sent(exc):
                 raise NotSentError(f"could not connect to {redact_url(url)}") from None
