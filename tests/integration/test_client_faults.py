@@ -383,3 +383,17 @@ def test_a_request_that_fails_before_a_byte_leaves_is_not_sent(
     with pytest.raises(NotSentError, match="was not sent"):
         transport.send_once("POST", "/api/render", files={"ref_image": ("a.png", gone)})
     assert (session.sent, emu.emulator.stats()["calls"]) == ([], {})
+
+
+@pytest.mark.parametrize("bad", ["../../admin/delete-everything?confirm=yes#", "a/b", "x y", ""])
+def test_an_id_that_is_not_one_path_segment_never_reaches_a_url(
+    start: Start, session: CountingSession, bad: str
+) -> None:
+    """Ids come from manifests and from API answers: one that could change the request's path
+    is refused before anything is sent, with the Bearer key or without."""
+    emu = start()
+    client = make_client(emu.url, session)
+    for call in (client.get_render, client.cancel_render, client.get_character, client.get_scene):
+        with pytest.raises(NotSentError, match="is not a usable id"):
+            call(bad)
+    assert (session.sent, emu.emulator.stats()["calls"]) == ([], {})

@@ -11,6 +11,8 @@ from typing import Any
 
 from tests.support.stepping import Stepper
 from tests.support.workspace import Workspace
+from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.media.synth import make_character_png
 from viggle_watch.rules.manifest import MAX_MANIFEST_BYTES
 
 JOBS = {"name": "jobs", "kind": "jobs", "watch": "in", "output": "out"}
@@ -78,3 +80,27 @@ def test_healthz_fails_while_files_wait_on_a_stuck_settle_tick(
         False,
         (False, "the settle tick has not finished for 61 s"),
     )
+
+
+def test_a_scene_id_that_is_not_one_path_segment_is_refused_before_any_spending(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """`scene_id: '../../admin/delete-everything?confirm=yes#'` would have sent an
+    authenticated GET to that path after paying for the character: refused at intake with
+    its NAME.error.json, and the API is never called."""
+    with serve(EmulatorConfig(latency_s=0.2, asset_delay_s=0.0)) as emu:
+        st: Stepper = stepper_for(emu.url, rules=[JOBS])
+        make_character_png(workspace.watch / "hero.png")
+        (workspace.watch / "shot.job.yaml").write_text(
+            "character: hero.png\nmode: preprocessed\n"
+            "scene_id: '../../admin/delete-everything?confirm=yes#'\n",
+            encoding="utf-8",
+        )
+        st.ingest()
+        for _ in range(3):
+            st.step()
+        calls = emu.emulator.stats()["calls"]
+    said = reason(workspace, "shot.job.yaml")
+    assert said.startswith("bad_manifest: ") and "is not a usable id" in said
+    assert calls == {}
+    assert sum(st.service.store.counts().values()) == 0

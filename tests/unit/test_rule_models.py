@@ -290,3 +290,17 @@ def test_scene_spec_refuses_unknown_keys() -> None:
     with pytest.raises(ValidationError) as caught:
         SceneSpec.model_validate({"video": WAVE, "vidoe": WAVE})
     assert [e["type"] for e in caught.value.errors()] == ["extra_forbidden"]
+
+
+@pytest.mark.parametrize(
+    "scene",
+    [
+        {"scene_id": "../../admin?x=1#"},
+        {"template": "a b"},
+        {"template": "5f2d9c1e-8a4b-4e7f-9c3d-2b1a0e9f8d7c", "segment": "p/../q"},
+    ],
+)
+def test_ids_a_rule_names_are_one_path_segment(scene: dict[str, str]) -> None:
+    """Template, scene and segment ids may end up in an API URL: letters, digits, - and _."""
+    messages = refusal(rule_data("characters", mode="preprocessed", scenes=[scene]))
+    assert any("is not a usable id" in m for m in messages)

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from viggle_watch.ids import check_id
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_S: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 NAME_FIELDS: Final = frozenset(
@@ -68,6 +70,9 @@ def _from_config_folder(value: Path, info: ValidationInfo) -> Path:
     return value if base is None or value.is_absolute() else (Path(base) / value).resolve()
 
 
+ViggleId = Annotated[str, AfterValidator(check_id)]
+"""A template, scene or segment id: it may end up in an API URL (``ids``)."""
+
 ConfigPath = Annotated[Path, AfterValidator(_from_config_folder)]
 """Every path a config or rule file names: resolved the one way, wherever it appears."""
 
@@ -84,10 +89,10 @@ class SceneSpec(Strict):
     """
 
     video: ConfigPath | None = None
-    template: str | None = None
-    scene_id: str | None = None
-    segment: str | None = None
-    cast: dict[str, ConfigPath] = {}
+    template: ViggleId | None = None
+    scene_id: ViggleId | None = None
+    segment: ViggleId | None = None
+    cast: dict[ViggleId, ConfigPath] = {}
 
     @model_validator(mode="after")
     def _one_source(self) -> SceneSpec:
@@ -254,10 +259,10 @@ class Manifest(Strict):
 
     character: str | None = None
     scene: str | None = None  # a driving video file
-    template: str | None = None
-    scene_id: str | None = None
-    segment: str | None = None  # the person ``character`` plays in a multi-person scene
-    mapping: dict[str, str] = {}  # segment → character image (multi-person)
+    template: ViggleId | None = None
+    scene_id: ViggleId | None = None
+    segment: ViggleId | None = None  # the person ``character`` plays in a multi-person scene
+    mapping: dict[ViggleId, str] = {}  # segment → character image (multi-person)
     model: Model | None = None
     mode: Literal["on_demand", "preprocessed"] | None = None
     background_mode: Literal["original", "solid", "transparent"] | None = None

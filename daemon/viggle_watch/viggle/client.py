@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Final, Unpack
+from urllib.parse import quote
 
 from viggle_watch.apikey import ApiKey
-from viggle_watch.errors import OutcomeUnknownError, RejectedError
+from viggle_watch.errors import NotSentError, OutcomeUnknownError, RejectedError
+from viggle_watch.ids import SAFE_ID, check_reason
 from viggle_watch.viggle.inputs import (
     InvalidOptionsError,
     RenderInput,
@@ -82,18 +84,24 @@ class ViggleClient:
             )
         if not isinstance(body, dict) or not body.get("job_id"):
             raise OutcomeUnknownError("POST /api/render answered without a job id")
-        return RenderCreated.model_validate(body)
+        created = RenderCreated.model_validate(body)
+        if not SAFE_ID.fullmatch(created.job_id):  # accepted, maybe charged: never used in a URL
+            reason = check_reason(created.job_id)
+            raise OutcomeUnknownError(
+                f"POST /api/render answered with an unusable job id: {reason}"
+            )
+        return created
 
     def create_render(self, ref_image: Path, driving_video: Path, *, model: str) -> RenderCreated:
         """On-demand render from two local files (the skeleton's call)."""
         return self.render(UploadInput(ref_image, driving_video), RenderOptions(model=model))
 
     def get_render(self, job_id: str) -> RenderStatus:
-        return RenderStatus.model_validate(self._http.get(f"/api/render/{job_id}"))
+        return RenderStatus.model_validate(self._http.get(f"/api/render/{_segment(job_id)}"))
 
     def cancel_render(self, job_id: str) -> RenderStatus | None:
         """Cancel a queued or running render (refunds its credits); the new status if given."""
-        body = self._http.send_once("DELETE", f"/api/render/{job_id}")
+        body = self._http.send_once("DELETE", f"/api/render/{_segment(job_id)}")
         if isinstance(body, dict) and body.get("status"):
             return RenderStatus.model_validate(body)
         return None
@@ -105,7 +113,7 @@ class ViggleClient:
         return self._preprocess("/api/characters/preprocess", {"name": name}, "image", image)
 
     def get_character(self, character_id: str) -> Character:
-        return Character.model_validate(self._http.get(f"/api/characters/{character_id}"))
+        return Character.model_validate(self._http.get(f"/api/characters/{_segment(character_id)}"))
 
     def list_characters(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> CharacterPage:
         body = self._http.get("/api/characters", params={"limit": limit, "offset": offset})
@@ -121,7 +129,7 @@ class ViggleClient:
                 return
 
     def delete_character(self, character_id: str) -> None:
-        self._http.send_once("DELETE", f"/api/characters/{character_id}")
+        self._http.send_once("DELETE", f"/api/characters/{_segment(character_id)}")
 
     # scenes ------------------------------------------------------------------------------
 
@@ -147,17 +155,17 @@ class ViggleClient:
         if name:
             payload["name"] = name
         body = self._http.send_once("POST", "/api/scenes/import", json=payload)
-        return AssetCreated.model_validate(body)
+        return _usable(AssetCreated.model_validate(body), "POST /api/scenes/import")
 
     def get_scene(self, scene_id: str) -> Scene:
-        return Scene.model_validate(self._http.get(f"/api/scenes/{scene_id}"))
+        return Scene.model_validate(self._http.get(f"/api/scenes/{_segment(scene_id)}"))
 
     def list_scenes(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> ScenePage:
         body = self._http.get("/api/scenes", params={"limit": limit, "offset": offset})
         return ScenePage.model_validate(body)
 
     def delete_scene(self, scene_id: str) -> None:
-        self._http.send_once("DELETE", f"/api/scenes/{scene_id}")
+        self._http.send_once("DELETE", f"/api/scenes/{_segment(scene_id)}")
 
     # account and results -----------------------------------------------------------------
 
@@ -191,6 +199,24 @@ class ViggleClient:
         if not isinstance(body, dict):
             raise OutcomeUnknownError(f"POST {path}: the answer was not an object")
         try:
-            return AssetCreated.model_validate(body)
+            created = AssetCreated.model_validate(body)
         except ValueError:
             raise OutcomeUnknownError(f"POST {path} answered without an id") from None
+        return _usable(created, f"POST {path}")
+
+
+def _usable(created: AssetCreated, call: str) -> AssetCreated:
+    """An asset Viggle made (maybe charged for) whose id could not be used in a URL: outcome
+    unknown, for a person to look at — never an id pasted into the next request."""
+    if not SAFE_ID.fullmatch(created.id):
+        raise OutcomeUnknownError(
+            f"{call} answered with an unusable id: {check_reason(created.id)}"
+        )
+    return created
+
+
+def _segment(value: str) -> str:
+    """An id as one path segment of a URL; ``NotSentError`` for anything else (nothing leaves)."""
+    if not SAFE_ID.fullmatch(value):
+        raise NotSentError(f"not sent: {check_reason(value)}")
+    return quote(value, safe="")
