@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Final, TypedDict
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
@@ -40,6 +40,7 @@ from viggle_watch.serving import is_loopback_host
 from viggle_watch.viggle.schemas import error_fields, unwrap
 
 CHUNK: Final = 256 * 1024
+MAX_REDIRECTS: Final = 5  # a download follows at most this many redirects, each checked
 USER_AGENT: Final = "viggle-watch/0.1"
 FAST_UNAVAILABLE: Final = "CS-UORC01-001"
 
@@ -77,6 +78,17 @@ class Resume(TypedDict, total=False):
 def is_loopback(url: str) -> bool:
     """True when ``url`` names this machine."""
     return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def result_url_problem(url: str, api_base: str) -> str | None:
+    """Why a result URL (or any hop it redirects to) may not be fetched, or None: https only —
+    plain http only when both it and the API are on loopback (the emulator)."""
+    scheme = urlsplit(url).scheme
+    if scheme == "https":
+        return None
+    if scheme == "http" and is_loopback(url) and is_loopback(api_base):
+        return None
+    return "a non-https download URL"
 
 
 def never_sent(exc: requests.RequestException) -> bool:
@@ -252,19 +264,28 @@ class Transport:
         ask for the rest, and append only on a ``206`` whose range starts exactly there; on a
         plain ``200`` start over (``out`` is truncated), since appending would corrupt it.
         """
-        # plain http only for a loopback emulator: both the API and the result on loopback
-        if urlsplit(url).scheme != "https" and not (is_loopback(url) and is_loopback(self.base)):
-            raise DownloadError(f"refusing a non-https download URL {redact_url(url)}")
         headers = {"Range": f"bytes={offset}-"} if offset else None
-        try:
-            resp = self.session.get(
-                url,
-                stream=True,
-                headers=headers,
-                timeout=(self.timeouts.connect_s, self.timeouts.read_s),
-            )
-        except requests.RequestException as exc:
-            raise DownloadError(f"download failed ({type(exc).__name__})") from None
+        for _hop in range(MAX_REDIRECTS + 1):  # each hop is held to the result-URL rule
+            problem = result_url_problem(url, self.base)
+            if problem is not None:
+                raise DownloadError(f"refusing {problem}: {redact_url(url)}")
+            try:
+                resp = self.session.get(
+                    url,
+                    stream=True,
+                    headers=headers,
+                    timeout=(self.timeouts.connect_s, self.timeouts.read_s),
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                raise DownloadError(f"download failed ({type(exc).__name__})") from None
+            location = resp.headers.get("Location") if resp.is_redirect else None
+            if location is None:
+                break
+            resp.close()
+            url = urljoin(url, location)
+        else:
+            raise DownloadError(f"download redirected more than {MAX_REDIRECTS} times")
         with resp:
             start, total = _accept(resp, offset)
             if start == 0:
