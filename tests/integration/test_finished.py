@@ -40,7 +40,8 @@ def test_a_rendered_job_is_finished_once_and_its_input_filed(
 
 
 def test_a_job_cancelled_from_the_cli_is_finished_once(stepper_for: Any, workspace: Any) -> None:
-    """`jobs cancel` logs job_finished (result cancelled) and files the input as failed."""
+    """`jobs cancel` finishes the job as the service would — the input filed as failed, with
+    why beside it — and answers without narrating it (a person's command logs warnings only)."""
     st = stepper_for("http://127.0.0.1:9")  # never reached: the job is cancelled while queued
     make_character_png(workspace.watch / "bob.png", seed=4)
     st.ingest()
@@ -49,12 +50,15 @@ def test_a_job_cancelled_from_the_cli_is_finished_once(stepper_for: Any, workspa
     done = run_cli(*command, env=key_env(KEY))
     logs = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     filed = sorted(p.name for p in (workspace.watch / "failed").iterdir())
-    assert (done.returncode, finished_lines(logs), filed, st.state()) == (
+    why = json.loads((workspace.watch / "failed" / "bob.png.error.json").read_text())
+    assert (done.returncode, done.stdout.strip(), finished_lines(logs), filed, st.state()) == (
         0,
-        [(1, "cancelled")],
-        ["bob.png"],
+        "job 1 is now cancelled",
+        [],
+        ["bob.png", "bob.png.error.json"],
         State.CANCELLED,
     )
+    assert (why["code"], why["detail"]["jobs"][0]["state"]) == ("cancelled", "cancelled")
 
 
 def test_hooks_get_the_final_job_and_its_current_rule(stepper_for: Any, workspace: Any) -> None:
@@ -81,7 +85,7 @@ def test_hooks_get_the_final_job_and_its_current_rule(stepper_for: Any, workspac
     finisher.ended(other)
     assert (fired, sorted(p.name for p in (workspace.watch / "failed").iterdir())) == (
         [(State.FAILED, st.service.config.rules[0].name)],
-        ["carol.png", "dave.png"],
+        ["carol.png", "carol.png.error.json", "dave.png", "dave.png.error.json"],
     )
 
 

@@ -114,6 +114,13 @@ def test_a_400_from_the_api_fails_the_job_with_its_code(
             st.step(600)
         assert emu.emulator.stats()["calls"]["POST /api/render"] == 1
     assert (workspace.watch / "failed" / "c00.png").exists()
+    # why, beside it, as for an input refused before any spending (issue 14 §17)
+    why = json.loads((workspace.watch / "failed" / "c00.png.error.json").read_text())
+    assert (why["file"], why["rule"], why["code"]) == ("c00.png", "dance", "CS-UORC01-002")
+    assert why["reason"] == job.error_message
+    assert why["detail"]["jobs"] == [
+        {"job": 1, "state": "failed", "code": "CS-UORC01-002", "reason": job.error_message}
+    ]
 
 
 def test_a_refused_key_holds_every_submission_until_it_passes_a_check(

@@ -35,10 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from viggle_watch.clock import iso
 from viggle_watch.media.probe import VideoReading, read_video
+from viggle_watch.outputs.filing import failure_document
 
-SCHEMA_VERSION: Final = 1
 _MB: Final = 1024 * 1024
 
 IMAGE_FORMATS: Final = frozenset({"PNG", "JPEG"})
@@ -350,17 +349,6 @@ def _video_limits(facts: VideoFacts, role: str, detail: dict[str, object]) -> Vi
 
 
 def error_document(path: Path, problem: Problem, *, rule: str, at: float) -> dict[str, object]:
-    """The JSON document written as ``NAME.error.json`` beside a rejected file in ``failed/``.
-
-    ``at`` is epoch seconds; it is written as ISO-8601 UTC.
-    """
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "file": path.name,
-        "path": str(path),
-        "rule": rule,
-        "code": problem.code,
-        "reason": problem.reason,
-        "detail": dict(problem.detail),
-        "at": iso(at),
-    }
+    """The ``NAME.error.json`` document for a file refused before any spending (its shape:
+    ``outputs.filing.failure_document``)."""
+    return failure_document(path, problem.code, problem.reason, problem.detail, rule=rule, at=at)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import structlog
 
+from viggle_watch.clock import day_of, iso
 from viggle_watch.outputs.atomic import write_bytes_atomic
 from viggle_watch.outputs.naming import free_path
-from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import TERMINAL, State
 
 log = structlog.get_logger()
@@ -19,6 +20,7 @@ PROCESSED: Final = "processed"
 FAILED: Final = "failed"
 SOURCE: Final = "Source"
 FILED: Final = frozenset({PROCESSED, FAILED, SOURCE})
+ERROR_SCHEMA_VERSION: Final = 1
 
 
 def watch_base(src: Path) -> Path:
@@ -51,7 +53,12 @@ def done_folder(policy: str, day: str) -> str:
 
 
 def archive_source(
-    store: JobStore, source: Path, *, policy: str, day: str, on_moved: Callable[[Path], None]
+    store: JobStore,
+    source: Path,
+    *,
+    policy: str,
+    at: float,
+    on_moved: Callable[[Path], None],
 ) -> None:
     """Once every job made from ``source`` has ended, file it by the rule's ``inputs`` policy.
 
@@ -59,18 +66,56 @@ def archive_source(
     ``leave`` never moves anything (read-only shares). The move happens only after the store
     has committed the jobs' final states (docs/reliability.md §1).
     """
-    states = store.source_states(str(source))
+    jobs = store.source_jobs(str(source))
+    states = [job.state for job in jobs]
     if policy == "leave" or not states or any(s not in TERMINAL for s in states):
         return
-    folder = done_folder(policy, day) if State.DONE in states else FAILED
+    folder = done_folder(policy, day_of(at)) if State.DONE in states else FAILED
     try:
         moved = move_input(source, folder)
+        if moved is not None and folder == FAILED:  # why, beside it, as for a refused input
+            write_error(moved, _why_jobs_ended(source, jobs, at))
     except OSError as exc:
         log.warning("input_not_moved", path=str(source), reason=exc.strerror)
         return
     if moved is not None:
         on_moved(source)
         log.info("input_moved", path=str(source), to=str(moved))
+
+
+def _why_jobs_ended(source: Path, jobs: list[Job], at: float) -> dict[str, object]:
+    """An input all of whose jobs failed or were cancelled: the last one's reason, and each."""
+    last = max(jobs, key=lambda job: job.updated_at)
+    ended = [
+        {"job": j.id, "state": str(j.state), "code": j.error_code, "reason": j.error_message}
+        for j in jobs
+    ]
+    reason = last.error_message or f"its job was {last.state}"
+    return failure_document(
+        source, last.error_code or str(last.state), reason, {"jobs": ended}, rule=last.rule, at=at
+    )
+
+
+def failure_document(
+    path: Path, code: str, reason: str, detail: Mapping[str, object], *, rule: str, at: float
+) -> dict[str, object]:
+    """The JSON written as ``NAME.error.json`` beside an input filed in ``failed/`` — refused
+    before any spending, or whose jobs all failed — ``at`` (epoch seconds) as ISO-8601 UTC."""
+    return {
+        "schema_version": ERROR_SCHEMA_VERSION,
+        "file": path.name,
+        "path": str(path),
+        "rule": rule,
+        "code": code,
+        "reason": reason,
+        "detail": dict(detail),
+        "at": iso(at),
+    }
+
+
+def write_error(moved: Path, document: dict[str, object]) -> None:
+    error = moved.with_name(error_name(moved.name))
+    write_bytes_atomic(error, (json.dumps(document, indent=2) + "\n").encode())
 
 
 def error_name(name: str) -> str:
@@ -87,6 +132,5 @@ def reject_input(source: Path, document: dict[str, Any], *, policy: str) -> Path
         return None
     moved = move_input(source, FAILED)
     if moved is not None:
-        error = moved.with_name(error_name(moved.name))
-        write_bytes_atomic(error, (json.dumps(document, indent=2) + "\n").encode())
+        write_error(moved, document)
     return moved

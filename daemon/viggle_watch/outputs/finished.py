@@ -12,7 +12,6 @@ from pathlib import Path
 
 import structlog
 
-from viggle_watch.clock import day_of
 from viggle_watch.config import Rule
 from viggle_watch.outputs.filing import archive_source
 from viggle_watch.store.jobs import Job, JobStore
@@ -78,4 +77,4 @@ def file_away(
     """File each input whose jobs have all ended, by the rule's ``inputs`` policy."""
     policy = rule.inputs if rule is not None else DEFAULT_POLICY
     for source in sources:
-        archive_source(store, source, policy=policy, day=day_of(now), on_moved=on_moved)
+        archive_source(store, source, policy=policy, at=now, on_moved=on_moved)

@@ -273,12 +273,17 @@ class JobStore:
 
     def source_states(self, source_path: str) -> list[State]:
         """The states of every job made from the file at ``source_path``."""
+        return [job.state for job in self.source_jobs(source_path)]
+
+    def source_jobs(self, source_path: str) -> list[Job]:
+        """Every job made from the file at ``source_path``."""
         with self._db.read() as conn:
             rows = conn.execute(
-                "SELECT j.state FROM jobs j JOIN job_sources s ON s.job_id = j.id WHERE s.path = ?",
+                "SELECT j.* FROM jobs j JOIN job_sources s ON s.job_id = j.id WHERE s.path = ?"
+                " ORDER BY j.id",
                 (source_path,),
             ).fetchall()
-        return [State(r[0]) for r in rows]
+        return [job_of(r) for r in rows]
 
     def events(self, job_id: int) -> list[Event]:
         with self._db.read() as conn:
