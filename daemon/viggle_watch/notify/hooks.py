@@ -18,14 +18,11 @@ library.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import os
 import queue
-import signal
-import subprocess
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +35,7 @@ from structlog.typing import FilteringBoundLogger
 from viggle_watch import __version__
 from viggle_watch.backoff import backoff_s, parse_retry_after
 from viggle_watch.config.kinds import Hook, Webhook
+from viggle_watch.notify.commands import run_command
 from viggle_watch.outputs.sidecar import sidecar_path
 from viggle_watch.reading import read_regular
 from viggle_watch.redaction import redact_text, redact_url
@@ -371,27 +369,3 @@ class HookRunner:
             tail = stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL_CHARS:]
             text = f"failed: exit {code}" + (f": {tail}" if tail else "")
         self._record(item, ok=False, text=text, argv=command)
-
-
-def run_command(
-    command: list[str], env: Mapping[str, str], timeout_s: float
-) -> tuple[int | None, bytes]:
-    """Run ``command`` (no shell); its exit code (None: timed out) and stderr. On timeout the
-    whole session is killed: a child still holding stderr open would keep us waiting."""
-    with subprocess.Popen(  # noqa: S603 - argv from the config file, never a shell
-        command,
-        shell=False,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,  # only stderr is kept, for the note
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    ) as proc:
-        try:
-            _, stderr = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            return None, b""
-    return proc.returncode, stderr
