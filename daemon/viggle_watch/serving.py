@@ -20,6 +20,22 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def parse_listen(listen: str, *, what: str, allow_remote: bool = False) -> tuple[str, int]:
+    """Split ``host:port`` (or ``[v6]:port``); ``ValueError`` for anything else, or for a host
+    off loopback unless ``allow_remote``. The one check: the config's validation and the
+    listener that binds use it both (``check-config`` accepts exactly what ``run`` binds)."""
+    host, sep, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{what} {listen!r} must be host:port, e.g. 127.0.0.1:9108")
+    if not allow_remote and not is_loopback_host(host):
+        raise ValueError(
+            f"{what} {listen!r} is not a loopback address; the metrics name your folders,"
+            " so serve them on 127.0.0.1 (or put a proxy in front)"
+        )
+    return host, int(port)
+
+
 class BackgroundServer:
     """``start()`` serves on a daemon thread; ``stop()`` waits for requests in progress, joins
     the thread and closes the socket (idempotent). A short ``poll_s`` makes stop prompt."""

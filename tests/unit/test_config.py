@@ -346,3 +346,21 @@ def test_example_rule_file_loads(tmp_path: Path, rule_file: Path) -> None:
     cfg = write(tmp_path / "config.yaml", "state_dir: state\nrules_dir: rules.d\n")
     data = yaml.safe_load(rule_file.read_text(encoding="utf-8"))
     assert [(r.name, r.kind) for r in load_config(cfg).rules] == [(data["name"], data["kind"])]
+
+
+@pytest.mark.parametrize(
+    ("listen", "said"),
+    [
+        ("0.0.0.0:9108", "is not a loopback address"),
+        ("metrics.studio.lan:9108", "is not a loopback address"),
+        ("127.0.0.1", "must be host:port"),
+    ],
+)
+def test_a_metrics_listener_run_would_refuse_is_refused_by_the_config(
+    tmp_path: Path, listen: str, said: str
+) -> None:
+    """One validator: what `check-config` accepts is what `run` binds (issue 14 §21)."""
+    text = f"state_dir: s\nmetrics:\n  listen: '{listen}'\nrules:\n" + RULE_YAML
+    cfg = write(tmp_path / "config.yaml", text)
+    message = config_error(cfg)
+    assert message.startswith(f"{cfg}:3: metrics.listen: ") and said in message

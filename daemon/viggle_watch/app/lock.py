@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from viggle_watch.errors import NotReadyError, ViggleWatchError
+from viggle_watch.statedir import FILE_MODE, make_state_dir
 
 LOCK_FILE: Final = "viggle-watch.lock"
 TRIES: Final = 5  # `status` holds a shared lock for a moment while it looks: try again
@@ -62,8 +63,9 @@ class ServiceLock:
     ) -> None:
         """Take the lock, or raise ``LockedError`` naming the holder; writes nothing else."""
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+            make_state_dir(self.state_dir)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+            fd = os.open(self.path, flags, FILE_MODE)
         except OSError as exc:
             raise ViggleWatchError(f"state_dir {self.state_dir}: {exc.strerror}") from None
         for attempt in range(TRIES):

@@ -45,6 +45,7 @@ from viggle_watch.render.poller import Poller
 from viggle_watch.render.preparer import Preparer
 from viggle_watch.render.submitter import Submitter
 from viggle_watch.render.wiring import Wiring
+from viggle_watch.statedir import make_state_dir
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.flags import FlagStore
@@ -279,7 +280,7 @@ class Service:
             signal.SIGHUP, lambda *_: self.reload_requested.set()
         )
         pid_file = self.config.state_dir / PID_FILE
-        self.config.state_dir.mkdir(parents=True, exist_ok=True)  # SQLite made it; PostgreSQL not
+        make_state_dir(self.config.state_dir)  # SQLite made it; PostgreSQL not
         self.start()
         try:
             pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")

@@ -7,10 +7,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Final
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from viggle_watch.config.kinds import ConfigPath, Duration, Rule, Strict, shared_folder_conflict
 from viggle_watch.redaction import redact_text
+from viggle_watch.serving import parse_listen
 
 DEFAULT_BASE_URL: Final = "https://apis.viggle.ai"
 
@@ -34,10 +35,15 @@ class BudgetSettings(Strict):
     max_credits_per_job: Annotated[float, Field(gt=0)] | None = None
 
 
+def _loopback_listen(value: str) -> str:
+    parse_listen(value, what="metrics.listen")  # what `run` will bind, or why not
+    return value
+
+
 class MetricsSettings(Strict):
     """An opt-in Prometheus endpoint (and /healthz), on loopback by default."""
 
-    listen: Annotated[str, Field(pattern=r"^[\w.\-\[\]:]+:\d+$")] | None = None
+    listen: Annotated[str, AfterValidator(_loopback_listen)] | None = None
 
 
 class StoreSettings(Strict):

@@ -22,7 +22,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from viggle_watch.errors import ConfigError
-from viggle_watch.serving import BackgroundServer, is_loopback_host
+from viggle_watch.serving import BackgroundServer
+from viggle_watch.serving import parse_listen as serving_listen
 from viggle_watch.store.states import State
 
 __all__ = [
@@ -221,16 +222,10 @@ def healthy(
 
 def parse_listen(listen: str, *, allow_remote: bool = False) -> tuple[str, int]:
     """Split ``host:port`` (or ``[v6]:port``); ConfigError for a remote host unless allowed."""
-    host, sep, port = listen.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"metrics.listen {listen!r} must be host:port, e.g. 127.0.0.1:9108")
-    if not allow_remote and not is_loopback_host(host):
-        raise ConfigError(
-            f"metrics.listen {listen!r} is not a loopback address; the metrics name your folders,"
-            " so serve them on 127.0.0.1 (or put a proxy in front)"
-        )
-    return host, int(port)
+    try:
+        return serving_listen(listen, what="metrics.listen", allow_remote=allow_remote)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 class _Server(ThreadingHTTPServer):

@@ -25,6 +25,7 @@ from typing import Final
 import structlog
 
 from viggle_watch import __version__
+from viggle_watch.statedir import keep_private
 
 log = structlog.get_logger()
 FILE_NAME: Final = "file-facts.db"
@@ -62,7 +63,7 @@ class Remembered:
             new = not path.exists()
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1)
             if new:
-                path.chmod(0o640)  # paths of inputs: not for every user of the machine
+                keep_private(path)  # paths of inputs: not for every user of the machine
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = OFF")  # a cache: losing the tail loses nothing
             conn.execute(_SCHEMA)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from viggle_watch.errors import StoreError, StoreUnavailableError
+from viggle_watch.statedir import keep_private, make_state_dir
 
 SCHEMA_VERSION: Final = 6
 MIGRATIONS: Final = (
@@ -60,8 +61,9 @@ class Database:
             )
         if readonly and not path.exists():
             raise StoreError(f"no job store at {path} yet: has `viggle-watch run` been started?")
+        new = not readonly and not path.exists()
         if not readonly:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_state_dir(path.parent)
         try:
             conn = sqlite3.connect(
                 path,
@@ -69,6 +71,8 @@ class Database:
                 isolation_level=None,
                 check_same_thread=False,
             )
+            if new:
+                keep_private(path)  # before any row: WAL and SHM files take its mode
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not readonly:
