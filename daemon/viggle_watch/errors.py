@@ -115,6 +115,16 @@ class NotSentError(ApiError):
     """The request never reached the API (refused, DNS, connect timeout): safe to retry."""
 
 
+class InputChangedError(ViggleWatchError):
+    """An input is not the file that was checked any more (gone, replaced by a link, other
+    bytes): nothing was sent, and nothing will be; ``code`` is ``input_missing`` or
+    ``input_changed``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class ThrottledError(ApiError):
     """HTTP 429: the API did not act; retry after ``retry_after_s`` seconds (None if unsaid)."""
 

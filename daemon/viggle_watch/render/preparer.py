@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Final
 
@@ -14,6 +15,7 @@ from viggle_watch.render.budget import Budget, check_budget, estimate_credits
 from viggle_watch.render.moves import move_clearing_error, move_with_reason, wait_for_budget
 from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
 from viggle_watch.render.retry import BUDGET_RECHECK_S
+from viggle_watch.render.sending import open_checked
 from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore, scene_key
 from viggle_watch.store.jobs import Job
@@ -185,8 +187,10 @@ class Preparer:
             return Remote(c.status, None, c.error_message or c.error)
 
         def create() -> AssetCreated:
-            self._store.forget_balances()  # a paid request: no render's balance reading holds
-            return self._client.create_character(name, Path(ref.path))
+            with ExitStack() as stack:  # uploaded from the descriptor that was verified
+                image = open_checked(ref, stack)
+                self._store.forget_balances()  # a paid request: no render's balance reading holds
+                return self._client.create_character(name, image)
 
         name = Path(ref.path).stem[:64]
         return AssetCalls(create, fetch)
@@ -198,12 +202,17 @@ class Preparer:
     def _scene_step(self, job: Job, now: float, create: bool) -> Step:
         spec = job.spec
         if spec.scene is not None:
-            video = Path(spec.scene.path)
-            calls = AssetCalls(
-                lambda: self._client.create_scene(video.stem[:64], video, model=spec.model),
-                self._fetch_scene,
-            )
-            key = scene_key(spec.scene.sha256, spec.model)
+            scene = spec.scene
+
+            def create_scene() -> AssetCreated:
+                with ExitStack() as stack:
+                    video = open_checked(scene, stack)
+                    return self._client.create_scene(
+                        Path(scene.path).stem[:64], video, model=spec.model
+                    )
+
+            calls = AssetCalls(create_scene, self._fetch_scene)
+            key = scene_key(scene.sha256, spec.model)
             return ensure(
                 self._assets, AssetKind.SCENE, key, calls, job_id=job.id, now=now, may_create=create
             )
@@ -258,7 +267,8 @@ class Preparer:
             move_with_reason(self._store, job, State.PREPARING, State.UNCERTAIN, now, reasons)
             log.error("job_uncertain", job_id=job.id, rule=job.rule, reason=reasons)
         elif "failed" in outcomes or ("gone" in outcomes and job.assets.get("recreated")):
-            self._fail(job, State.PREPARING, now, reasons, "asset_failed")
+            code = next((s.code for s in steps.values() if s.code), "asset_failed")
+            self._fail(job, State.PREPARING, now, reasons, code)
         elif "budget" in outcomes:
             wait_for_budget(self._store, job, State.PREPARING, now, reasons)
         elif outcomes == {"ready"}:

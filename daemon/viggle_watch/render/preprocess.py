@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import structlog
 
 from viggle_watch.clock import day_of
-from viggle_watch.errors import ApiError, BudgetExceededError, NotFoundError
+from viggle_watch.errors import ApiError, BudgetExceededError, InputChangedError, NotFoundError
 from viggle_watch.render.budget import CHARACTER_CREDITS
 from viggle_watch.render.outcomes import Attempt, Next, classify
 from viggle_watch.store.assets import PAID_KINDS, AssetKind, AssetStatus, AssetStore
@@ -40,6 +40,7 @@ class Step:
     viggle_id: str = ""
     duration_s: float | None = None
     reason: str = ""
+    code: str = ""  # for ``failed``: the job's error code, when not ``asset_failed``
 
 
 WAITING = Step("waiting")
@@ -95,6 +96,9 @@ def _create(
     """The creation's intent is committed: send it."""
     try:
         created = calls.create()
+    except InputChangedError as exc:  # not the file that was checked: nothing was sent
+        assets.forget(kind, key, refund=True)
+        return Step("failed", reason=str(exc), code=exc.code)
     except ApiError as exc:
         return _refused(assets, kind, key, exc, job_id=job_id, now=now)
     assets.set(kind, key, AssetStatus.PENDING, at=now, viggle_id=created.id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
 import structlog
@@ -14,15 +14,17 @@ from viggle_watch.errors import (
     BudgetExceededError,
     FastUnavailableError,
     InFlightLimitError,
+    InputChangedError,
+    NotSentError,
     OutcomeUnknownError,
     TransientError,
     TransitionError,
 )
-from viggle_watch.outputs.atomic import sha256_of
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.budget import Budget, check_budget, estimate_credits, render_credits
 from viggle_watch.render.moves import move_with_reason, wait_for_budget
 from viggle_watch.render.outcomes import FAST_REFUSED, Attempt, Next, classify
+from viggle_watch.render.sending import open_checked
 from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetKind, AssetStore, scene_key
 from viggle_watch.store.jobs import Job, Spend
@@ -33,20 +35,13 @@ log = structlog.get_logger()
 UNMOUNTED_RETRY_S: Final = 60.0
 
 
-def _looks_unmounted(folder: Path) -> bool:
-    """A folder that is gone or empty while a job still needs a file in it."""
-    try:
-        return not any(folder.iterdir())
-    except OSError:
-        return True
-
-
-def render_input(job: Job) -> RenderInput:
-    """What to send: both files (on demand), or the prepared ids (preprocessed)."""
+def render_input(job: Job, stack: ExitStack) -> RenderInput:
+    """What to send: both files, open and verified (on demand; closed with ``stack``), or the
+    prepared ids (preprocessed)."""
     spec = job.spec
     if spec.mode == "on_demand":
         assert spec.scene is not None
-        return UploadInput(Path(spec.character.path), Path(spec.scene.path))
+        return UploadInput(open_checked(spec.character, stack), open_checked(spec.scene, stack))
     ids: dict[str, str] = job.assets["characters"]
     scene_id: str = job.assets["scene"]
     if spec.segment is None and not spec.cast:
@@ -150,22 +145,20 @@ class Submitter:
         log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
 
     def _submit(self, job: Job, now: float) -> None:
+        with ExitStack() as stack:  # the inputs stay open, as checked, until the POST is done
+            try:
+                sent = render_input(job, stack)
+            except InputChangedError as exc:
+                self._fail(job, State.PREPARING, now, exc.code, str(exc))
+                return
+            except NotSentError as exc:  # a share not mounted: fail nothing, try again later
+                self._store.update(job.id, State.PREPARING, next_attempt_at=now + UNMOUNTED_RETRY_S)
+                log.warning("watch_root_unavailable", job_id=job.id, reason=str(exc))
+                return
+            self._send(job, sent, now)
+
+    def _send(self, job: Job, sent: RenderInput, now: float) -> None:
         bound = log.bind(job_id=job.id, rule=job.rule)
-        changed = self._changed_input(job)
-        if changed:
-            self._fail(job, State.PREPARING, now, "input_changed", changed)
-            return
-        missing = [r for r in self._local_inputs(job) if not Path(r).is_file()]
-        if missing and _looks_unmounted(Path(missing[0]).parent):
-            # the share may be unmounted: fail nothing, try again later (docs/reliability.md §4)
-            self._store.update(job.id, State.PREPARING, next_attempt_at=now + UNMOUNTED_RETRY_S)
-            log.warning("watch_root_unavailable", job_id=job.id, path=missing[0])
-            return
-        if missing:
-            self._fail(
-                job, State.PREPARING, now, "input_missing", f"input file is gone: {missing[0]}"
-            )
-            return
         cost = render_credits(render_seconds(job), fast=job.spec.options.fast)
         before = self._balance_if_alone()
         # the intent (and its cost) is committed before the POST: a crash from here on
@@ -200,7 +193,7 @@ class Submitter:
             job.spec.model, choices.background_mode, choices.bg_color, choices.fast
         )
         try:
-            created = self._client.render(render_input(job), options)
+            created = self._client.render(sent, options)
         except ApiError as exc:
             self._metrics.api_error(exc)
             # a 5xx or lost answer to the paid POST is an outage sign too (docs/reliability.md §2.8)
@@ -262,29 +255,6 @@ class Submitter:
             return self._client.credits(retry=False).balance
         except ApiError:
             return None
-
-    @staticmethod
-    def _changed_input(job: Job) -> str:
-        """Upload exactly what was checked: not a symlink swapped in, not other bytes."""
-        spec = job.spec
-        refs = [spec.character] + ([spec.scene] if spec.scene and spec.mode == "on_demand" else [])
-        for ref in refs:
-            path = Path(ref.path)
-            if path.is_symlink():
-                return f"{path.name} was replaced by a symlink after it was checked; not sent"
-            if not path.is_file():
-                continue  # missing: handled by the caller (maybe an unmounted share)
-            if path.stat().st_size != ref.size or (
-                ref.role == "character" and sha256_of(path).hexdigest() != ref.sha256
-            ):
-                return f"{path.name} changed after it was checked; drop it again to render it"
-        return ""
-
-    @staticmethod
-    def _local_inputs(job: Job) -> list[str]:
-        if job.spec.mode != "on_demand":
-            return []
-        return [job.spec.character.path] + ([job.spec.scene.path] if job.spec.scene else [])
 
     def _fail(self, job: Job, src: State, now: float, code: str, message: str) -> None:
         refund = src == State.SUBMITTING  # its own intent's credits; none before that

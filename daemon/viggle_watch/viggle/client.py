@@ -13,8 +13,10 @@ from viggle_watch.errors import NotSentError, OutcomeUnknownError, RejectedError
 from viggle_watch.ids import SAFE_ID, check_reason
 from viggle_watch.viggle.inputs import (
     InvalidOptionsError,
+    Opened,
     RenderInput,
     RenderOptions,
+    Upload,
     UploadInput,
     input_form,
 )
@@ -57,8 +59,8 @@ class ViggleClient:
     def __repr__(self) -> str:
         return f"ViggleClient(base_url={self._http.base!r})"
 
-    def _upload_read_s(self, *paths: Path) -> float:
-        size = sum(p.stat().st_size for p in paths)
+    def _upload_read_s(self, *uploads: Upload) -> float:
+        size = sum(u.size if isinstance(u, Opened) else u.stat().st_size for u in uploads)
         return self._http.timeouts.read_s + size / UPLOAD_BYTES_PER_S
 
     # renders -----------------------------------------------------------------------------
@@ -76,8 +78,8 @@ class ViggleClient:
             read_s = None
             if isinstance(render_input, UploadInput):
                 image, video = render_input.ref_image, render_input.driving_video
-                files["ref_image"] = (image.name, stack.enter_context(image.open("rb")))
-                files["driving_video"] = (video.name, stack.enter_context(video.open("rb")))
+                files["ref_image"] = _file(stack, image)
+                files["driving_video"] = _file(stack, video)
                 read_s = self._upload_read_s(image, video)
             body = self._http.send_once(
                 "POST", "/api/render", read_s=read_s, data=data, files=files or None
@@ -108,7 +110,7 @@ class ViggleClient:
 
     # characters --------------------------------------------------------------------------
 
-    def create_character(self, name: str, image: Path | str) -> AssetCreated:
+    def create_character(self, name: str, image: Upload | str) -> AssetCreated:
         """Preprocess a character from a file or a URL (1 credit). Sent once."""
         return self._preprocess("/api/characters/preprocess", {"name": name}, "image", image)
 
@@ -136,7 +138,7 @@ class ViggleClient:
     def create_scene(
         self,
         name: str,
-        video: Path | str,
+        video: Upload | str,
         *,
         model: str | None = None,
         background_mode: str | None = None,
@@ -183,18 +185,18 @@ class ViggleClient:
         return self._http.download(url, out, max_bytes=max_bytes, **resume)
 
     def _preprocess(
-        self, path: str, fields: dict[str, str], file_field: str, source: Path | str
+        self, path: str, fields: dict[str, str], file_field: str, source: Upload | str
     ) -> AssetCreated:
         if isinstance(source, str):
             body = self._http.send_once("POST", path, data={**fields, f"{file_field}_url": source})
         else:
-            with source.open("rb") as f:
+            with ExitStack() as stack:
                 body = self._http.send_once(
                     "POST",
                     path,
                     read_s=self._upload_read_s(source),
                     data=fields,
-                    files={file_field: (source.name, f)},
+                    files={file_field: _file(stack, source)},
                 )
         if not isinstance(body, dict):
             raise OutcomeUnknownError(f"POST {path}: the answer was not an object")
@@ -203,6 +205,14 @@ class ViggleClient:
         except ValueError:
             raise OutcomeUnknownError(f"POST {path} answered without an id") from None
         return _usable(created, f"POST {path}")
+
+
+def _file(stack: ExitStack, upload: Upload) -> tuple[str, IO[bytes]]:
+    """A multipart file part: from the open file (from its start), or opened by name now."""
+    if isinstance(upload, Opened):
+        upload.file.seek(0)
+        return upload.name, upload.file
+    return upload.name, stack.enter_context(upload.open("rb"))
 
 
 def _usable(created: AssetCreated, call: str) -> AssetCreated:

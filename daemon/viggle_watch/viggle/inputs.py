@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import IO, Final, Literal
 
 MODELS: Final = frozenset({"V4_Preview", "V3_Preview"})
 BackgroundMode = Literal["original", "solid", "transparent"]
@@ -16,11 +16,25 @@ _RGB: Final = re.compile(r"^\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*$")
 
 
 @dataclass(frozen=True, slots=True)
+class Opened:
+    """A local file already open — checked by the caller to be the bytes it measured — that
+    is uploaded from this very descriptor (never opened again by name). The caller closes it."""
+
+    name: str
+    file: IO[bytes]
+    size: int
+
+
+Upload = Path | Opened
+"""A file to upload: by name (opened when sent), or already open."""
+
+
+@dataclass(frozen=True, slots=True)
 class UploadInput:
     """On-demand: the character image and the driving video go up in the render request."""
 
-    ref_image: Path
-    driving_video: Path
+    ref_image: Upload
+    driving_video: Upload
 
 
 @dataclass(frozen=True, slots=True)
