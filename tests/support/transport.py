@@ -63,6 +63,8 @@ class Sent:
 
     request: requests.PreparedRequest
     timeout: object
+    body: bytes  # what went over the wire (a streamed body read as a real adapter would)
+    streamed: bool  # the body was read from its source while it was sent, not held whole
 
 
 class FakeTransport(BaseAdapter):
@@ -82,7 +84,11 @@ class FakeTransport(BaseAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        self.sent.append(Sent(request, timeout))
+        body = request.body
+        streamed = hasattr(body, "read")
+        data = body.read() if streamed else body  # type: ignore[union-attr]
+        raw = data.encode() if isinstance(data, str) else (data or b"")
+        self.sent.append(Sent(request, timeout, raw, streamed))
         reply = self.replies.popleft()
         if isinstance(reply, BaseException):
             raise reply

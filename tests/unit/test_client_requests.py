@@ -49,8 +49,8 @@ def test_create_render_posts_both_files_once_with_the_key(
     rig.queue(respond(200, {"job_id": "job_1", "status": "queued", "mode": "on_demand"}))
     created = render(rig, inputs)
     (sent,) = rig.transport.sent
-    body = sent.request.body
-    assert isinstance(body, bytes)
+    body = sent.body
+    assert sent.streamed  # read from the files as it went, never built whole in memory
     assert (
         created,
         sent.request.method,

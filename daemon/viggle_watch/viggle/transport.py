@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests_toolbelt import MultipartEncoder  # type: ignore[import-untyped]
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from viggle_watch.apikey import ApiKey
@@ -78,6 +79,14 @@ class Resume(TypedDict, total=False):
 def is_loopback(url: str) -> bool:
     """True when ``url`` names this machine."""
     return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def multipart(fields: dict[str, Any], files: dict[str, tuple[str, IO[bytes]]]) -> Any:
+    """A multipart body read from the open files while it is sent (never built in memory)."""
+    parts: dict[str, Any] = {name: str(value) for name, value in fields.items()}
+    for name, (filename, file) in files.items():
+        parts[name] = (filename, file, "application/octet-stream")
+    return MultipartEncoder(fields=parts)
 
 
 def result_url_problem(url: str, api_base: str) -> str | None:
@@ -182,8 +191,13 @@ class Transport:
         timeout = (self.timeouts.connect_s, read_s or self.timeouts.read_s)
         self._wait_turn()
         try:  # everything that can fail before a byte leaves, apart from the sending
+            headers = self._auth()
+            files = kw.pop("files", None)
+            if files:  # streamed from the files as it is sent: memory does not grow with them
+                encoder = multipart(kw.pop("data", None) or {}, files)
+                kw["data"], headers["Content-Type"] = encoder, encoder.content_type
             prepared = self.session.prepare_request(
-                requests.Request(method, url, headers=self._auth(), **kw)
+                requests.Request(method, url, headers=headers, **kw)
             )
             settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
         except Exception as exc:  # a bad header or URL, an unreadable file: provably not sent
@@ -268,7 +282,7 @@ class Transport:
         for _hop in range(MAX_REDIRECTS + 1):  # each hop is held to the result-URL rule
             problem = result_url_problem(url, self.base)
             if problem is not None:
-                raise DownloadError(f"refusing {problem}: {redact_url(url)}")
+                raise DownloadError(f"refusing {problem} {redact_url(url)}")
             try:
                 resp = self.session.get(
                     url,
