@@ -100,10 +100,23 @@ class Problem:
 class VideoFacts:
     """What an accepted video measured; ``container`` is ``mp4``, ``mov``, ``avi`` or ``webm``."""
 
-    duration_s: float
+    duration_s: float  # the larger of the header's figure and the packets' (what is charged)
     width: int
     height: int
     container: str
+    stated_s: float | None = None  # what the header states, when it states it
+    played_s: float | None = None  # what the packets' timestamps run
+
+    def length_note(self) -> str:
+        """For the job's history, when the header and the packets disagree by more than 10 %
+        (edit lists and variable frame rates make smaller differences normal)."""
+        stated, played = self.stated_s, self.played_s
+        if stated is None or played is None or abs(played - stated) <= 0.1 * max(played, stated):
+            return ""
+        return (
+            f"the video's header says {stated:.2f} s but its frames run {played:.2f} s;"
+            f" estimated from {self.duration_s:.2f} s"
+        )
 
 
 def _say_size(size: int) -> str:
@@ -297,7 +310,13 @@ def _judge_video(reading: VideoReading, path: Path, size: int, role: str) -> Vid
     if reading.frame_size is None or reading.duration_s is None:
         reason = f"The {role} video has no frame that can be decoded; it may be damaged."
         return Problem("unreadable", reason, detail)
-    facts = VideoFacts(reading.duration_s, *reading.frame_size, label)
+    facts = VideoFacts(
+        reading.duration_s,
+        *reading.frame_size,
+        label,
+        reading.stated_duration_s,
+        reading.played_duration_s,
+    )
     return _video_limits(facts, role, detail)
 
 

@@ -86,6 +86,14 @@ class Facts:
         self._here[key] = verdict
         return verdict
 
+    def scene_note(self, request: RenderRequest) -> str:
+        """What the job's history should say about its video's length (or nothing)."""
+        video = request.scene.video
+        if video is None:
+            return ""
+        facts = self.video(video, video_role(request.rule, request.overrides.mode))
+        return facts.length_note() if isinstance(facts, VideoFacts) else ""
+
     def scene_seconds(self, request: RenderRequest) -> float | None:
         """The request's scene video length (None without one); ``ValueError`` saying why
         when the video cannot be sent."""

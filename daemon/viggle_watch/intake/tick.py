@@ -300,6 +300,7 @@ class Intake:
             sources=sources,
             priority=rule.priority,
             at=now,
+            note=self._facts.scene_note(request),
         )
         bound = log.bind(rule=spec.rule, path=spec.character.path, scene=spec.scene_key)
         if job_id is None:

@@ -108,7 +108,9 @@ class VideoReading:
     label: str = ""
     long_name: str = ""
     frame_size: tuple[int, int] | None = None
-    duration_s: float | None = None
+    duration_s: float | None = None  # the larger of what the header states and the packets run
+    stated_duration_s: float | None = None  # what the header states (it can lie: issue 14 §9)
+    played_duration_s: float | None = None  # what the packets' timestamps run
 
 
 def read_video(path: Path, accepted: frozenset[str]) -> VideoReading:
@@ -143,10 +145,16 @@ def _inspect(container: InputContainer, path: Path, accepted: frozenset[str]) ->
     frame = _first_frame(container, stream)
     if frame is None:
         return seen
-    duration_s = _stated_duration_s(container, stream)
-    if duration_s is None:
-        duration_s = _scanned_duration_s(path)
-    return replace(seen, frame_size=(frame.width, frame.height), duration_s=duration_s)
+    # the header's figure can be edited to anything; the packets' timestamps (read, not
+    # decoded) tell how long it really plays: the credit estimate takes the larger
+    stated, played = _stated_duration_s(container, stream), _scanned_duration_s(path)
+    return replace(
+        seen,
+        frame_size=(frame.width, frame.height),
+        duration_s=max(stated or 0.0, played),
+        stated_duration_s=stated,
+        played_duration_s=played,
+    )
 
 
 def _container_label(container: InputContainer, stream: VideoStream) -> str:
@@ -194,10 +202,8 @@ def _stated_duration_s(container: InputContainer, stream: VideoStream) -> float 
 
 
 def _scanned_duration_s(path: Path) -> float:
-    """The duration found by reading every packet's timestamps, without decoding.
-
-    For files whose header states none, such as WebM recorded by a browser.
-    """
+    """The duration found by reading every packet's timestamps, without decoding (for files
+    whose header states none, such as WebM from a browser, and against headers that lie)."""
     import av
 
     with av.open(str(path), mode="r", metadata_errors="ignore") as container:

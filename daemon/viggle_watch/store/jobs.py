@@ -33,6 +33,7 @@ class JobStore:
         at: float,
         sources: tuple[str, ...] = (),
         priority: int = 0,
+        note: str = "",
     ) -> int | None:
         """Insert a queued job; None when a job with the same dedup key exists already."""
         with self._db.write() as conn:
@@ -66,7 +67,7 @@ class JobStore:
             conn.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
                 " VALUES (?, ?, NULL, ?, ?)",
-                (job_id, at, State.QUEUED, f"from {source_path}"),
+                (job_id, at, State.QUEUED, f"from {source_path}" + (f"; {note}" if note else "")),
             )
             return job_id
 
