@@ -9,7 +9,7 @@ import av
 import pytest
 from PIL import Image
 
-from viggle_watch.media.probe import VideoProbe, probe_video, video_duration_s
+from viggle_watch.media.probe import VideoProbe, believed_length_s, probe_video, video_duration_s
 from viggle_watch.media.synth import (
     RESULT_FPS,
     RESULT_SIZE,
@@ -129,3 +129,16 @@ def test_result_mp4_is_deterministic_and_mask_differs() -> None:
     """The same length gives the same bytes; the mask variant is another video."""
     assert make_result_mp4(1.0) == make_result_mp4(1.0)
     assert make_result_mp4(1.0, mask=True) != make_result_mp4(1.0)
+
+
+@pytest.mark.parametrize(
+    ("stated", "played", "believed"),
+    [
+        (2.0, 2.083, 2.0),  # an AVI's last frame: within 10 %, the header is believed
+        (0.3, 3.0, 3.0),  # a header that understates: the frames are
+        (120.0, 3.0, 120.0),  # one that overstates: the larger, so the estimate errs high
+        (None, 4.5, 4.5),  # a WebM from a browser states none
+    ],
+)
+def test_the_length_believed(stated: float | None, played: float, believed: float) -> None:
+    assert believed_length_s(stated, played) == believed

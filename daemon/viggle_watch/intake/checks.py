@@ -31,11 +31,11 @@ import struct
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from viggle_watch.media.probe import VideoReading, read_video
+from viggle_watch.media.probe import VideoReading, believed_length_s, read_video
 from viggle_watch.outputs.filing import failure_document
 
 _MB: Final = 1024 * 1024
@@ -104,14 +104,15 @@ class VideoFacts:
     width: int
     height: int
     container: str
-    stated_s: float | None = None  # what the header states, when it states it
-    played_s: float | None = None  # what the packets' timestamps run
+    # how the length was found (what the header states, what the packets run): detail
+    stated_s: float | None = field(default=None, compare=False)
+    played_s: float | None = field(default=None, compare=False)
 
     def length_note(self) -> str:
-        """For the job's history, when the header and the packets disagree by more than 10 %
-        (edit lists and variable frame rates make smaller differences normal)."""
+        """For the job's history, when the header and the packets disagree by more than
+        ``LENGTH_TOLERANCE`` (smaller differences are normal: ``media.probe``)."""
         stated, played = self.stated_s, self.played_s
-        if stated is None or played is None or abs(played - stated) <= 0.1 * max(played, stated):
+        if stated is None or played is None or believed_length_s(stated, played) == stated:
             return ""
         return (
             f"the video's header says {stated:.2f} s but its frames run {played:.2f} s;"

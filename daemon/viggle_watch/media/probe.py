@@ -151,10 +151,25 @@ def _inspect(container: InputContainer, path: Path, accepted: frozenset[str]) ->
     return replace(
         seen,
         frame_size=(frame.width, frame.height),
-        duration_s=max(stated or 0.0, played),
+        duration_s=believed_length_s(stated, played),
         stated_duration_s=stated,
         played_duration_s=played,
     )
+
+
+LENGTH_TOLERANCE: Final = 0.10
+"""Edit lists, variable frame rates and a last frame's duration make header and packets differ
+by a few per cent in honest files; beyond this share, the header is not believed."""
+
+
+def believed_length_s(stated: float | None, played: float) -> float:
+    """The length to estimate credits from: the header's, unless it states none or the packets
+    run more than ``LENGTH_TOLERANCE`` away from it — then the larger of the two."""
+    if stated is None:
+        return played
+    if abs(played - stated) <= LENGTH_TOLERANCE * max(played, stated):
+        return stated
+    return max(stated, played)
 
 
 def _container_label(container: InputContainer, stream: VideoStream) -> str:
