@@ -80,8 +80,14 @@ class ServiceLock:
             os.close(fd)
             raise LockedError(str(self.state_dir), holder)
         record = json.dumps({"pid": os.getpid(), "since": now, "host": host}).encode()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, record, 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, record, 0)
+        except OSError as exc:  # a full disk: the kernel's lock holds, the record cannot
+            os.close(fd)
+            raise NotReadyError(
+                f"state_dir {self.state_dir}: cannot write {self.path.name}: {exc.strerror}"
+            ) from None
         self._fd = fd
 
     def release(self) -> None:

@@ -3,6 +3,7 @@ the work failed, 2 a permanent error (usage, config), 75 a passing one (try agai
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,10 @@ from viggle_watch.errors import ViggleWatchError
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: not ready yet (a share, the store, another service); later
+# a full disk or quota, an I/O error, a share gone: worth trying again later (systemd does)
+PASSING = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.ENOTCONN, errno.ESTALE}
+)
 QUIET = frozenset({"status"})  # reads and prints, logs nothing: no logging library to load
 
 
@@ -31,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ViggleWatchError as exc:
         print(f"viggle-watch: error: {exc}", file=sys.stderr)
         return EXIT_TEMPFAIL if exc.transient else EXIT_USAGE
+    except OSError as exc:  # the machine's trouble (a full disk, a lost mount): a sentence
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"viggle-watch: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_TEMPFAIL if exc.errno in PASSING else EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
 
