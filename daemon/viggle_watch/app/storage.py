@@ -7,6 +7,7 @@ from typing import Final
 
 from viggle_watch.config import Config
 from viggle_watch.store.backend import Backend
+from viggle_watch.store.identity import refuse_a_lost_file, settle_identity
 from viggle_watch.store.sqlite import Database, default_host
 
 STATE_DB: Final = "state.db"
@@ -21,13 +22,25 @@ def host_name(config: Config) -> str:
 
 
 def open_backend(config: Config, *, readonly: bool = False) -> Backend:
-    """The config's store; ``readonly`` for commands that only look (never migrates)."""
+    """The config's store; ``readonly`` for commands that only look (never migrates). A
+    writer also proves it is the store the state directory last used (``store.identity``)."""
     host = host_name(config)
+    db: Backend
     if config.store.url:
         from viggle_watch.store.postgres import PostgresDatabase  # psycopg: an optional extra
 
-        return PostgresDatabase.open(config.store.url, host=host, readonly=readonly)
-    return Database.open(state_db_path(config), readonly=readonly, host=host)
+        db = PostgresDatabase.open(config.store.url, host=host, readonly=readonly)
+    else:
+        if not readonly:
+            refuse_a_lost_file(config.state_dir, state_db_path(config))
+        db = Database.open(state_db_path(config), readonly=readonly, host=host)
+    if not readonly:
+        try:
+            settle_identity(db, config.state_dir, db.describe())
+        except BaseException:
+            db.close()
+            raise
+    return db
 
 
 def store_exists(config: Config) -> bool:

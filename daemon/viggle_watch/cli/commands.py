@@ -137,6 +137,12 @@ def _flags(args: argparse.Namespace) -> int:
     return run_flags(args, _config(args))
 
 
+def _store(args: argparse.Namespace) -> int:
+    from viggle_watch.cli.store import reset_store
+
+    return reset_store(_config(args), yes=args.yes, render_existing=args.render_existing)
+
+
 COMMANDS = {
     "plan": _plan,
     "reload": _reload,
@@ -148,4 +154,5 @@ COMMANDS = {
     "check-config": _check,
     "demo": _demo,
     "sim": _sim,
+    "store": _store,
 }

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_commands(sub)
     _jobs_commands(sub)
     _flag_commands(sub)
+    _store_commands(sub)
     _sim_command(sub)
     return p
 
@@ -131,6 +132,25 @@ def _flag_commands(sub: Subparsers) -> None:
     resume = sub.add_parser("resume", help="lift a pause")
     for parser in (pause, resume):
         add_config(parser)
+
+
+def _store_commands(sub: Subparsers) -> None:
+    store = sub.add_parser("store", help="the job store itself")
+    actions = store.add_subparsers(dest="action", required=True)
+    reset = actions.add_parser(
+        "reset",
+        help="start a new, empty job store on purpose (the old one is kept beside it)",
+        description="For a store that is lost or damaged with no backup. The inputs already in "
+        "the watch folders are taken as seen, so nothing is rendered (and paid) again; drop "
+        "or touch a file to render it. Refused while the service runs.",
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    reset.add_argument(
+        "--render-existing",
+        action="store_true",
+        help="do not take the inputs in the watch folders as seen: render them (and pay)",
+    )
+    add_config(reset)
 
 
 def _sim_command(sub: Subparsers) -> None:

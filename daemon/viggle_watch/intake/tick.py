@@ -153,10 +153,8 @@ class Intake:
             if stable.path.is_symlink():
                 self._refuse_link(rule, stable.path, now)
                 continue
-            if rule.inputs == "leave" and self._store.seen(
-                rule.name, str(stable.path), stable.size, stable.mtime_ns
-            ):
-                continue
+            if self._store.seen(rule.name, str(stable.path), stable.size, stable.mtime_ns):
+                continue  # handled and left in place, or taken as seen by `store reset`
             if self._claim is not None and not self._claim(*claim_key(rule, stable), now):
                 # another host handles it; look again at the next rescan (it may die)
                 self._tracker.forget(stable.path)

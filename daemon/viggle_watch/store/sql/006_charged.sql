@@ -8,4 +8,11 @@ ALTER TABLE jobs ADD COLUMN charged_credits REAL;
 ALTER TABLE jobs ADD COLUMN charged_how TEXT;
 ALTER TABLE jobs ADD COLUMN balance_before REAL;
 ALTER TABLE jobs ADD COLUMN render_age_s REAL NOT NULL DEFAULT 0;
-ALTER TABLE jobs ADD COLUMN polled_at REAL
+ALTER TABLE jobs ADD COLUMN polled_at REAL;
+-- the store's identity: written at creation into the database and into STATE_DIR/store-id, so
+-- that a store that existed is never silently recreated (an empty state.db would pay for every
+-- render in flight again): docs/reliability.md §1
+CREATE TABLE IF NOT EXISTS store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)

@@ -8,4 +8,10 @@ ALTER TABLE jobs ADD COLUMN IF NOT EXISTS charged_credits DOUBLE PRECISION;
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS charged_how TEXT;
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS balance_before DOUBLE PRECISION;
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS render_age_s DOUBLE PRECISION NOT NULL DEFAULT 0;
-ALTER TABLE jobs ADD COLUMN IF NOT EXISTS polled_at DOUBLE PRECISION
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS polled_at DOUBLE PRECISION;
+-- the store's identity: written at creation into the database and into each host's
+-- STATE_DIR/store-id, so that a store that existed is never silently recreated
+CREATE TABLE IF NOT EXISTS store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)
