@@ -55,6 +55,7 @@ from viggle_watch.store.remembered import Remembered
 from viggle_watch.store.states import State
 from viggle_watch.watch.mounts import watch_roots
 from viggle_watch.watch.observer import Watching, start_observers
+from viggle_watch.watch.roots import RootId, changed, identities
 from viggle_watch.watch.stability import SettleTracker
 
 log = structlog.get_logger()
@@ -62,6 +63,7 @@ __all__ = ["STATE_DB", "Service", "build_service", "make_client", "state_db_path
 PID_FILE: Final = "viggle-watch.pid"
 HOOKS_DRAIN_S: Final = 10.0  # queued hooks get this long at stop (then as long again, no retries)
 SETTLE_TICK_S: Final = 0.2
+ROOTS_CHECK_S: Final = 2.0  # a watch folder deleted and made again is watched again this soon
 HEALTH_MAX_AGE_S: Final = 60.0  # /healthz: 503 once the scheduler has not ticked for this long
 
 
@@ -88,6 +90,8 @@ class Service:
     # a worker per job: the watchdog ping never waits behind a long upload or a slow rescan
     scheduler: TickScheduler = field(default_factory=lambda: TickScheduler(workers=8))
     observer: Watching | None = None
+    _armed: dict[Path, RootId] = field(default_factory=dict)  # each watch folder when armed
+    _watch_lock: threading.Lock = field(default_factory=threading.Lock)
     reload_requested: threading.Event = field(default_factory=threading.Event)
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: RunningMetrics | None = None
@@ -126,6 +130,7 @@ class Service:
             "rescan", lambda: self.intake.rescan(self.clock.time()), self.config.rescan_interval
         )
         self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
+        self.scheduler.add("roots", self.check_roots, ROOTS_CHECK_S)  # a few stat() calls
 
         def check_key() -> None:
             self.gatekeeper.recheck(self.clock.time())
@@ -182,13 +187,29 @@ class Service:
         return healthy(self.metrics, self.store.counts, now, HEALTH_MAX_AGE_S)
 
     def _watch(self) -> None:
-        if self.observer is not None:
-            self.observer.stop()
-            self.observer.join(timeout=5)
-        roots = watch_roots(self.config)
-        self.observer = start_observers(roots, self._event)
+        """(Re-)arm an observer on every watch folder that is there (the others: once back)."""
+        with self._watch_lock:
+            if self.observer is not None:
+                self.observer.stop()
+                self.observer.join(timeout=5)
+            roots = watch_roots(self.config)
+            self._armed = identities(root.path for root in roots)
+            roots = [root for root in roots if self._armed[root.path] is not None]
+            self.observer = start_observers(roots, self._event)
         for root in roots:
             log.info("watching", path=str(root.path), observer=root.kind, reason=root.reason)
+
+    def check_roots(self) -> None:
+        """A watch folder gone is said once; one back (or deleted and made again) is watched
+        again and scanned at once, not at the next rescan (issue 14 §15)."""
+        change = changed(self._armed, identities(self._armed))
+        for path in change.gone:
+            log.warning("watch_root_missing", path=str(path), hint="watched again once back")
+            self._armed[path] = None
+        if change.back:
+            log.warning("watch_root_back", paths=[str(p) for p in change.back])
+            self._watch()
+            self.intake.rescan(self.clock.time())
 
     def _unit_of(self, path: Path) -> Path | None:
         """What an event is about: the file, the job folder it is in, or nothing any rule
