@@ -18,6 +18,7 @@ from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.media.probe import video_duration_s
 from viggle_watch.media.synth import make_character_png
+from viggle_watch.outputs.atomic import download_tag, host_tag, part_path
 from viggle_watch.store.states import State
 
 DUO = "770e8400-e29b-41d4-a716-446655440000"
@@ -70,7 +71,9 @@ def test_a_broken_download_resumes_where_it_stopped(
     st: Stepper = stepper_for(emulator.url)
     emulator.emulator.set_faults(Faults(rate_truncate_download=1.0))
     one_job(st, workspace)
-    part = workspace.output / "alice__dance.mp4.part"
+    # named after its job and this host: no other writer shares it (issue 14 §6)
+    part = part_path(workspace.output / "alice__dance.mp4", download_tag(1, st.service.store.host))
+    assert part.name == f"alice__dance.mp4.1-{host_tag(st.service.store.host)}.part"
     st.run_until(part.exists, seconds=0.2)
     assert st.state() == State.DOWNLOADING
     half = part.stat().st_size
@@ -95,7 +98,8 @@ def test_a_server_that_ignores_range_restarts_the_file(
     st: Stepper = stepper_for(emulator.url)
     emulator.emulator.set_faults(Faults(rate_truncate_download=1.0))
     one_job(st, workspace)
-    st.run_until((workspace.output / "alice__dance.mp4.part").exists, seconds=0.2)
+    part = part_path(workspace.output / "alice__dance.mp4", download_tag(1, st.service.store.host))
+    st.run_until(part.exists, seconds=0.2)
     emulator.emulator.set_faults(Faults(ignore_range=True))
     st.run_until(lambda: st.state() == State.DONE, seconds=60)
     job = st.service.store.get(1)

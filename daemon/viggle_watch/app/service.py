@@ -36,11 +36,10 @@ from viggle_watch.intake.decide import wanted
 from viggle_watch.intake.tick import Intake
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_metrics
-from viggle_watch.outputs.atomic import part_path
 from viggle_watch.outputs.finished import Finisher
 from viggle_watch.redaction import register_secret
 from viggle_watch.render.breaker import CircuitBreaker
-from viggle_watch.render.downloader import Downloader, OutputSettings, stale_parts
+from viggle_watch.render.downloader import Downloader, OutputSettings, owned_parts, stale_parts
 from viggle_watch.render.poller import Poller
 from viggle_watch.render.preparer import Preparer
 from viggle_watch.render.submitter import Submitter
@@ -261,13 +260,10 @@ class Service:
 
     def _remove_stale_parts(self) -> None:
         """Temp files that no unfinished download owns are left-overs of a crash: remove them."""
-        owned = {
-            part_path(Path(p))
-            for j in self.store.latest(state=State.DOWNLOADING, limit=100_000)
-            for p in (j.output_path, j.mask_path)
-            if p
-        }
-        for stale in stale_parts(sorted({r.output for r in self.config.rules}), owned):
+        downloading = self.store.latest(state=State.DOWNLOADING, limit=100_000)
+        owned = owned_parts(downloading, self.store.host)
+        folders = sorted({r.output for r in self.config.rules})
+        for stale in stale_parts(folders, owned, self.store.host):
             stale.unlink(missing_ok=True)
             log.warning("stale_part_removed", path=str(stale))
 

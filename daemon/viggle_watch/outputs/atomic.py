@@ -5,19 +5,42 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Final, TypeVar
+from typing import IO, Any, Final, Protocol, TypeVar
 
 from viggle_watch.errors import DownloadError
 
 T = TypeVar("T")
+W = TypeVar("W", bound="Written")
 PART_SUFFIX: Final = ".part"
 
 
-def part_path(dest: Path) -> Path:
-    """Where ``dest`` is written before it is complete (``name.mp4.part``)."""
-    return dest.with_name(dest.name + PART_SUFFIX)
+def part_path(dest: Path, tag: str = "") -> Path:
+    """Where ``dest`` is written before it is complete: ``name.mp4.part``; a download's is
+    ``name.mp4.TAG.part``, TAG naming its job and the host that holds it (``download_tag``), so
+    no two writers ever share one and a host resumes only its own."""
+    return dest.with_name(f"{dest.name}.{tag}{PART_SUFFIX}" if tag else dest.name + PART_SUFFIX)
+
+
+def download_tag(job_id: int, host: str) -> str:
+    """``12-render-01``: the job and its holder, in letters a file name can always take."""
+    return f"{job_id}-{host_tag(host)}"
+
+
+def host_tag(host: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", host)[:40]
+
+
+class Written(Protocol):
+    """What a download says it wrote."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def sha256(self) -> str: ...
 
 
 def fsync_dir(folder: Path) -> None:
@@ -28,17 +51,39 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _fill_and_rename(dest: Path, how: str, fill: Callable[[IO[bytes]], T], mode: int) -> T:
-    """Run ``fill`` on ``dest.part`` (opened with ``how``), make it durable with ``mode``, then
-    rename it to ``dest``; the folder is not synced yet."""
-    tmp = part_path(dest)
+def _fill_and_rename(
+    dest: Path,
+    how: str,
+    fill: Callable[[IO[bytes]], T],
+    mode: int,
+    *,
+    tmp: Path | None = None,
+    check: Callable[[T, Path], None] | None = None,
+) -> T:
+    """Run ``fill`` on the temp file (opened with ``how``), make it durable with ``mode``,
+    ``check`` it, then rename it to ``dest``; the folder is not synced yet."""
+    tmp = tmp or part_path(dest)
     with open(tmp, how) as f:
         result = fill(f)
         f.flush()
         os.fchmod(f.fileno(), mode)
         os.fsync(f.fileno())
+    if check is not None:
+        check(result, tmp)
     tmp.replace(dest)
     return result
+
+
+def _as_received(got: Written, tmp: Path) -> None:
+    """The bytes on disk are the bytes received and hashed (nothing else wrote into the file
+    meanwhile): else the file is not published."""
+    on_disk = tmp.stat().st_size
+    if on_disk != got.size or sha256_of(tmp).hexdigest() != got.sha256:
+        raise DownloadError(
+            f"the file on disk ({on_disk} bytes) is not what was downloaded ({got.size} bytes):"
+            " another writer? starting over",
+            restart=True,
+        )
 
 
 def _discard(tmp: Path) -> None:
@@ -79,7 +124,7 @@ def sha256_of(path: Path) -> Any:
 Fetch = Callable[[IO[bytes], int, Any], T]
 
 
-def publish_resumable(dest: Path, fetch: Fetch[T], *, mode: int = 0o644) -> T:
+def publish_resumable(dest: Path, fetch: Fetch[W], *, mode: int = 0o644, tag: str = "") -> W:
     """Fill ``dest.part`` (resuming what a broken earlier try left), then publish it at ``dest``.
 
     ``fetch(file, offset, digest)`` appends to ``file`` after ``offset`` bytes already in it.
@@ -87,11 +132,13 @@ def publish_resumable(dest: Path, fetch: Fetch[T], *, mode: int = 0o644) -> T:
     a failed fsync) removes it. The published file is fsynced, then renamed, then the folder.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = part_path(dest)
+    tmp = part_path(dest, tag)
     offset = tmp.stat().st_size if tmp.exists() else 0
     digest = sha256_of(tmp) if offset else hashlib.sha256()
     try:
-        result = _fill_and_rename(dest, "ab", lambda f: fetch(f, offset, digest), mode)
+        result = _fill_and_rename(
+            dest, "ab", lambda f: fetch(f, offset, digest), mode, tmp=tmp, check=_as_received
+        )
     except DownloadError as exc:
         if exc.restart:
             tmp.unlink(missing_ok=True)

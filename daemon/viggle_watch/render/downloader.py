@@ -18,6 +18,8 @@ from viggle_watch.errors import ApiError, DownloadError
 from viggle_watch.notify.metrics import timed
 from viggle_watch.outputs.atomic import (
     PART_SUFFIX,
+    download_tag,
+    host_tag,
     part_path,
     publish_resumable,
     write_bytes_atomic,
@@ -121,8 +123,9 @@ class Downloader:
             )
 
         out = self._out(job)
+        tag = download_tag(job.id, self._store.host)  # this job's, on this host: never shared
         with timed(self._metrics.observe_download):
-            got = publish_resumable(dest, fetch, mode=out.file_mode)
+            got = publish_resumable(dest, fetch, mode=out.file_mode, tag=tag)
         _chgrp(dest, out.group)
         return got
 
@@ -215,7 +218,7 @@ class Downloader:
         backoff: that is not the transfer failing.
         """
         failures = self._failures.get(job.id, 0) + (1 if grow else 0)
-        got = _part_size(job)
+        got = _part_size(job, self._store.host)
         if got > self._progress.get(job.id, 0):
             failures = 1  # the partial file grew: the transfer is getting there, try again soon
         self._progress[job.id] = got
@@ -260,21 +263,33 @@ class Downloader:
         self._on_ended(job)
 
 
-def _part_size(job: Job) -> int:
+def _part_size(job: Job, host: str) -> int:
     if not job.output_path:
         return 0
     try:
-        return part_path(Path(job.output_path)).stat().st_size
+        return part_path(Path(job.output_path), download_tag(job.id, host)).stat().st_size
     except OSError:
         return 0
 
 
-def stale_parts(folders: list[Path], owned: set[Path]) -> list[Path]:
-    """``*.part`` files in the output folders that no unfinished download owns."""
+def owned_parts(jobs: list[Job], host: str) -> set[Path]:
+    """The temp files of this host's unfinished downloads."""
+    return {
+        part_path(Path(p), download_tag(j.id, host))
+        for j in jobs
+        for p in (j.output_path, j.mask_path)
+        if p
+    }
+
+
+def stale_parts(folders: list[Path], owned: set[Path], host: str) -> list[Path]:
+    """Temp files in the output folders that this host left and no unfinished download of
+    its owns (another host's are never touched: the output folders may be shared)."""
+    mine = f"-{host_tag(host)}{PART_SUFFIX}"
     return sorted(
         p
         for folder in folders
         if folder.is_dir()
         for p in folder.glob(f"*{PART_SUFFIX}")
-        if p not in owned
+        if p.name.endswith(mine) and p not in owned
     )
