@@ -39,8 +39,11 @@ def _run(args: argparse.Namespace) -> int:
     from viggle_watch.app.lock import ServiceLock
     from viggle_watch.app.service import build_service  # the service's imports: `run` only
     from viggle_watch.app.storage import host_name
+    from viggle_watch.cli.handoff import key_in_environment, reexec_without_key
     from viggle_watch.config import resolve_api_key
 
+    if key_in_environment():  # the key never stays readable in /proc/<pid>/environ
+        reexec_without_key(args.argv)
     config = _config(args)
     lock = ServiceLock(config.state_dir)  # first: a second service must touch nothing
     lock.acquire(host=host_name(config), now=time.time())

@@ -22,6 +22,7 @@ QUIET = frozenset({"status"})  # reads and prints, logs nothing: no logging libr
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for `run` to re-exec itself
     from viggle_watch.cli.commands import COMMANDS  # after parsing: --version needs none of it
 
     if args.command not in QUIET:

@@ -19,6 +19,7 @@ from viggle_watch.reading import read_regular
 MAX_CONFIG_BYTES: Final = 1024 * 1024
 CREDENTIAL_NAME: Final = "viggle_api_key"
 MAX_KEY_FILE_BYTES: Final = 4096
+KEY_FD_VAR: Final = "VIGGLE_WATCH_KEY_FD"  # the pipe `run` hands VIGGLE_API_KEY over through
 
 
 def yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
@@ -182,11 +183,26 @@ def _read_key(file: Path) -> ApiKey | None:
         raise ConfigError(f"the API key file {file}: {reason}") from None
 
 
+def _key_handed_over(fd_text: str) -> ApiKey:
+    """The key ``run`` handed to itself through an inherited pipe when it re-executed without
+    ``VIGGLE_API_KEY`` in its environment (``cli.handoff``); read once, the pipe closed."""
+    try:
+        fd = int(fd_text)
+        with os.fdopen(fd, "rb") as pipe:
+            return ApiKey(pipe.read(MAX_KEY_FILE_BYTES).decode("utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"{KEY_FD_VAR}: the key could not be read back ({exc})") from None
+    finally:
+        os.environ.pop(KEY_FD_VAR, None)
+
+
 def resolve_api_key(config: Config, environ: Mapping[str, str] | None = None) -> ApiKey:
     """The key from systemd credentials, ``VIGGLE_API_KEY`` or ``api.key_file``, in that order."""
     env = os.environ if environ is None else environ
     creds = env.get("CREDENTIALS_DIRECTORY")
     key = _read_key(Path(creds) / CREDENTIAL_NAME) if creds else None
+    if key is None and env.get(KEY_FD_VAR):
+        key = _key_handed_over(env[KEY_FD_VAR])  # VIGGLE_API_KEY, through a pipe (`run`)
     if key is None and env.get("VIGGLE_API_KEY", "").strip():
         try:
             key = ApiKey(env["VIGGLE_API_KEY"])
