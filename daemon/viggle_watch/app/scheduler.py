@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -12,6 +14,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 log = structlog.get_logger()
 Tick = Callable[[], object]
+CLOCK_CHECK_S: Final = 1.0
+JUMP_S: Final = 2.0  # a step of the wall clock this large is a jump, not a slew
 
 
 class TickScheduler:
@@ -22,6 +26,8 @@ class TickScheduler:
             executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
+        self._stopping = threading.Event()
+        self._watch = threading.Thread(target=self._watch_the_clock, name="clock", daemon=True)
 
     def add(self, name: str, tick: Tick, interval_s: float, *, first_after_s: float = 0.0) -> None:
         def guarded() -> None:
@@ -42,7 +48,40 @@ class TickScheduler:
 
     def start(self) -> None:
         self._scheduler.start()
+        self._watch.start()
+
+    def realign(self) -> None:
+        """Every tick due now, and the scheduler woken: after the wall clock jumped, APScheduler
+        (which schedules by the wall clock) would otherwise sleep until the clock caught up —
+        an hour back stalled every tick for an hour (issue 14 §11). Ticks read their work from
+        the store, so one extra run of each is harmless."""
+        if self._stopping.is_set():
+            return
+        now = datetime.now(UTC)
+        for job in self._scheduler.get_jobs():
+            job.modify(next_run_time=now)
+        self._scheduler.wakeup()
 
     def shutdown(self) -> None:
         """Stop scheduling and wait for running ticks (an in-flight POST finishes)."""
+        self._stopping.set()
         self._scheduler.shutdown(wait=True)
+
+    def _watch_the_clock(self) -> None:
+        """Compare the wall clock with the monotonic one every second (a monotonic sleep)."""
+        offset = time.time() - time.monotonic()
+        while not self._stopping.wait(CLOCK_CHECK_S):
+            now = time.time() - time.monotonic()
+            if jumped(offset, now):
+                log.warning("wall_clock_jumped", by_s=round(now - offset, 1))
+                try:
+                    self.realign()
+                except Exception:  # this watch must outlive a scheduler shutting down
+                    log.exception("realign_failed")
+            offset = now
+
+
+def jumped(before: float, now: float) -> bool:
+    """Pure: whether the wall clock moved against the monotonic one (``time.time() -
+    time.monotonic()`` at two moments) by more than NTP's slewing ever does."""
+    return abs(now - before) > JUMP_S
