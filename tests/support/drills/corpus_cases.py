@@ -26,6 +26,7 @@ from tests.support.drills.corpus_files import (
     huge_png,
     locked,
     png,
+    sparse,
     symlink,
     truncated,
     video,
@@ -155,6 +156,17 @@ def watch_cases() -> list[Case]:
             _manifest("charcter: ok.png\nscene: ok.mp4\n"),
         ),
         Case("manifest zero bytes", "jobs", "empty.job.yaml", "bad_manifest", data(b"")),
+        Case("manifest 1 GB (sparse)", "jobs", "huge.job.yaml", "bad_manifest", sparse(1 << 30)),
+        Case(
+            "manifest scene_id leaves the URL path",
+            "jobs",
+            "escape.job.yaml",
+            "bad_manifest",
+            _manifest(
+                "character: ok.png\nmode: preprocessed\n"
+                "scene_id: '../../admin/delete-everything?confirm=yes#'\n"
+            ),
+        ),
         Case(
             "manifest, missing file",
             "jobs",
@@ -216,6 +228,14 @@ def config_cases() -> list[Case]:
             CONFIG_ERROR,
             _manifest(config_text("lolz:\n" + alias_bomb(indent="  ") + "rate_limit: *a8\n")),
             names_field="rate_limit",
+        ),
+        Case(
+            "config metrics off loopback",
+            "configs",
+            "metrics/config.yaml",
+            CONFIG_ERROR,
+            _manifest(config_text("metrics: {listen: '0.0.0.0:9108'}\n")),
+            names_field="metrics.listen",
         ),
         Case(
             "config nested 2000 deep",

@@ -32,6 +32,16 @@ def data(content: bytes) -> Maker:
     return lambda path: path.write_bytes(content)
 
 
+def sparse(size: int) -> Maker:
+    """A file of ``size`` bytes that takes no room on disk (a 1 GB "manifest")."""
+
+    def make(path: Path) -> None:
+        with path.open("wb") as f:
+            f.truncate(size)
+
+    return make
+
+
 def symlink(target: Path) -> Maker:
     """A symbolic link to ``target``."""
     return lambda path: path.symlink_to(target)
