@@ -59,3 +59,23 @@ def test_a_file_still_cut_off_after_its_grace_is_filed_as_failed(
         True,
         False,
     )
+
+
+def test_a_file_that_grows_in_failed_is_judged_again(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """Filed as cut off after its grace, its copier still had it open and finished it there:
+    the next rescan moves it back (its error file gone), and it becomes one job."""
+    st: Stepper = stepper_for("http://127.0.0.1:9", incomplete_grace="0s")
+    head, tail = halves(workspace)
+    (workspace.watch / "carol.png").write_bytes(head)
+    st.ingest()
+    failed = workspace.watch / "failed" / "carol.png"
+    assert failed.exists() and failed.with_name("carol.png.error.json").exists()
+    with failed.open("ab") as f:  # the copy goes on, into the file that was moved
+        f.write(tail)
+    st.service.intake.rescan(st.clock.time())
+    assert st.ingest() == 1
+    assert not failed.exists() and not failed.with_name("carol.png.error.json").exists()
+    job = st.service.store.get(1)
+    assert job is not None and job.spec.character.path == str(workspace.watch / "carol.png")

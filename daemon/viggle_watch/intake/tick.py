@@ -22,6 +22,7 @@ from viggle_watch.intake.arrival import Arrivals
 from viggle_watch.intake.checks import Problem, error_document
 from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
 from viggle_watch.intake.facts import Facts
+from viggle_watch.intake.second_look import grown_in_failed, take_back
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
 from viggle_watch.intake.unused import REASON, Unused, survey
 from viggle_watch.outputs.filing import FILED, PROCESSED, move_input, reject_input
@@ -85,6 +86,11 @@ class Intake:
         surveyed, unused = survey(self._rules)
         for rule, entries in surveyed:
             self._refuse_links(rule, now)
+            for grown, error in grown_in_failed(rule, now):  # its copy went on: judge again
+                back = take_back(grown, error)
+                if back is not None:
+                    log.info("input_judged_again", path=str(back), was=str(grown))
+                    self._tracker.touch(back, now)
             for entry in entries:
                 self._tracker.touch_scanned(entry.path, (entry.size, entry.mtime_ns), now)
                 found += 1
