@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import socket
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,9 @@ from typing import Any, cast
 from structlog.testing import capture_logs
 
 from tests.support.hooks import T0, Receiver, Rig, make_job, webhook
+from tests.support.stepping import Stepper
+from tests.support.waits import wait_for
+from tests.support.workspace import Workspace, dance_rule
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
 
@@ -243,3 +247,28 @@ def test_ended_runs_nothing_for_a_cancelled_job(hook_rig: Rig, receiver: Receive
     hook_rig.runner.ended(stale, on_done=hook, on_failed=hook)
     hook_rig.drain()
     assert (receiver.got, hook_rig.notes(stale)) == ([], [])
+
+
+def test_an_input_refused_before_spending_fires_the_rules_on_failed(
+    stepper_for: Any, workspace: Workspace, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Issue 13 §12: a rejected input runs `on_failed` like a failed job: the webhook gets its
+    NAME.error.json (event failed, no job), the command gets its path as the last argument."""
+    record = tmp_path / "args.txt"
+    script = f"import sys; open({str(record)!r}, 'w').write(repr(sys.argv[1:]))"
+    command = [sys.executable, "-c", script]
+    rule = dance_rule(on_failed={"webhook": {"url": receiver.url}, "command": command})
+    st: Stepper = stepper_for("http://127.0.0.1:9", rules=[rule])
+    st.service.hooks.start()
+    (workspace.watch / "notes.png").write_bytes(b"not a picture\n")
+    st.ingest()
+    error = workspace.watch / "failed" / "notes.png.error.json"
+    wait_for(lambda: bool(receiver.got) and record.exists(), timeout_s=20)
+    st.service.hooks.stop(10)
+    got = receiver.got[0]
+    assert (got.headers["X-Viggle-Watch-Event"], json.loads(got.body)) == (
+        "failed",
+        json.loads(error.read_text()),
+    )
+    assert json.loads(got.body)["code"] == "not_an_image"
+    assert record.read_text() == repr(["", str(error)])

@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from viggle_watch.notify.hooks import Verdict, event_for, judge, retry_delay_s, sign
+from viggle_watch.notify.delivery import Verdict, event_for, judge, retry_delay_s, sign
 from viggle_watch.store.states import State
 
 

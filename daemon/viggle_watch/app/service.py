@@ -368,6 +368,9 @@ def build_service(
             claim=input_claimer(hosts, config),
             incomplete_grace_s=config.incomplete_grace,
             remembered=Remembered.open(config.state_dir),
+            on_rejected=lambda rule, error, doc: hooks.rejected(
+                rule.name, rule.on_failed, error_file=error, document=doc
+            ),
         ),
         preparer=Preparer(
             wiring,

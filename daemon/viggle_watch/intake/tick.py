@@ -25,7 +25,7 @@ from viggle_watch.intake.facts import Facts
 from viggle_watch.intake.second_look import grown_in_failed, take_back
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
 from viggle_watch.intake.unused import REASON, Unused, survey
-from viggle_watch.outputs.filing import FILED, PROCESSED, move_input, reject_input
+from viggle_watch.outputs.filing import FILED, PROCESSED, error_name, move_input, reject_input
 from viggle_watch.outputs.finished import file_away
 from viggle_watch.rules.pairing import RenderRequest, orphans, rule_for
 from viggle_watch.store.jobs import JobStore
@@ -38,6 +38,8 @@ log = structlog.get_logger()
 BATCH: Final = 64  # small settled images handled per store commit
 # (path, size, mtime_ns, now) → True when this host may handle the settled input (shared store)
 InputClaim = Callable[[Path, int, int, float], bool]
+# (rule, NAME.error.json or None with `inputs: leave`, the error document) → the rule's hooks
+OnRejected = Callable[[Rule, Path | None, dict[str, object]], None]
 
 
 class Intake:
@@ -52,9 +54,11 @@ class Intake:
         claim: InputClaim | None = None,
         incomplete_grace_s: float = 0.0,
         remembered: Remembered | None = None,
+        on_rejected: OnRejected | None = None,
     ) -> None:
         self._store = store
         self._claim = claim
+        self._on_rejected = on_rejected
         self._rules = tuple(rules)
         self._tracker = tracker
         self._specs = SpecBuilder(remembered)
@@ -238,6 +242,9 @@ class Intake:
             return
         self._tracker.forget(path)
         self._remember(rule, path, now)
+        if self._on_rejected is not None:  # the rule's on_failed hook, as for a failed job
+            error = moved.with_name(error_name(moved.name)) if moved is not None else None
+            self._on_rejected(rule, error, document)
         log.warning(
             "input_rejected",
             rule=rule.name,

@@ -18,39 +18,40 @@ library.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Protocol
 
 import structlog
-from structlog.typing import FilteringBoundLogger
 
 from viggle_watch import __version__
-from viggle_watch.backoff import backoff_s, parse_retry_after
 from viggle_watch.config.kinds import Hook, Webhook
 from viggle_watch.notify.commands import run_command
+from viggle_watch.notify.delivery import (
+    Delivery,
+    HookEvent,
+    Verdict,
+    event_for,
+    judge,
+    minimal_document,
+    retry_delay_s,
+    sign,
+)
 from viggle_watch.outputs.sidecar import sidecar_path
 from viggle_watch.reading import read_regular
 from viggle_watch.redaction import redact_text, redact_url
 from viggle_watch.store.jobs import Job, JobStore
-from viggle_watch.store.states import State
 
 log = structlog.get_logger()
 
-HookEvent = Literal["done", "failed"]
-RETRY_CAP_S: Final = 60.0  # also caps Retry-After: one slow receiver holds up every other hook
 COMMAND_TIMEOUT_S: Final = 120.0
 STDERR_TAIL_CHARS: Final = 300
 # never handed to a hook command: the API key, or where systemd keeps it
 SCRUBBED_ENV: Final = ("VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY")
-_EVENTS: Final[dict[State, HookEvent]] = {State.DONE: "done", State.FAILED: "failed"}
 
 
 class HttpResponse(Protocol):
@@ -80,84 +81,6 @@ class HttpSession(Protocol):
     ) -> HttpResponse: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What one webhook attempt came to: delivered, worth retrying, or final."""
-
-    ok: bool
-    retry: bool
-    reason: str = ""
-    retry_after_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One hook action to run: a job's webhook or its command."""
-
-    job: Job
-    event: HookEvent
-    action: Webhook | tuple[str, ...]
-    output: Path | None
-    sidecar: Path | None
-    body: dict[str, Any] | None
-
-    @property
-    def kind(self) -> str:
-        return "webhook" if isinstance(self.action, Webhook) else "command"
-
-    def log(self) -> FilteringBoundLogger:
-        """A logger bound to this job and hook (one unit of work)."""
-        bound: FilteringBoundLogger = log.bind(
-            job_id=self.job.id, rule=self.job.rule, hook=f"on_{self.event}", kind=self.kind
-        )
-        return bound
-
-
-def sign(body: bytes, secret: bytes) -> str:
-    """The signature header value: ``sha256=`` and the hex HMAC-SHA256 of ``body``."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def event_for(state: State) -> HookEvent | None:
-    """Which hook a job that ended in ``state`` runs (a cancelled job runs none)."""
-    return _EVENTS.get(state)
-
-
-def judge(status: int, retry_after: str | None) -> Verdict:
-    """Classify a webhook response: 2xx delivered; 429 and 5xx retried; anything else final."""
-    if 200 <= status < 300:
-        return Verdict(ok=True, retry=False)
-    reason = f"HTTP {status}"
-    if status == 429 or status >= 500:
-        return Verdict(
-            ok=False, retry=True, reason=reason, retry_after_s=parse_retry_after(retry_after)
-        )
-    if 300 <= status < 400:
-        reason += " (redirects are not followed)"
-    return Verdict(ok=False, retry=False, reason=reason)
-
-
-def retry_delay_s(attempt: int, retry_after_s: float | None) -> float:
-    """Seconds to wait after failed attempt ``attempt``: Retry-After if given, else backoff."""
-    if retry_after_s is not None:
-        return min(RETRY_CAP_S, retry_after_s)
-    return backoff_s(attempt, cap_s=RETRY_CAP_S)
-
-
-def minimal_document(job: Job, event: HookEvent) -> dict[str, Any]:
-    """The webhook body when there is no sidecar: who the job was and how it ended."""
-    error = {"code": job.error_code, "message": job.error_message} if job.error_code else None
-    return {
-        "generator": f"viggle-watch {__version__}",
-        "event": event,
-        "job": {"id": job.id, "rule": job.rule, "state": str(job.state)},
-        "state": str(job.state),
-        "source_path": job.source_path,
-        "output": {"path": job.output_path} if job.output_path else None,
-        "error": error,
-    }
 
 
 def _plural(n: int) -> str:
@@ -229,15 +152,27 @@ class HookRunner:
         sidecar = sidecar_path(output) if output is not None and event == "done" else None
         self.fire(current, event, hook, output=output, sidecar=sidecar, body=None)
 
+    def rejected(
+        self, rule: str, hook: Hook | None, *, error_file: Path | None, document: dict[str, Any]
+    ) -> None:
+        """An input refused before any spending: the rule's ``on_failed`` runs as for a failed
+        job, with no job, and its ``NAME.error.json`` as the sidecar (the webhook's body, the
+        command's last argument; with ``inputs: leave`` there is no file: the body is it)."""
+        if hook is not None:
+            self.fire(
+                None, "failed", hook, output=None, sidecar=error_file, body=document, rule=rule
+            )
+
     def fire(
         self,
-        job: Job,
+        job: Job | None,
         event: HookEvent,
         hook: Hook,
         *,
         output: Path | None,
         sidecar: Path | None,
         body: dict[str, Any] | None,
+        rule: str = "",
     ) -> None:
         """Queue ``hook``'s webhook and/or command for ``job``; returns at once."""
         actions: list[Webhook | tuple[str, ...]] = []
@@ -247,10 +182,10 @@ class HookRunner:
             actions.append(tuple(hook.command))
         with self._lock:
             if self._closed:
-                log.warning("hook_dropped", job_id=job.id, hook=f"on_{event}", reason="stopping")
+                log.warning("hook_dropped", rule=rule, hook=f"on_{event}", reason="stopping")
                 return
             for action in actions:
-                self._queue.put(Delivery(job, event, action, output, sidecar, body))
+                self._queue.put(Delivery(job, event, action, output, sidecar, body, rule))
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -271,7 +206,8 @@ class HookRunner:
             item.log().info("hook_delivered", result=detail, **fields)
         else:
             item.log().error("hook_failed", result=detail, **fields)
-        self._store.note(item.job.id, detail, at=self._clock())
+        if item.job is not None:  # a refused input has no history but the log
+            self._store.note(item.job.id, detail, at=self._clock())
 
     def _post(self, item: Delivery, hook: Webhook) -> None:
         """POST the document, retrying transient failures up to ``hook.attempts`` times."""
@@ -310,13 +246,13 @@ class HookRunner:
             except OSError:
                 data = None  # moved or removed since: fall back to what the caller gave
         if data is None:
-            doc = item.body if item.body is not None else minimal_document(item.job, item.event)
+            doc = item.body if item.body is not None else minimal_document(item)
             data = json.dumps(doc, default=str).encode()
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"viggle-watch/{__version__}",
             "X-Viggle-Watch-Event": item.event,
-            "X-Viggle-Watch-Delivery": f"{item.job.id}-{item.event}",
+            "X-Viggle-Watch-Delivery": f"{item.job_id or 'input'}-{item.event}",
         }
         if hook.secret_file is not None:
             secret = read_regular(hook.secret_file, 64 * 1024, follow_links=True).rstrip(b"\r\n")
@@ -349,8 +285,8 @@ class HookRunner:
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
         env |= {
             "VIGGLE_WATCH_EVENT": item.event,
-            "VIGGLE_WATCH_JOB_ID": str(item.job.id),
-            "VIGGLE_WATCH_RULE": item.job.rule,
+            "VIGGLE_WATCH_JOB_ID": item.job_id,
+            "VIGGLE_WATCH_RULE": item.rule_name,
             "VIGGLE_WATCH_OUTPUT": output,
             "VIGGLE_WATCH_SIDECAR": sidecar,
         }

@@ -1,0 +1,121 @@
+"""What one hook delivery is, and the pure rules around it: which event a job's end is, how a
+webhook answer is judged, how long to wait before retrying, the signature, the body when there
+is no sidecar (the runner: ``notify.hooks``)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import structlog
+from structlog.typing import FilteringBoundLogger
+
+from viggle_watch import __version__
+from viggle_watch.backoff import backoff_s, parse_retry_after
+from viggle_watch.config.kinds import Webhook
+from viggle_watch.store.jobs import Job
+from viggle_watch.store.states import State
+
+log = structlog.get_logger()
+
+HookEvent = Literal["done", "failed"]
+RETRY_CAP_S: Final = 60.0  # also caps Retry-After: one slow receiver holds up every other hook
+_EVENTS: Final[dict[State, HookEvent]] = {State.DONE: "done", State.FAILED: "failed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one webhook attempt came to: delivered, worth retrying, or final."""
+
+    ok: bool
+    retry: bool
+    reason: str = ""
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One hook action to run: a job's webhook or its command — or, with no job, an input's
+    refused before any spending (its ``NAME.error.json`` is the sidecar)."""
+
+    job: Job | None
+    event: HookEvent
+    action: Webhook | tuple[str, ...]
+    output: Path | None
+    sidecar: Path | None
+    body: dict[str, Any] | None
+    rule: str = ""  # the rule whose hook it is (the job's, when there is one)
+
+    @property
+    def kind(self) -> str:
+        return "webhook" if isinstance(self.action, Webhook) else "command"
+
+    @property
+    def job_id(self) -> str:
+        return "" if self.job is None else str(self.job.id)
+
+    @property
+    def rule_name(self) -> str:
+        return self.rule if self.job is None else self.job.rule
+
+    def log(self) -> FilteringBoundLogger:
+        """A logger bound to this job and hook (one unit of work)."""
+        bound: FilteringBoundLogger = log.bind(
+            job_id=self.job_id or None,
+            rule=self.rule_name,
+            hook=f"on_{self.event}",
+            kind=self.kind,
+            input=None if self.job is not None or self.sidecar is None else str(self.sidecar),
+        )
+        return bound
+
+
+def sign(body: bytes, secret: bytes) -> str:
+    """The signature header value: ``sha256=`` and the hex HMAC-SHA256 of ``body``."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def event_for(state: State) -> HookEvent | None:
+    """Which hook a job that ended in ``state`` runs (a cancelled job runs none)."""
+    return _EVENTS.get(state)
+
+
+def judge(status: int, retry_after: str | None) -> Verdict:
+    """Classify a webhook response: 2xx delivered; 429 and 5xx retried; anything else final."""
+    if 200 <= status < 300:
+        return Verdict(ok=True, retry=False)
+    reason = f"HTTP {status}"
+    if status == 429 or status >= 500:
+        return Verdict(
+            ok=False, retry=True, reason=reason, retry_after_s=parse_retry_after(retry_after)
+        )
+    if 300 <= status < 400:
+        reason += " (redirects are not followed)"
+    return Verdict(ok=False, retry=False, reason=reason)
+
+
+def retry_delay_s(attempt: int, retry_after_s: float | None) -> float:
+    """Seconds to wait after failed attempt ``attempt``: Retry-After if given, else backoff."""
+    if retry_after_s is not None:
+        return min(RETRY_CAP_S, retry_after_s)
+    return backoff_s(attempt, cap_s=RETRY_CAP_S)
+
+
+def minimal_document(item: Delivery) -> dict[str, Any]:
+    """The webhook body when there is no sidecar: who the job was and how it ended."""
+    job = item.job
+    if job is None:  # an input refused before spending whose error file is gone meanwhile
+        return {"generator": f"viggle-watch {__version__}", "event": item.event, "job": None}
+    error = {"code": job.error_code, "message": job.error_message} if job.error_code else None
+    return {
+        "generator": f"viggle-watch {__version__}",
+        "event": item.event,
+        "job": {"id": job.id, "rule": job.rule, "state": str(job.state)},
+        "state": str(job.state),
+        "source_path": job.source_path,
+        "output": {"path": job.output_path} if job.output_path else None,
+        "error": error,
+    }
