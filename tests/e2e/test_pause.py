@@ -62,3 +62,20 @@ def test_check_config_says_whether_viggle_accepts_the_key(
     assert (good.returncode, "accepted by Viggle" in good.stdout) == (0, True)
     assert (revoked.returncode, "refused by Viggle" in revoked.stdout) == (1, True)
     assert set(calls) == {"GET /api/credits"}
+
+
+def test_resume_asks_viggle_about_a_refused_key_at_once(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """The key was refused, then fixed: `resume` asks Viggle (a free call) and lowers the hold
+    itself instead of leaving the person waiting up to 5 min; while refused it says so."""
+    with serve(EmulatorConfig(latency_s=0.2, faults=Faults(refuse_keys=True))) as emu:
+        st: Stepper = stepper_for(emu.url)
+        st.service.gatekeeper.check_key(st.clock.time())
+        config = st.service.config.source
+        still = cli(config, "resume")
+        emu.emulator.set_faults(Faults())  # the key works again
+        lifted = cli(config, "resume")
+        held = json.loads(cli(config, "status", "--json").stdout)["held"]
+    assert still.returncode == 1 and "Viggle still refuses the API key" in still.stdout
+    assert (lifted.returncode, "accepted by Viggle now" in lifted.stdout, held) == (0, True, [])

@@ -8,6 +8,7 @@ import time
 
 from viggle_watch.app.storage import open_backend
 from viggle_watch.config import Config
+from viggle_watch.errors import ViggleWatchError
 from viggle_watch.store.flags import Flag, FlagStore
 
 PAUSED_MEANS = "nothing new is submitted or preprocessed; polls and downloads go on"
@@ -24,7 +25,27 @@ def run_flags(args: argparse.Namespace, config: Config) -> int:
         lowered = flags.lower(Flag.PAUSED)
         print("resumed" if lowered else "was not paused")
         if any(r.flag == Flag.KEY_REFUSED for r in flags.raised()):
-            print("still held: Viggle refused the API key; fix it (it is checked every 5 min)")
+            return _recheck_key(config, flags)
         return 0
     finally:
         db.close()
+
+
+def _recheck_key(config: Config, flags: FlagStore) -> int:
+    """The key was refused: ask Viggle now (a free call) rather than leave the person waiting
+    for the service's next check; lower the flag when the key passes."""
+    from viggle_watch.app.clients import make_client
+    from viggle_watch.app.gatekeeper import ask_about_key
+    from viggle_watch.config import resolve_api_key
+
+    try:
+        verdict, reason = ask_about_key(make_client(config, resolve_api_key(config)))
+    except ViggleWatchError as exc:  # no key here: say what still holds
+        verdict, reason = "not checked", str(exc)
+    if verdict == "accepted":
+        flags.lower(Flag.KEY_REFUSED)
+        print("the API key is accepted by Viggle now: submissions go on")
+        return 0
+    said = "Viggle still refuses the API key" if verdict == "refused" else "the key is unchecked"
+    print(f"still held: {said} ({reason}); the service checks it every 5 min")
+    return 1 if verdict == "refused" else 0
