@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support.cli import key_env, run_cli
@@ -27,6 +28,26 @@ def test_a_share_not_mounted_yet_is_a_passing_error(
     assert (done.returncode, f"watch folder {workspace.watch} does not exist" in done.stderr) == (
         75,
         True,
+    )
+
+
+@pytest.mark.parametrize(("unmounted", "code"), [(True, 75), (False, 2)])
+def test_a_rules_scene_video_missing_waits_for_a_share_and_refuses_a_typo(
+    make_config: MakeConfig, workspace: Workspace, unmounted: bool, code: int
+) -> None:
+    """Its folder missing or empty (a share not mounted yet): 75, systemd tries again. Its
+    folder there with other files (a typo): 2, so systemd does not restart it in a loop."""
+    config = make_config("http://127.0.0.1:9")
+    assets = workspace.scene.parent
+    workspace.scene.unlink()
+    if not unmounted:
+        (assets / "dance-final.mp4").write_bytes(b"x")
+    done = run(config.source)
+    said = "does not exist, nor anything in its folder" if unmounted else "a typo?"
+    assert (done.returncode, said in done.stderr, "Traceback" in done.stderr) == (
+        code,
+        True,
+        False,
     )
 
 

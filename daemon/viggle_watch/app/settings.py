@@ -13,12 +13,14 @@ from viggle_watch.errors import ConfigError, NotReadyError
 from viggle_watch.intake.facts import Facts
 from viggle_watch.render.budget import Budget
 from viggle_watch.render.downloader import OutputRule
+from viggle_watch.render.sending import looks_unmounted
 from viggle_watch.render.submitter import SubmitSettings
 
 
 def check_paths(config: Config) -> None:
-    """Refuse to start on missing watch folders or scene videos (a share may be unmounted),
-    or on a hook's secret file that cannot be read."""
+    """Refuse to start on missing watch folders or scene videos — for now (exit 75) when a
+    share may not be mounted yet, for good (exit 2) when it is a typo — or on a hook's secret
+    file that cannot be read."""
     for rule in config.rules:
         if not rule.watch.is_dir():
             raise NotReadyError(
@@ -26,8 +28,15 @@ def check_paths(config: Config) -> None:
                 "(create it, or mount the share)"
             )
         for path in fixed_inputs(rule):
-            if not path.is_file():
-                raise NotReadyError(f"rule {rule.name}: {path} does not exist")
+            if not path.is_file() and looks_unmounted(path.parent):
+                raise NotReadyError(
+                    f"rule {rule.name}: {path} does not exist, nor anything in its folder "
+                    "(a share not mounted yet?)"
+                )
+            if not path.is_file():  # its folder is there: a typo, not a share to wait for
+                raise ConfigError(
+                    f"rule {rule.name}: {path} does not exist (a typo? {path.parent} is there)"
+                )
             problem = Facts().problem(rule, path)  # as the intake checks it, in its role
             if problem is not None:
                 raise ConfigError(f"rule {rule.name}: {path}: {problem.reason}")
