@@ -219,6 +219,19 @@ def test_retry_follows_the_input_into_processed(world: World) -> None:
     )
 
 
+def test_retry_is_not_fooled_by_a_later_file_under_the_same_name(world: World) -> None:
+    """The input was filed in processed/; a new, different hero.png was dropped since: the
+    retry renders the job's own bytes from processed/, not the newcomer."""
+    ref = drop_input(world.inbox, "hero.png", b"hero bytes")
+    job_id = make_job(world, *TO_DONE, spec=make_spec(ref))
+    processed = world.inbox / "processed"
+    processed.mkdir()
+    Path(ref.path).rename(processed / "hero.png")
+    drop_input(world.inbox, "hero.png", b"a later hero, other bytes")
+    job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
+    assert job.spec.character.path == str(processed / "hero.png")
+
+
 def _into(folder: Path, ref: InputRef) -> Path:
     """``folder``/<the input's name>, with ``folder`` created."""
     folder.mkdir(exist_ok=True)

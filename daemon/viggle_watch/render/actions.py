@@ -53,8 +53,9 @@ def _job(store: JobStore, job_id: int) -> Job:
 
 
 def _find_input(path: Path, sha256: str) -> Path | None:
-    """The input where it is now: in place, or filed away in processed/ or failed/."""
-    if path.exists():
+    """The input where it is now — the file with its bytes (sha256): in place, or filed away
+    in processed/ or failed/. A later file dropped under the same name is not it."""
+    if path.is_file() and sha256_of(path).hexdigest() == sha256:
         return path
     root = path.parent.parent if path.parent.name in (PROCESSED, FAILED) else path.parent
     for folder in (root / PROCESSED, root / FAILED, root):
