@@ -139,6 +139,12 @@ class TransientError(ApiError):
     """An idempotent call failed in a way that may pass (5xx, timeout, reset)."""
 
 
+class UnreadableAnswerError(TransientError):
+    """A 2xx answer to a free call that the client cannot read (not JSON, a proxy's HTML page,
+    a field the step needs missing): that call failed, for that job only, and may be tried again.
+    (To a paid POST the same is ``OutcomeUnknownError``: it may have been charged.)"""
+
+
 class RejectedError(ApiError):
     """HTTP 400/422: the request or its input is wrong; retrying the same thing will not help."""
 

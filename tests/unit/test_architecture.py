@@ -58,9 +58,15 @@ HOMES: dict[str, tuple[str, ...]] = {
     "apscheduler": ("app/scheduler.py",),
     "sqlite3": ("store/",),
     # the client and its HTTP half; the composition root builds sessions and passes them in
-    "requests": ("viggle/client.py", "viggle/transport.py", "app/service.py", "app/clients.py"),
+    "requests": (
+        "viggle/client.py",
+        "viggle/transport.py",
+        "viggle/results.py",
+        "app/service.py",
+        "app/clients.py",
+    ),
     "psycopg": ("store/postgres.py",),
-    "urllib3": ("viggle/transport.py",),
+    "urllib3": ("viggle/transport.py", "viggle/results.py"),
     "werkzeug": ("emulator/server.py",),
     "prometheus_client": ("notify/metrics.py",),
 }

@@ -262,7 +262,7 @@ def test_paid_post_2xx_not_json_is_outcome_unknown(rig: Rig, inputs: tuple[Path,
     with pytest.raises(errors.OutcomeUnknownError) as excinfo:
         render(rig, inputs)
     assert (str(excinfo.value), len(rig.transport.sent)) == (
-        "POST /api/render: the answer was not JSON",
+        "POST /api/render: the answer was not JSON: '<html>OK</html>'",
         1,
     )
 

@@ -201,7 +201,7 @@ def test_get_of_bad_json_is_transient(rig: Rig) -> None:
     with pytest.raises(TransientError) as excinfo:
         rig.client.get_render("j")
     assert (str(excinfo.value), len(rig.transport.sent)) == (
-        f"GET {BASE}/api/render/j: the answer was not JSON",
+        f"GET {BASE}/api/render/j: the answer was not JSON: '{{not json'",
         4,
     )
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Final, Unpack
+from typing import IO, Final, TypeVar, Unpack
 from urllib.parse import quote
 
+from pydantic import BaseModel, ValidationError
+
 from viggle_watch.apikey import ApiKey
-from viggle_watch.errors import NotSentError, OutcomeUnknownError, RejectedError
+from viggle_watch.errors import (
+    NotSentError,
+    OutcomeUnknownError,
+    RejectedError,
+    UnreadableAnswerError,
+)
 from viggle_watch.ids import SAFE_ID, check_reason
 from viggle_watch.viggle.inputs import (
     InvalidOptionsError,
@@ -20,6 +27,7 @@ from viggle_watch.viggle.inputs import (
     UploadInput,
     input_form,
 )
+from viggle_watch.viggle.results import is_loopback
 from viggle_watch.viggle.schemas import (
     AssetCreated,
     Character,
@@ -36,7 +44,7 @@ from viggle_watch.viggle.transport import (
     Resume,
     Timeouts,
     Transport,
-    is_loopback,
+    first_bytes,
 )
 
 __all__ = ["Downloaded", "Timeouts", "ViggleClient", "is_loopback"]
@@ -86,7 +94,7 @@ class ViggleClient:
             )
         if not isinstance(body, dict) or not body.get("job_id"):
             raise OutcomeUnknownError("POST /api/render answered without a job id")
-        created = RenderCreated.model_validate(body)
+        created = _read(RenderCreated, body, "POST /api/render", paid=True)
         if not SAFE_ID.fullmatch(created.job_id):  # accepted, maybe charged: never used in a URL
             reason = check_reason(created.job_id)
             raise OutcomeUnknownError(
@@ -99,13 +107,14 @@ class ViggleClient:
         return self.render(UploadInput(ref_image, driving_video), RenderOptions(model=model))
 
     def get_render(self, job_id: str) -> RenderStatus:
-        return RenderStatus.model_validate(self._http.get(f"/api/render/{_segment(job_id)}"))
+        path = f"/api/render/{_segment(job_id)}"
+        return _read(RenderStatus, self._http.get(path), f"GET {path}")
 
     def cancel_render(self, job_id: str) -> RenderStatus | None:
         """Cancel a queued or running render (refunds its credits); the new status if given."""
         body = self._http.send_once("DELETE", f"/api/render/{_segment(job_id)}")
         if isinstance(body, dict) and body.get("status"):
-            return RenderStatus.model_validate(body)
+            return _read(RenderStatus, body, "DELETE /api/render")
         return None
 
     # characters --------------------------------------------------------------------------
@@ -115,11 +124,12 @@ class ViggleClient:
         return self._preprocess("/api/characters/preprocess", {"name": name}, "image", image)
 
     def get_character(self, character_id: str) -> Character:
-        return Character.model_validate(self._http.get(f"/api/characters/{_segment(character_id)}"))
+        path = f"/api/characters/{_segment(character_id)}"
+        return _read(Character, self._http.get(path), f"GET {path}")
 
     def list_characters(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> CharacterPage:
         body = self._http.get("/api/characters", params={"limit": limit, "offset": offset})
-        return CharacterPage.model_validate(body)
+        return _read(CharacterPage, body, "GET /api/characters")
 
     def iter_characters(self) -> Iterator[Character]:
         offset = 0
@@ -157,14 +167,16 @@ class ViggleClient:
         if name:
             payload["name"] = name
         body = self._http.send_once("POST", "/api/scenes/import", json=payload)
-        return _usable(AssetCreated.model_validate(body), "POST /api/scenes/import")
+        call = "POST /api/scenes/import"
+        return _usable(_read(AssetCreated, body, call, paid=True), call)
 
     def get_scene(self, scene_id: str) -> Scene:
-        return Scene.model_validate(self._http.get(f"/api/scenes/{_segment(scene_id)}"))
+        path = f"/api/scenes/{_segment(scene_id)}"
+        return _read(Scene, self._http.get(path), f"GET {path}")
 
     def list_scenes(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> ScenePage:
         body = self._http.get("/api/scenes", params={"limit": limit, "offset": offset})
-        return ScenePage.model_validate(body)
+        return _read(ScenePage, body, "GET /api/scenes")
 
     def delete_scene(self, scene_id: str) -> None:
         self._http.send_once("DELETE", f"/api/scenes/{_segment(scene_id)}")
@@ -173,7 +185,8 @@ class ViggleClient:
 
     def credits(self, *, retry: bool = True) -> Credits:
         """The account balance; ``retry=False`` asks once (a caller that can do without it)."""
-        return Credits.model_validate(self._http.get("/api/credits", attempts=None if retry else 1))
+        body = self._http.get("/api/credits", attempts=None if retry else 1)
+        return _read(Credits, body, "GET /api/credits")
 
     def download(
         self, url: str, out: IO[bytes], *, max_bytes: int, **resume: Unpack[Resume]
@@ -200,11 +213,23 @@ class ViggleClient:
                 )
         if not isinstance(body, dict):
             raise OutcomeUnknownError(f"POST {path}: the answer was not an object")
-        try:
-            created = AssetCreated.model_validate(body)
-        except ValueError:
-            raise OutcomeUnknownError(f"POST {path} answered without an id") from None
-        return _usable(created, f"POST {path}")
+        return _usable(_read(AssetCreated, body, f"POST {path}", paid=True), f"POST {path}")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read(model: type[M], body: object, call: str, *, paid: bool = False) -> M:
+    """An answer read by a model that takes what the step needs and ignores the rest. One it
+    cannot read is that call's failure, never a crash of the tick: to a paid POST it may have
+    been charged (``OutcomeUnknownError``: uncertain, never resent), to a free call it is
+    ``UnreadableAnswerError`` (tried again) — with the answer's first bytes, redacted."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        missing = sorted({".".join(str(p) for p in e["loc"]) or "answer" for e in exc.errors()})
+        text = f"{call}: an answer we cannot read ({', '.join(missing)}): {first_bytes(body)}"
+        raise (OutcomeUnknownError if paid else UnreadableAnswerError)(text) from None
 
 
 def _file(stack: ExitStack, upload: Upload) -> tuple[str, IO[bytes]]:

@@ -6,17 +6,14 @@ backoff, full jitter and ``Retry-After``. The key goes only to the API base URL.
 
 from __future__ import annotations
 
-import hashlib
+import json
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Final, TypedDict
-from urllib.parse import urljoin, urlsplit
 
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
 from requests_toolbelt import MultipartEncoder  # type: ignore[import-untyped]
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
@@ -27,7 +24,6 @@ from viggle_watch.errors import (
     ApiError,
     AuthError,
     CreditsError,
-    DownloadError,
     FastUnavailableError,
     NotFoundError,
     NotSentError,
@@ -35,13 +31,13 @@ from viggle_watch.errors import (
     RejectedError,
     ThrottledError,
     TransientError,
+    UnreadableAnswerError,
 )
 from viggle_watch.redaction import redact_text, redact_url, register_secret
-from viggle_watch.serving import is_loopback_host
+from viggle_watch.viggle.results import Downloaded as Downloaded
+from viggle_watch.viggle.results import Fetcher, fetch_result
 from viggle_watch.viggle.schemas import error_fields, unwrap
 
-CHUNK: Final = 256 * 1024
-MAX_REDIRECTS: Final = 5  # a download follows at most this many redirects, each checked
 USER_AGENT: Final = "viggle-watch/0.1"
 FAST_UNAVAILABLE: Final = "CS-UORC01-001"
 
@@ -52,12 +48,6 @@ class Timeouts:
     read_s: float = 60.0
     get_attempts: int = 4
     backoff_cap_s: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Downloaded:
-    size: int
-    sha256: str
 
 
 class HttpOptions(TypedDict, total=False):
@@ -76,9 +66,23 @@ class Resume(TypedDict, total=False):
     digest: Any
 
 
-def is_loopback(url: str) -> bool:
-    """True when ``url`` names this machine."""
-    return is_loopback_host(urlsplit(url).hostname or "")
+FIRST_BYTES: Final = 200
+
+
+def first_bytes(answer: object) -> str:
+    """The start of an answer, for a job's history and a bug report: redacted (keys, tokens,
+    signed URLs), one line, at most ``FIRST_BYTES`` characters."""
+    if isinstance(answer, bytes):
+        text = answer[: FIRST_BYTES * 4].decode("utf-8", errors="replace")
+    elif isinstance(answer, str):
+        text = answer
+    else:
+        try:
+            text = json.dumps(answer, default=str)
+        except ValueError:
+            text = repr(answer)
+    text = " ".join(redact_text(text[: FIRST_BYTES * 4]).split())
+    return repr(text[:FIRST_BYTES] + ("…" if len(text) > FIRST_BYTES else ""))
 
 
 def multipart(fields: dict[str, Any], files: dict[str, tuple[str, IO[bytes]]]) -> Any:
@@ -87,17 +91,6 @@ def multipart(fields: dict[str, Any], files: dict[str, tuple[str, IO[bytes]]]) -
     for name, (filename, file) in files.items():
         parts[name] = (filename, file, "application/octet-stream")
     return MultipartEncoder(fields=parts)
-
-
-def result_url_problem(url: str, api_base: str) -> str | None:
-    """Why a result URL (or any hop it redirects to) may not be fetched, or None: https only —
-    plain http only when both it and the API are on loopback (the emulator)."""
-    scheme = urlsplit(url).scheme
-    if scheme == "https":
-        return None
-    if scheme == "http" and is_loopback(url) and is_loopback(api_base):
-        return None
-    return "a non-https download URL"
 
 
 def never_sent(exc: requests.RequestException) -> bool:
@@ -217,8 +210,9 @@ class Transport:
         try:
             return unwrap(resp.json())
         except ValueError:
-            kind = OutcomeUnknownError if paid else TransientError
-            raise kind(f"{method} {path}: the answer was not JSON") from None
+            kind = OutcomeUnknownError if paid else UnreadableAnswerError
+            said = first_bytes(resp.content)
+            raise kind(f"{method} {path}: the answer was not JSON: {said}") from None
 
     def _get_once(self, url: str, params: dict[str, Any] | None) -> Any:
         try:
@@ -237,7 +231,10 @@ class Transport:
         try:
             return unwrap(resp.json())
         except ValueError:
-            raise TransientError(f"GET {redact_url(url)}: the answer was not JSON") from None
+            said = first_bytes(resp.content)
+            raise UnreadableAnswerError(
+                f"GET {redact_url(url)}: the answer was not JSON: {said}"
+            ) from None
 
     def get(
         self, path: str, params: dict[str, Any] | None = None, *, attempts: int | None = None
@@ -272,102 +269,6 @@ class Transport:
         offset: int = 0,
         digest: Any = None,
     ) -> Downloaded:
-        """Stream ``url`` into ``out`` without the API key; verify the length; size + sha256.
-
-        With ``offset`` > 0, ``out`` already holds that many bytes (hashed into ``digest``):
-        ask for the rest, and append only on a ``206`` whose range starts exactly there; on a
-        plain ``200`` start over (``out`` is truncated), since appending would corrupt it.
-        """
-        headers = {"Range": f"bytes={offset}-"} if offset else None
-        for _hop in range(MAX_REDIRECTS + 1):  # each hop is held to the result-URL rule
-            problem = result_url_problem(url, self.base)
-            if problem is not None:
-                raise DownloadError(f"refusing {problem} {redact_url(url)}")
-            try:
-                resp = self.session.get(
-                    url,
-                    stream=True,
-                    headers=headers,
-                    timeout=(self.timeouts.connect_s, self.timeouts.read_s),
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                raise DownloadError(f"download failed ({type(exc).__name__})") from None
-            location = resp.headers.get("Location") if resp.is_redirect else None
-            if location is None:
-                break
-            resp.close()
-            url = urljoin(url, location)
-        else:
-            raise DownloadError(f"download redirected more than {MAX_REDIRECTS} times")
-        with resp:
-            start, total = _accept(resp, offset)
-            if start == 0:
-                out.seek(0)
-                out.truncate()
-                digest = hashlib.sha256()
-            return _stream(resp, out, start, total, max_bytes, digest or hashlib.sha256())
-
-
-def _accept(resp: requests.Response, offset: int) -> tuple[int, int | None]:
-    """Where the body starts in the file, and the file's full size if the server said."""
-    status = resp.status_code
-    if status in (403, 404, 410):
-        raise DownloadError("the result URL has expired", expired=True, http_status=status)
-    if status == 206 and offset:
-        match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
-        if match and int(match.group(1)) == offset:
-            return offset, int(match.group(2)) if match.group(2) != "*" else None
-        raise DownloadError(
-            "the server answered a different range; starting over", http_status=status, restart=True
-        )
-    if status == 200:
-        length = resp.headers.get("Content-Length")
-        return 0, int(length) if length is not None else None
-    raise DownloadError(
-        f"download answered HTTP {status}", http_status=status, restart=status == 416
-    )
-
-
-def _read(resp: requests.Response) -> bytes:
-    """The next bytes that arrived; on a broken connection the bytes before the break first."""
-    try:
-        raw = resp.raw
-        if isinstance(raw, urllib3.HTTPResponse):
-            return raw.read1(CHUNK, decode_content=True)
-        data: bytes = raw.read(CHUNK)  # a test transport's file-like body
-        return data
-    except (urllib3.exceptions.HTTPError, requests.RequestException, ConnectionError) as exc:
-        raise _BrokenOffError(type(exc).__name__) from None
-
-
-class _BrokenOffError(Exception):
-    pass
-
-
-def _stream(
-    resp: requests.Response,
-    out: IO[bytes],
-    start: int,
-    total: int | None,
-    max_bytes: int,
-    digest: Any,
-) -> Downloaded:
-    """Copy the body into ``out`` as it arrives, so a break keeps what came (for a resume)."""
-    size = start
-    while True:
-        try:
-            chunk = _read(resp)
-        except _BrokenOffError as exc:
-            out.flush()
-            raise DownloadError(f"download broke off at {size} bytes ({exc})") from None
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > max_bytes:
-            raise DownloadError(f"result is larger than the {max_bytes}-byte cap", restart=True)
-        digest.update(chunk)
-        out.write(chunk)
-    if total is not None and total != size:
-        raise DownloadError(f"download truncated: {size} of {total} bytes")
-    return Downloaded(size, digest.hexdigest())
+        """A result, streamed into ``out`` without the API key (``viggle.results``)."""
+        get = Fetcher(self.session, self.base, (self.timeouts.connect_s, self.timeouts.read_s))
+        return fetch_result(get, url, out, max_bytes=max_bytes, offset=offset, digest=digest)
