@@ -34,6 +34,7 @@ from viggle_watch.errors import (
     NotFoundError,
     RejectedError,
     TransientError,
+    UnreadableAnswerError,
 )
 from viggle_watch.viggle.client import Downloaded, Timeouts, ViggleClient
 from viggle_watch.viggle.schemas import RenderCreated, RenderStatus
@@ -195,14 +196,16 @@ def test_get_honours_retry_after_when_throttled(rig: Rig) -> None:
     assert (rig.client.get_render("j").status, rig.sleeps) == ("rendering", [7.0, 9.0])
 
 
-def test_get_of_bad_json_is_transient(rig: Rig) -> None:
-    """A garbled status answer is retried and, if it persists, is a TransientError."""
+def test_get_of_bad_json_is_unreadable_and_not_asked_again_at_once(rig: Rig) -> None:
+    """A garbled status answer fails that call (a TransientError: the poll is tried again at
+    its next turn) without asking again at once — the server answered, with that page."""
     rig.queue(*[respond(200, raw=b"{not json") for _ in range(4)])
-    with pytest.raises(TransientError) as excinfo:
+    with pytest.raises(UnreadableAnswerError) as excinfo:
         rig.client.get_render("j")
+    assert isinstance(excinfo.value, TransientError)
     assert (str(excinfo.value), len(rig.transport.sent)) == (
         f"GET {BASE}/api/render/j: the answer was not JSON: '{{not json'",
-        4,
+        1,
     )
 
 

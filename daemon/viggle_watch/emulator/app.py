@@ -22,6 +22,7 @@ from viggle_watch.emulator import render as render
 from viggle_watch.emulator.cdn import Cdn
 from viggle_watch.emulator.config import EmulatorConfig
 from viggle_watch.emulator.context import FILES_PREFIX, Backend, Call, Handler
+from viggle_watch.emulator.drift import drifted
 from viggle_watch.emulator.faults import FaultInjector, Faults, updated_faults
 from viggle_watch.emulator.replies import (
     CODE_BAD_KEY,
@@ -178,6 +179,12 @@ class EmulatedApi:
             # acted on (created, charged) and then the connection dies: "outcome unknown"
             backend.state.count_fault("drop_after_read")
             return DROPPED
+        drift = backend.injector.faults.drift
+        if isinstance(result, Reply) and drift != "none":
+            answer = drifted(drift, endpoint, result.body, result.status)
+            if answer is not None:
+                backend.state.count_fault(f"drift:{drift}")
+                return answer
         return api_response(result, legacy=backend.legacy)
 
     def _gateway_error(self, status: int) -> HttpResponse:
@@ -216,6 +223,8 @@ class EmulatedApi:
             self.reset()
             return json_response({"reset": True})
         if endpoint == "sim_faults":
+            return self._sim_faults(request)
+        if endpoint == "sim_drift":  # {"drift": NAME}: the same as a POST to /_sim/faults
             return self._sim_faults(request)
         name = args["name"]
         if request.method == "PUT":

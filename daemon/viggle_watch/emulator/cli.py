@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from viggle_watch.emulator.config import DEFAULT_BALANCE, EmulatorConfig
+from viggle_watch.emulator.drift import VARIANTS
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.errors import ConfigError
 
@@ -98,6 +99,13 @@ def _add_api_faults(group: argparse._ArgumentGroup) -> None:
         help="answer every API call 401, as for a revoked key",
     )
     group.add_argument(
+        "--drift",
+        default="none",
+        metavar="NAME",
+        help="answer as the real API might where the docs leave room: "
+        + "; ".join(f"{name} ({v.says})" for name, v in VARIANTS.items()),
+    )
+    group.add_argument(
         "--report-cost",
         action="store_true",
         help="a complete render's status carries its cost as credits_used (the docs show none)",
@@ -176,6 +184,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         legacy=args.legacy,
         refuse_keys=args.refuse_keys,
         report_cost=args.report_cost,
+        drift=args.drift,
     )
     return EmulatorConfig(
         latency_s=args.latency,

@@ -29,6 +29,7 @@ _SECONDS: Final = ("latency_jitter_s", "request_delay_s")
 _OPTIONAL_SECONDS: Final = ("retry_after_s", "cdn_expiry_s")
 _FLAGS: Final = ("ignore_range", "fast_unavailable", "legacy", "refuse_keys", "report_cost")
 _TEXT: Final = ("render_failure_code",)
+_NAMES: Final = ("drift",)  # one of emulator.drift.VARIANTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class Faults:
     """``fast=true`` renders are refused with 400 CS-UORC01-001."""
     refuse_keys: bool = False
     """Every API call is answered 401, as for a revoked key; lifted, the same key works again."""
+    drift: str = "none"
+    """Answer as the real API might where the docs leave room (``emulator.drift.VARIANTS``)."""
     report_cost: bool = False
     """A complete render's status carries its cost as ``credits_used`` (the public docs show
     no cost in render answers; a real API may send one)."""
@@ -100,6 +103,12 @@ def _field_value(name: str, value: object) -> object:
         ok = number or value is None
     elif name in _FLAGS:
         ok = isinstance(value, bool)
+    elif name in _NAMES:
+        from viggle_watch.emulator.drift import VARIANTS
+
+        ok = isinstance(value, str) and value in VARIANTS
+        if not ok:
+            raise ConfigError(f"faults.{name}: {value!r} is not one of {', '.join(VARIANTS)}")
     elif name in _TEXT:
         ok = isinstance(value, str) and bool(value)
     else:

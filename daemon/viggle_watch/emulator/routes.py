@@ -53,6 +53,7 @@ ROUTES: Final = (
     Route("POST", "/_sim/reset", "sim_reset"),
     Route("GET", "/_sim/faults", "sim_faults"),
     Route("POST", "/_sim/faults", "sim_faults"),
+    Route("POST", "/_sim/drift", "sim_drift"),
     Route("GET", "/_sim/files/{name}", "sim_files"),
     Route("PUT", "/_sim/files/{name}", "sim_files"),
 )

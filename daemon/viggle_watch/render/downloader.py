@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import glob
 import grp
 import json
 import os
@@ -260,6 +261,7 @@ class Downloader:
         _chgrp(sidecar_path(video), self._out(job).group)
         detail = "output and sidecar written"
         move_clearing_error(self._store, job, State.DOWNLOADING, State.DONE, now, detail)
+        _clear_other_holders(job, [video, mask_path(video)])
         self._on_ended(job)
 
 
@@ -270,6 +272,15 @@ def _part_size(job: Job, host: str) -> int:
         return part_path(Path(job.output_path), download_tag(job.id, host)).stat().st_size
     except OSError:
         return 0
+
+
+def _clear_other_holders(job: Job, published: list[Path]) -> None:
+    """The job is done: part files other hosts left for it (a host that died holding it) go.
+    A host that only slept and wakes up finds its file gone and stops (its rename fails)."""
+    for dest in published:
+        for part in dest.parent.glob(f"{glob.escape(dest.name)}.{job.id}-*{PART_SUFFIX}"):
+            part.unlink(missing_ok=True)
+            log.info("part_of_other_holder_removed", job_id=job.id, path=str(part))
 
 
 def owned_parts(jobs: list[Job], host: str) -> set[Path]:

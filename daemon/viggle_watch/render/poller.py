@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import structlog
 
 from viggle_watch.errors import ApiError, AuthError, NotFoundError, TransientError
@@ -15,6 +17,10 @@ from viggle_watch.viggle.charged import Charged, charged
 from viggle_watch.viggle.schemas import RenderStatus
 
 log = structlog.get_logger()
+# what the docs and the old API say while a render is going or done (docs/viggle-api.md §3)
+KNOWN_STATUSES: Final = frozenset(
+    {"queued", "processing", "pending", "rendering", "merging", "complete", "failed", "cancelled"}
+)
 
 
 class Poller:
@@ -34,6 +40,8 @@ class Poller:
         self._render_timeout_s = render_timeout_s
         self._breaker = breaker
         self._failures: dict[int, int] = {}
+        self._unknown: set[str] = set()  # status values said in the log already
+        self._noted: dict[int, str] = {}  # job → the unknown status its history says
 
     def tick(self, now: float) -> int:
         """Poll every due rendering job once; return how many were polled. A render is timed
@@ -94,13 +102,31 @@ class Poller:
             self._breaker.record(ok=not isinstance(exc, TransientError), now=now)
             failures = self._failures.get(job.id, 0) + 1
             self._failures[job.id] = failures
+            age = _age(job, now)
+            if age > self._render_timeout_s:  # paid, maybe finished: a person looks, never lost
+                self._unanswered(job, now, age, str(exc))
+                return
             delay = poll_delay_s(self._poll_interval_s, failures)
-            self._polled(job, now, _age(job, now), delay)  # never timed out unasked
+            self._polled(job, now, age, delay)  # never timed out unasked
             bound.warning("poll_failed", reason=str(exc), retry_in_s=round(delay, 1))
             return
         self._breaker.record(ok=True, now=now)
         self._failures.pop(job.id, None)
         self._apply(job, status, now)
+
+    def _unanswered(self, job: Job, now: float, age_s: float, reason: str) -> None:
+        """No readable answer about a paid render for ``render_timeout``: uncertain (it may
+        have finished and been charged), with the last reason — never failed, never resent."""
+        detail = f"no readable answer about this render for {age_s:.0f} s; the last: {reason}"
+        self._store.transition(job.id, State.RENDERING, State.UNCERTAIN, at=now, detail=detail)
+        self._failures.pop(job.id, None)
+        log.error(
+            "job_uncertain",
+            job_id=job.id,
+            rule=job.rule,
+            reason=detail,
+            hint=f"check the Viggle dashboard for {job.viggle_job_id}, then `jobs resolve`",
+        )
 
     def _polled(self, job: Job, now: float, age_s: float, delay_s: float, **fields: object) -> None:
         self._store.update(
@@ -122,6 +148,18 @@ class Poller:
             except ApiError as exc:
                 self._metrics.api_error(exc)
         return charged(status.credits_used, before, after)
+
+    def _unknown_status(self, job: Job, status: str, now: float) -> None:
+        """A status we do not know means "still working": said once per value in the log,
+        and once per job in its history (`jobs show`)."""
+        if status in KNOWN_STATUSES:
+            return
+        if status not in self._unknown:
+            self._unknown.add(status)
+            log.warning("render_status_unknown", status=status, meaning="taken as still working")
+        if self._noted.get(job.id) != status:
+            self._noted[job.id] = status
+            self._store.note(job.id, f"Viggle says {status!r}: taken as still working", at=now)
 
     def _end(self, job: Job, now: float, state: State, code: str, message: str) -> None:
         """Failed or cancelled at Viggle: its credits are refunded (docs/reliability.md §2.2)."""
@@ -170,6 +208,7 @@ class Poller:
         elif status.status == "cancelled":
             self._end(job, now, State.CANCELLED, "cancelled", "cancelled at Viggle")
         else:
+            self._unknown_status(job, status.status, now)
             age = _age(job, now)
             if age > self._render_timeout_s:
                 self._time_out(job, now, age)

@@ -28,7 +28,8 @@ ALLOWED: Final[dict[State, frozenset[State]]] = {
     ),
     # back to queued only when the request was provably not acted on (docs/reliability.md §2)
     S.SUBMITTING: frozenset({S.RENDERING, S.QUEUED, S.FAILED, S.UNCERTAIN, S.WAITING_BUDGET}),
-    S.RENDERING: frozenset({S.DOWNLOADING, S.FAILED, S.CANCELLED}),
+    # uncertain from rendering: no answer about a paid render could be read for render_timeout
+    S.RENDERING: frozenset({S.DOWNLOADING, S.FAILED, S.CANCELLED, S.UNCERTAIN}),
     S.DOWNLOADING: frozenset({S.DONE, S.FAILED}),
     S.WAITING_BUDGET: frozenset({S.QUEUED, S.CANCELLED, S.FAILED}),
     # uncertain has no automatic way out: a person resolves, force-retries or cancels

@@ -251,6 +251,8 @@ class Transport:
             attempt += 1
             try:
                 return self._get_once(url, params)
+            except UnreadableAnswerError:
+                raise  # the server answered: asking again at once would get the same page
             except (NotSentError, TransientError, ThrottledError) as exc:
                 cap = self.timeouts.backoff_cap_s
                 delay = backoff_s(attempt, cap_s=cap, rand=random.random)
