@@ -146,6 +146,12 @@ def _store(args: argparse.Namespace) -> int:
     return reset_store(_config(args), yes=args.yes, render_existing=args.render_existing)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from viggle_watch.cli.doctor import run_doctor
+
+    return run_doctor(_config(args), as_json=args.json, report_file=args.report)
+
+
 COMMANDS = {
     "plan": _plan,
     "reload": _reload,
@@ -158,4 +164,5 @@ COMMANDS = {
     "demo": _demo,
     "sim": _sim,
     "store": _store,
+    "doctor": _doctor,
 }

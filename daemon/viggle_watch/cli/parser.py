@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _jobs_commands(sub)
     _flag_commands(sub)
     _store_commands(sub)
+    _doctor_command(sub)
     _sim_command(sub)
     return p
 
@@ -151,6 +152,19 @@ def _store_commands(sub: Subparsers) -> None:
         help="do not take the inputs in the watch folders as seen: render them (and pay)",
     )
     add_config(reset)
+
+
+def _doctor_command(sub: Subparsers) -> None:
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the API with free calls only: network, key, balance, answers' shapes",
+        description="DNS, connection and TLS to api.base_url; the key; the balance; the free "
+        "list endpoints, each answer compared with what the client reads. Nothing is paid. "
+        "Exit 0 when everything the client needs is there, 1 otherwise.",
+    )
+    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--report", type=Path, help="also write the (redacted) report to this file")
+    add_config(doctor)
 
 
 def _sim_command(sub: Subparsers) -> None:

@@ -94,11 +94,11 @@ def _renamed_status(names: Mapping[str, str]) -> Shape:
     return shape
 
 
-def _without(field: str, endpoint_name: str) -> Shape:
+def _without(field: str, endpoint_name: str, *also: str) -> Shape:
     def shape(endpoint: str, body: Body) -> Body:
         if endpoint != endpoint_name or not isinstance(body, dict):
             return body
-        return {k: v for k, v in body.items() if k != field}
+        return {k: v for k, v in body.items() if k not in (field, *also)}
 
     return shape
 
@@ -163,7 +163,9 @@ VARIANTS: Final[Mapping[str, Variant]] = {
         shape=_without("job_id", "render_create"),
     ),
     "credits-missing": Variant(
-        "the balance answered without `balance`", odd=True, shape=_without("balance", "credits")
+        "the balance answered without `balance` (or `credits`)",
+        odd=True,
+        shape=_without("balance", "credits", "credits"),
     ),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Final, TypeVar, Unpack
+from typing import IO, Any, Final, TypeVar, Unpack
 from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
@@ -66,6 +66,11 @@ class ViggleClient:
 
     def __repr__(self) -> str:
         return f"ViggleClient(base_url={self._http.base!r})"
+
+    def answer_of(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """A free GET's answer as sent (unwrapped), before any model reads it: for `doctor`,
+        which compares it with what the client expects. Asked once."""
+        return self._http.get(path, params, attempts=1)
 
     def _upload_read_s(self, *uploads: Upload) -> float:
         size = sum(u.size if isinstance(u, Opened) else u.stat().st_size for u in uploads)
