@@ -15,6 +15,7 @@ from viggle_watch.config import Config
 from viggle_watch.intake.tick import InputClaim
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.viggle.client import Timeouts, ViggleClient
+from viggle_watch.viggle.recording import Recorder
 
 CLAIM_TTL_S: Final = 24 * 3600.0  # the same file dropped again a day later is new work
 
@@ -51,6 +52,7 @@ def make_client(
         session=session,
         timeouts=Timeouts(connect_s=config.api.timeout_connect, read_s=config.api.timeout_read),
         pace=pace,
+        recorder=Recorder(config.api.record) if config.api.record is not None else None,
     )
 
 

@@ -21,6 +21,7 @@ class ApiSettings(Strict):
     key_file: ConfigPath | None = None
     timeout_connect: Duration = 10.0
     timeout_read: Duration = 60.0
+    record: ConfigPath | None = None  # each API exchange, redacted, to a file in this folder
 
     @model_validator(mode="after")
     def _check_url(self) -> ApiSettings:

@@ -7,6 +7,7 @@ backoff, full jitter and ``Retry-After``. The key goes only to the API base URL.
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from viggle_watch.errors import (
     UnreadableAnswerError,
 )
 from viggle_watch.redaction import redact_text, redact_url, register_secret
+from viggle_watch.viggle.recording import Recorder
 from viggle_watch.viggle.results import Downloaded as Downloaded
 from viggle_watch.viggle.results import Fetcher, fetch_result
 from viggle_watch.viggle.schemas import error_fields, unwrap
@@ -57,6 +59,7 @@ class HttpOptions(TypedDict, total=False):
     timeouts: Timeouts
     sleep: Callable[[float], None]
     pace: Callable[[], float] | None
+    recorder: Recorder | None
 
 
 class Resume(TypedDict, total=False):
@@ -83,6 +86,13 @@ def first_bytes(answer: object) -> str:
             text = repr(answer)
     text = " ".join(redact_text(text[: FIRST_BYTES * 4]).split())
     return repr(text[:FIRST_BYTES] + ("…" if len(text) > FIRST_BYTES else ""))
+
+
+def _size(file: Any) -> int:
+    try:
+        return os.fstat(file.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return -1
 
 
 def multipart(fields: dict[str, Any], files: dict[str, tuple[str, IO[bytes]]]) -> Any:
@@ -146,9 +156,11 @@ class Transport:
         timeouts: Timeouts = Timeouts(),
         sleep: Callable[[float], None] = time.sleep,
         pace: Callable[[], float] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.base = base_url.rstrip("/")
         self._pace = pace  # the shared rate limit: seconds to wait before the next request
+        self._recorder = recorder  # api.record: each exchange to a file
         self._key = key
         register_secret(key.reveal())  # whatever logs or errors say later, the key is scrubbed
         self.timeouts = timeouts
@@ -174,6 +186,23 @@ class Transport:
         if delay > 0:
             self._sleep(delay)
 
+    def _record(
+        self, method: str, url: str, resp: requests.Response, form: Any, files: Any
+    ) -> None:
+        """With ``api.record``: this exchange, redacted, to a file (never the uploaded bytes)."""
+        if self._recorder is None:
+            return
+        sizes = {name: _size(part[1]) for name, part in (files or {}).items()}
+        self._recorder.record(
+            method,
+            url,
+            resp.status_code,
+            dict(resp.headers),
+            resp.content,
+            form=form if isinstance(form, dict) else None,
+            files=sizes,
+        )
+
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key.reveal()}"}
 
@@ -183,6 +212,7 @@ class Transport:
         paid = method == "POST"
         timeout = (self.timeouts.connect_s, read_s or self.timeouts.read_s)
         self._wait_turn()
+        form, files = kw.get("data") or kw.get("json"), kw.get("files")
         try:  # everything that can fail before a byte leaves, apart from the sending
             headers = self._auth()
             files = kw.pop("files", None)
@@ -205,6 +235,7 @@ class Transport:
             raise kind(
                 f"{method} {path} was sent but no answer came back ({type(exc).__name__})"
             ) from None
+        self._record(method, url, resp, form, files)
         if resp.status_code >= 300:
             raise classify(resp, paid=paid)
         try:
@@ -226,6 +257,7 @@ class Transport:
         except requests.RequestException as exc:
             kind = NotSentError if never_sent(exc) else TransientError
             raise kind(f"GET {redact_url(url)} failed ({type(exc).__name__})") from None
+        self._record("GET", url, resp, params, None)
         if resp.status_code >= 300:
             raise classify(resp, paid=False)
         try:
