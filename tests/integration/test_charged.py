@@ -17,6 +17,7 @@ from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.emulator.stats import EmulatorStats
 from viggle_watch.media.synth import make_character_png
+from viggle_watch.outputs.documents import Sidecar
 from viggle_watch.store.states import State
 from viggle_watch.viggle.charged import BALANCE, NOT_REPORTED, REPORTED
 
@@ -25,6 +26,7 @@ SOLO_GROOVE = "5f2d9c1e-8a4b-4e7f-9c3d-2b1a0e9f8d7c"  # a 4 s template in the em
 
 def sidecar_credits(workspace: Workspace, name: str) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads((workspace.output / f"{name}.json").read_text())
+    Sidecar.model_validate(doc)  # every sidecar is what the published schema says
     credits: dict[str, Any] = doc["credits"]
     return credits
 
@@ -92,7 +94,9 @@ def test_a_template_render_is_estimated_from_the_templates_length(
         finish(st, 1)
         (cost,) = render_cost(emu.emulator.stats())
     (sidecar,) = Path(workspace.output).glob("hero__*.json")
-    credits = json.loads(sidecar.read_text())["credits"]
+    doc = json.loads(sidecar.read_text())
+    Sidecar.model_validate(doc)  # preprocessed: character ids, a template, no scene file
+    credits = doc["credits"]
     assert (cost, credits["estimated"]) == (4.0, 5.0)
 
 

@@ -56,8 +56,9 @@ def _file_mode(value: object) -> int:
     return mode
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-FileMode = Annotated[int, BeforeValidator(_file_mode)]
+# in the published schema (docs/schemas): "5s", "2m" or a number of seconds; "0644" or a number
+Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=str | float)]
+FileMode = Annotated[int, BeforeValidator(_file_mode, json_schema_input_type=str | int)]
 Model = Literal["V4_Preview", "V3_Preview"]
 RGB = Annotated[str, Field(pattern=r"^\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*$")]
 

@@ -1,0 +1,77 @@
+"""The sidecar as a model: what ``outputs.sidecar.build_sidecar`` writes, described field by
+field for the published JSON Schema (``docs/schemas/sidecar.schema.json``). A test holds every
+sidecar the pipeline writes to it (extra keys refused), so the schema cannot drift from the file."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SidecarJob(_Doc):
+    id: int
+    rule: str
+    state: Literal["done"]
+
+
+class SidecarViggle(_Doc):
+    job_id: str | None
+    model: str
+    mode: str
+    character_ids: dict[str, str]  # image sha256 → Viggle character id (preprocessed mode)
+    scene_id: str | None
+    template: str | None
+
+
+class SidecarOptions(_Doc):
+    background_mode: str | None
+    bg_color: str | None
+    fast: bool
+
+
+class SidecarInput(_Doc):
+    path: str
+    sha256: str
+    size: int
+    duration_s: float | None = None
+
+
+class SidecarInputs(_Doc):
+    character: SidecarInput
+    scene: SidecarInput | None
+    cast: dict[str, SidecarInput]
+
+
+class SidecarFile(_Doc):
+    path: str
+    file: str
+    size: int
+    sha256: str
+
+
+class SidecarCredits(_Doc):
+    estimated: float
+    charged: float | None  # null: Viggle's charge is not known
+    charged_how: str
+
+
+class Sidecar(_Doc):
+    """``NAME.json`` beside ``NAME.mp4``: the whole story of one finished job."""
+
+    schema_version: Literal[1]
+    generator: str
+    job: SidecarJob
+    viggle: SidecarViggle
+    options: SidecarOptions
+    inputs: SidecarInputs
+    output: SidecarFile
+    mask: SidecarFile | None
+    credits: SidecarCredits
+    timestamps: dict[str, str]
+    history: list[dict[str, str | None]]  # {at, from, to, detail}: every transition
+    attempts: int
