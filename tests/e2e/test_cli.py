@@ -202,3 +202,19 @@ def test_status_and_jobs_list_before_the_first_run_answer_and_create_nothing(
     )
     assert json.loads(cli("jobs", "list", "--json", "--config", str(config.source)).stdout) == []
     assert not state_dir.exists()
+
+
+def test_demo_never_writes_over_a_persons_workspace(tmp_path: Path) -> None:
+    """A folder with someone's own config.yaml (or a file) is refused before the emulator even
+    starts; the config is left exactly as it was."""
+    ws = tmp_path / "mine"
+    ws.mkdir()
+    own = "api: {key_file: /etc/viggle-watch/api-key}\nstate_dir: state\nrules: []\n"
+    (ws / "config.yaml").write_text(own, encoding="utf-8")
+    refused = cli("demo", "--workspace", str(ws), "--timeout", "5")
+    not_a_folder = cli("demo", "--workspace", str(ws / "config.yaml"), "--timeout", "5")
+    assert (refused.returncode, (ws / "config.yaml").read_text(encoding="utf-8")) == (2, own)
+    assert "never writes over your files" in refused.stderr
+    assert not_a_folder.returncode == 2 and "is not a folder" in not_a_folder.stderr
+    for done in (refused, not_a_folder):
+        assert "listening" not in done.stdout and "Traceback" not in done.stderr

@@ -82,14 +82,15 @@ def test_check_config_without_a_key_exits_2(make_config: MakeConfig) -> None:
 
 
 def test_reload_without_a_running_service_says_so(make_config: MakeConfig) -> None:
-    """No service on the state directory: exit 2 and which directory, not a raw errno."""
+    """No service on the state directory: exit 1 (nothing is broken: there is nothing to
+    reload, so not the permanent-error 2) and which directory, not a raw errno."""
     config = make_config("http://127.0.0.1:9")
     done = run_cli("reload", "--config", str(config.source), env=key_env(KEY))
     assert (
         done.returncode,
         f"no viggle-watch is running on {config.state_dir}" in done.stderr,
     ) == (
-        2,
+        1,
         True,
     )
     assert "Errno" not in done.stderr
@@ -103,3 +104,14 @@ def test_check_config_shows_output_mode_as_written(make_config: MakeConfig) -> N
         True,
         False,
     )
+
+
+def test_plan_says_when_a_watch_folder_is_missing(
+    make_config: MakeConfig, workspace: Workspace
+) -> None:
+    """An empty plan must not look like an empty folder: a warning, and 75 like check-config."""
+    config = make_config("http://127.0.0.1:9")
+    workspace.watch.rmdir()
+    done = run_cli("plan", "--config", str(config.source))
+    assert done.returncode == 75
+    assert f"watch folder {workspace.watch} does not exist" in done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -54,6 +55,7 @@ def print_check(config: Config, console: Console) -> int:
     return 1 if verdict == "refused" else 0
 
 
+EXIT_TEMPFAIL: Final = 75  # as `viggle-watch --help` says: a passing error (a share not mounted)
 _KEY_WORDS: Final = {
     "accepted": "found, and accepted by Viggle",
     "refused": "[bold red]refused by Viggle[/bold red] — `run` would hold every submission",
@@ -81,6 +83,13 @@ def store_reachable(config: Config) -> str:
 
 
 def run_plan(config: Config, as_json: bool, console: Console) -> int:
+    missing = [r for r in config.rules if not r.watch.is_dir()]
+    for rule in missing:  # said first: an empty plan must not look like an empty folder
+        print(
+            f"viggle-watch: warning: rule {rule.name}: watch folder {rule.watch} does not exist "
+            "(create it, or mount the share); nothing from it is planned",
+            file=sys.stderr,
+        )
     db = open_backend(config, readonly=True) if store_exists(config) else None
     remembered = Remembered.open(config.state_dir)
     try:
@@ -119,17 +128,19 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
             f"today: {spent:g} of the {cap:g} daily credits used, {max(0.0, cap - spent):g} left"
             + (f"; {waiting} render(s) would wait for tomorrow's budget" if waiting else "")
         )
-    return 0
+    return EXIT_TEMPFAIL if missing else 0
 
 
 def send_reload(config: Config) -> int:
     """SIGHUP to the service running on this config's state directory (its lock names it)."""
     holder = holder_of(config.state_dir)
-    if holder is None or not holder.pid:
-        raise ViggleWatchError(
-            f"no viggle-watch is running on {config.state_dir} (the state_dir of "
-            f"{config.source}); under systemd use `systemctl reload viggle-watch`"
+    if holder is None or not holder.pid:  # nothing is broken: there is nothing to reload
+        print(
+            f"viggle-watch: no viggle-watch is running on {config.state_dir} (the state_dir "
+            f"of {config.source}); under systemd use `systemctl reload viggle-watch`",
+            file=sys.stderr,
         )
+        return 1
     pid = holder.pid
     try:
         os.kill(pid, signal.SIGHUP)

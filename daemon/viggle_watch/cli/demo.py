@@ -17,6 +17,7 @@ from viggle_watch.app.service import Service, build_service
 from viggle_watch.app.storage import host_name
 from viggle_watch.config import Config, load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.errors import ViggleWatchError
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.outputs.sidecar import sidecar_path
 from viggle_watch.store.jobs import Job
@@ -24,6 +25,7 @@ from viggle_watch.store.states import TERMINAL, State
 
 DEMO_KEY: Final = "sk-demo-local-emulator"
 RULE: Final = "demo"
+MARK: Final = "# written by `viggle-watch demo`: a demo workspace, rewritten at each demo run\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,26 @@ def write_workspace(ws: Workspace, base_url: str) -> None:
             }
         ],
     }
-    ws.config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    ws.config.write_text(MARK + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
+def check_workspace(ws: Workspace) -> None:
+    """The demo writes only into an empty folder or one of its own: never over a person's
+    config, state or files (checked before anything starts)."""
+    if ws.root.exists() and not ws.root.is_dir():
+        raise ViggleWatchError(f"demo workspace {ws.root} is not a folder")
+    if not ws.root.exists() or not any(ws.root.iterdir()):
+        return
+    try:
+        ours = ws.config.read_text(encoding="utf-8").startswith(MARK)
+    except OSError:
+        ours = False
+    if not ours:
+        raise ViggleWatchError(
+            f"demo workspace {ws.root} is not empty and is not a demo workspace (no config.yaml "
+            "written by the demo): the demo never writes over your files — give it an empty or "
+            "new folder with --workspace"
+        )
 
 
 def drop_character(ws: Workspace, seed: int) -> Path:
@@ -128,6 +149,7 @@ def _render_one(
 def run_demo(workspace: Path, timeout_s: float, console: Console) -> int:
     """Run emulator + service, drop one image, wait for the video and sidecar; 0 on success."""
     ws = Workspace(workspace.resolve())
+    check_workspace(ws)
     with serve(EmulatorConfig(latency_s=4.0)) as emulator:
         console.print(f"viggle emulator listening on {emulator.url}")
         write_workspace(ws, emulator.url)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 REPORTED: Final = "reported by Viggle"
-BALANCE: Final = "the balance difference (the only paid request in flight)"
+BALANCE: Final = "from the balance before and after; no other paid request was in flight"
 NOT_REPORTED: Final = "not reported"
 
 
