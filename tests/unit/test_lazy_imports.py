@@ -68,3 +68,15 @@ print(json.dumps([videos, before_image, image, after_image]))
 """
     assert in_fresh_python(code) == [expected, [], repr(None), ["PIL"]]
     assert check_image(tmp_path / "hero.png") is None
+
+
+def test_status_loads_no_logging_library_http_client_or_decoder() -> None:
+    """`status` runs often, by people and scripts (issue 13 §15): what it imports to gather and
+    print as JSON holds no structlog, requests, PyAV or Pillow (each costs tens of ms)."""
+    code = (
+        "import json, sys; import viggle_watch.cli.main, viggle_watch.cli.commands, "
+        "viggle_watch.cli.report; "
+        "print(json.dumps(sorted(m for m in ('structlog', 'requests', 'av', 'PIL', 'rich') "
+        "if m in sys.modules)))"
+    )
+    assert in_fresh_python(code) == []

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from viggle_watch.media.probe import VideoReading, believed_length_s, read_video
-from viggle_watch.outputs.filing import failure_document
+from viggle_watch.outputs.failure import failure_document
 
 _MB: Final = 1024 * 1024
 

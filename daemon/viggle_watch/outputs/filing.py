@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
 import structlog
 
-from viggle_watch.clock import day_of, iso
+from viggle_watch.clock import day_of
 from viggle_watch.outputs.atomic import write_bytes_atomic
+from viggle_watch.outputs.failure import failure_document
 from viggle_watch.outputs.naming import free_path
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import TERMINAL, State
@@ -20,7 +21,6 @@ PROCESSED: Final = "processed"
 FAILED: Final = "failed"
 SOURCE: Final = "Source"
 FILED: Final = frozenset({PROCESSED, FAILED, SOURCE})
-ERROR_SCHEMA_VERSION: Final = 1
 
 
 def watch_base(src: Path) -> Path:
@@ -94,23 +94,6 @@ def _why_jobs_ended(source: Path, jobs: list[Job], at: float) -> dict[str, objec
     return failure_document(
         source, last.error_code or str(last.state), reason, {"jobs": ended}, rule=last.rule, at=at
     )
-
-
-def failure_document(
-    path: Path, code: str, reason: str, detail: Mapping[str, object], *, rule: str, at: float
-) -> dict[str, object]:
-    """The JSON written as ``NAME.error.json`` beside an input filed in ``failed/`` — refused
-    before any spending, or whose jobs all failed — ``at`` (epoch seconds) as ISO-8601 UTC."""
-    return {
-        "schema_version": ERROR_SCHEMA_VERSION,
-        "file": path.name,
-        "path": str(path),
-        "rule": rule,
-        "code": code,
-        "reason": reason,
-        "detail": dict(detail),
-        "at": iso(at),
-    }
 
 
 def write_error(moved: Path, document: dict[str, object]) -> None:
