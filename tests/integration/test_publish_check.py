@@ -12,8 +12,9 @@ from typing import IO, Any
 import pytest
 
 from viggle_watch.errors import DownloadError
+from viggle_watch.media.synth import make_result_mp4
 from viggle_watch.outputs.atomic import download_tag, part_path, publish_resumable
-from viggle_watch.render.downloader import stale_parts
+from viggle_watch.render.downloader import playable, stale_parts
 from viggle_watch.viggle.transport import Downloaded
 
 BODY = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
@@ -57,3 +58,16 @@ def test_each_job_and_host_has_its_own_part_file_and_clears_only_its_own(tmp_pat
         part.write_bytes(b"x")
     left = stale_parts([tmp_path], owned={mine}, host="a")
     assert left == [part_path(tmp_path / "old.mp4", download_tag(3, "a"))]
+
+
+def test_a_result_that_is_not_a_playable_video_is_not_published(tmp_path: Path) -> None:
+    """Issue 14 §12: whatever a bad hop served (an HTML page with the right length) never
+    lands in the output folder as NAME.mp4; a real video does."""
+    page = b"<html><body>Sign in to continue</body></html>" * 20
+    dest = tmp_path / "out.mp4"
+    with pytest.raises(DownloadError, match="not a playable video"):
+        publish_resumable(dest, fetching(page), tag="1-a", accept=playable)
+    assert not dest.exists()
+    video = make_result_mp4(1.0)
+    publish_resumable(dest, fetching(video), tag="1-a", accept=playable)
+    assert dest.read_bytes() == video

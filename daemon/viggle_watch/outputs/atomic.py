@@ -124,8 +124,16 @@ def sha256_of(path: Path) -> Any:
 Fetch = Callable[[IO[bytes], int, Any], T]
 
 
-def publish_resumable(dest: Path, fetch: Fetch[W], *, mode: int = 0o644, tag: str = "") -> W:
-    """Fill ``dest.part`` (resuming what a broken earlier try left), then publish it at ``dest``.
+def publish_resumable(
+    dest: Path,
+    fetch: Fetch[W],
+    *,
+    mode: int = 0o644,
+    tag: str = "",
+    accept: Callable[[Path], str | None] | None = None,
+) -> W:
+    """Fill ``dest.part`` (resuming what a broken earlier try left), then publish it at ``dest``
+    — only as the bytes received, and only when ``accept`` (if given) finds nothing wrong.
 
     ``fetch(file, offset, digest)`` appends to ``file`` after ``offset`` bytes already in it.
     A broken transfer keeps the partial file for the next try; any other failure (disk full,
@@ -136,8 +144,15 @@ def publish_resumable(dest: Path, fetch: Fetch[W], *, mode: int = 0o644, tag: st
     offset = tmp.stat().st_size if tmp.exists() else 0
     digest = sha256_of(tmp) if offset else hashlib.sha256()
     try:
+
+        def check(got: W, part: Path) -> None:
+            _as_received(got, part)
+            refused = accept(part) if accept is not None else None
+            if refused is not None:  # the same URL would give the same bytes: keep nothing
+                raise DownloadError(f"not published: {refused}", restart=True)
+
         result = _fill_and_rename(
-            dest, "ab", lambda f: fetch(f, offset, digest), mode, tmp=tmp, check=_as_received
+            dest, "ab", lambda f: fetch(f, offset, digest), mode, tmp=tmp, check=check
         )
     except DownloadError as exc:
         if exc.restart:

@@ -16,6 +16,7 @@ from typing import IO, Any, Final
 import structlog
 
 from viggle_watch.errors import ApiError, DownloadError
+from viggle_watch.intake.checks import Problem, check_video
 from viggle_watch.notify.metrics import timed
 from viggle_watch.outputs.atomic import (
     PART_SUFFIX,
@@ -126,7 +127,7 @@ class Downloader:
         out = self._out(job)
         tag = download_tag(job.id, self._store.host)  # this job's, on this host: never shared
         with timed(self._metrics.observe_download):
-            got = publish_resumable(dest, fetch, mode=out.file_mode, tag=tag)
+            got = publish_resumable(dest, fetch, mode=out.file_mode, tag=tag, accept=playable)
         _chgrp(dest, out.group)
         return got
 
@@ -272,6 +273,19 @@ def _part_size(job: Job, host: str) -> int:
         return part_path(Path(job.output_path), download_tag(job.id, host)).stat().st_size
     except OSError:
         return 0
+
+
+NOT_A_VIDEO: Final = frozenset({"empty_file", "not_a_video", "unreadable", "video_format"})
+
+
+def playable(part: Path) -> str | None:
+    """Why a downloaded result is not a video a player can open (an HTML page, a truncated or
+    foreign file from a bad hop), or None. Read by the service's own video reader (in a child);
+    Viggle's limits on inputs are not applied to its outputs."""
+    found = check_video(part, role="scene")
+    if isinstance(found, Problem) and found.code in NOT_A_VIDEO:
+        return f"the result is not a playable video: {found.reason}"
+    return None
 
 
 def _clear_other_holders(job: Job, published: list[Path]) -> None:
