@@ -12,6 +12,8 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -22,7 +24,10 @@ from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.service import Service, build_service
 from viggle_watch.clock import day_of
+from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
+from viggle_watch.media.synth import make_character_png
+from viggle_watch.outputs.atomic import download_tag, part_path
 from viggle_watch.store.states import State
 
 INPUTS = 12
@@ -115,3 +120,38 @@ def test_status_and_jobs_work_from_either_host(
         "this is host beta" in text,
         "host alpha: up" in text,
     ) == (True, "beta", ["alpha", "beta"], True, True, True, True, True)
+
+
+def test_a_host_taking_over_a_download_never_resumes_the_others_part_file(
+    stepper_for: Any, workspace: Workspace, pg_url: str
+) -> None:
+    """Issue 14 §6, two hosts on PostgreSQL: alpha's download breaks off half-way and alpha
+    falls silent; beta takes the job over after the lease. Each part file is named after the
+    job and its holder, so beta starts its own (never appending to alpha's bytes); the video
+    published is exactly what the CDN serves, and alpha's left-over part is removed."""
+    with serve(EmulatorConfig(latency_s=0.2, faults=Faults(rate_truncate_download=1.0))) as e:
+        hosts = [
+            stepper_for(
+                e.url, state_dir=f"state-{n}", store={"url": pg_url, "host": n, "lease": "10s"}
+            )
+            for n in ("alpha", "beta")
+        ]
+        alpha, beta = hosts
+        make_character_png(workspace.watch / "hero.png")
+        assert alpha.ingest() == 1
+        mine = part_path(workspace.output / "hero__dance.mp4", download_tag(1, "alpha"))
+        alpha.run_until(mine.exists)
+        half = mine.read_bytes()
+        e.emulator.set_faults(Faults())
+        beta.clock.advance(alpha.clock.time() - beta.clock.time() + 11)  # alpha is silent
+        beta.service.keep_leases(beta.clock.time())
+        beta.run_until(lambda: beta.state() == State.DONE)
+        job = beta.service.store.get(1)
+        assert job is not None and job.viggle_job_id and job.output_path
+        status = requests.get(f"{e.url}/api/render/{job.viggle_job_id}", timeout=10).json()
+        served = hashlib.sha256(requests.get(status["cdn_url"], timeout=10).content).hexdigest()
+    video = Path(job.output_path)
+    assert (job.owner, hashlib.sha256(video.read_bytes()).hexdigest()) == ("beta", served)
+    assert len(half) < video.stat().st_size
+    assert not mine.exists()  # alpha's left-over, cleared once the job was done
+    assert not list(workspace.output.glob("*.part"))
