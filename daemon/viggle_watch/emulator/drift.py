@@ -10,6 +10,7 @@ every other job moving. The others the client must simply read.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -120,6 +121,98 @@ def _truncated(endpoint_name: str) -> Page:
     return page
 
 
+def _progress_percent(endpoint: str, body: Body) -> Body:
+    if endpoint != "render_status" or not isinstance(body, dict):
+        return body
+    pct = body.get("progress_pct")
+    return {**body, "progress_pct": f"{pct:.0f}%" if isinstance(pct, int | float) else pct}
+
+
+def _checkpoint_object(endpoint: str, body: Body) -> Body:
+    if endpoint != "render_status" or not isinstance(body, dict):
+        return body
+    return {**body, "checkpoint": {"name": body.get("checkpoint"), "step": 2}}
+
+
+def _lists_null(endpoint: str, body: Body) -> Body:
+    if endpoint not in ("character_list", "scene_list") or not isinstance(body, dict):
+        return body
+    return {k: (None if isinstance(v, list) else v) for k, v in body.items()}
+
+
+def _nested(endpoint: str, body: Body) -> Body:
+    """The status inside an object of its own: `{"job": {...}}`."""
+    return {"job": body} if endpoint == "render_status" else body
+
+
+def _renamed_url(endpoint: str, body: Body) -> Body:
+    if endpoint != "render_status" or not isinstance(body, dict):
+        return body
+    out = {k: v for k, v in body.items() if k not in ("cdn_url", "download_url")}
+    if body.get("cdn_url"):
+        out["video_url"] = body["cdn_url"]
+    return out
+
+
+def _upper_status(endpoint: str, body: Body) -> Body:
+    if endpoint != "render_status" or not isinstance(body, dict):
+        return body
+    return {**body, "status": str(body.get("status", "")).upper()}
+
+
+def _with_status(code: int, endpoint_name: str) -> Page:
+    def page(endpoint: str, body: Body) -> HttpResponse | None:
+        if endpoint != endpoint_name:
+            return None
+        return json_response(body, code)
+
+    return page
+
+
+def _bom(_e: str, body: Body) -> HttpResponse:
+    return HttpResponse(200, b"\xef\xbb\xbf" + json.dumps(body).encode(), "application/json")
+
+
+def _as_text_plain(_e: str, body: Body) -> HttpResponse:
+    return HttpResponse(200, json.dumps(body).encode(), "text/plain")
+
+
+def _trailing_garbage(endpoint_name: str) -> Page:
+    def page(endpoint: str, body: Body) -> HttpResponse | None:
+        if endpoint != endpoint_name:
+            return None
+        return HttpResponse(200, json.dumps(body).encode() + b"\n<!-- cache -->", "text/html")
+
+    return page
+
+
+def _dates_as_numbers(_e: str, body: Body) -> Body:
+    if not isinstance(body, dict):
+        return body
+    return {k: (1_765_000_000 if k.endswith("_at") and v else v) for k, v in body.items()}
+
+
+def _balance_with_commas(endpoint: str, body: Body) -> Body:
+    if endpoint != "credits" or not isinstance(body, dict):
+        return body
+    return {k: (f"{v:,.0f}" if k in ("balance", "credits") else v) for k, v in body.items()}
+
+
+def _error_object(endpoint: str, body: Body) -> Body:
+    if endpoint != "render_status" or not isinstance(body, dict) or not body.get("error"):
+        return body
+    return {**body, "error": {"code": body.get("error_code"), "text": body.get("error")}}
+
+
+def _slow(endpoint_name: str, seconds: float) -> Page:
+    def page(endpoint: str, _body: Body) -> HttpResponse | None:
+        if endpoint == endpoint_name:
+            time.sleep(seconds)  # then the answer as it is
+        return None
+
+    return page
+
+
 HTML: Final = b"<html><body><h1>Welcome to our proxy</h1><p>Sign in to continue</p></body></html>"
 VARIANTS: Final[Mapping[str, Variant]] = {
     "none": Variant("answers as the public docs show"),
@@ -131,6 +224,49 @@ VARIANTS: Final[Mapping[str, Variant]] = {
     "status-new-words": Variant(
         "processing is 'in_progress', queued is 'waiting' (unknown words: still working)",
         shape=_renamed_status({"processing": "in_progress", "queued": "waiting"}),
+    ),
+    "progress-percent": Variant("progress as a string with a % sign", shape=_progress_percent),
+    "checkpoint-object": Variant("checkpoint as an object", shape=_checkpoint_object),
+    "lists-null": Variant("an empty list sent as null", shape=_lists_null),
+    "submit-201": Variant(
+        "a submission answered 201 Created", page=_with_status(201, "render_create")
+    ),
+    "submit-202": Variant(
+        "a submission answered 202 Accepted", page=_with_status(202, "render_create")
+    ),
+    "utf8-bom": Variant("JSON after a UTF-8 byte-order mark", page=lambda e, b: _bom(e, b)),
+    "text-plain": Variant(
+        "JSON sent as Content-Type text/plain", page=lambda e, b: _as_text_plain(e, b)
+    ),
+    "legacy-words": Variant(
+        "the old pages' status words: pending, rendering, merging",
+        shape=_renamed_status({"queued": "pending", "processing": "rendering"}),
+    ),
+    "dates-as-numbers": Variant("times as epoch numbers", shape=_dates_as_numbers),
+    "error-object": Variant("a failure's error as an object", shape=_error_object),
+    "slow-status": Variant(
+        "a render's status answered after 0.5 s", page=_slow("render_status", 0.5)
+    ),
+    "balance-with-commas": Variant(
+        "the balance as '10,000' (the balance is read for the budget only)",
+        odd=True,
+        shape=_balance_with_commas,
+    ),
+    "status-nested": Variant("a render's status inside {job: ...}", odd=True, shape=_nested),
+    "status-uppercase": Variant("status words in capitals: COMPLETE", shape=_upper_status),
+    "status-padded": Variant(
+        "status words with spaces around them",
+        shape=_renamed_status({"processing": " processing ", "complete": "complete "}),
+    ),
+    "result-url-renamed": Variant(
+        "a complete render's video at `video_url`, not `cdn_url`",
+        odd=True,
+        shape=_renamed_url,
+    ),
+    "status-trailing-garbage": Variant(
+        "a render's status followed by an HTML comment",
+        odd=True,
+        page=_trailing_garbage("render_status"),
     ),
     "status-missing": Variant(
         "a render's status answer without `status`",

@@ -81,7 +81,6 @@ class Poller:
 
     def _poll(self, job: Job, now: float) -> None:
         assert job.viggle_job_id is not None
-        bound = log.bind(job_id=job.id, rule=job.rule, viggle_job_id=job.viggle_job_id)
         try:
             with timed(self._metrics.observe_poll):
                 status = self._client.get_render(job.viggle_job_id)
@@ -100,19 +99,26 @@ class Poller:
             if isinstance(exc, AuthError):  # the key stopped working: hold new paid work
                 self.gate.key_refused(str(exc), now)
             self._breaker.record(ok=not isinstance(exc, TransientError), now=now)
-            failures = self._failures.get(job.id, 0) + 1
-            self._failures[job.id] = failures
-            age = _age(job, now)
-            if age > self._render_timeout_s:  # paid, maybe finished: a person looks, never lost
-                self._unanswered(job, now, age, str(exc))
-                return
-            delay = poll_delay_s(self._poll_interval_s, failures)
-            self._polled(job, now, age, delay)  # never timed out unasked
-            bound.warning("poll_failed", reason=str(exc), retry_in_s=round(delay, 1))
+            self._poll_failed(job, now, str(exc))
             return
         self._breaker.record(ok=True, now=now)
         self._failures.pop(job.id, None)
         self._apply(job, status, now)
+
+    def _poll_failed(self, job: Job, now: float, reason: str) -> None:
+        """No usable answer about the render this time: ask again later (backing off); after
+        ``render_timeout`` it is ``uncertain`` — paid, maybe finished, a person looks."""
+        failures = self._failures.get(job.id, 0) + 1
+        self._failures[job.id] = failures
+        age = _age(job, now)
+        if age > self._render_timeout_s:
+            self._unanswered(job, now, age, reason)
+            return
+        delay = poll_delay_s(self._poll_interval_s, failures)
+        self._polled(job, now, age, delay)  # never timed out unasked
+        log.warning(
+            "poll_failed", job_id=job.id, rule=job.rule, reason=reason, retry_in_s=round(delay, 1)
+        )
 
     def _unanswered(self, job: Job, now: float, age_s: float, reason: str) -> None:
         """No readable answer about a paid render for ``render_timeout``: uncertain (it may
@@ -202,7 +208,10 @@ class Poller:
             log.info(
                 "render_completed", job_id=job.id, rule=job.rule, viggle_job_id=job.viggle_job_id
             )
-        elif status.status in ("failed", "complete"):
+        elif status.status == "complete":  # finished, paid, and nowhere to fetch it from yet
+            reason = "Viggle says the render is complete but gives no result URL (cdn_url)"
+            self._poll_failed(job, now, reason)
+        elif status.status == "failed":
             message = status.error_message or status.error or "Viggle reported the render failed"
             self._end(job, now, State.FAILED, status.error_code or "render_failed", message)
         elif status.status == "cancelled":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+import json
+from typing import Annotated, Any, Final
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 RENDER_TERMINAL: Final = frozenset({"complete", "failed", "cancelled"})
 ASSET_TERMINAL: Final = frozenset({"ready", "failed"})
@@ -13,7 +14,35 @@ TERMINAL_STATUSES: Final = RENDER_TERMINAL
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # unknown fields ignored; an id sent as a number read as its text (coerce_numbers_to_str)
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, populate_by_name=True, coerce_numbers_to_str=True
+    )
+
+
+def _percent(value: Any) -> Any:
+    """``45``, ``"45"``, ``"45%"``, ``0.45``… as a number; anything else as no progress: a
+    progress figure is shown, never needed, and must not make a poll unreadable."""
+    if isinstance(value, str):
+        value = value.strip().removesuffix("%")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> Any:
+    """A field shown as words that came as an object or a list: kept as its JSON."""
+    return json.dumps(value, default=str) if isinstance(value, dict | list) else value
+
+
+def _items(value: Any) -> Any:
+    """A list that came as ``null``: an empty list."""
+    return [] if value is None else value
+
+
+Percent = Annotated[float | None, BeforeValidator(_percent)]
+Text = Annotated[str | None, BeforeValidator(_text)]
 
 
 class RenderCreated(_Lenient):
@@ -22,12 +51,17 @@ class RenderCreated(_Lenient):
     mode: str | None = None
 
 
+def _word(value: Any) -> Any:
+    """A status word as the docs write it: ``COMPLETE`` or `` complete `` is ``complete``."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 class RenderStatus(_Lenient):
     job_id: str | None = None
-    status: str
+    status: Annotated[str, BeforeValidator(_word)]
     mode: str | None = None
-    checkpoint: str | None = None
-    progress_pct: float | None = None
+    checkpoint: Text = None
+    progress_pct: Percent = None
     cdn_url: str | None = None
     mask_cdn_url: str | None = None
     download_url: str | None = None
@@ -105,12 +139,12 @@ class Scene(_Lenient):
 
 
 class CharacterPage(_Lenient):
-    characters: list[Character] = []
+    characters: Annotated[list[Character], BeforeValidator(_items)] = []
     total: int = 0
 
 
 class ScenePage(_Lenient):
-    scenes: list[Scene] = []
+    scenes: Annotated[list[Scene], BeforeValidator(_items)] = []
     total: int = 0
 
 

@@ -239,7 +239,7 @@ class Transport:
         if resp.status_code >= 300:
             raise classify(resp, paid=paid)
         try:
-            return unwrap(resp.json())
+            return unwrap(json.loads(resp.content))  # bytes: a UTF-8 BOM is allowed
         except ValueError:
             kind = OutcomeUnknownError if paid else UnreadableAnswerError
             said = first_bytes(resp.content)
@@ -261,7 +261,7 @@ class Transport:
         if resp.status_code >= 300:
             raise classify(resp, paid=False)
         try:
-            return unwrap(resp.json())
+            return unwrap(json.loads(resp.content))  # bytes: a UTF-8 BOM is allowed
         except ValueError:
             said = first_bytes(resp.content)
             raise UnreadableAnswerError(
