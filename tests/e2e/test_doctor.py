@@ -13,6 +13,7 @@ from tests.support.cli import CLI, key_env
 from tests.support.workspace import KEY, MakeConfig
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
+from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.viggle.schemas import Credits
 from viggle_watch.viggle.shapes import Shape, shape_of
 
@@ -70,3 +71,25 @@ def test_nothing_listening_is_said(make_config: MakeConfig) -> None:
     report = json.loads(done.stdout)
     assert done.returncode == 1
     assert [(c["name"], c["ok"]) for c in report["checks"]] == [("dns", True), ("connect", False)]
+
+
+def test_one_real_render_asks_first_holds_to_its_cap_and_reports_the_charge(
+    make_config: MakeConfig, tmp_path: Path
+) -> None:
+    image = make_character_png(tmp_path / "hero.png")
+    video = make_driving_mp4(tmp_path / "drive.mp4", seconds=2.0)
+    files = ["--render", "--image", str(image), "--video", str(video)]
+    report = tmp_path / "render.json"
+    with serve(EmulatorConfig(latency_s=0.5, keys=frozenset({KEY}))) as emu:
+        config = make_config(emu.url).source
+        over = doctor(config, *files, "--max-credits", "1")
+        unasked = doctor(config, *files, "--max-credits", "5")
+        sent_before = len(emu.emulator.stats()["render_submissions"])
+        done = doctor(config, *files, "--max-credits", "5", "--yes", "--report", str(report))
+        sent = len(emu.emulator.stats()["render_submissions"])
+    assert over.returncode == 2 and "over --max-credits 1" in over.stderr
+    assert unasked.returncode == 2 and "--yes" in unasked.stderr
+    assert (sent_before, sent, done.returncode) == (0, 1, 0), done.stdout + done.stderr
+    assert "charged 2 credits" in done.stdout and "a playable video" in done.stdout
+    assert "answer POST /api/render" in done.stdout
+    assert KEY not in report.read_text() and KEY not in done.stdout

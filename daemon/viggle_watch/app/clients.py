@@ -26,6 +26,7 @@ def make_client(
     *,
     session: requests.Session | None = None,
     hosts: HostStore | None = None,
+    recorder: Recorder | None = None,
 ) -> ViggleClient:
     """The Viggle client for ``config``, behind one rate limit shared by every call it makes.
 
@@ -52,7 +53,7 @@ def make_client(
         session=session,
         timeouts=Timeouts(connect_s=config.api.timeout_connect, read_s=config.api.timeout_read),
         pace=pace,
-        recorder=Recorder(config.api.record) if config.api.record is not None else None,
+        recorder=recorder or (Recorder(config.api.record) if config.api.record else None),
     )
 
 

@@ -147,6 +147,10 @@ def _store(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    if args.render:
+        from viggle_watch.cli.trial import run_trial
+
+        return run_trial(_config(args), args)
     from viggle_watch.cli.doctor import run_doctor
 
     return run_doctor(_config(args), as_json=args.json, report_file=args.report)

@@ -163,6 +163,17 @@ def _doctor_command(sub: Subparsers) -> None:
         "Exit 0 when everything the client needs is there, 1 otherwise.",
     )
     doctor.add_argument("--json", action="store_true")
+    paid = doctor.add_argument_group(
+        "one real render (paid: asks first; --yes for scripts)",
+        "--render sends IMAGE and VIDEO for one on-demand render, refuses when its estimate is "
+        "over --max-credits, and reports the charge, the timings and every answer's shape",
+    )
+    paid.add_argument("--render", action="store_true", help="perform one real render")
+    paid.add_argument("--image", type=Path, help="the character (PNG or JPEG)")
+    paid.add_argument("--video", type=Path, help="the driving video (MP4, MOV or AVI)")
+    paid.add_argument("--model", default="V4_Preview", choices=["V4_Preview", "V3_Preview"])
+    paid.add_argument("--max-credits", type=float, help="refuse a render estimated above this")
+    paid.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     doctor.add_argument("--report", type=Path, help="also write the (redacted) report to this file")
     add_config(doctor)
 
