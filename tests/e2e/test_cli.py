@@ -15,6 +15,7 @@ from tests.support.cli import CLI, key_env
 from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.emulator.server import RunningEmulator
+from viggle_watch.outputs.documents import Status
 from viggle_watch.store.states import State
 
 
@@ -35,6 +36,7 @@ def status_json(config: Path) -> dict[str, object]:
     result = cli("status", "--config", str(config), "--json")
     assert result.returncode == 0, result.stderr
     body: dict[str, object] = json.loads(result.stdout)
+    Status.model_validate(body)  # what the published schema says, no more, no less
     return body
 
 

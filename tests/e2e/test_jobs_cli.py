@@ -14,6 +14,7 @@ from tests.support.workspace import KEY, Workspace
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.media.synth import make_character_png
+from viggle_watch.outputs.documents import JobDetail
 from viggle_watch.store.states import State
 
 
@@ -48,6 +49,9 @@ def test_an_uncertain_job_is_shown_and_resolved_by_a_person(
         emu.emulator.set_faults(Faults())
         st.run_until(lambda: st.state() == State.DONE, seconds=0.2)
         shown = json.loads(cli(config, "jobs", "show", "1", "--json").stdout)
+        JobDetail.model_validate(shown)  # the published schema of `jobs show --json`
+        for listed in json.loads(cli(config, "jobs", "list", "--json").stdout):
+            JobDetail.model_validate(listed)
         assert [e["to"] for e in shown["history"]][-4:] == [
             "uncertain",
             "rendering",

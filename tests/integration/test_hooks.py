@@ -20,6 +20,7 @@ from tests.support.hooks import T0, Receiver, Rig, make_job, webhook
 from tests.support.stepping import Stepper
 from tests.support.waits import wait_for
 from tests.support.workspace import Workspace, dance_rule
+from viggle_watch.outputs.documents import HookBody
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
 
@@ -232,6 +233,7 @@ def test_ended_fires_on_failed_with_the_error(hook_rig: Rig, receiver: Receiver)
     hook_rig.drain()
     [got] = receiver.got
     doc = json.loads(got.body)
+    HookBody.model_validate(doc)  # the published schema of this body
     assert (got.path, doc["state"], doc["error"]) == (
         "/hook",
         "failed",

@@ -16,14 +16,25 @@ from pydantic import TypeAdapter
 
 from viggle_watch.config import Config, Rule
 from viggle_watch.config.kinds import Manifest
-from viggle_watch.outputs.documents import Sidecar
+from viggle_watch.outputs.documents import HookBody, JobDetail, Sidecar, Status
 
-VERSIONS: Final = {"config": 1, "rule": 1, "manifest": 1, "sidecar": 1}
+VERSIONS: Final = {
+    "config": 1,
+    "rule": 1,
+    "manifest": 1,
+    "sidecar": 1,
+    "status": 1,
+    "job": 1,
+    "webhook-failed": 1,
+}
 MAKERS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
     "config": lambda: Config.model_json_schema(mode="validation"),
     "rule": lambda: TypeAdapter(Rule).json_schema(mode="validation"),
     "manifest": lambda: Manifest.model_json_schema(mode="validation"),
     "sidecar": lambda: Sidecar.model_json_schema(mode="serialization"),
+    "status": lambda: Status.model_json_schema(mode="serialization"),
+    "job": lambda: JobDetail.model_json_schema(mode="serialization"),
+    "webhook-failed": lambda: HookBody.model_json_schema(mode="serialization"),
 }
 
 

@@ -75,3 +75,80 @@ class Sidecar(_Doc):
     timestamps: dict[str, str]
     history: list[dict[str, str | None]]  # {at, from, to, detail}: every transition
     attempts: int
+
+
+# `status --json` and `jobs list|show --json` (built in cli/report.py; held to these by tests)
+
+
+class JobSummary(_Doc):
+    id: int
+    rule: str
+    state: str
+    input: str
+    scene: str | None
+    model: str
+    mode: str
+    estimate_credits: float
+    charged_credits: float | None
+    charged_how: str | None
+    viggle_job_id: str | None
+    progress_pct: float | None
+    output: str | None
+    error: str | None
+    why: str
+    created_at: str
+    updated_at: str
+    host: str | None
+
+
+class JobDetail(JobSummary):
+    """`jobs show ID --json` (and each item of `jobs list --json`)."""
+
+    spec: dict[str, object]
+    assets: dict[str, object]
+    attempts: int
+    error_code: str | None
+    history: list[dict[str, str | None]]  # {at, from, to, detail}
+
+
+class StatusCredits(_Doc):
+    today: float | None
+    daily_cap: float | None
+
+
+class WatchFolder(_Doc):
+    path: str
+    observer: str
+    reason: str
+    ok: bool
+    problem: str
+    ignored: int
+    ignored_examples: list[str]
+
+
+class Status(_Doc):
+    """`viggle-watch status --json`."""
+
+    credits: StatusCredits
+    counts: dict[str, int]
+    jobs: list[JobSummary]
+    uncertain: list[JobSummary]
+    watch: list[WatchFolder]
+    waiting_partners: dict[str, list[str]]
+    store: dict[str, object]
+    hosts: list[dict[str, object]]
+    service: dict[str, object]
+    held: list[dict[str, str]]
+    missing_assets: list[dict[str, str]]
+
+
+class HookBody(_Doc):
+    """The body of a webhook when there is no sidecar (a failed job)."""
+
+    generator: str
+    event: str
+    job: dict[str, object] | None
+    state: str | None = None
+    source_path: str | None = None
+    output: dict[str, object] | None = None
+    error: dict[str, object] | None = None
