@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.stepping import Stepper
 from tests.support.workspace import Workspace
+from viggle_watch.cli.report import gather
 from viggle_watch.emulator.drift import VARIANTS
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
@@ -50,3 +51,24 @@ def test_a_drift_variant(stepper_for: Any, workspace: Workspace, name: str) -> N
             said = store.events(job.id)[-1].detail
             words = ("cannot read", "not JSON", "no readable answer", "without")
             assert any(w in said for w in words), said
+
+
+def test_an_unknown_status_word_is_shown_as_still_working(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """'in_progress' is not a word the docs use: the job keeps rendering, and `status` and
+    `jobs show` say what Viggle said and how it was taken."""
+    with serve(EmulatorConfig(latency_s=60, faults=Faults(drift="status-new-words"))) as emu:
+        st: Stepper = stepper_for(emu.url)
+        make_character_png(workspace.watch / "hero.png")
+        st.ingest()
+        st.run_until(lambda: st.state() == State.RENDERING)
+        for _ in range(3):
+            st.step(5)
+        shown = gather(st.service.config)["jobs"][0]["why"]
+        notes = [e.detail for e in st.service.store.events(1) if "Viggle says" in e.detail]
+    assert st.state() == State.RENDERING
+    assert shown in {
+        f"Viggle says {w!r}: taken as still working" for w in ("waiting", "in_progress")
+    }
+    assert len(notes) == len(set(notes))  # each word said once, not at every poll

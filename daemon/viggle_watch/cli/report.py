@@ -22,6 +22,7 @@ from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import Host, HostStore
 from viggle_watch.store.jobs import Event, Job, JobStore
 from viggle_watch.store.states import State
+from viggle_watch.viggle.schemas import UNKNOWN_STATUS_NOTE
 from viggle_watch.watch.mounts import watch_roots
 
 
@@ -127,6 +128,8 @@ def why(job: Job, last_detail: str, now: float) -> str:
         return job.error_message
     if job.state == State.QUEUED and job.next_attempt_at > now:
         return f"next try at {iso(job.next_attempt_at)[11:19]} UTC ({last_detail})"
+    if job.state == State.RENDERING and last_detail.startswith(UNKNOWN_STATUS_NOTE):
+        return last_detail  # a status word we do not know: taken as still working
     return ""
 
 

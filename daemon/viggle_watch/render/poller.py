@@ -14,7 +14,7 @@ from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
 from viggle_watch.viggle.charged import Charged, charged
-from viggle_watch.viggle.schemas import RenderStatus
+from viggle_watch.viggle.schemas import UNKNOWN_STATUS_NOTE, RenderStatus
 
 log = structlog.get_logger()
 # what the docs and the old API say while a render is going or done (docs/viggle-api.md §3)
@@ -165,7 +165,8 @@ class Poller:
             log.warning("render_status_unknown", status=status, meaning="taken as still working")
         if self._noted.get(job.id) != status:
             self._noted[job.id] = status
-            self._store.note(job.id, f"Viggle says {status!r}: taken as still working", at=now)
+            said = f"{UNKNOWN_STATUS_NOTE} {status!r}: taken as still working"
+            self._store.note(job.id, said, at=now)
 
     def _end(self, job: Job, now: float, state: State, code: str, message: str) -> None:
         """Failed or cancelled at Viggle: its credits are refunded (docs/reliability.md §2.2)."""
