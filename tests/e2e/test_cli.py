@@ -220,3 +220,23 @@ def test_demo_never_writes_over_a_persons_workspace(tmp_path: Path) -> None:
     assert not_a_folder.returncode == 2 and "is not a folder" in not_a_folder.stderr
     for done in (refused, not_a_folder):
         assert "listening" not in done.stdout and "Traceback" not in done.stderr
+
+
+def test_status_counts_refused_inputs_and_names_no_file_system_for_a_missing_folder(
+    make_config: MakeConfig, workspace: Workspace
+) -> None:
+    config = make_config("http://127.0.0.1:9")
+    failed = workspace.watch / "failed"
+    failed.mkdir()
+    (failed / "notes.png").write_bytes(b"x")
+    (failed / "notes.png.error.json").write_text("{}")
+    shown = " ".join(cli("status", "--config", str(config.source)).stdout.split())
+    assert status_json(config.source)["watch"][0]["refused"] == 1  # type: ignore[index]
+    assert "1 input(s) refused (in failed/, each with why)" in shown
+    for child in (failed / "notes.png", failed / "notes.png.error.json"):
+        child.unlink()
+    failed.rmdir()
+    workspace.watch.rmdir()
+    lines = cli("status", "--config", str(config.source)).stdout.splitlines()
+    watched = [line.strip() for line in lines if line.startswith("watch ")]
+    assert watched == [f"watch {workspace.watch}: missing (unmounted share?)"]

@@ -61,7 +61,16 @@ def test_check_config_says_whether_viggle_accepts_the_key(
         calls = emu.emulator.stats()["calls"]
     assert (good.returncode, "accepted by Viggle" in good.stdout) == (0, True)
     assert (revoked.returncode, "refused by Viggle" in revoked.stdout) == (1, True)
+    assert "start with sk-" not in revoked.stdout  # this key has the usual form
     assert set(calls) == {"GET /api/credits"}
+
+
+def test_check_config_hints_at_a_key_of_the_wrong_form(stepper_for: Any) -> None:
+    with serve(EmulatorConfig(latency_s=0.2)) as emu:
+        config = stepper_for(emu.url).service.config.source
+        done = run_cli("check-config", "--config", str(config), env=key_env("test123"))
+    assert done.returncode == 1
+    assert "Viggle's API keys start with sk-: this one does not" in done.stdout
 
 
 def test_resume_asks_viggle_about_a_refused_key_at_once(

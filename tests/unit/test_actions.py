@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from viggle_watch.outputs.filing import FAILED, move_input
+from viggle_watch.outputs.failure import FAILED
+from viggle_watch.outputs.filing import move_input
 from viggle_watch.render.actions import ActionError, cancel, resolve, retry
 from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore
 from viggle_watch.store.jobs import Event, InputRef, Job, JobSpec, JobStore, Spend

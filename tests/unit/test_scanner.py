@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from viggle_watch.outputs.filing import FILED
+from viggle_watch.outputs.failure import FILED
 from viggle_watch.watch.scanner import (
     FILED_FOLDERS,
     Entry,

@@ -52,6 +52,8 @@ def print_check(config: Config, console: Console) -> int:
         return 2
     verdict, reason = ask_about_key(make_client(config, key))
     console.print(f"  API key: {_KEY_WORDS[verdict]}{f' ({reason})' if reason else ''}")
+    if verdict == "refused" and not key.reveal().startswith("sk-"):
+        console.print("    Viggle's API keys start with sk-: this one does not (a wrong value?)")
     return 1 if verdict == "refused" else 0
 
 

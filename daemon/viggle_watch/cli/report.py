@@ -18,6 +18,7 @@ from viggle_watch.config import Config, PairsRule
 from viggle_watch.config.kinds import missing_assets
 from viggle_watch.intake.decide import Make, Wait, decide_file
 from viggle_watch.intake.unused import candidates, survey
+from viggle_watch.outputs.failure import FAILED
 from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import Host, HostStore
 from viggle_watch.store.jobs import Event, Job, JobStore
@@ -98,9 +99,18 @@ def roots_report(config: Config) -> list[dict[str, Any]]:
                 "ignored_examples": [
                     p.name for p in (unused[root.path].sample if root.path in unused else ())
                 ][:5],
+                "refused": _refused(root.path),
             }
         )
     return report
+
+
+def _refused(folder: Path) -> int:
+    """Inputs filed in the folder's ``failed/`` (each has its ``NAME.error.json`` beside it)."""
+    try:
+        return sum(1 for e in os.scandir(folder / FAILED) if not e.name.endswith(".error.json"))
+    except OSError:
+        return 0
 
 
 def waiting_partners(config: Config) -> dict[str, list[str]]:

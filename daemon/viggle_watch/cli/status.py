@@ -91,8 +91,13 @@ def _host_lines(hosts: list[dict[str, Any]]) -> list[Text]:
 
 
 def _watch_line(root: dict[str, Any]) -> Text:
+    if not root["ok"] and root["problem"].startswith("missing"):  # no file system to name
+        return Text.from_markup(f"watch {escape(root['path'])}: [red]{root['problem']}[/red]")
     health = "[green]ok[/green]" if root["ok"] else f"[red]{root['problem']}[/red]"
     line = f"watch {escape(root['path'])}: {root['observer']} ({escape(root['reason'])}); {health}"
+    refused: int = root.get("refused") or 0
+    if refused:
+        line += f"; [red]{refused} input(s) refused[/red] (in failed/, each with why)"
     ignored: int = root.get("ignored") or 0
     if ignored:
         examples = root.get("ignored_examples") or []

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Final
 
 from viggle_watch.config import Rule
-from viggle_watch.outputs.filing import FAILED, move_input
+from viggle_watch.outputs.failure import FAILED
+from viggle_watch.outputs.filing import move_input
 from viggle_watch.reading import read_capped
 
 RECENT_S: Final = 24 * 3600.0

@@ -25,7 +25,8 @@ from viggle_watch.intake.facts import Facts
 from viggle_watch.intake.second_look import grown_in_failed, take_back
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
 from viggle_watch.intake.unused import REASON, Unused, survey
-from viggle_watch.outputs.filing import FILED, PROCESSED, error_name, move_input, reject_input
+from viggle_watch.outputs.failure import FILED, PROCESSED
+from viggle_watch.outputs.filing import error_name, move_input, reject_input
 from viggle_watch.outputs.finished import file_away
 from viggle_watch.rules.pairing import RenderRequest, orphans, rule_for
 from viggle_watch.store.jobs import JobStore

@@ -124,6 +124,7 @@ class WatchFolder(_Doc):
     problem: str
     ignored: int
     ignored_examples: list[str]
+    refused: int  # inputs filed in its failed/
 
 
 class Status(_Doc):

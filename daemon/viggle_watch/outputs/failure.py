@@ -11,6 +11,11 @@ from typing import Final
 from viggle_watch.clock import iso
 
 ERROR_SCHEMA_VERSION: Final = 1
+# where inputs are filed in their watch folder once handled (outputs.filing moves them)
+PROCESSED: Final = "processed"
+FAILED: Final = "failed"
+SOURCE: Final = "Source"
+FILED: Final = frozenset({PROCESSED, FAILED, SOURCE})
 
 
 def failure_document(

@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import structlog
 
 from viggle_watch.clock import day_of
 from viggle_watch.outputs.atomic import write_bytes_atomic
-from viggle_watch.outputs.failure import failure_document
+from viggle_watch.outputs.failure import FAILED, PROCESSED, SOURCE, failure_document
 from viggle_watch.outputs.naming import free_path
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import TERMINAL, State
 
 log = structlog.get_logger()
-PROCESSED: Final = "processed"
-FAILED: Final = "failed"
-SOURCE: Final = "Source"
-FILED: Final = frozenset({PROCESSED, FAILED, SOURCE})
 
 
 def watch_base(src: Path) -> Path:

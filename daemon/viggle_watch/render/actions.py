@@ -13,7 +13,7 @@ from typing import Any
 
 from viggle_watch.errors import ApiError, NotFoundError, ViggleWatchError
 from viggle_watch.outputs.atomic import sha256_of
-from viggle_watch.outputs.filing import FAILED, PROCESSED
+from viggle_watch.outputs.failure import FAILED, PROCESSED
 from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.preparer import uncertain_character_keys
 from viggle_watch.store.assets import AssetKind, AssetStore
