@@ -58,6 +58,7 @@ def test_pairs_rule_defaults() -> None:
         "recursive": False,
         "output_mode": 0o644,
         "output_group": None,
+        "deliver": ["mp4"],
         "on_done": None,
         "on_failed": None,
         "pair_timeout": 600.0,

@@ -92,6 +92,7 @@ def test_sidecar_tells_the_whole_story() -> None:
             "sha256": "c" * 64,
         },
         "mask": None,
+        "deliverables": [],
         "credits": {"estimated": 3.0, "charged": None, "charged_how": "not reported"},
         "timestamps": {
             "queued": "2023-11-14T22:13:20.000+00:00",

@@ -74,7 +74,9 @@ class RuleSnapshot:
 def output_rules(config: Config) -> Mapping[str, OutputRule]:
     return MappingProxyType(
         {
-            r.name: OutputRule(r.output, r.collision, r.output_mode, r.output_group)
+            r.name: OutputRule(
+                r.output, r.collision, r.output_mode, r.output_group, frozenset(r.deliver)
+            )
             for r in config.rules
         }
     )

@@ -140,6 +140,8 @@ class RuleBase(Strict):
     recursive: bool = False
     output_mode: FileMode = 0o644
     output_group: str | None = None
+    # what is delivered beside the render (NAME.mp4 is always kept): docs/rule-kinds.md
+    deliver: list[Literal["mp4", "poster"]] = ["mp4"]
     on_done: Hook | None = None
     on_failed: Hook | None = None
 

@@ -54,6 +54,19 @@ class SidecarFile(_Doc):
     sha256: str
 
 
+class Deliverable(_Doc):
+    """A file derived from the render (``deliver:``): a poster, its thumbnail…"""
+
+    kind: str
+    path: str
+    file: str
+    format: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+
+
 class SidecarCredits(_Doc):
     estimated: float
     charged: float | None  # null: Viggle's charge is not known
@@ -71,6 +84,7 @@ class Sidecar(_Doc):
     inputs: SidecarInputs
     output: SidecarFile
     mask: SidecarFile | None
+    deliverables: list[Deliverable]
     credits: SidecarCredits
     timestamps: dict[str, str]
     history: list[dict[str, str | None]]  # {at, from, to, detail}: every transition

@@ -19,7 +19,7 @@ Schema (``schema_version`` 1)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
@@ -63,6 +63,7 @@ def build_sidecar(
     sha256: str,
     done_at: float,
     mask: tuple[int, str] | None = None,
+    deliverables: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The whole story of one finished job as a JSON-ready dict."""
     timestamps: dict[str, str] = {}
@@ -102,6 +103,7 @@ def build_sidecar(
         },
         "output": _file(output, size, sha256),
         "mask": _file(mask_path(output), *mask) if mask else None,
+        "deliverables": [dict(d) for d in deliverables],  # derived files (`deliver:`)
         "credits": {
             "estimated": job.estimate_credits,
             "charged": job.charged_credits,  # null when Viggle's charge is not known

@@ -28,6 +28,7 @@ from viggle_watch.outputs.atomic import (
 )
 from viggle_watch.outputs.naming import JOB_PLACEHOLDER, free_path
 from viggle_watch.outputs.sidecar import build_sidecar, mask_path, sidecar_path
+from viggle_watch.render.deliver import make_poster
 from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.retry import download_delay_s
 from viggle_watch.render.wiring import Wiring
@@ -52,6 +53,7 @@ class OutputRule:
     collision: str = "suffix"  # suffix | overwrite | skip (skip is decided before rendering)
     file_mode: int = 0o644
     group: str | None = None
+    deliver: frozenset[str] = frozenset({"mp4"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,9 @@ class Downloader:
             reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
             self._retry_later(job, now, f"cannot write the sidecar: {reason}", grow=True)
             return
+        except DownloadError as exc:  # a deliverable could not be made: the video is kept
+            self._retry_later(job, now, str(exc), grow=True)
+            return
         self._failures.pop(job.id, None)
         self._progress.pop(job.id, None)
 
@@ -244,6 +249,10 @@ class Downloader:
     def _finish(
         self, job: Job, video: Path, got: Downloaded, mask: Downloaded | None, now: float
     ) -> None:
+        out = self._out(job)
+        delivered = make_poster(video, mode=out.file_mode) if "poster" in out.deliver else []
+        for entry in delivered:
+            _chgrp(Path(entry["path"]), out.group)
         fresh = self._store.get(job.id) or job
         doc = build_sidecar(
             fresh,
@@ -253,6 +262,7 @@ class Downloader:
             sha256=got.sha256,
             done_at=now,
             mask=(mask.size, mask.sha256) if mask else None,
+            deliverables=delivered,
         )
         write_bytes_atomic(
             sidecar_path(video),
