@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.support.store",  # store (SQLite); pg_store_url, open_as, backend
     "tests.support.hooks",  # receiver, hook_rig
     "tests.support.security",  # only_key
+    "tests.support.actions",  # world (a job store and a watch folder)
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Final, NoReturn
 
@@ -55,3 +56,12 @@ def key_from_text(text: str) -> ApiKey | None:
             "a key file holds the key on one line (and # comments)"
         )
     return ApiKey(words[0])
+
+
+KEY_ENVIRONMENT: Final = ("VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY")
+"""Where the key may be in an environment: never handed to a child (hooks, readers)."""
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment without the key or where systemd keeps it: for children."""
+    return {k: v for k, v in os.environ.items() if k not in KEY_ENVIRONMENT}

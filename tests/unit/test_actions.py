@@ -2,91 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from viggle_watch.outputs.failure import FAILED
-from viggle_watch.outputs.filing import move_input
+from tests.support.actions import (
+    DAY,
+    T0,
+    TO_DONE,
+    TO_RENDERING,
+    TO_SUBMITTING,
+    S,
+    World,
+    get,
+    make_job,
+    make_spec,
+)
 from viggle_watch.render.actions import ActionError, cancel, resolve, retry
-from viggle_watch.store.assets import AssetKind, AssetStatus, AssetStore
-from viggle_watch.store.jobs import Event, InputRef, Job, JobSpec, JobStore, Spend
+from viggle_watch.store.assets import AssetKind, AssetStatus
+from viggle_watch.store.jobs import Event, InputRef, Job
 from viggle_watch.store.spec import CastMember
-from viggle_watch.store.sqlite import Database
 from viggle_watch.store.states import State
-
-T0 = 1_700_000_000.0
-DAY = "2023-11-14"  # the UTC day of T0
-S = State
-TO_SUBMITTING = (S.QUEUED, S.PREPARING, S.SUBMITTING)
-TO_RENDERING = (*TO_SUBMITTING, S.RENDERING)
-TO_DONE = (*TO_RENDERING, S.DOWNLOADING, S.DONE)
-RENDER_SPEND = Spend("render", 5.0, DAY)
-
-
-@dataclass
-class World:
-    jobs: JobStore
-    assets: AssetStore
-    inbox: Path  # a watch folder on disk
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    """A real store file, its asset cache and an empty watch folder."""
-    db = Database.open(tmp_path / "state" / "state.db")
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    yield World(JobStore(db), AssetStore(db), inbox)
-    db.close()
-
-
-def make_spec(character: InputRef, cast: tuple[CastMember, ...] = ()) -> JobSpec:
-    """A render of ``character`` dancing, with an optional cast."""
-    return JobSpec(
-        rule="dance",
-        character=character,
-        scene=InputRef("scene", "/assets/dance.mp4", "b" * 64, 5000),
-        model="V4_Preview",
-        output_name="hero__dance",
-        cast=cast,
-    )
-
-
-def make_job(world: World, *route: State, spec: JobSpec | None = None, key: str = "k1") -> int:
-    """Enqueue a job and move it along ``route`` (starting at queued), spending at submitting."""
-    spec = spec or make_spec(InputRef("character", str(world.inbox / "hero.png"), "a" * 64, 3))
-    job_id = world.jobs.enqueue(spec, dedup_key=key, source_path=spec.character.path, at=T0)
-    assert job_id is not None
-    for step, (src, dst) in enumerate(itertools.pairwise(route), start=1):
-        fields: dict[str, Any] = {}
-        if dst == S.RENDERING:
-            fields = {"viggle_job_id": "vj_1", "render_started_at": T0 + step}
-        if dst == S.DONE:
-            fields = {"output_path": "/out/hero__dance.mp4", "output_sha256": "f" * 64}
-        spend = RENDER_SPEND if dst == S.SUBMITTING else None
-        world.jobs.transition(job_id, src, dst, at=T0 + step, spend=spend, **fields)
-    return job_id
-
-
-def get(world: World, job_id: int) -> Job:
-    """The job, which must exist."""
-    job = world.jobs.get(job_id)
-    assert job is not None
-    return job
-
-
-def drop_input(folder: Path, name: str, data: bytes) -> InputRef:
-    """Write an input file and describe it as the rules engine would."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(data)
-    return InputRef("character", str(path), hashlib.sha256(data).hexdigest(), len(data))
 
 
 def cleared(job: Job) -> tuple[object, ...]:
@@ -193,85 +127,6 @@ def test_retry_of_an_unknown_job_is_refused(world: World) -> None:
     with pytest.raises(ActionError) as excinfo:
         retry(world.jobs, world.assets, 404, force=False, now=T0)
     assert str(excinfo.value) == "there is no job 404"
-
-
-def test_retry_keeps_an_input_that_is_still_in_place(world: World) -> None:
-    """The input never moved: spec and source path are unchanged."""
-    ref = drop_input(world.inbox, "hero.png", b"hero bytes")
-    job_id = make_job(world, S.QUEUED, S.FAILED, spec=make_spec(ref))
-    job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    assert (job.spec.character, job.source_path) == (ref, ref.path)
-
-
-def test_retry_follows_the_input_into_processed(world: World) -> None:
-    """The input filed under processed/ (renamed, beside a different same-name file) is found
-    by its content, and the job's spec and source path point there."""
-    ref = drop_input(world.inbox, "hero.png", b"hero bytes")
-    job_id = make_job(world, *TO_DONE, spec=make_spec(ref))
-    processed = world.inbox / "processed"
-    drop_input(processed, "hero.png", b"another hero with the same name")
-    Path(ref.path).rename(processed / "hero-2.png")
-    job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    moved = str(processed / "hero-2.png")
-    assert (job.spec.character, job.source_path, get(world, job_id).spec.character.path) == (
-        InputRef("character", moved, ref.sha256, ref.size),
-        moved,
-        moved,
-    )
-
-
-def test_retry_is_not_fooled_by_a_later_file_under_the_same_name(world: World) -> None:
-    """The input was filed in processed/; a new, different hero.png was dropped since: the
-    retry renders the job's own bytes from processed/, not the newcomer."""
-    ref = drop_input(world.inbox, "hero.png", b"hero bytes")
-    job_id = make_job(world, *TO_DONE, spec=make_spec(ref))
-    processed = world.inbox / "processed"
-    processed.mkdir()
-    Path(ref.path).rename(processed / "hero.png")
-    drop_input(world.inbox, "hero.png", b"a later hero, other bytes")
-    job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    assert job.spec.character.path == str(processed / "hero.png")
-
-
-def _into(folder: Path, ref: InputRef) -> Path:
-    """``folder``/<the input's name>, with ``folder`` created."""
-    folder.mkdir(exist_ok=True)
-    return folder / Path(ref.path).name
-
-
-def test_retry_of_a_vanished_input_keeps_the_old_path(world: World) -> None:
-    """Nothing with the same content anywhere: the job is queued with the path it had."""
-    ref = drop_input(world.inbox, "hero.png", b"hero bytes")
-    job_id = make_job(world, S.QUEUED, S.FAILED, spec=make_spec(ref))
-    drop_input(world.inbox / "processed", "hero.png", b"other content")
-    Path(ref.path).unlink()
-    job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    assert (job.state, job.spec.character, job.source_path) == (S.QUEUED, ref, ref.path)
-
-
-def test_retry_follows_an_input_refiled_from_processed_to_failed(world: World) -> None:
-    """A second retry finds the input that moved from processed/ to its sibling failed/."""
-    ref = drop_input(world.inbox / "processed", "hero.png", b"hero bytes")
-    job_id = make_job(world, S.QUEUED, S.FAILED, spec=make_spec(ref))
-    assert move_input(Path(ref.path), FAILED) == world.inbox / "failed" / "hero.png"
-    job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    assert job.source_path == str(world.inbox / "failed" / "hero.png")
-
-
-@pytest.mark.parametrize(
-    ("name", "folder"),
-    [
-        pytest.param("hero.png", "failed", id="filed-under-failed"),
-        pytest.param("hero[1].png", "processed", id="name-has-brackets"),
-    ],
-)
-def test_retry_follows_an_input_filed_away(world: World, name: str, folder: str) -> None:
-    """An input filed under failed/ is found too; glob metacharacters in its name do not hide it."""
-    ref = drop_input(world.inbox, name, b"hero bytes")
-    job_id = make_job(world, S.QUEUED, S.FAILED, spec=make_spec(ref))
-    Path(ref.path).rename(_into(world.inbox / folder, ref))
-    job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    assert job.source_path == str(world.inbox / folder / name)
 
 
 # --- resolve ---------------------------------------------------------------------------------

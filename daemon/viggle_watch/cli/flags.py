@@ -32,20 +32,26 @@ def run_flags(args: argparse.Namespace, config: Config) -> int:
 
 
 def _recheck_key(config: Config, flags: FlagStore) -> int:
-    """The key was refused: ask Viggle now (a free call) rather than leave the person waiting
-    for the service's next check; lower the flag when the key passes."""
+    """The key was refused: ask Viggle now (a free call, through the service's own
+    ``Gatekeeper.check_key``, which lowers the hold when the key passes) rather than leave the
+    person waiting for the service's next check."""
     from viggle_watch.app.clients import make_client
-    from viggle_watch.app.gatekeeper import ask_about_key
+    from viggle_watch.app.gatekeeper import Gatekeeper
     from viggle_watch.config import resolve_api_key
 
     try:
-        verdict, reason = ask_about_key(make_client(config, resolve_api_key(config)))
+        client = make_client(config, resolve_api_key(config))
     except ViggleWatchError as exc:  # no key here: say what still holds
-        verdict, reason = "not checked", str(exc)
+        print(f"still held: the key is unchecked ({exc}); the service checks it every 5 min")
+        return 0
+    verdict = Gatekeeper(flags, client).check_key(time.time())
     if verdict == "accepted":
-        flags.lower(Flag.KEY_REFUSED)
         print("the API key is accepted by Viggle now: submissions go on")
         return 0
-    said = "Viggle still refuses the API key" if verdict == "refused" else "the key is unchecked"
-    print(f"still held: {said} ({reason}); the service checks it every 5 min")
+    if verdict == "refused":
+        reason = next(r.reason for r in flags.raised() if r.flag == Flag.KEY_REFUSED)
+        said = f"Viggle still refuses the API key ({reason})"
+    else:
+        said = "the key could not be checked now"
+    print(f"still held: {said}; the service checks it every 5 min")
     return 1 if verdict == "refused" else 0

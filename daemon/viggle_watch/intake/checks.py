@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from viggle_watch.apikey import child_env
 from viggle_watch.media.probe import VideoReading, believed_length_s, read_video
 from viggle_watch.outputs.failure import failure_document
 
@@ -58,7 +59,6 @@ VIDEO_MIN_SIDE: Final = 64
 
 READ_TIMEOUT_S: Final = 600.0
 """A child still reading a video after this long is killed and the file called unreadable."""
-_SCRUBBED_ENV: Final = ("VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY")  # as for hooks: no key
 _HOME: Final = str(Path(__file__).resolve().parents[2])  # where this process found the package
 # Run with -P (no working directory on sys.path): the child imports the same `daemon` as we
 # did, adding its folder only if the usual path lacks it (a checkout run as `python -m`).
@@ -266,7 +266,7 @@ def read_video_isolated(path: Path, accepted: frozenset[str]) -> VideoReading:
     A child killed by a signal (a decoder crash) or still reading after ``READ_TIMEOUT_S`` is
     an unreadable file; raises ``OSError`` if the child cannot run at all.
     """
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env = child_env()  # as for hooks: no key
     command = [sys.executable, "-P", "-c", _CHILD_CODE, os.fspath(path), *sorted(accepted)]
     try:
         done = subprocess.run(  # noqa: S603 - our own code; the path is one argv item

@@ -19,7 +19,6 @@ library.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from typing import Any, Final, Protocol
 import structlog
 
 from viggle_watch import __version__
+from viggle_watch.apikey import child_env
 from viggle_watch.config.kinds import Hook, Webhook
 from viggle_watch.notify.commands import run_command
 from viggle_watch.notify.delivery import (
@@ -50,8 +50,6 @@ log = structlog.get_logger()
 
 COMMAND_TIMEOUT_S: Final = 120.0
 STDERR_TAIL_CHARS: Final = 300
-# never handed to a hook command: the API key, or where systemd keeps it
-SCRUBBED_ENV: Final = ("VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY")
 
 
 class HttpResponse(Protocol):
@@ -282,7 +280,7 @@ class HookRunner:
     def _run(self, item: Delivery, argv: tuple[str, ...]) -> None:
         """Run the command with the output and sidecar paths as its last two arguments."""
         output, sidecar = str(item.output or ""), str(item.sidecar or "")
-        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+        env = child_env()  # never the API key, nor where systemd keeps it
         env |= {
             "VIGGLE_WATCH_EVENT": item.event,
             "VIGGLE_WATCH_JOB_ID": item.job_id,

@@ -7,17 +7,16 @@ itself, always kept."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Final
 
+from viggle_watch.apikey import child_env
 from viggle_watch.errors import DownloadError
 from viggle_watch.outputs.atomic import fsync_dir, part_path, sha256_of
 
 CHILD_TIMEOUT_S: Final = 300.0
-_SCRUBBED_ENV: Final = ("VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY")
 
 
 def poster_paths(video: Path) -> tuple[Path, Path]:
@@ -25,13 +24,13 @@ def poster_paths(video: Path) -> tuple[Path, Path]:
     return video.with_suffix(".jpg"), video.with_suffix(".thumb.jpg")
 
 
-def make_poster(video: Path, *, mode: int) -> list[dict[str, Any]]:
+def deliver_poster(video: Path, *, mode: int) -> list[dict[str, Any]]:
     """The poster and its thumbnail of the published ``video``; their sidecar entries. A child
     that fails is a ``DownloadError`` (the job is retried as for a full disk; nothing half
     made is left)."""
     poster, thumb = poster_paths(video)
     parts = [part_path(poster), part_path(thumb)]
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env = child_env()
     command = [sys.executable, "-m", "viggle_watch.media.poster", str(video), *map(str, parts)]
     try:
         done = subprocess.run(  # noqa: S603 - our own module; paths are single argv items

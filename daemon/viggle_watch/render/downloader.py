@@ -28,7 +28,7 @@ from viggle_watch.outputs.atomic import (
 )
 from viggle_watch.outputs.naming import JOB_PLACEHOLDER, free_path
 from viggle_watch.outputs.sidecar import build_sidecar, mask_path, sidecar_path
-from viggle_watch.render.deliver import make_poster
+from viggle_watch.render.deliver import deliver_poster
 from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.retry import download_delay_s
 from viggle_watch.render.wiring import Wiring
@@ -250,7 +250,7 @@ class Downloader:
         self, job: Job, video: Path, got: Downloaded, mask: Downloaded | None, now: float
     ) -> None:
         out = self._out(job)
-        delivered = make_poster(video, mode=out.file_mode) if "poster" in out.deliver else []
+        delivered = deliver_poster(video, mode=out.file_mode) if "poster" in out.deliver else []
         for entry in delivered:
             _chgrp(Path(entry["path"]), out.group)
         fresh = self._store.get(job.id) or job

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 import structlog
 
 from viggle_watch.errors import ApiError, AuthError, NotFoundError, TransientError
@@ -14,13 +12,9 @@ from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
 from viggle_watch.viggle.charged import Charged, charged
-from viggle_watch.viggle.schemas import UNKNOWN_STATUS_NOTE, RenderStatus
+from viggle_watch.viggle.schemas import KNOWN_STATUSES, UNKNOWN_STATUS_NOTE, RenderStatus
 
 log = structlog.get_logger()
-# what the docs and the old API say while a render is going or done (docs/viggle-api.md §3)
-KNOWN_STATUSES: Final = frozenset(
-    {"queued", "processing", "pending", "rendering", "merging", "complete", "failed", "cancelled"}
-)
 
 
 class Poller:

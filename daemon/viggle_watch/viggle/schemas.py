@@ -8,6 +8,14 @@ from typing import Annotated, Any, Final
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 RENDER_TERMINAL: Final = frozenset({"complete", "failed", "cancelled"})
+# the words the docs (new pages and old) use while a render goes or when it ends (§3)
+KNOWN_STATUSES: Final = RENDER_TERMINAL | {
+    "queued",
+    "processing",
+    "pending",
+    "rendering",
+    "merging",
+}
 UNKNOWN_STATUS_NOTE: Final = "Viggle says"  # a job's history: a status word not known here
 ASSET_TERMINAL: Final = frozenset({"ready", "failed"})
 # kept for callers of the skeleton's name
