@@ -114,6 +114,7 @@ def test_sidecar_tells_the_whole_story() -> None:
             moved("14:20.000", "downloading", "done", "output and sidecar written"),
         ],
         "attempts": 2,
+        "review": None,
     }  # fmt: skip
 
 

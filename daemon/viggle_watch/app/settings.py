@@ -12,7 +12,7 @@ from viggle_watch.config.kinds import fixed_inputs
 from viggle_watch.errors import ConfigError, NotReadyError
 from viggle_watch.intake.facts import Facts
 from viggle_watch.render.budget import Budget
-from viggle_watch.render.downloader import OutputRule
+from viggle_watch.render.publishing import OutputRule
 from viggle_watch.render.sending import looks_unmounted
 from viggle_watch.render.submitter import SubmitSettings
 

@@ -1,4 +1,4 @@
-"""`jobs cancel|retry --state S [--rule R] [--older-than D]`: one action on many jobs, counted
+"""`jobs cancel|retry|accept --state S [--rule R] [--older-than D]`: one action on many jobs, counted
 and confirmed first (``--yes`` for scripts), each job moved on its own (one that cannot be is
 named and skipped; the others go on)."""
 
@@ -14,7 +14,7 @@ from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
 
 MAX_JOBS = 100_000
-PAST = {"cancel": "cancelled", "retry": "retried"}
+PAST = {"cancel": "cancelled", "retry": "retried", "accept": "accepted"}
 
 
 def selected(store: JobStore, args: argparse.Namespace, now: float) -> list[Job]:

@@ -66,9 +66,11 @@ def _one(store: JobStore, job_id: int) -> Job:
 def _acting(
     args: argparse.Namespace, config: Config, store: JobStore, assets: AssetStore, now: float
 ) -> Callable[[Job], Job]:
-    """What ``retry`` or ``cancel`` does to one job (the client is made once, when needed)."""
+    """What ``retry``, ``accept`` or ``cancel`` does to one job (the client is made once, when needed)."""
     if args.action == "retry":
         return lambda job: actions.retry(store, assets, job.id, force=args.force, now=now)
+    if args.action == "accept":
+        return lambda job: actions.accept(store, job.id, now=now)
     rules = {r.name: r for r in config.rules}
     finisher = Finisher(store, lambda: rules, clock=time.time)
     clients: list[ViggleClient] = []

@@ -84,7 +84,7 @@ def _config_commands(sub: Subparsers) -> None:
 
 
 def _jobs_commands(sub: Subparsers) -> None:
-    jobs = sub.add_parser("jobs", help="list, show, retry, cancel or resolve jobs")
+    jobs = sub.add_parser("jobs", help="list, show, retry, cancel, resolve or accept jobs")
     actions = jobs.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="the newest jobs")
     listing.add_argument("--state", choices=STATES)
@@ -94,7 +94,9 @@ def _jobs_commands(sub: Subparsers) -> None:
     show = actions.add_parser("show", help="a job's inputs, options and full history")
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")
-    retry = actions.add_parser("retry", help="render a done/failed/cancelled job again")
+    retry = actions.add_parser(
+        "retry", help="render a done/failed/cancelled/review job again (paid, on purpose)"
+    )
     _selection(retry)
     retry.add_argument(
         "--force",
@@ -112,7 +114,15 @@ def _jobs_commands(sub: Subparsers) -> None:
     )
     resolve.add_argument("id", type=int)
     resolve.add_argument("--viggle-job", required=True, help="the job id from the dashboard")
-    for p in (listing, show, retry, cancel, resolve):
+    accept = actions.add_parser(
+        "accept",
+        help="publish a render held for review as done (a person looked: it is fine)",
+        description="A render that failed the acceptance gate waits in OUTPUT/_review/. "
+        "`accept` publishes it into the output folder as done (the service does it at its "
+        "next download tick); nothing is rendered or paid again.",
+    )
+    _selection(accept)
+    for p in (listing, show, retry, cancel, resolve, accept):
         add_config(p)
 
 

@@ -64,6 +64,7 @@ def _before_first_run(config: Config) -> dict[str, Any]:
         "counts": {},
         "jobs": [],
         "uncertain": [],
+        "review": [],
         "watch": roots_report(config),
         "waiting_partners": waiting_partners(config),
         "store": {"backend": f"SQLite {path}", "exists": False, "shared": False},
@@ -193,6 +194,8 @@ def gather_status(
         "counts": {str(state): n for state, n in store.counts().items()},
         "jobs": [summary(j) for j in store.latest(limit=last)],
         "uncertain": [summary(j) for j in store.latest(state=State.UNCERTAIN, limit=100)],
+        # failed the acceptance gate: held in OUTPUT/_review/ for a person (issue 16)
+        "review": [summary(j) for j in store.latest(state=State.REVIEW, limit=100)],
         "watch": roots or [],
         "waiting_partners": waiting or {},
         "store": store_info or {},

@@ -17,6 +17,7 @@ _STYLE = {
     State.DONE: "green",
     State.FAILED: "red",
     State.UNCERTAIN: "bold red",
+    State.REVIEW: "bold magenta",
     State.RENDERING: "cyan",
     State.DOWNLOADING: "cyan",
     State.SUBMITTING: "yellow",
@@ -48,6 +49,15 @@ def status_view(status: dict[str, Any]) -> Group:
                 f"ID` or `jobs retry {job['id']} --force`."
             )
         )
+    for job in status.get("review", []):
+        parts.append(
+            Text.from_markup(
+                f"[bold magenta]job {job['id']} needs a look[/bold magenta] "
+                f"({escape(job['error'] or 'failed the acceptance gate')}): the render is in "
+                f"{escape(_review_folder(job))}. `viggle-watch jobs accept {job['id']}` publishes "
+                f"it, `jobs retry {job['id']}` renders again (paid)."
+            )
+        )
     info = status.get("store") or {}
     if info.get("exists") is False:
         parts.append(
@@ -70,6 +80,12 @@ def status_view(status: dict[str, Any]) -> Group:
     if status["jobs"]:
         parts.append(_jobs_table(status["jobs"], hosts=bool(info.get("shared"))))
     return Group(*parts)
+
+
+def _review_folder(job: dict[str, Any]) -> str:
+    output = job.get("output") or ""
+    folder = output.rsplit("/", 1)[0] if "/" in output else "OUTPUT"
+    return f"{folder}/_review/"
 
 
 def _host_lines(hosts: list[dict[str, Any]]) -> list[Text]:

@@ -141,7 +141,7 @@ class RuleBase(Strict):
     output_mode: FileMode = 0o644
     output_group: str | None = None
     # what is delivered beside the render (NAME.mp4 is always kept): docs/rule-kinds.md
-    deliver: list[Literal["mp4", "poster"]] = ["mp4"]
+    deliver: list[Literal["mp4", "poster", "prores4444", "webm_alpha", "png_sequence"]] = ["mp4"]
     on_done: Hook | None = None
     on_failed: Hook | None = None
 

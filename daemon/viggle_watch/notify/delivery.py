@@ -23,7 +23,12 @@ log = structlog.get_logger()
 
 HookEvent = Literal["done", "failed"]
 RETRY_CAP_S: Final = 60.0  # also caps Retry-After: one slow receiver holds up every other hook
-_EVENTS: Final[dict[State, HookEvent]] = {State.DONE: "done", State.FAILED: "failed"}
+# a render held for review failed too, as far as a hook is concerned (a person must look)
+_EVENTS: Final[dict[State, HookEvent]] = {
+    State.DONE: "done",
+    State.FAILED: "failed",
+    State.REVIEW: "failed",
+}
 
 
 @dataclass(frozen=True, slots=True)

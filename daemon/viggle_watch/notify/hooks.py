@@ -41,10 +41,11 @@ from viggle_watch.notify.delivery import (
     retry_delay_s,
     sign,
 )
-from viggle_watch.outputs.sidecar import sidecar_path
+from viggle_watch.outputs.sidecar import review_path, sidecar_path
 from viggle_watch.reading import read_regular
 from viggle_watch.redaction import redact_text, redact_url
 from viggle_watch.store.jobs import Job, JobStore
+from viggle_watch.store.states import State
 
 log = structlog.get_logger()
 
@@ -147,7 +148,12 @@ class HookRunner:
         if event is None or hook is None:
             return
         output = Path(current.output_path) if current.output_path else None
-        sidecar = sidecar_path(output) if output is not None and event == "done" else None
+        sidecar = None
+        if output is not None and current.state == State.REVIEW:  # held in _review/, with a
+            output = review_path(output)  # sidecar that names the failed checks
+            sidecar = sidecar_path(output)
+        elif output is not None and event == "done":
+            sidecar = sidecar_path(output)
         self.fire(current, event, hook, output=output, sidecar=sidecar, body=None)
 
     def rejected(

@@ -51,25 +51,15 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _fill_and_rename(
-    dest: Path,
-    how: str,
-    fill: Callable[[IO[bytes]], T],
-    mode: int,
-    *,
-    tmp: Path | None = None,
-    check: Callable[[T, Path], None] | None = None,
-) -> T:
-    """Run ``fill`` on the temp file (opened with ``how``), make it durable with ``mode``,
-    ``check`` it, then rename it to ``dest``; the folder is not synced yet."""
-    tmp = tmp or part_path(dest)
+def _fill_and_rename(dest: Path, how: str, fill: Callable[[IO[bytes]], T], mode: int) -> T:
+    """Run ``fill`` on the temp file (opened with ``how``), make it durable with ``mode``, then
+    rename it to ``dest``; the folder is not synced yet."""
+    tmp = part_path(dest)
     with open(tmp, how) as f:
         result = fill(f)
         f.flush()
         os.fchmod(f.fileno(), mode)
         os.fsync(f.fileno())
-    if check is not None:
-        check(result, tmp)
     tmp.replace(dest)
     return result
 
@@ -124,6 +114,55 @@ def sha256_of(path: Path) -> Any:
 Fetch = Callable[[IO[bytes], int, Any], T]
 
 
+def fill_resumable(
+    dest: Path,
+    fetch: Fetch[W],
+    *,
+    mode: int = 0o644,
+    tag: str = "",
+    accept: Callable[[Path], str | None] | None = None,
+) -> W:
+    """Fill ``dest``'s part file (resuming what a broken earlier try left) and make it durable
+    — checked to hold the bytes received, and (if given) found by ``accept`` to be what was
+    asked for — without publishing it: the caller decides where it goes (``publish_part``).
+
+    ``fetch(file, offset, digest)`` appends to ``file`` after ``offset`` bytes already in it.
+    A broken transfer keeps the partial file for the next try; a refused or foreign file, or
+    any other failure (disk full, a failed fsync), removes it.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = part_path(dest, tag)
+    offset = tmp.stat().st_size if tmp.exists() else 0
+    digest = sha256_of(tmp) if offset else hashlib.sha256()
+    try:
+        with open(tmp, "ab") as f:
+            got = fetch(f, offset, digest)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        _as_received(got, tmp)
+        refused = accept(tmp) if accept is not None else None
+        if refused is not None:  # the same URL would give the same bytes: keep nothing
+            raise DownloadError(f"not published: {refused}", restart=True)
+    except DownloadError as exc:
+        if exc.restart:
+            tmp.unlink(missing_ok=True)
+        raise
+    except BaseException:
+        _discard(tmp)
+        raise
+    return got
+
+
+def publish_part(part: Path, dest: Path, got: Written) -> None:
+    """Rename a complete, durable file to ``dest`` and sync the folder; then check that what
+    ``dest`` holds is still ``got`` (a writer that kept the file open — a host woken after it
+    lost the job — would have changed it). A mismatch is a ``DownloadError`` (restart)."""
+    part.replace(dest)
+    fsync_dir(dest.parent)
+    _as_received(got, dest)
+
+
 def publish_resumable(
     dest: Path,
     fetch: Fetch[W],
@@ -132,34 +171,7 @@ def publish_resumable(
     tag: str = "",
     accept: Callable[[Path], str | None] | None = None,
 ) -> W:
-    """Fill ``dest.part`` (resuming what a broken earlier try left), then publish it at ``dest``
-    — only as the bytes received, and only when ``accept`` (if given) finds nothing wrong.
-
-    ``fetch(file, offset, digest)`` appends to ``file`` after ``offset`` bytes already in it.
-    A broken transfer keeps the partial file for the next try; any other failure (disk full,
-    a failed fsync) removes it. The published file is fsynced, then renamed, then the folder.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = part_path(dest, tag)
-    offset = tmp.stat().st_size if tmp.exists() else 0
-    digest = sha256_of(tmp) if offset else hashlib.sha256()
-    try:
-
-        def check(got: W, part: Path) -> None:
-            _as_received(got, part)
-            refused = accept(part) if accept is not None else None
-            if refused is not None:  # the same URL would give the same bytes: keep nothing
-                raise DownloadError(f"not published: {refused}", restart=True)
-
-        result = _fill_and_rename(
-            dest, "ab", lambda f: fetch(f, offset, digest), mode, tmp=tmp, check=check
-        )
-    except DownloadError as exc:
-        if exc.restart:
-            tmp.unlink(missing_ok=True)
-        raise
-    except BaseException:
-        _discard(tmp)
-        raise
-    fsync_dir(dest.parent)
-    return result
+    """``fill_resumable``, then publish the file at ``dest`` (fsynced, renamed, folder synced)."""
+    got = fill_resumable(dest, fetch, mode=mode, tag=tag, accept=accept)
+    publish_part(part_path(dest, tag), dest, got)
+    return got

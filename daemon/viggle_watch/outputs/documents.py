@@ -4,7 +4,7 @@ sidecar the pipeline writes to it (extra keys refused), so the schema cannot dri
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,7 +16,7 @@ class _Doc(BaseModel):
 class SidecarJob(_Doc):
     id: int
     rule: str
-    state: Literal["done"]
+    state: Literal["done", "review"]
 
 
 class SidecarViggle(_Doc):
@@ -55,16 +55,35 @@ class SidecarFile(_Doc):
 
 
 class Deliverable(_Doc):
-    """A file derived from the render (``deliver:``): a poster, its thumbnail…"""
+    """A file derived from the render (``deliver:``): a poster, its thumbnail, ProRes 4444,
+    VP9 with alpha, or a folder of PNG frames (its size the frames' total, its sha256 that of
+    the lines ``NAME_000001.png <sha256>``, docs/deliverables.md)."""
 
-    kind: str
+    kind: str  # poster | thumbnail | prores4444 | webm_alpha | png_sequence
     path: str
     file: str
-    format: str
+    format: str  # jpeg | mov | webm | png
     width: int
     height: int
     size: int
     sha256: str
+    codec: str | None = None  # the video deliverables': prores, vp9, png
+    pixel_format: str | None = None  # e.g. yuva444p10le (with alpha), rgba
+    frames: int | None = None
+    alpha: bool | None = None
+
+
+class ReviewCheck(_Doc):
+    check: str  # decodes | duration | resolution | black | frozen | mask
+    detail: str
+
+
+class SidecarReview(_Doc):
+    """Why a render waits in ``OUTPUT/_review/`` for a person (state ``review``)."""
+
+    failed: list[ReviewCheck]
+    measured: dict[str, Any]  # media.inspect's figures of the render and its mask
+    what_to_do: str
 
 
 class SidecarCredits(_Doc):
@@ -89,6 +108,7 @@ class Sidecar(_Doc):
     timestamps: dict[str, str]
     history: list[dict[str, str | None]]  # {at, from, to, detail}: every transition
     attempts: int
+    review: SidecarReview | None = None  # only in OUTPUT/_review/NAME.json
 
 
 # `status --json` and `jobs list|show --json` (built in cli/report.py; held to these by tests)
@@ -148,6 +168,7 @@ class Status(_Doc):
     counts: dict[str, int]
     jobs: list[JobSummary]
     uncertain: list[JobSummary]
+    review: list[JobSummary] = []  # held in OUTPUT/_review/ for a person (acceptance gate)
     watch: list[WatchFolder]
     waiting_partners: dict[str, list[str]]
     store: dict[str, object]

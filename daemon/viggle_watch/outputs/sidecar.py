@@ -33,9 +33,18 @@ from viggle_watch.viggle.charged import NOT_REPORTED
 SCHEMA_VERSION: Final = 1
 
 
+REVIEW_FOLDER: Final = "_review"
+
+
 def sidecar_path(video: Path) -> Path:
     """``NAME.json`` beside ``NAME.mp4``."""
     return video.with_suffix(".json")
+
+
+def review_path(video: Path) -> Path:
+    """Where ``OUTPUT/NAME.mp4`` waits for a person when it failed the acceptance gate:
+    ``OUTPUT/_review/NAME.mp4`` (docs/deliverables.md)."""
+    return video.parent / REVIEW_FOLDER / video.name
 
 
 def mask_path(video: Path) -> Path:
@@ -64,12 +73,18 @@ def build_sidecar(
     done_at: float,
     mask: tuple[int, str] | None = None,
     deliverables: Sequence[Mapping[str, Any]] = (),
+    review: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole story of one finished job as a JSON-ready dict."""
+    """The whole story of one finished job as a JSON-ready dict. With ``review`` (the failed
+    acceptance checks) it is the sidecar of a render held in ``_review/``, state ``review``."""
+    ending = "review" if review is not None else "done"
+    why = "failed the acceptance gate: " + ", ".join(
+        f["check"] for f in (review or {}).get("failed", [])
+    )
     timestamps: dict[str, str] = {}
     for ev in events:
         timestamps.setdefault(str(ev.to_state), iso(ev.at))
-    timestamps.setdefault("done", iso(done_at))
+    timestamps.setdefault(ending, iso(done_at))
     history = [
         {"at": iso(e.at), "from": e.from_state, "to": e.to_state, "detail": e.detail}
         for e in events
@@ -78,15 +93,15 @@ def build_sidecar(
         {
             "at": iso(done_at),
             "from": "downloading",
-            "to": "done",
-            "detail": "output and sidecar written",
+            "to": ending,
+            "detail": why if review is not None else "output and sidecar written",
         }
     )
     spec = job.spec
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": f"viggle-watch {__version__}",
-        "job": {"id": job.id, "rule": job.rule, "state": "done"},
+        "job": {"id": job.id, "rule": job.rule, "state": ending},
         "viggle": {
             "job_id": job.viggle_job_id,
             "model": spec.model,
@@ -112,4 +127,5 @@ def build_sidecar(
         "timestamps": timestamps,
         "history": history,
         "attempts": job.attempts,
+        "review": dict(review) if review is not None else None,  # why it waits for a person
     }

@@ -1,4 +1,5 @@
-"""What a person can do to a job from the CLI: retry, resolve an uncertain one, cancel.
+"""What a person can do to a job from the CLI: retry, resolve an uncertain one, accept one held
+for review, cancel.
 
 Each is one compare-and-set transition, so it is safe while the service runs: if the service
 moved the job in the meantime, the action fails with a message instead of doing harm.
@@ -16,9 +17,10 @@ from viggle_watch.outputs.atomic import sha256_of
 from viggle_watch.outputs.failure import FAILED, PROCESSED
 from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.preparer import uncertain_character_keys
+from viggle_watch.render.review import ACCEPTED
 from viggle_watch.store.assets import AssetKind, AssetStore
 from viggle_watch.store.jobs import Job, JobStore
-from viggle_watch.store.states import TERMINAL, State
+from viggle_watch.store.states import NEEDS_PERSON, TERMINAL, State
 from viggle_watch.viggle.client import ViggleClient
 
 CLEARED: dict[str, Any] = {
@@ -68,8 +70,8 @@ def _find_input(path: Path, sha256: str) -> Path | None:
 
 
 def retry(store: JobStore, assets: AssetStore, job_id: int, *, force: bool, now: float) -> Job:
-    """Queue a done, failed or cancelled job again (a deliberate re-render), or with ``force``
-    an uncertain one (accepting that Viggle may already have charged for it)."""
+    """Queue a done, failed, cancelled or review job again (a deliberate re-render, paid), or
+    with ``force`` an uncertain one (accepting that Viggle may already have charged for it)."""
     job = _job(store, job_id)
     if job.state == State.UNCERTAIN and not force:
         raise ActionError(
@@ -77,9 +79,9 @@ def retry(store: JobStore, assets: AssetStore, job_id: int, *, force: bool, now:
             "Check the Viggle dashboard; if it is there, use `jobs resolve "
             f"{job_id} --viggle-job ID`; to render again anyway, add --force"
         )
-    if job.state not in TERMINAL | {State.UNCERTAIN}:
+    if job.state not in TERMINAL | NEEDS_PERSON:
         raise ActionError(
-            f"job {job_id} is {job.state}; only done, failed, cancelled or "
+            f"job {job_id} is {job.state}; only done, failed, cancelled, review or "
             "uncertain jobs can be retried"
         )
     for key in uncertain_character_keys(assets, job.spec):
@@ -132,6 +134,26 @@ def resolve(
         detail,
         viggle_job_id=viggle_job,
         render_started_at=now,
+        next_attempt_at=now,
+    )
+
+
+def accept(store: JobStore, job_id: int, *, now: float) -> Job:
+    """A render held for review that a person looked at and finds fine: back to
+    ``downloading``, where the service publishes it from ``_review/`` as done (the gate is
+    not asked again: ``render.review.accepted_by_person``). Nothing is rendered or paid."""
+    job = _job(store, job_id)
+    if job.state != State.REVIEW:
+        raise ActionError(
+            f"job {job_id} is {job.state}; only a job held for review can be accepted"
+        )
+    return store.transition(
+        job_id,
+        State.REVIEW,
+        State.DOWNLOADING,
+        at=now,
+        detail=ACCEPTED,
+        error_message=None,
         next_attempt_at=now,
     )
 

@@ -1,22 +1,69 @@
-"""Deliverables derived from a verified download (``deliver:`` per rule; issue 16): made in a
-short-lived child process (the service keeps PyAV out of its memory), written under temporary
-names, checked, then renamed into the output folder — as outputs are — and listed in the
-sidecar. Today: ``poster`` (``NAME.jpg`` and ``NAME.thumb.jpg``). ``mp4`` is the download
-itself, always kept."""
+"""Deliverables derived from a verified download (``deliver:`` per rule; issue 16,
+docs/deliverables.md): the poster and thumbnail, ProRes 4444 and VP9 with the mask as alpha,
+RGBA PNG frames. Each is made in a short-lived child process (the service keeps PyAV out of its
+memory) under a temporary name, checked, then renamed into the output folder — as outputs are
+— and listed in the sidecar. ``mp4`` is the download itself, always kept.
+
+Before a file is made, the free space is checked against the size it is expected to take: too
+little waits (the job stays ``downloading``, retried with backoff) as a full disk does.
+"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+import errno
+import hashlib
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from viggle_watch.apikey import child_env
 from viggle_watch.errors import DownloadError
-from viggle_watch.outputs.atomic import fsync_dir, part_path, sha256_of
+from viggle_watch.outputs.atomic import PART_SUFFIX, fsync_dir, sha256_of
+from viggle_watch.render.children import run_child
 
-CHILD_TIMEOUT_S: Final = 300.0
+ENCODED: Final = {"prores4444": ".mov", "webm_alpha": ".webm", "png_sequence": ""}
+FORMATS: Final = {"prores4444": "mov", "webm_alpha": "webm", "png_sequence": "png"}
+KINDS: Final = ("mp4", "poster", *ENCODED)  # what `deliver:` may name, in the order made
+# bytes a second of 1280x720 takes (ProRes 4444 with alpha ≈ 6 MB/s, measured by
+# bench/deliver.py); scaled by the picture's area. A PNG frame is about half its raw RGBA.
+BYTES_PER_S_720P: Final = {"prores4444": 6_000_000, "webm_alpha": 1_000_000}
+AREA_720P: Final = 1280 * 720
+HEADROOM: Final = 1.5  # ask for this much more than expected: estimates are estimates
+POSTER_BYTES: Final = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Footage:
+    """What the render is, for estimating and timing the children: from the gate's figures."""
+
+    seconds: float
+    width: int
+    height: int
+    frames: int
+
+
+@dataclass(slots=True)
+class Made:
+    """The deliverables written so far, and what they said about the mask (for the history)."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def expected_bytes(kind: str, footage: Footage) -> int:
+    """About how many bytes ``kind`` takes for ``footage`` (pure)."""
+    if kind == "poster":
+        return POSTER_BYTES
+    if kind == "png_sequence":
+        return footage.frames * footage.width * footage.height * 2
+    area = footage.width * footage.height / AREA_720P
+    return int(BYTES_PER_S_720P.get(kind, 0) * area * max(footage.seconds, 1.0))
+
+
+def deliverable_path(video: Path, kind: str) -> Path:
+    """``NAME.mov`` / ``NAME.webm`` / the folder ``NAME/`` beside ``NAME.mp4``."""
+    return video.with_suffix(ENCODED[kind]) if ENCODED[kind] else video.with_suffix("")
 
 
 def poster_paths(video: Path) -> tuple[Path, Path]:
@@ -24,46 +71,160 @@ def poster_paths(video: Path) -> tuple[Path, Path]:
     return video.with_suffix(".jpg"), video.with_suffix(".thumb.jpg")
 
 
-def deliver_poster(video: Path, *, mode: int) -> list[dict[str, Any]]:
-    """The poster and its thumbnail of the published ``video``; their sidecar entries. A child
-    that fails is a ``DownloadError`` (the job is retried as for a full disk; nothing half
-    made is left)."""
-    poster, thumb = poster_paths(video)
-    parts = [part_path(poster), part_path(thumb)]
-    env = child_env()
-    command = [sys.executable, "-m", "viggle_watch.media.poster", str(video), *map(str, parts)]
-    try:
-        done = subprocess.run(  # noqa: S603 - our own module; paths are single argv items
-            command, env=env, capture_output=True, timeout=CHILD_TIMEOUT_S, check=False
+def _part(final: Path, tag: str) -> Path:
+    return final.with_name(f"{final.name}.{tag}{PART_SUFFIX}")
+
+
+def check_room(folder: Path, needed: int, what: str) -> None:
+    """Wait (an ``ENOSPC`` ``OSError``: the job is retried later) while ``folder``'s file system
+    has less than ``needed`` bytes free."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"disk full: {what} needs about {needed / 1e6:.0f} MB, {free / 1e6:.0f} MB free",
         )
-        said: dict[str, Any] = json.loads(done.stdout or b"{}")
-        if done.returncode != 0 or "error" in said:
-            raise DownloadError(
-                f"the poster could not be made: {said.get('error', done.returncode)}"
-            )
+
+
+def make_all(
+    kinds: Iterable[str],
+    source: Path,
+    mask: Path | None,
+    video: Path,
+    *,
+    footage: Footage,
+    mode: int,
+    tag: str,
+) -> Made:
+    """Make every deliverable of ``kinds`` from ``source`` (the verified render; ``mask`` its
+    alpha) for the output ``video`` (``NAME.mp4``, maybe not published yet). Each is published
+    as soon as it is complete; the render itself is published by the caller, after them."""
+    made = Made()
+    for kind in (k for k in KINDS if k in set(kinds) and k != "mp4"):
+        need = int(expected_bytes(kind, footage) * HEADROOM)
+        check_room(video.parent, need, f"the {kind} of {video.name}")
+        if kind == "poster":
+            made.entries += _poster(source, video, mode=mode, tag=tag)
+        else:
+            entry, note = _encoded(kind, source, mask, video, footage, mode=mode, tag=tag)
+            made.entries.append(entry)
+            if note:
+                made.notes.append(note)
+    if made.entries:
+        fsync_dir(video.parent)
+    return made
+
+
+def _poster(source: Path, video: Path, *, mode: int, tag: str) -> list[dict[str, Any]]:
+    poster, thumb = poster_paths(video)
+    parts = [_part(poster, tag), _part(thumb, tag)]
+    try:
+        said = run_child(
+            "poster", [str(source), *map(str, parts)], what="the poster could not be made"
+        )
         entries = []
         for kind, part, final in (("poster", parts[0], poster), ("thumbnail", parts[1], thumb)):
+            width, height = (said["width"], said["height"]) if kind == "poster" else said["thumb"]
             part.chmod(mode)
-            entries.append(_entry(kind, part, final, said))
+            entries.append(_entry(kind, final, part, "jpeg", width=width, height=height))
             part.replace(final)
-        fsync_dir(video.parent)
         return entries
-    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        raise DownloadError(f"the poster could not be made: {exc}") from None
     finally:
         for part in parts:
             part.unlink(missing_ok=True)
 
 
-def _entry(kind: str, part: Path, final: Path, said: dict[str, Any]) -> dict[str, Any]:
-    width, height = (said["width"], said["height"]) if kind == "poster" else said["thumb"]
+def _encoded(
+    kind: str,
+    source: Path,
+    mask: Path | None,
+    video: Path,
+    footage: Footage,
+    *,
+    mode: int,
+    tag: str,
+) -> tuple[dict[str, Any], str | None]:
+    final = deliverable_path(video, kind)
+    part = _part(final, tag)
+    _remove(part)
+    args = [kind, str(source), str(part), "--name", final.name]
+    if mask is not None:
+        args += ["--mask", str(mask)]
+    try:
+        said = run_child(
+            "encode",
+            args,
+            what=f"the {kind} could not be made",
+            timeout_s=300 + 10 * footage.seconds,
+        )
+        if said.get("frames") != footage.frames:
+            raise DownloadError(
+                f"the {kind} has {said.get('frames')} frames, the render {footage.frames}"
+            )
+        entry = _entry(
+            kind,
+            final,
+            part,
+            FORMATS[kind],
+            width=said["width"],
+            height=said["height"],
+            codec=said["codec"],
+            pixel_format=said["pixel_format"],
+            frames=said["frames"],
+            alpha=said["alpha"],
+        )
+        _set_mode(part, mode)
+        _publish(part, final)
+    finally:
+        _remove(part)
+    mask_facts = said.get("mask") or {}
+    return entry, (str(mask_facts["note"]) if mask_facts.get("resampled") else None)
+
+
+def _set_mode(path: Path, mode: int) -> None:
+    for item in [path, *sorted(path.iterdir())] if path.is_dir() else [path]:
+        item.chmod(mode | 0o111 if item.is_dir() else mode)
+
+
+def _publish(part: Path, final: Path) -> None:
+    """Rename ``part`` to ``final``; a folder (PNG frames) replaces the one an earlier try left."""
+    if part.is_dir() and final.is_dir():
+        old = final.with_name(f"{final.name}.old{PART_SUFFIX}")
+        _remove(old)
+        final.replace(old)
+        part.replace(final)
+        _remove(old)
+        return
+    part.replace(final)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _entry(kind: str, final: Path, part: Path, fmt: str, **facts: Any) -> dict[str, Any]:
+    """A sidecar entry. A folder of frames: its size is the frames' total and its sha256 that
+    of the lines ``NAME_000001.png <sha256>`` for each frame in order (docs/deliverables.md)."""
+    size, digest = _fingerprint(part)
     return {
         "kind": kind,
         "path": str(final),
         "file": final.name,
-        "format": "jpeg",
-        "width": width,
-        "height": height,
-        "size": part.stat().st_size,
-        "sha256": sha256_of(part).hexdigest(),
+        "format": fmt,
+        **facts,
+        "size": size,
+        "sha256": digest,
     }
+
+
+def _fingerprint(path: Path) -> tuple[int, str]:
+    if not path.is_dir():
+        return path.stat().st_size, sha256_of(path).hexdigest()
+    lines, total = hashlib.sha256(), 0
+    for frame in sorted(path.iterdir()):
+        total += frame.stat().st_size
+        lines.update(f"{frame.name} {sha256_of(frame).hexdigest()}\n".encode())
+    return total, lines.hexdigest()

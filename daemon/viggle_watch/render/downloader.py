@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import errno
-import glob
-import grp
-import json
-import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,15 +17,13 @@ from viggle_watch.notify.metrics import timed
 from viggle_watch.outputs.atomic import (
     PART_SUFFIX,
     download_tag,
+    fill_resumable,
     host_tag,
     part_path,
-    publish_resumable,
-    write_bytes_atomic,
 )
 from viggle_watch.outputs.naming import JOB_PLACEHOLDER, free_path
-from viggle_watch.outputs.sidecar import build_sidecar, mask_path, sidecar_path
-from viggle_watch.render.deliver import deliver_poster
-from viggle_watch.render.moves import move_clearing_error
+from viggle_watch.outputs.sidecar import mask_path, review_path, sidecar_path
+from viggle_watch.render.publishing import Held, OutputRule, Publisher
 from viggle_watch.render.retry import download_delay_s
 from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.jobs import Job
@@ -43,32 +37,15 @@ REFRESHES_PER_TICK: Final = 2
 for the next tick, behind the backlog of other downloads, a short-lived URL expires again before
 it is used (a livelock). A URL that expires even when used right after its refresh waits out a
 growing backoff instead of spinning."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutputRule:
-    """Where a rule's outputs go and how they are written."""
-
-    folder: Path
-    collision: str = "suffix"  # suffix | overwrite | skip (skip is decided before rendering)
-    file_mode: int = 0o644
-    group: str | None = None
-    deliver: frozenset[str] = frozenset({"mp4"})
+REFUSALS_BEFORE_REVIEW: Final = 3
+"""A result that is not a video at all is downloaded again (a bad hop may have served a page);
+after this many refusals in a row it is kept, and the acceptance gate sends it to review."""
 
 
 @dataclass(frozen=True, slots=True)
 class OutputSettings:
     rules: Mapping[str, OutputRule]  # rule name → its output settings (read-only)
     max_bytes: int = MAX_OUTPUT_BYTES
-
-
-def _chgrp(path: Path, group: str | None) -> None:
-    if group is None:
-        return
-    try:
-        os.chown(path, -1, grp.getgrnam(group).gr_gid)
-    except (KeyError, OSError) as exc:
-        log.warning("output_group_not_set", path=str(path), group=group, reason=str(exc))
 
 
 class Downloader:
@@ -86,6 +63,8 @@ class Downloader:
         self._settings = settings
         self._rand = rand  # the jitter of retry delays (tests pass a constant)
         self._failures: dict[int, int] = {}
+        self._refusals: dict[int, int] = {}  # job id → results refused in a row (not videos)
+        self._publisher = Publisher(wiring.store, wiring.on_ended)
         self._progress: dict[int, int] = {}  # job id → bytes of its .part at the last failure
 
     def configure(self, settings: OutputSettings) -> None:
@@ -120,18 +99,42 @@ class Downloader:
             out = OutputRule(folder)
         return out
 
-    def _fetch(self, job: Job, url: str, dest: Path) -> Downloaded:
+    def _fetch(self, job: Job, url: str, dest: Path) -> Held:
+        """Download ``url`` into this host's part file of ``dest`` (not published: the gate
+        judges it first)."""
+
         def fetch(f: IO[bytes], offset: int, digest: Any) -> Downloaded:
             return self._client.download(
                 url, f, max_bytes=self._settings.max_bytes, offset=offset, digest=digest
             )
 
-        out = self._out(job)
         tag = download_tag(job.id, self._store.host)  # this job's, on this host: never shared
-        with timed(self._metrics.observe_download):
-            got = publish_resumable(dest, fetch, mode=out.file_mode, tag=tag, accept=playable)
-        _chgrp(dest, out.group)
-        return got
+        refused = self._refusals.get(job.id, 0)
+        accept = playable if refused < REFUSALS_BEFORE_REVIEW else None
+        try:
+            with timed(self._metrics.observe_download):
+                got = fill_resumable(
+                    dest, fetch, mode=self._out(job).file_mode, tag=tag, accept=accept
+                )
+        except DownloadError as exc:
+            if "not a playable video" in str(exc):
+                self._refusals[job.id] = refused + 1
+            raise
+        return Held(part_path(dest, tag), got)
+
+    def _held(self, job: Job, dest: Path, size: int | None, sha256: str | None) -> Held | None:
+        """Where the complete download of ``dest`` lies (before a restart, or a person's
+        `jobs accept`): this host's part file, ``_review/``, or published already."""
+        if size is None or sha256 is None:
+            return None
+        tag = download_tag(job.id, self._store.host)
+        for path in (part_path(dest, tag), review_path(dest), dest):
+            try:
+                if path.stat().st_size == size:
+                    return Held(path, Downloaded(size, sha256))
+            except OSError:
+                continue
+        return None
 
     def _download(self, job: Job, now: float) -> None:
         target = self._target(job)
@@ -160,16 +163,18 @@ class Downloader:
                 self._retry_later(job, now, f"cannot write {target}: {reason}", grow=True)
                 return
         try:
-            self._finish(job, target, video, mask, now)
-        except OSError as exc:  # the sidecar could not be written (e.g. disk full): retry
-            reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            self._retry_later(job, now, f"cannot write the sidecar: {reason}", grow=True)
+            self._publisher.finish(job, target, video, mask, self._out(job), now)
+        except OSError as exc:  # e.g. disk full: the download is kept, tried again later
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.ENOSPC and "disk full" not in reason:
+                reason = f"disk full ({reason})"
+            self._retry_later(job, now, f"cannot write the outputs: {reason}", grow=True)
             return
-        except DownloadError as exc:  # a deliverable could not be made: the video is kept
+        except DownloadError as exc:  # the gate or a deliverable could not run: kept, retried
             self._retry_later(job, now, str(exc), grow=True)
             return
-        self._failures.pop(job.id, None)
-        self._progress.pop(job.id, None)
+        for memory in (self._failures, self._progress, self._refusals):
+            memory.pop(job.id, None)
 
     def _refresh(self, job: Job) -> Job | None:
         """Ask Viggle for freshly signed URLs (never submit again); the job with them, or None."""
@@ -191,32 +196,34 @@ class Downloader:
         # read back: the video may be written already (its sha256 stored) while the mask expired
         return self._store.get(job.id) if stored else None
 
-    def _video(self, job: Job, target: Path) -> Downloaded:
-        if job.output_sha256 and job.output_size is not None and target.exists():
-            return Downloaded(job.output_size, job.output_sha256)  # done before a restart
+    def _video(self, job: Job, target: Path) -> Held:
+        held = self._held(job, target, job.output_size, job.output_sha256)
+        if held is not None:
+            return held  # downloaded before a restart, or accepted from review
         assert job.result_url is not None
-        got = self._fetch(job, job.result_url, target)
+        held = self._fetch(job, job.result_url, target)
         self._store.update(
-            job.id, State.DOWNLOADING, output_sha256=got.sha256, output_size=got.size
+            job.id, State.DOWNLOADING, output_sha256=held.got.sha256, output_size=held.got.size
         )
-        log.info("output_written", job_id=job.id, rule=job.rule, output=str(target), size=got.size)
-        return got
+        log.info("render_downloaded", job_id=job.id, rule=job.rule, size=held.got.size)
+        return held
 
-    def _mask(self, job: Job, target: Path) -> Downloaded | None:
+    def _mask(self, job: Job, target: Path) -> Held | None:
         if not job.mask_url:
             return None
         dest = mask_path(target)
-        if job.mask_sha256 and job.mask_size is not None and dest.exists():
-            return Downloaded(job.mask_size, job.mask_sha256)
-        got = self._fetch(job, job.mask_url, dest)
+        held = self._held(job, dest, job.mask_size, job.mask_sha256)
+        if held is not None:
+            return held
+        held = self._fetch(job, job.mask_url, dest)
         self._store.update(
             job.id,
             State.DOWNLOADING,
             mask_path=str(dest),
-            mask_sha256=got.sha256,
-            mask_size=got.size,
+            mask_sha256=held.got.sha256,
+            mask_size=held.got.size,
         )
-        return got
+        return held
 
     def _retry_later(self, job: Job, now: float, reason: str, *, grow: bool) -> None:
         """Keep the job in ``downloading``, due again after a jittered backoff.
@@ -246,35 +253,6 @@ class Downloader:
             retry_in_s=round(delay, 1),
         )
 
-    def _finish(
-        self, job: Job, video: Path, got: Downloaded, mask: Downloaded | None, now: float
-    ) -> None:
-        out = self._out(job)
-        delivered = deliver_poster(video, mode=out.file_mode) if "poster" in out.deliver else []
-        for entry in delivered:
-            _chgrp(Path(entry["path"]), out.group)
-        fresh = self._store.get(job.id) or job
-        doc = build_sidecar(
-            fresh,
-            self._store.events(job.id),
-            output=video,
-            size=got.size,
-            sha256=got.sha256,
-            done_at=now,
-            mask=(mask.size, mask.sha256) if mask else None,
-            deliverables=delivered,
-        )
-        write_bytes_atomic(
-            sidecar_path(video),
-            (json.dumps(doc, indent=2) + "\n").encode(),
-            mode=self._out(job).file_mode,
-        )
-        _chgrp(sidecar_path(video), self._out(job).group)
-        detail = "output and sidecar written"
-        move_clearing_error(self._store, job, State.DOWNLOADING, State.DONE, now, detail)
-        _clear_other_holders(job, [video, mask_path(video)])
-        self._on_ended(job)
-
 
 def _part_size(job: Job, host: str) -> int:
     if not job.output_path:
@@ -296,15 +274,6 @@ def playable(part: Path) -> str | None:
     if isinstance(found, Problem) and found.code in NOT_A_VIDEO:
         return f"the result is not a playable video: {found.reason}"
     return None
-
-
-def _clear_other_holders(job: Job, published: list[Path]) -> None:
-    """The job is done: part files other hosts left for it (a host that died holding it) go.
-    A host that only slept and wakes up finds its file gone and stops (its rename fails)."""
-    for dest in published:
-        for part in dest.parent.glob(f"{glob.escape(dest.name)}.{job.id}-*{PART_SUFFIX}"):
-            part.unlink(missing_ok=True)
-            log.info("part_of_other_holder_removed", job_id=job.id, path=str(part))
 
 
 def owned_parts(jobs: list[Job], host: str) -> set[Path]:
