@@ -69,10 +69,11 @@ def test_an_undecodable_render_is_judged_on_that_alone() -> None:
     ]
 
 
-def test_the_duration_slack_is_half_a_second_or_five_percent() -> None:
-    assert duration_slack_s(2.0) == 0.5 and duration_slack_s(60.0) == pytest.approx(3.0)
-    assert checks({"video": video(duration_s=2.45)}) == []
-    assert checks({"video": video(duration_s=2.55)}) == ["duration"]
+def test_the_duration_slack_is_a_quarter_second_or_five_percent() -> None:
+    assert duration_slack_s(2.0) == 0.25 and duration_slack_s(60.0) == pytest.approx(3.0)
+    assert checks({"video": video(duration_s=2.2)}) == []
+    assert checks({"video": video(duration_s=1.7)}) == ["duration"]
+    assert checks({"video": video(duration_s=0.5)}, asked_s=1.0) == ["duration"]  # half gone
     assert checks({"video": video(duration_s=57.5)}, asked_s=60.0) == []
     assert checks({"video": video(duration_s=2.0)}, asked_s=None) == []  # not known: not judged
 

@@ -116,8 +116,8 @@ def test_retry_of_a_live_job_is_refused(world: World, route: tuple[State, ...]) 
     with pytest.raises(ActionError) as excinfo:
         retry(world.jobs, world.assets, job_id, force=True, now=T0 + 100)
     assert (str(excinfo.value), get(world, job_id).state) == (
-        f"job {job_id} is {route[-1]}; only done, failed, cancelled, review or uncertain jobs can be "
-        "retried",
+        f"job {job_id} is {route[-1]}; only done, failed, cancelled, review or uncertain jobs "
+        "can be retried",
         route[-1],
     )
 

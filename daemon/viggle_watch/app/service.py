@@ -36,6 +36,7 @@ from viggle_watch.intake.decide import wanted
 from viggle_watch.intake.tick import Intake
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_metrics
+from viggle_watch.outputs.atomic import remove_part
 from viggle_watch.outputs.finished import Finisher
 from viggle_watch.redaction import register_secret
 from viggle_watch.render.breaker import CircuitBreaker
@@ -264,7 +265,7 @@ class Service:
         owned = owned_parts(downloading, self.store.host)
         folders = sorted({r.output for r in self.config.rules})
         for stale in stale_parts(folders, owned, self.store.host):
-            stale.unlink(missing_ok=True)
+            remove_part(stale)  # a file, or a folder of PNG frames a crash cut short
             log.warning("stale_part_removed", path=str(stale))
 
     def stop(self) -> None:

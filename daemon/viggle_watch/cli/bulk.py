@@ -1,6 +1,6 @@
-"""`jobs cancel|retry|accept --state S [--rule R] [--older-than D]`: one action on many jobs, counted
-and confirmed first (``--yes`` for scripts), each job moved on its own (one that cannot be is
-named and skipped; the others go on)."""
+"""`jobs cancel|retry|accept --state S [--rule R] [--older-than D]`: one action on many jobs,
+counted and confirmed first (``--yes`` for scripts), each job moved on its own (one that cannot
+be is named and skipped; the others go on)."""
 
 from __future__ import annotations
 

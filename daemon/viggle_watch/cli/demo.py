@@ -21,7 +21,7 @@ from viggle_watch.errors import ViggleWatchError
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.outputs.sidecar import sidecar_path
 from viggle_watch.store.jobs import Job
-from viggle_watch.store.states import TERMINAL, State
+from viggle_watch.store.states import NEEDS_PERSON, TERMINAL, State
 
 DEMO_KEY: Final = "sk-demo-local-emulator"
 RULE: Final = "demo"
@@ -126,7 +126,7 @@ def _watch_job(service: Service, dropped: Path, console: Console, deadline: floa
             if line != seen:
                 console.print(f"  {line}")
                 seen = line
-            if job.state in TERMINAL or job.state == State.UNCERTAIN:
+            if job.state in TERMINAL | NEEDS_PERSON:
                 return job
         time.sleep(0.2)
     return None

@@ -66,7 +66,8 @@ def _one(store: JobStore, job_id: int) -> Job:
 def _acting(
     args: argparse.Namespace, config: Config, store: JobStore, assets: AssetStore, now: float
 ) -> Callable[[Job], Job]:
-    """What ``retry``, ``accept`` or ``cancel`` does to one job (the client is made once, when needed)."""
+    """What ``retry``, ``accept`` or ``cancel`` does to one job (the client is made once,
+    when needed)."""
     if args.action == "retry":
         return lambda job: actions.retry(store, assets, job.id, force=args.force, now=now)
     if args.action == "accept":

@@ -4,7 +4,8 @@ A result URL is ``/cdn/{job_id}.mp4`` (``.mask.mp4`` for the alpha video of a tr
 render) with ``sig`` = HMAC of the name and ``exp`` (epoch seconds on the emulator's clock).
 URLs are signed afresh on every status GET. ``exp`` is enforced only while
 ``Faults.cdn_expiry_s`` is set. The videos are generated (small real MP4s as long as the
-render's output) and cached by length.
+render's output) and cached by length; while ``Faults.broken_output`` is set, every one is
+spoiled that way (and served whole: a cut file's Content-Length is its cut size).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from viggle_watch.emulator.jobs import Job, JobStatus, ResultUrls
 from viggle_watch.emulator.replies import CODE_INVALID, Rejection, error_body
 from viggle_watch.emulator.state import EmulatorState
 from viggle_watch.emulator.wire import HttpRequest, HttpResponse, json_response
-from viggle_watch.media.synth import RESULT_FPS, make_result_mp4
+from viggle_watch.media.synth import RESULT_FPS, breaks, make_result_mp4
 
 NOMINAL_TTL_S: Final = 3600
 """``exp`` of URLs issued while no expiry is enforced."""
@@ -66,13 +67,14 @@ def requested_range(header: str | None, size: int) -> ByteRange | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _result_video(frames: int, mask: bool) -> bytes:
-    return make_result_mp4(frames / RESULT_FPS, mask=mask)
+def _result_video(frames: int, mask: bool, broken: str) -> bytes:
+    return make_result_mp4(frames / RESULT_FPS, mask=mask, broken=broken)
 
 
-def result_video(seconds: float, *, mask: bool) -> bytes:
-    """The output (or mask) MP4 of a render ``seconds`` long, cached by length in frames."""
-    return _result_video(max(1, round(seconds * RESULT_FPS)), mask)
+def result_video(seconds: float, *, mask: bool, broken: str = "none") -> bytes:
+    """The output (or mask) MP4 of a render ``seconds`` long, spoiled as ``broken`` says;
+    cached by length in frames."""
+    return _result_video(max(1, round(seconds * RESULT_FPS)), mask, broken)
 
 
 def _parse_name(name: str) -> tuple[str, bool] | None:
@@ -133,7 +135,10 @@ class Cdn:
         if self._expired(exp):
             self._state.count_fault("cdn_expiry")
             return Rejection(403, CODE_INVALID, "URL expired", "Fetch the job status again")
-        return result_video(job.spec.output_s, mask=parsed[1])
+        broken = self._injector.faults.broken_output
+        if breaks(broken, mask=parsed[1]):
+            self._state.count_fault(f"broken_output:{broken}")
+        return result_video(job.spec.output_s, mask=parsed[1], broken=broken)
 
     def respond(self, request: HttpRequest, name: str) -> HttpResponse:
         """Answer a download: Range honoured (unless ignored), maybe cut short."""

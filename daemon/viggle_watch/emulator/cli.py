@@ -11,7 +11,7 @@ from pathlib import Path
 
 from viggle_watch.emulator.config import DEFAULT_BALANCE, EmulatorConfig
 from viggle_watch.emulator.drift import VARIANTS
-from viggle_watch.emulator.faults import Faults
+from viggle_watch.emulator.faults import BROKEN_OUTPUTS, Faults
 from viggle_watch.errors import ConfigError
 
 _DEFAULTS = Faults()
@@ -135,6 +135,15 @@ def _add_cdn_faults(group: argparse._ArgumentGroup) -> None:
         None,
         "signed CDN URLs answer 403 S seconds after issue (default: never expire)",
     )
+    group.add_argument(
+        "--broken-output",
+        choices=BROKEN_OUTPUTS,
+        default=_DEFAULTS.broken_output,
+        help="serve every result spoiled, as if Viggle stored a broken render: truncated (cut "
+        "at half its bytes, served whole), black (every frame; the mask spared), frozen (the "
+        "first frame throughout), short (half the asked length), empty_mask / full_mask (a "
+        "transparent render's mask all black / all white); default none",
+    )
 
 
 def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
@@ -179,6 +188,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         rate_truncate_download=args.rate_truncate,
         ignore_range=args.ignore_range,
         cdn_expiry_s=args.cdn_expiry,
+        broken_output=args.broken_output,
         rate_render_failure=args.rate_fail,
         fast_unavailable=args.fast_unavailable,
         legacy=args.legacy,

@@ -11,11 +11,15 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from viggle_watch.errors import ConfigError
+
+# The values of Faults.broken_output: "none" and the ways media.synth spoils a result (which
+# owns them, as it makes them); re-exported so that callers find them beside the field.
+from viggle_watch.media.synth import BROKEN_OUTPUTS as BROKEN_OUTPUTS
 
 GATEWAY_ERRORS: Final = (500, 502, 503)
 _RATES: Final = (
@@ -29,7 +33,7 @@ _SECONDS: Final = ("latency_jitter_s", "request_delay_s")
 _OPTIONAL_SECONDS: Final = ("retry_after_s", "cdn_expiry_s")
 _FLAGS: Final = ("ignore_range", "fast_unavailable", "legacy", "refuse_keys", "report_cost")
 _TEXT: Final = ("render_failure_code",)
-_NAMES: Final = ("drift",)  # one of emulator.drift.VARIANTS
+_NAMES: Final = ("drift", "broken_output")  # one of drift.VARIANTS, one of BROKEN_OUTPUTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,13 @@ class Faults:
     cdn_expiry_s: float | None = None
     """Signed CDN URLs answer 403 this many seconds after issue (None: never expire).
     Every status GET issues fresh URLs."""
+    broken_output: str = "none"
+    """Every result the CDN serves is spoiled so (``BROKEN_OUTPUTS``), as if Viggle had stored
+    a broken render: ``truncated`` the MP4 cut at half its bytes, served whole (Content-Length
+    is the cut size); ``black`` every frame black; ``frozen`` the first frame for the whole
+    length; ``short`` half the asked length (the mask too); ``empty_mask`` / ``full_mask`` a
+    transparent render's mask all black / all white, its video good. ``black`` spares the mask
+    and the mask kinds change nothing for a render that has none (``media.synth.breaks``)."""
     rate_render_failure: float = 0.0
     """Share of renders that end ``failed`` (with ``render_failure_code``); credits refunded."""
     render_failure_code: str = "CS-UORC01-009"
@@ -88,10 +99,16 @@ class Faults:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ConfigError(f"faults.{name} must not be negative, got {value}")
+        if self.broken_output not in BROKEN_OUTPUTS:
+            raise ConfigError(_not_one_of("broken_output", self.broken_output, BROKEN_OUTPUTS))
 
     def as_json(self) -> dict[str, object]:
         """Return the fields as a JSON-ready dict (the ``/_sim/faults`` document)."""
         return dataclasses.asdict(self)
+
+
+def _not_one_of(name: str, value: object, allowed: Iterable[str]) -> str:
+    return f"faults.{name}: {value!r} is not one of {', '.join(allowed)}"
 
 
 def _field_value(name: str, value: object) -> object:
@@ -106,9 +123,10 @@ def _field_value(name: str, value: object) -> object:
     elif name in _NAMES:
         from viggle_watch.emulator.drift import VARIANTS
 
-        ok = isinstance(value, str) and value in VARIANTS
+        allowed = BROKEN_OUTPUTS if name == "broken_output" else tuple(VARIANTS)
+        ok = isinstance(value, str) and value in allowed
         if not ok:
-            raise ConfigError(f"faults.{name}: {value!r} is not one of {', '.join(VARIANTS)}")
+            raise ConfigError(_not_one_of(name, value, allowed))
     elif name in _TEXT:
         ok = isinstance(value, str) and bool(value)
     else:

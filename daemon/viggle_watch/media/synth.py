@@ -1,6 +1,8 @@
 """Small real media files for tests, the demo and the emulator: PNG characters, H.264 driving
 videos and render results, all genuine data (Pillow and PyAV) so that the emulator and the
-pipeline validate them the way the real API does.
+pipeline validate them the way the real API does. A render result can also be spoiled on
+demand (:data:`BROKEN_OUTPUTS`: cut, black, frozen, short, empty or full mask), so that the
+checks on downloaded renders can be tested against the emulator.
 
 Colours are derived from ``seed``: different seeds give different bytes, the same seed the same
 bytes. Pillow and PyAV are imported by the functions that use them, never at import time.
@@ -28,6 +30,17 @@ RESULT_SIZE: Final = (64, 64)
 """Frame rate and size of :func:`make_result_mp4` output: tiny, so generating it is fast."""
 _WHITE: Final = (255, 255, 255)
 _BLACK: Final = (0, 0, 0)
+_GREY: Final = (128, 128, 128)
+_MIN_CONTRAST: Final = 48
+"""Least grey-level distance (0-255) between a result's figure and its background. Measured
+over lengths of 3 to 2,400 frames: the figure's step between two frames then changes a 32x32
+grey copy by at least 2 levels per pixel on average (the seeded colours alone: as little as 0)."""
+
+BROKEN_OUTPUTS: Final = ("none", "truncated", "black", "frozen", "short", "empty_mask", "full_mask")
+"""How a result video can be spoiled, for testing the checks on downloads: ``truncated`` the
+file cut at half its bytes; ``black`` every frame black; ``frozen`` the first frame for the
+whole length; ``short`` only the first half of the frames; ``empty_mask`` / ``full_mask`` a
+mask all black / all white (the render itself good)."""
 
 
 def _palette(seed: int, count: int) -> list[Color]:
@@ -137,26 +150,74 @@ make_driving_mp4 = make_video
 """An H.264 (yuv420p) MP4 with a moving shape: :func:`make_video` with its default format."""
 
 
-def _result_frames(frame_count: int, *, mask: bool) -> Iterator[Image.Image]:
-    """Frames of a figure swaying left and right; white on black when ``mask``."""
+def breaks(broken: str, *, mask: bool) -> bool:
+    """Whether ``broken`` spoils the render (``mask`` False) or its mask video (``mask`` True).
+
+    ``black`` spoils only the render and the mask kinds only the mask, so that each kind shows
+    exactly one defect; the others spoil both files alike (a frozen or short mask still matches
+    its render).
+    """
+    if broken in ("empty_mask", "full_mask"):
+        return mask
+    if broken == "black":
+        return not mask
+    return broken != "none"
+
+
+def _luma(color: Color) -> float:
+    red, green, blue = color
+    return 0.299 * red + 0.587 * green + 0.114 * blue
+
+
+def _result_colors(frame_count: int, *, mask: bool, broken: str) -> tuple[Color, Color]:
+    """``(background, figure)`` of a result: white on black for a mask, else seeded colours.
+
+    A seeded figure too close in grey to its background becomes black or white (whichever is
+    further): a grey-level check must see the figure move, or a good render looks frozen.
+    """
+    if broken in ("black", "empty_mask"):
+        return _BLACK, _BLACK
+    if broken == "full_mask":
+        return _WHITE, _WHITE
+    if mask:
+        return _BLACK, _WHITE
+    background, body = _palette(frame_count, 2)
+    if abs(_luma(background) - _luma(body)) < _MIN_CONTRAST:
+        body = _BLACK if _luma(background) > _luma(_GREY) else _WHITE
+    return background, body
+
+
+def _result_frames(frame_count: int, *, mask: bool, broken: str) -> Iterator[Image.Image]:
+    """Frames of a figure swaying left and right once over ``frame_count`` frames (the asked
+    length), spoiled as ``broken`` says (``"none"``: not at all)."""
     from PIL import Image, ImageDraw
 
-    background, body = (_BLACK, _WHITE) if mask else _palette(frame_count, 2)
+    background, body = _result_colors(frame_count, mask=mask, broken=broken)
+    shown = max(1, frame_count // 2) if broken == "short" else frame_count
     width = RESULT_SIZE[0]
-    for index in range(frame_count):
+    for index in range(shown):
+        phase = 0 if broken == "frozen" else index
         image = Image.new("RGB", RESULT_SIZE, background)
-        shift = int(width / 6 * math.sin(2 * math.pi * index / max(1, frame_count)))
+        shift = int(width / 6 * math.sin(2 * math.pi * phase / max(1, frame_count)))
         _draw_figure(ImageDraw.Draw(image), RESULT_SIZE, body, shift)
         yield image
 
 
-def make_result_mp4(seconds: float, *, mask: bool = False) -> bytes:
+def make_result_mp4(seconds: float, *, mask: bool = False, broken: str = "none") -> bytes:
     """Return the bytes of a small H.264 MP4 of ``seconds`` (to 1/8 s) showing a dancing figure.
 
-    With ``mask`` the figure is white on black: the alpha video of a transparent render.
-    The same arguments always give the same bytes.
+    With ``mask`` the figure is white on black: the alpha video of a transparent render, white
+    exactly where the render's figure is, frame by frame. ``broken`` (one of
+    :data:`BROKEN_OUTPUTS`) spoils the file where :func:`breaks` says so. The same arguments
+    always give the same bytes.
     """
+    if broken not in BROKEN_OUTPUTS:
+        raise ValueError(f"broken must be one of {', '.join(BROKEN_OUTPUTS)}, got {broken!r}")
+    kind = broken if breaks(broken, mask=mask) else "none"
     frame_count = max(1, round(seconds * RESULT_FPS))
     buffer = io.BytesIO()
-    _encode(buffer, "mp4", _result_frames(frame_count, mask=mask), RESULT_FPS, RESULT_SIZE)
-    return buffer.getvalue()
+    frames = _result_frames(frame_count, mask=mask, broken=kind)
+    _encode(buffer, "mp4", frames, RESULT_FPS, RESULT_SIZE)
+    data = buffer.getvalue()
+    # As if Viggle stored a broken file: whoever serves it serves the cut bytes whole.
+    return data[: len(data) // 2] if kind == "truncated" else data

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Final, Protocol, TypeVar
@@ -80,6 +81,14 @@ def _discard(tmp: Path) -> None:
     """Remove a temp file that will not be published, if it can be."""
     with contextlib.suppress(OSError):
         tmp.unlink()
+
+
+def remove_part(path: Path) -> None:
+    """Remove a temp file — or a temp folder (PNG frames being written) — if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def write_atomic(dest: Path, write: Callable[[IO[bytes]], T], *, mode: int = 0o644) -> T:

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-DURATION_SLACK_S: Final = 0.5
+DURATION_SLACK_S: Final = 0.25
 DURATION_SLACK_SHARE: Final = 0.05
-"""A render may differ from the asked length by the larger of these (0.5 s, or 5 %). Measured:
+"""A render may differ from the asked length by the larger of these (0.25 s, or 5 %). Measured:
 the emulator's renders differ by at most one frame at 8 fps (0.0625 s); a real render re-timed
-to its own frame rate differs by a frame or two. A render cut short by a second is caught."""
+to its own frame rate differs by a frame or two (under 0.1 s at 24 fps). A one-second render cut
+to half a second is caught; so is a minute-long one short by more than three seconds."""
 BLACK_LIGHT: Final = 24  # no pixel of any frame brighter than this (0-255): a black video
 FROZEN_CHANGE: Final = 0.5  # no two frames in a row differ by more (mean per pixel, 0-255)
 MASK_EMPTY: Final = 0.002  # no frame's mask covers more of the picture than this

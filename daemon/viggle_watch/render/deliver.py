@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from viggle_watch.errors import DownloadError
-from viggle_watch.outputs.atomic import PART_SUFFIX, fsync_dir, sha256_of
+from viggle_watch.outputs.atomic import PART_SUFFIX, fsync_dir, remove_part, sha256_of
 from viggle_watch.render.children import run_child
 
 ENCODED: Final = {"prores4444": ".mov", "webm_alpha": ".webm", "png_sequence": ""}
@@ -146,7 +146,7 @@ def _encoded(
 ) -> tuple[dict[str, Any], str | None]:
     final = deliverable_path(video, kind)
     part = _part(final, tag)
-    _remove(part)
+    remove_part(part)
     args = [kind, str(source), str(part), "--name", final.name]
     if mask is not None:
         args += ["--mask", str(mask)]
@@ -176,7 +176,7 @@ def _encoded(
         _set_mode(part, mode)
         _publish(part, final)
     finally:
-        _remove(part)
+        remove_part(part)
     mask_facts = said.get("mask") or {}
     return entry, (str(mask_facts["note"]) if mask_facts.get("resampled") else None)
 
@@ -190,19 +190,12 @@ def _publish(part: Path, final: Path) -> None:
     """Rename ``part`` to ``final``; a folder (PNG frames) replaces the one an earlier try left."""
     if part.is_dir() and final.is_dir():
         old = final.with_name(f"{final.name}.old{PART_SUFFIX}")
-        _remove(old)
+        remove_part(old)
         final.replace(old)
         part.replace(final)
-        _remove(old)
+        remove_part(old)
         return
     part.replace(final)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def _entry(kind: str, final: Path, part: Path, fmt: str, **facts: Any) -> dict[str, Any]:
