@@ -103,3 +103,30 @@ def test_retry_renders_a_done_job_again_and_cancel_stops_one_at_viggle(
         assert job is not None and job.state == State.CANCELLED
         again = cli(config, "jobs", "cancel", str(bob.id))
         assert again.returncode == 2 and "already cancelled" in again.stderr
+
+
+def test_a_render_held_for_review_is_shown_and_accepted_by_a_person(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """A black render → review; `status` says where it is and what to do, `status --json`
+    counts it; `jobs accept` (a subprocess, as a person runs it) publishes it as done."""
+    with serve(EmulatorConfig(latency_s=0.2, faults=Faults(broken_output="black"))) as emu:
+        st: Stepper = stepper_for(emu.url)
+        config = st.service.config.source
+        make_character_png(workspace.watch / "alice.png", seed=5)
+        st.ingest()
+        st.run_until(lambda: st.state() == State.REVIEW, seconds=0.2)
+        status = cli(config, "status")
+        assert status.returncode == 0, status.stderr
+        assert "job 1 needs a look" in status.stdout and "every frame is black" in status.stdout
+        assert "jobs accept 1" in status.stdout and "_review/" in status.stdout
+        counted = json.loads(cli(config, "status", "--json").stdout)
+        assert counted["counts"]["review"] == 1 and [j["id"] for j in counted["review"]] == [1]
+        refused = cli(config, "jobs", "accept", "2")
+        assert refused.returncode == 2 and "there is no job 2" in refused.stderr
+        accepted = cli(config, "jobs", "accept", "1")
+        assert accepted.returncode == 0, accepted.stderr
+        assert "now downloading" in accepted.stdout
+        st.run_until(lambda: st.state() == State.DONE, seconds=0.2)
+        assert (workspace.output / "alice__dance.mp4").is_file()
+        assert len(emu.emulator.stats()["render_submissions"]) == 1

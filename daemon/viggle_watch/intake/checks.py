@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from viggle_watch.apikey import child_env
+from viggle_watch.children import child_command
 from viggle_watch.media.probe import VideoReading, believed_length_s, read_video
 from viggle_watch.outputs.failure import failure_document
 
@@ -59,15 +60,6 @@ VIDEO_MIN_SIDE: Final = 64
 
 READ_TIMEOUT_S: Final = 600.0
 """A child still reading a video after this long is killed and the file called unreadable."""
-_HOME: Final = str(Path(__file__).resolve().parents[2])  # where this process found the package
-# Run with -P (no working directory on sys.path): the child imports the same `daemon` as we
-# did, adding its folder only if the usual path lacks it (a checkout run as `python -m`).
-_CHILD_CODE: Final = (
-    "import sys\n"
-    f"if {_HOME!r} not in sys.path: sys.path.insert(0, {_HOME!r})\n"
-    "from viggle_watch.media.probe import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
 _NAMES: Final[Mapping[str, str]] = {
     "PNG": "PNG",
     "JPEG": "JPEG",
@@ -267,7 +259,7 @@ def read_video_isolated(path: Path, accepted: frozenset[str]) -> VideoReading:
     an unreadable file; raises ``OSError`` if the child cannot run at all.
     """
     env = child_env()  # as for hooks: no key
-    command = [sys.executable, "-P", "-c", _CHILD_CODE, os.fspath(path), *sorted(accepted)]
+    command = child_command("viggle_watch.media.probe", [os.fspath(path), *sorted(accepted)])
     try:
         done = subprocess.run(  # noqa: S603 - our own code; the path is one argv item
             command,

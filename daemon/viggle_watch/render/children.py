@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from typing import Any, Final
 
 from viggle_watch.apikey import child_env
+from viggle_watch.children import child_command
 from viggle_watch.errors import DownloadError
 
 CHILD_TIMEOUT_S: Final = 300.0
@@ -19,9 +19,9 @@ CHILD_TIMEOUT_S: Final = 300.0
 def run_child(
     module: str, args: list[str], *, what: str, timeout_s: float = CHILD_TIMEOUT_S
 ) -> dict[str, Any]:
-    """Run ``python -m viggle_watch.media.MODULE ARGS…``; its JSON answer. ``what`` names the
-    work in the error ("the poster could not be made: …")."""
-    command = [sys.executable, "-m", f"viggle_watch.media.{module}", *args]
+    """Run ``viggle_watch.media.MODULE``'s ``main(ARGS)`` in a child; its JSON answer.
+    ``what`` names the work in the error ("the poster could not be made: …")."""
+    command = child_command(f"viggle_watch.media.{module}", args)
     try:
         done = subprocess.run(  # noqa: S603 - our own module; paths are single argv items
             command, env=child_env(), capture_output=True, timeout=timeout_s, check=False
