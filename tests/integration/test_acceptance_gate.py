@@ -90,6 +90,9 @@ def test_a_broken_render_waits_for_review_and_never_reaches_the_output_folder(
     assert len(emu.emulator.stats()["render_submissions"]) == 1
     job = st.service.store.get(1)
     assert job is not None and job.error_message and "needs a look" in job.error_message
+    videos = emu.emulator.stats()["faults_injected"].get(f"broken_output:{broken}", 0)
+    if broken == "truncated":  # not a video at all: downloaded three times, then kept
+        assert videos == 3
 
 
 def test_a_good_render_passes_the_gate(

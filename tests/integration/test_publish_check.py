@@ -14,7 +14,8 @@ import pytest
 from viggle_watch.errors import DownloadError
 from viggle_watch.media.synth import make_result_mp4
 from viggle_watch.outputs.atomic import download_tag, part_path, publish_resumable
-from viggle_watch.render.downloader import playable, stale_parts
+from viggle_watch.render.downloader import stale_parts
+from viggle_watch.render.review import playable
 from viggle_watch.viggle.transport import Downloaded
 
 BODY = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40

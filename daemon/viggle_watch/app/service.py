@@ -284,6 +284,7 @@ class Service:
             self.metrics_server.stop()
             self.metrics_server = None
         self.hooks.stop(HOOKS_DRAIN_S)  # after the ticks (no more endings), before the store closes
+        self.downloader.close()  # the child that measures renders
         self.keeper.stopped(self.clock.time())  # the other hosts need not wait out a lease
         self.db.close()
         log.info("service_stopped")

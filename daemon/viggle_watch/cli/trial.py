@@ -21,7 +21,7 @@ from viggle_watch.errors import ApiError, ViggleWatchError
 from viggle_watch.intake.checks import Problem, check_image, check_video
 from viggle_watch.redaction import redact_text
 from viggle_watch.render.budget import render_credits
-from viggle_watch.render.downloader import playable
+from viggle_watch.render.review import playable
 from viggle_watch.viggle.charged import charged
 from viggle_watch.viggle.client import ViggleClient
 from viggle_watch.viggle.inputs import RenderOptions, UploadInput

@@ -12,7 +12,6 @@ from typing import IO, Any, Final
 import structlog
 
 from viggle_watch.errors import ApiError, DownloadError
-from viggle_watch.intake.checks import Problem, check_video
 from viggle_watch.notify.metrics import timed
 from viggle_watch.outputs.atomic import (
     PART_SUFFIX,
@@ -37,9 +36,6 @@ REFRESHES_PER_TICK: Final = 2
 for the next tick, behind the backlog of other downloads, a short-lived URL expires again before
 it is used (a livelock). A URL that expires even when used right after its refresh waits out a
 growing backoff instead of spinning."""
-REFUSALS_BEFORE_REVIEW: Final = 3
-"""A result that is not a video at all is downloaded again (a bad hop may have served a page);
-after this many refusals in a row it is kept, and the acceptance gate sends it to review."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +59,12 @@ class Downloader:
         self._settings = settings
         self._rand = rand  # the jitter of retry delays (tests pass a constant)
         self._failures: dict[int, int] = {}
-        self._refusals: dict[int, int] = {}  # job id → results refused in a row (not videos)
         self._publisher = Publisher(wiring.store, wiring.on_ended)
         self._progress: dict[int, int] = {}  # job id → bytes of its .part at the last failure
+
+    def close(self) -> None:
+        """End the child that measures renders (it would end on its own once idle)."""
+        self._publisher.close()
 
     def configure(self, settings: OutputSettings) -> None:
         """A reloaded config's output settings, swapped whole; they apply from the next job."""
@@ -109,17 +108,8 @@ class Downloader:
             )
 
         tag = download_tag(job.id, self._store.host)  # this job's, on this host: never shared
-        refused = self._refusals.get(job.id, 0)
-        accept = playable if refused < REFUSALS_BEFORE_REVIEW else None
-        try:
-            with timed(self._metrics.observe_download):
-                got = fill_resumable(
-                    dest, fetch, mode=self._out(job).file_mode, tag=tag, accept=accept
-                )
-        except DownloadError as exc:
-            if "not a playable video" in str(exc):
-                self._refusals[job.id] = refused + 1
-            raise
+        with timed(self._metrics.observe_download):
+            got = fill_resumable(dest, fetch, mode=self._out(job).file_mode, tag=tag)
         return Held(part_path(dest, tag), got)
 
     def _held(self, job: Job, dest: Path, size: int | None, sha256: str | None) -> Held | None:
@@ -173,7 +163,7 @@ class Downloader:
         except DownloadError as exc:  # the gate or a deliverable could not run: kept, retried
             self._retry_later(job, now, str(exc), grow=True)
             return
-        for memory in (self._failures, self._progress, self._refusals):
+        for memory in (self._failures, self._progress):
             memory.pop(job.id, None)
 
     def _refresh(self, job: Job) -> Job | None:
@@ -261,19 +251,6 @@ def _part_size(job: Job, host: str) -> int:
         return part_path(Path(job.output_path), download_tag(job.id, host)).stat().st_size
     except OSError:
         return 0
-
-
-NOT_A_VIDEO: Final = frozenset({"empty_file", "not_a_video", "unreadable", "video_format"})
-
-
-def playable(part: Path) -> str | None:
-    """Why a downloaded result is not a video a player can open (an HTML page, a truncated or
-    foreign file from a bad hop), or None. Read by the service's own video reader (in a child);
-    Viggle's limits on inputs are not applied to its outputs."""
-    found = check_video(part, role="scene")
-    if isinstance(found, Problem) and found.code in NOT_A_VIDEO:
-        return f"the result is not a playable video: {found.reason}"
-    return None
 
 
 def owned_parts(jobs: list[Job], host: str) -> set[Path]:

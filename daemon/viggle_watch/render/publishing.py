@@ -15,9 +15,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import structlog
 
+from viggle_watch.errors import DownloadError
 from viggle_watch.outputs.atomic import (
     PART_SUFFIX,
     download_tag,
@@ -25,12 +27,14 @@ from viggle_watch.outputs.atomic import (
     write_bytes_atomic,
 )
 from viggle_watch.outputs.sidecar import build_sidecar, mask_path, review_path, sidecar_path
+from viggle_watch.render.children import MediaWorker
 from viggle_watch.render.deliver import Made, make_all
 from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.review import (
     Inspection,
     accepted_by_person,
     inspect,
+    not_a_video,
     quarantine,
     review_section,
 )
@@ -71,9 +75,19 @@ def set_group(path: Path, group: str | None) -> None:
         log.warning("output_group_not_set", path=str(path), group=group, reason=str(exc))
 
 
+REFUSALS_BEFORE_REVIEW: Final = 3
+"""A result that is not a video at all is downloaded again (a bad hop may have served a page);
+the third in a row is kept, and goes to review."""
+
+
 class Publisher:
     def __init__(self, store: JobStore, on_ended: Callable[[Job], None]) -> None:
         self._store, self._on_ended = store, on_ended
+        self._worker = MediaWorker()  # measures each render; started when needed
+        self._refusals: dict[int, int] = {}  # job id → results in a row that were not videos
+
+    def close(self) -> None:
+        self._worker.close()
 
     def finish(
         self, job: Job, video: Path, held: Held, mask: Held | None, out: OutputRule, now: float
@@ -87,7 +101,11 @@ class Publisher:
             mask.path if mask else None,
             asked_s=render_seconds(job) or None,
             transparent=transparent,
+            worker=self._worker,
         )
+        if not accepted and not_a_video(checked) and held.path != review_path(video):
+            self._refuse(job, held, checked)
+        self._refusals.pop(job.id, None)
         if checked.failed and not accepted:
             self._hold_for_review(job, video, held, mask, checked, out, now)
             return
@@ -120,6 +138,19 @@ class Publisher:
         move_clearing_error(self._store, job, State.DOWNLOADING, State.DONE, now, detail)
         _clear_other_holders(job, [video, mask_path(video)])
         self._on_ended(job)
+
+    def _refuse(self, job: Job, held: Held, checked: Inspection) -> None:
+        """Not a video at all: download it again (the bytes dropped), up to the last time."""
+        refusals = self._refusals.get(job.id, 0) + 1
+        if refusals >= REFUSALS_BEFORE_REVIEW:
+            return  # the same answer every time: Viggle's file; the gate sends it to review
+        self._refusals[job.id] = refusals
+        held.path.unlink(missing_ok=True)
+        detail = checked.failed[0].detail if checked.failed else "no frame"
+        raise DownloadError(
+            f"not published: the result is not a playable video ({detail}); downloading it"
+            f" again ({refusals} of {REFUSALS_BEFORE_REVIEW - 1})"
+        )
 
     @staticmethod
     def _publish(held: Held, dest: Path, out: OutputRule) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Final
 from viggle_watch.outputs.atomic import fsync_dir, write_bytes_atomic
 from viggle_watch.outputs.sidecar import mask_path, review_path, sidecar_path
 from viggle_watch.render.acceptance import Failed, judge
-from viggle_watch.render.children import run_child
+from viggle_watch.render.children import MediaWorker, run_child
 from viggle_watch.render.deliver import Footage
 from viggle_watch.store.jobs import Event
 from viggle_watch.store.states import State
@@ -39,12 +39,36 @@ class Inspection:
 
 
 def inspect(
-    video: Path, mask: Path | None, *, asked_s: float | None, transparent: bool
+    video: Path,
+    mask: Path | None,
+    *,
+    asked_s: float | None,
+    transparent: bool,
+    worker: MediaWorker | None = None,
 ) -> Inspection:
-    """Measure ``video`` (and ``mask``) in a child and judge the figures."""
+    """Measure ``video`` (and ``mask``) in a child — the ``worker`` kept for the purpose, or a
+    one-off — and judge the figures."""
     args = [str(video)] + ([str(mask)] if mask is not None else [])
-    measured = run_child("inspect", args, what="the render could not be inspected")
+    what = "the render could not be inspected"
+    measured = (
+        worker.ask(args, what=what) if worker is not None else run_child("inspect", args, what=what)
+    )
     return Inspection(judge(measured, asked_s=asked_s, transparent=transparent), measured)
+
+
+def not_a_video(checked: Inspection) -> bool:
+    """Not a single frame could be decoded: a page a bad hop served, a foreign file, or a file
+    cut before its index. Downloaded again a few times before a person is asked."""
+    video = checked.measured.get("video") or {}
+    return bool(video.get("error")) and not video.get("frames")
+
+
+def playable(path: Path) -> str | None:
+    """Why a downloaded result is not a video that decodes (the gate's own ``decodes`` check,
+    in a one-off child), or None."""
+    found = inspect(path, None, asked_s=None, transparent=False).failed
+    broken = [f.detail for f in found if f.check == "decodes"]
+    return f"the result is not a playable video: {broken[0]}" if broken else None
 
 
 def accepted_by_person(events: Sequence[Event]) -> bool:
