@@ -4,9 +4,12 @@ is no sidecar (the runner: ``notify.hooks``)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -53,6 +56,9 @@ class Delivery:
     sidecar: Path | None
     body: dict[str, Any] | None
     rule: str = ""  # the rule whose hook it is (the job's, when there is one)
+    # Standard Webhooks' webhook-id: one per event, kept by every retry of this delivery (a
+    # job retried and done again is a new event with a new id; receivers dedup on it)
+    id: str = field(default_factory=lambda: f"msg_{uuid.uuid4().hex}")
 
     @property
     def kind(self) -> str:
@@ -81,6 +87,28 @@ class Delivery:
 def sign(body: bytes, secret: bytes) -> str:
     """The signature header value: ``sha256=`` and the hex HMAC-SHA256 of ``body``."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+WHSEC_PREFIX: Final = b"whsec_"
+
+
+def signing_key(secret: bytes) -> bytes:
+    """The HMAC key of a secret file's contents: a Standard Webhooks secret (``whsec_`` and
+    base64) is decoded as that standard says; any other secret is used as it is."""
+    if secret.startswith(WHSEC_PREFIX):
+        try:
+            return base64.b64decode(secret[len(WHSEC_PREFIX) :] + b"==")
+        except (binascii.Error, ValueError):
+            return secret
+    return secret
+
+
+def standard_signature(msg_id: str, timestamp: int, body: bytes, secret: bytes) -> str:
+    """Standard Webhooks' ``webhook-signature``: ``v1,`` and the base64 HMAC-SHA256 of
+    ``id.timestamp.body`` (https://www.standardwebhooks.com/)."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    mac = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
 
 
 def event_for(state: State) -> HookEvent | None:

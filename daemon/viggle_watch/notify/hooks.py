@@ -11,6 +11,14 @@ Webhook requests carry::
     X-Viggle-Watch-Delivery   <job id>-<event>   (the same on every retry: receivers dedup)
     X-Viggle-Watch-Signature  sha256=<hex HMAC-SHA256 of the body>   (with ``secret_file``)
 
+and, following Standard Webhooks (https://www.standardwebhooks.com/), so that any of its
+libraries can check them and refuse a replayed or stale delivery::
+
+    webhook-id         msg_<32 hex>: one per event, the same on every retry of it
+    webhook-timestamp  the attempt's time, in whole seconds since the epoch
+    webhook-signature  v1,<base64 HMAC-SHA256 of "id.timestamp.body">   (with ``secret_file``;
+                       a secret ``whsec_<base64>`` is decoded as the standard says)
+
 The runner takes its HTTP session as a parameter and closes it on ``stop`` (``service.py``
 passes a ``requests.Session`` of its own, never the Viggle client's), so it imports no HTTP
 library.
@@ -21,6 +29,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -40,6 +49,7 @@ from viggle_watch.notify.delivery import (
     minimal_document,
     retry_delay_s,
     sign,
+    standard_signature,
 )
 from viggle_watch.outputs.sidecar import review_path, sidecar_path
 from viggle_watch.reading import read_regular
@@ -97,8 +107,10 @@ class HookRunner:
         clock: Callable[[], float],
         sleep: Callable[[float], None] | None = None,
         command_timeout_s: float = COMMAND_TIMEOUT_S,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._store, self._session, self._clock = store, session, clock
+        self._wall = wall  # webhook-timestamp: the receiver's clock is a wall clock
         self._abort = threading.Event()  # set when stop() runs out of time: give up retrying
         self._sleep = sleep or self._wait
         self._command_timeout_s = command_timeout_s
@@ -217,13 +229,17 @@ class HookRunner:
         """POST the document, retrying transient failures up to ``hook.attempts`` times."""
         url = redact_url(hook.url)  # the model admits http(s) URLs only
         try:
-            body, headers = self._request(item, hook)
+            body, headers, secret = self._request(item, hook)
         except OSError as exc:
             reason = f"cannot read secret_file {hook.secret_file}: {exc.strerror}"
             self._record(item, ok=False, text=f"not sent: {reason}", url=url)
             return
         for attempt in range(1, hook.attempts + 1):
-            verdict = self._attempt(hook, body, headers)
+            stamp = int(self._wall())  # each attempt is stamped and signed when it is sent
+            now = {"webhook-id": item.id, "webhook-timestamp": str(stamp)}
+            if secret is not None:
+                now["webhook-signature"] = standard_signature(item.id, stamp, body, secret)
+            verdict = self._attempt(hook, body, headers | now)
             if verdict.ok:
                 self._record(item, ok=True, text=f"delivered ({_plural(attempt)})", url=url)
                 return
@@ -241,8 +257,9 @@ class HookRunner:
             text += " (gave up: service stopping)"
         self._record(item, ok=False, text=text, url=url)
 
-    def _request(self, item: Delivery, hook: Webhook) -> tuple[bytes, dict[str, str]]:
-        """The body (the sidecar as written, else ``body``, else a minimal one) and headers."""
+    def _request(self, item: Delivery, hook: Webhook) -> tuple[bytes, dict[str, str], bytes | None]:
+        """The body (the sidecar as written, else ``body``, else a minimal one), the headers
+        that stay the same on every attempt, and the secret (``secret_file``'s) if any."""
         data: bytes | None = None
         if item.sidecar is not None:
             try:
@@ -258,10 +275,11 @@ class HookRunner:
             "X-Viggle-Watch-Event": item.event,
             "X-Viggle-Watch-Delivery": f"{item.job_id or 'input'}-{item.event}",
         }
+        secret = None
         if hook.secret_file is not None:
             secret = read_regular(hook.secret_file, 64 * 1024, follow_links=True).rstrip(b"\r\n")
             headers["X-Viggle-Watch-Signature"] = sign(data, secret)
-        return data, headers
+        return data, headers, secret
 
     def _attempt(self, hook: Webhook, body: bytes, headers: dict[str, str]) -> Verdict:
         """One POST; connection errors and timeouts are worth retrying, bad URLs are not."""

@@ -103,7 +103,7 @@ class Publisher:
             transparent=transparent,
             worker=self._worker,
         )
-        if not accepted and not_a_video(checked) and held.path != review_path(video):
+        if not accepted and not_a_video(checked) and held.path.name.endswith(PART_SUFFIX):
             self._refuse(job, held, checked)
         self._refusals.pop(job.id, None)
         if checked.failed and not accepted:
