@@ -126,7 +126,9 @@ def test_a_render_held_for_review_is_shown_and_accepted_by_a_person(
         assert refused.returncode == 2 and "there is no job 2" in refused.stderr
         accepted = cli(config, "jobs", "accept", "1")
         assert accepted.returncode == 0, accepted.stderr
-        assert "now downloading" in accepted.stdout
+        assert "job 1 accepted" in accepted.stdout
+        wrong = cli(config, "jobs", "accept", "--state", "done", "--yes")
+        assert wrong.returncode == 2 and "--state review" in wrong.stderr
         st.run_until(lambda: st.state() == State.DONE, seconds=0.2)
         assert (workspace.output / "alice__dance.mp4").is_file()
         assert len(emu.emulator.stats()["render_submissions"]) == 1

@@ -47,10 +47,20 @@ def run_jobs(args: argparse.Namespace, config: Config) -> int:
         act = _acting(args, config, store, AssetStore(db), now)
         if args.id is None and args.state is None:
             raise ViggleWatchError(f"jobs {args.action}: give a job id, or --state to select")
+        if args.action == "accept" and args.state not in (None, State.REVIEW):
+            raise ViggleWatchError(
+                f"only jobs in review can be accepted, not {args.state} ones: --state review"
+            )
         if args.state is not None:
             return run_bulk(selected(store, args, now), args.action, act, yes=args.yes)
         job = act(_one(store, args.id))
-        console.print(f"job {job.id} is now {job.state}")
+        if args.action == "accept":
+            console.print(
+                f"job {job.id} accepted: the service publishes it from _review/ as done at its"
+                " next download tick (nothing is rendered or paid again)"
+            )
+        else:
+            console.print(f"job {job.id} is now {job.state}")
         return 0
     finally:
         db.close()

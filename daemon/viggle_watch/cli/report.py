@@ -19,6 +19,7 @@ from viggle_watch.config.kinds import missing_assets
 from viggle_watch.intake.decide import Make, Wait, decide_file
 from viggle_watch.intake.unused import candidates, survey
 from viggle_watch.outputs.failure import FAILED
+from viggle_watch.outputs.sidecar import output_now
 from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import Host, HostStore
 from viggle_watch.store.jobs import Event, Job, JobStore
@@ -158,7 +159,7 @@ def job_summary(job: Job, last_detail: str = "", now: float = 0.0) -> dict[str, 
         "charged_how": job.charged_how,  # how it is known, or why not; null before the end
         "viggle_job_id": job.viggle_job_id,
         "progress_pct": job.progress_pct,
-        "output": job.output_path,
+        "output": output_now(job),  # in _review/ while it waits there
         "error": job.error_message,
         "why": why(job, last_detail, now),
         "created_at": iso(job.created_at),

@@ -50,12 +50,13 @@ def status_view(status: dict[str, Any]) -> Group:
             )
         )
     for job in status.get("review", []):
+        why = (job["error"] or "failed the acceptance gate").removeprefix("needs a look: ")
         parts.append(
             Text.from_markup(
-                f"[bold magenta]job {job['id']} needs a look[/bold magenta] "
-                f"({escape(job['error'] or 'failed the acceptance gate')}): the render is in "
-                f"{escape(_review_folder(job))}. `viggle-watch jobs accept {job['id']}` publishes "
-                f"it, `jobs retry {job['id']}` renders again (paid)."
+                f"[bold magenta]job {job['id']} needs a look[/bold magenta] ({escape(why)}): "
+                f"the render is in {escape(_folder_of(job))}. `viggle-watch jobs accept "
+                f"{job['id']}` publishes it, `viggle-watch jobs retry {job['id']}` renders "
+                "again (paid)."
             )
         )
     info = status.get("store") or {}
@@ -82,10 +83,9 @@ def status_view(status: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def _review_folder(job: dict[str, Any]) -> str:
+def _folder_of(job: dict[str, Any]) -> str:
     output = job.get("output") or ""
-    folder = output.rsplit("/", 1)[0] if "/" in output else "OUTPUT"
-    return f"{folder}/_review/"
+    return output.rsplit("/", 1)[0] + "/" if "/" in output else "OUTPUT/_review/"
 
 
 def _host_lines(hosts: list[dict[str, Any]]) -> list[Text]:

@@ -10,6 +10,7 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, Field, model_validator
 
 from viggle_watch.config.kinds import ConfigPath, Duration, Rule, Strict, shared_folder_conflict
+from viggle_watch.config.notify import NotifyTarget, ServiceWebhook
 from viggle_watch.redaction import redact_text
 from viggle_watch.serving import parse_listen
 
@@ -82,6 +83,8 @@ class Config(Strict):
     metrics: MetricsSettings = MetricsSettings()
     rules_dir: ConfigPath | None = None
     rules: list[Rule] = Field(default_factory=list)
+    notify: list[NotifyTarget] = Field(default_factory=list)  # docs/notifications.md
+    webhooks: list[ServiceWebhook] = Field(default_factory=list)  # service events, signed
     source: Path = Path("config.yaml")
 
     @model_validator(mode="after")
@@ -95,4 +98,8 @@ class Config(Strict):
                 conflict = shared_folder_conflict(a, b)
                 if conflict is not None:
                     raise ValueError(conflict)
+        for target in self.notify:
+            unknown = sorted(set(target.rules or ()) - set(names))
+            if unknown:
+                raise ValueError(f"notify: rules {', '.join(unknown)} are not rules of this config")
         return self

@@ -225,7 +225,9 @@ VARIANTS: Final[Mapping[str, Variant]] = {
         "processing is 'in_progress', queued is 'waiting' (unknown words: still working)",
         shape=_renamed_status({"processing": "in_progress", "queued": "waiting"}),
     ),
-    "progress-percent": Variant("progress as a string with a % sign", shape=_progress_percent),
+    "progress-percent": Variant(
+        "progress as a string with a percent sign", shape=_progress_percent
+    ),
     "checkpoint-object": Variant("checkpoint as an object", shape=_checkpoint_object),
     "lists-null": Variant("an empty list sent as null", shape=_lists_null),
     "submit-201": Variant(

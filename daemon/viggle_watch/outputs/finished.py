@@ -14,6 +14,7 @@ import structlog
 
 from viggle_watch.config import Rule
 from viggle_watch.outputs.filing import archive_source
+from viggle_watch.outputs.sidecar import output_now
 from viggle_watch.store.jobs import Job, JobStore
 
 log = structlog.get_logger()
@@ -57,7 +58,7 @@ class Finisher:
             attempts=finished.attempts,
             estimate_credits=finished.estimate_credits,
             charged_credits=finished.charged_credits,  # None: not known, or nothing charged
-            output=finished.output_path,
+            output=output_now(finished),
             error=finished.error_message,
         )
         rule = self._rules().get(job.rule)

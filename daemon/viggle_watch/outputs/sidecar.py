@@ -47,6 +47,13 @@ def review_path(video: Path) -> Path:
     return video.parent / REVIEW_FOLDER / video.name
 
 
+def output_now(job: Job) -> str | None:
+    """Where the job's video is now: in ``_review/`` while it waits for a person there."""
+    if job.output_path and job.state == "review":
+        return str(review_path(Path(job.output_path)))
+    return job.output_path
+
+
 def mask_path(video: Path) -> Path:
     """``NAME.mask.mp4`` beside ``NAME.mp4``: the alpha mask of a transparent render."""
     return video.with_suffix(".mask.mp4")
