@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import build_service
+from viggle_watch.app.assembly import build_service
 from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.logs import configure_logging

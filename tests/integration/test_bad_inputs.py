@@ -28,7 +28,7 @@ from tests.support.stepping import Stepper
 from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig, Workspace
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import build_service
+from viggle_watch.app.assembly import build_service
 from viggle_watch.config import load_config
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.errors import ConfigError

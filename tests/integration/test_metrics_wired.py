@@ -7,7 +7,7 @@ import requests
 from tests.support.waits import wait_for
 from tests.support.workspace import MakeConfig, Workspace
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import build_service
+from viggle_watch.app.assembly import build_service
 from viggle_watch.emulator.server import RunningEmulator
 
 

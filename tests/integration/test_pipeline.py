@@ -16,7 +16,8 @@ from tests.support.logs import logs_into
 from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import Service, build_service
+from viggle_watch.app.assembly import build_service
+from viggle_watch.app.service import Service
 from viggle_watch.config import Config
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.media.probe import video_duration_s

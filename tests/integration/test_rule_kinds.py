@@ -11,7 +11,7 @@ from tests.support.stepping import Stepper
 from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import build_service
+from viggle_watch.app.assembly import build_service
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.states import State

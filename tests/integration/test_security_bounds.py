@@ -24,7 +24,7 @@ from tests.support.security import caught, render_one
 from tests.support.stepping import Stepper
 from tests.support.workspace import KEY, MakeConfig, Workspace, dance_rule
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import build_service
+from viggle_watch.app.assembly import build_service
 from viggle_watch.clock import FakeClock
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.errors import DownloadError

@@ -22,7 +22,8 @@ from tests.support.cli import run_cli
 from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import Service, build_service
+from viggle_watch.app.assembly import build_service
+from viggle_watch.app.service import Service
 from viggle_watch.clock import day_of
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve

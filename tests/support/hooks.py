@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -65,8 +66,8 @@ def _handler(receiver: Callable[[], Receiver]) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def receiving() -> Iterator[Receiver]:
     """A single-threaded HTTP receiver on 127.0.0.1; answers 200 unless told otherwise."""
     holder: list[Receiver] = []
     server = HTTPServer(("127.0.0.1", 0), _handler(lambda: holder[0]))
@@ -75,11 +76,20 @@ def receiver() -> Iterator[Receiver]:
     holder.append(me)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
-    yield me
-    me.gate.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield me
+    finally:
+        me.gate.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver (``receiving``) for one test."""
+    with receiving() as me:
+        yield me
 
 
 def make_job(store: JobStore, key: str = "k1") -> Job:

@@ -12,7 +12,8 @@ import pytest
 from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import Service, build_service
+from viggle_watch.app.assembly import build_service
+from viggle_watch.app.service import Service
 from viggle_watch.clock import FakeClock
 from viggle_watch.config import load_config
 from viggle_watch.store.states import State

@@ -62,13 +62,14 @@ HOMES: dict[str, tuple[str, ...]] = {
         "viggle/client.py",
         "viggle/transport.py",
         "viggle/results.py",
-        "app/service.py",
+        "app/assembly.py",
         "app/clients.py",
     ),
     "psycopg": ("store/postgres.py",),
     "urllib3": ("viggle/transport.py", "viggle/results.py"),
     "werkzeug": ("emulator/server.py",),
     "prometheus_client": ("notify/metrics.py",),
+    "apprise": ("notify/apprise_send.py",),
 }
 
 

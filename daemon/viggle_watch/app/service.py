@@ -1,4 +1,4 @@
-"""The composition root: builds every object from the config, starts and stops the service."""
+"""The running service: every part, started and stopped in order (built by ``app.assembly``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from functools import partial
 from pathlib import Path
 from typing import Final
 
-import requests
 import structlog
 
-from viggle_watch.apikey import ApiKey
-from viggle_watch.app.clients import input_claimer, make_client
+from viggle_watch.app.clients import make_client
 from viggle_watch.app.gatekeeper import KEY_RECHECK_S, Gatekeeper
 from viggle_watch.app.keeper import Keeper
 from viggle_watch.app.lock import LockedError
@@ -27,31 +25,26 @@ from viggle_watch.app.settings import (
     output_rules,
     submit_settings,
 )
-from viggle_watch.app.storage import STATE_DB, open_backend, state_db_path
+from viggle_watch.app.storage import STATE_DB, state_db_path
 from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
-from viggle_watch.clock import Clock, SystemClock, day_of
+from viggle_watch.clock import Clock
 from viggle_watch.config import Config, JobsRule, load_config
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.intake.decide import wanted
 from viggle_watch.intake.tick import Intake
+from viggle_watch.notify.events import service_event
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_metrics
+from viggle_watch.notify.outbox import Outbox
 from viggle_watch.outputs.atomic import remove_part
-from viggle_watch.outputs.finished import Finisher
-from viggle_watch.redaction import register_secret
-from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.downloader import Downloader, OutputSettings, owned_parts, stale_parts
 from viggle_watch.render.poller import Poller
 from viggle_watch.render.preparer import Preparer
 from viggle_watch.render.submitter import Submitter
-from viggle_watch.render.wiring import Wiring
 from viggle_watch.statedir import make_state_dir
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.backend import Backend
-from viggle_watch.store.flags import FlagStore
-from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
-from viggle_watch.store.remembered import Remembered
 from viggle_watch.store.states import State
 from viggle_watch.watch.mounts import watch_roots
 from viggle_watch.watch.observer import Watching, start_observers
@@ -59,7 +52,7 @@ from viggle_watch.watch.roots import RootId, changed, identities
 from viggle_watch.watch.stability import SettleTracker
 
 log = structlog.get_logger()
-__all__ = ["STATE_DB", "Service", "build_service", "make_client", "state_db_path"]
+__all__ = ["STATE_DB", "Service", "make_client", "state_db_path"]
 PID_FILE: Final = "viggle-watch.pid"
 HOOKS_DRAIN_S: Final = 10.0  # queued hooks get this long at stop (then as long again, no retries)
 SETTLE_TICK_S: Final = 0.2
@@ -94,6 +87,7 @@ class Service:
     _watch_lock: threading.Lock = field(default_factory=threading.Lock)
     reload_requested: threading.Event = field(default_factory=threading.Event)
     metrics: Metrics = field(default_factory=Metrics)
+    outbox: Outbox = field(default_factory=lambda: Outbox([]))
     metrics_server: RunningMetrics | None = None
     notifier: Notifier = field(default_factory=Notifier)  # a no-op without $NOTIFY_SOCKET
     _settle_stop: threading.Event = field(default_factory=threading.Event)
@@ -112,6 +106,10 @@ class Service:
         self.gatekeeper.check_key(now)  # a refused key holds submissions before the first one
         self._remove_stale_parts()
         self.hooks.start()
+        self.outbox.start()
+        self.outbox.emit(
+            service_event("started", "viggle-watch started", _started_words(self), now)
+        )
         self.notifier.status("scanning the watch folders")
         found = self.intake.rescan(now)
         log.info("startup_scan_finished", files=found)
@@ -285,6 +283,10 @@ class Service:
             self.metrics_server = None
         self.hooks.stop(HOOKS_DRAIN_S)  # after the ticks (no more endings), before the store closes
         self.downloader.close()  # the child that measures renders
+        now_s = self.clock.time()
+        stopped = service_event("stopped", "viggle-watch stopped", "The service stopped.", now_s)
+        self.outbox.emit(stopped)
+        self.outbox.stop()  # what is queued, and the digests gathered, for a few seconds
         self.keeper.stopped(self.clock.time())  # the other hosts need not wait out a lease
         self.db.close()
         log.info("service_stopped")
@@ -317,82 +319,6 @@ class Service:
                 signal.signal(sig, handler)
 
 
-def build_service(
-    config: Config,
-    key: ApiKey,
-    *,
-    clock: Clock | None = None,
-    session: requests.Session | None = None,
-    tick_interval_s: float = 1.0,
-) -> Service:
-    """Build (but do not start) the service for ``config``."""
-    check_paths(config)
-    register_secret(key.reveal())
-    for rule in config.rules:
-        rule.output.mkdir(parents=True, exist_ok=True)
-    clock = clock or SystemClock()
-    db = open_backend(config)
-    store, assets, hosts = JobStore(db, lease_s=config.store.lease), AssetStore(db), HostStore(db)
-    tracker = SettleTracker(config.settle)
-    client = make_client(config, key, session=session, hosts=hosts if db.shared else None)
-    breaker = CircuitBreaker()
-
-    rules = RuleSnapshot(config.rules)
-    # a session of its own, never the Viggle client's: no API key can ride along
-    hooks = HookRunner(store, requests.Session(), clock=clock.time)
-    metrics = Metrics(
-        jobs_by_state=store.counts,
-        credits_spent_today=lambda: store.spent_on(day_of(clock.time())),
-        roots=lambda: {str(r.watch): r.watch.is_dir() for r in rules.get().values()},
-    )
-    finisher = Finisher(
-        store,
-        rules.get,
-        clock=clock.time,
-        on_moved=tracker.forget,
-        hooks=lambda job, rule: hooks.ended(job, on_done=rule.on_done, on_failed=rule.on_failed),
-    )
-    ended = finisher.ended
-    gatekeeper = Gatekeeper(FlagStore(db), client)
-    wiring = Wiring(store, client, ended, metrics, gatekeeper)
-
-    return Service(
-        config=config,
-        clock=clock,
-        db=db,
-        store=store,
-        assets=assets,
-        tracker=tracker,
-        intake=Intake(
-            store,
-            config.rules,
-            tracker,
-            claim=input_claimer(hosts, config),
-            incomplete_grace_s=config.incomplete_grace,
-            remembered=Remembered.open(config.state_dir),
-            on_rejected=lambda rule, error, doc: hooks.rejected(
-                rule.name, rule.on_failed, error_file=error, document=doc
-            ),
-        ),
-        preparer=Preparer(
-            wiring,
-            assets,
-            budget=budget_of(config),
-            asset_poll_s=max(config.poll_interval, 1.0),
-            admit_window=admit_window(config),
-        ),
-        submitter=Submitter(wiring, assets, submit_settings(config), breaker=breaker),
-        poller=Poller(
-            wiring,
-            poll_interval_s=config.poll_interval,
-            render_timeout_s=config.render_timeout,
-            breaker=breaker,
-        ),
-        downloader=Downloader(wiring, OutputSettings(output_rules(config))),
-        tick_interval_s=tick_interval_s,
-        rules=rules,
-        hooks=hooks,
-        keeper=Keeper(db, store, assets, hosts),
-        gatekeeper=gatekeeper,
-        metrics=metrics,
-    )
+def _started_words(service: Service) -> str:
+    rules = ", ".join(sorted(service.rules.get())) or "none"
+    return f"The service started on {service.db.host} with rules: {rules}."

@@ -36,8 +36,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from viggle_watch.app.assembly import build_service  # the service's imports: `run` only
     from viggle_watch.app.lock import ServiceLock
-    from viggle_watch.app.service import build_service  # the service's imports: `run` only
     from viggle_watch.app.storage import host_name
     from viggle_watch.cli.handoff import key_in_environment, reexec_without_key
     from viggle_watch.config import resolve_api_key
@@ -140,6 +140,12 @@ def _flags(args: argparse.Namespace) -> int:
     return run_flags(args, _config(args))
 
 
+def _notify(args: argparse.Namespace) -> int:
+    from viggle_watch.cli.notify import run_notify_test
+
+    return run_notify_test(_config(args), event=args.event, console=_console())
+
+
 def _store(args: argparse.Namespace) -> int:
     from viggle_watch.cli.store import reset_store
 
@@ -168,5 +174,6 @@ COMMANDS = {
     "demo": _demo,
     "sim": _sim,
     "store": _store,
+    "notify": _notify,
     "doctor": _doctor,
 }

@@ -22,7 +22,7 @@ from viggle_watch.app.storage import host_name, open_backend, state_db_path, sto
 from viggle_watch.cli.plan import Planner
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
-from viggle_watch.redaction import redact_text
+from viggle_watch.redaction import redact_text, redact_url
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.remembered import Remembered
@@ -45,6 +45,8 @@ def print_check(config: Config, console: Console) -> int:
     console.print(f"  {store_line(config)}")
     if config.store.url:
         console.print(f"    {store_reachable(config)}")
+    if not _print_notify(config, console):
+        return 2
     try:
         key = resolve_api_key(config)
     except ConfigError as exc:
@@ -55,6 +57,30 @@ def print_check(config: Config, console: Console) -> int:
     if verdict == "refused" and not key.reveal().startswith("sk-"):
         console.print("    Viggle's API keys start with sk-: this one does not (a wrong value?)")
     return 1 if verdict == "refused" else 0
+
+
+def _print_notify(config: Config, console: Console) -> bool:
+    """The notify targets and service webhooks (never their URLs' tokens); False when `run`
+    would refuse them (Apprise missing, a target it does not know)."""
+    if config.notify:
+        from viggle_watch.notify.apprise_send import MISSING, apprise_installed
+
+        if not apprise_installed():
+            console.print(f"  [red]error[/red]: {MISSING}")
+            return False
+        from viggle_watch.notify.outbox import build_outbox
+
+        try:
+            lanes = build_outbox(config.notify, time.time).lanes
+        except (ConfigError, OSError) as exc:
+            console.print(f"  [red]error[/red]: notify: {exc}")
+            return False
+        for lane in lanes:
+            console.print(f"  {lane.label}: events {', '.join(lane.events)}")
+    for i, hook in enumerate(config.webhooks):
+        shown = redact_url(hook.url)
+        console.print(f"  webhooks[{i}] {shown}: events {', '.join(hook.events)}")
+    return True
 
 
 EXIT_TEMPFAIL: Final = 75  # as `viggle-watch --help` says: a passing error (a share not mounted)

@@ -12,8 +12,9 @@ import yaml
 from rich.console import Console
 
 from viggle_watch.apikey import ApiKey
+from viggle_watch.app.assembly import build_service
 from viggle_watch.app.lock import ServiceLock
-from viggle_watch.app.service import Service, build_service
+from viggle_watch.app.service import Service
 from viggle_watch.app.storage import host_name
 from viggle_watch.config import Config, load_config
 from viggle_watch.emulator.server import EmulatorConfig, serve

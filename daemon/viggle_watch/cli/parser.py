@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_commands(sub)
     _jobs_commands(sub)
     _flag_commands(sub)
+    _notify_commands(sub)
     _store_commands(sub)
     _doctor_command(sub)
     _sim_command(sub)
@@ -143,6 +144,20 @@ def _flag_commands(sub: Subparsers) -> None:
     resume = sub.add_parser("resume", help="lift a pause")
     for parser in (pause, resume):
         add_config(parser)
+
+
+def _notify_commands(sub: Subparsers) -> None:
+    notify = sub.add_parser("notify", help="the notify targets and service webhooks")
+    actions = notify.add_subparsers(dest="action", required=True)
+    test = actions.add_parser(
+        "test",
+        help="send a sample of each configured event to each target, and say what each answered",
+        description="Sends, now and once, a sample of every event each `notify` target and "
+        "service webhook is configured for (or only --event E), marked as a test, and prints "
+        "what each answered. Exit 0 when every one was delivered.",
+    )
+    test.add_argument("--event", help="only this event (done, failed, rejected, …)")
+    add_config(test)
 
 
 def _store_commands(sub: Subparsers) -> None:

@@ -18,6 +18,7 @@ from viggle_watch.config import Config, PairsRule
 from viggle_watch.config.kinds import missing_assets
 from viggle_watch.intake.decide import Make, Wait, decide_file
 from viggle_watch.intake.unused import candidates, survey
+from viggle_watch.notify.tally import read_status
 from viggle_watch.outputs.failure import FAILED
 from viggle_watch.outputs.sidecar import output_now
 from viggle_watch.store.flags import FlagStore
@@ -52,6 +53,7 @@ def gather(config: Config) -> dict[str, Any]:
                 for r in FlagStore(db).raised()
             ],
             "missing_assets": _missing(config),
+            "notify": read_status(config.state_dir),  # what each target came to (issue 17)
         }
     finally:
         db.close()

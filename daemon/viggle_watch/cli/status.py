@@ -40,25 +40,8 @@ def status_view(status: dict[str, Any]) -> Group:
         cap = credits["daily_cap"]
         of_cap = f" of the {cap:g} daily cap" if cap is not None else " (no daily cap)"
         parts.append(Text(f"credits committed today: {credits['today']:g}{of_cap}"))
-    for job in status["uncertain"]:
-        parts.append(
-            Text.from_markup(
-                f"[bold red]job {job['id']} is uncertain[/bold red]: Viggle may or may not have "
-                f"accepted (and charged) it. Check the Viggle dashboard for "
-                f"{escape(job['input'])}, then `viggle-watch jobs resolve {job['id']} --viggle-job "
-                f"ID` or `jobs retry {job['id']} --force`."
-            )
-        )
-    for job in status.get("review", []):
-        why = (job["error"] or "failed the acceptance gate").removeprefix("needs a look: ")
-        parts.append(
-            Text.from_markup(
-                f"[bold magenta]job {job['id']} needs a look[/bold magenta] ({escape(why)}): "
-                f"the render is in {escape(_folder_of(job))}. `viggle-watch jobs accept "
-                f"{job['id']}` publishes it, `viggle-watch jobs retry {job['id']}` renders "
-                "again (paid)."
-            )
-        )
+    parts.extend(_needs_a_person(status))
+    parts.extend(_notify_lines(status))
     info = status.get("store") or {}
     if info.get("exists") is False:
         parts.append(
@@ -81,6 +64,45 @@ def status_view(status: dict[str, Any]) -> Group:
     if status["jobs"]:
         parts.append(_jobs_table(status["jobs"], hosts=bool(info.get("shared"))))
     return Group(*parts)
+
+
+def _needs_a_person(status: dict[str, Any]) -> list[Text]:
+    """The jobs that wait for a person (uncertain, review), each with what to do."""
+    parts: list[Text] = []
+    for job in status["uncertain"]:
+        parts.append(
+            Text.from_markup(
+                f"[bold red]job {job['id']} is uncertain[/bold red]: Viggle may or may not have "
+                f"accepted (and charged) it. Check the Viggle dashboard for "
+                f"{escape(job['input'])}, then `viggle-watch jobs resolve {job['id']} --viggle-job "
+                f"ID` or `jobs retry {job['id']} --force`."
+            )
+        )
+    for job in status.get("review", []):
+        why = (job["error"] or "failed the acceptance gate").removeprefix("needs a look: ")
+        parts.append(
+            Text.from_markup(
+                f"[bold magenta]job {job['id']} needs a look[/bold magenta] ({escape(why)}): "
+                f"the render is in {escape(_folder_of(job))}. `viggle-watch jobs accept "
+                f"{job['id']}` publishes it, `viggle-watch jobs retry {job['id']}` renders "
+                "again (paid)."
+            )
+        )
+    return parts
+
+
+def _notify_lines(status: dict[str, Any]) -> list[Text]:
+    """A notify target or service webhook that failed: how often, and its last error."""
+    parts: list[Text] = []
+    for target in status.get("notify", []):
+        if target.get("failed"):
+            parts.append(
+                Text.from_markup(
+                    f"{escape(target['target'])}: {target['sent']} sent, [red]{target['failed']}"
+                    f" failed[/red] (last: {escape(str(target.get('last_error')))})"
+                )
+            )
+    return parts
 
 
 def _folder_of(job: dict[str, Any]) -> str:

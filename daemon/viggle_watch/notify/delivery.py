@@ -19,6 +19,7 @@ from structlog.typing import FilteringBoundLogger
 from viggle_watch import __version__
 from viggle_watch.backoff import backoff_s, parse_retry_after
 from viggle_watch.config.kinds import Webhook
+from viggle_watch.reading import read_regular
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
 
@@ -90,6 +91,12 @@ def sign(body: bytes, secret: bytes) -> str:
 
 
 WHSEC_PREFIX: Final = b"whsec_"
+
+
+def read_secret(path: Path) -> bytes:
+    """A webhook's ``secret_file``: its bytes, without the final line break (``OSError`` if it
+    cannot be read; never a folder, a device, or over 64 KiB)."""
+    return read_regular(path, 64 * 1024, follow_links=True).rstrip(b"\r\n")
 
 
 def signing_key(secret: bytes) -> bytes:

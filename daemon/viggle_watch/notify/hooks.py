@@ -30,9 +30,9 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import structlog
 
@@ -43,16 +43,13 @@ from viggle_watch.notify.commands import run_command
 from viggle_watch.notify.delivery import (
     Delivery,
     HookEvent,
-    Verdict,
     event_for,
-    judge,
     minimal_document,
-    retry_delay_s,
+    read_secret,
     sign,
-    standard_signature,
 )
+from viggle_watch.notify.posting import HttpSession, post_signed
 from viggle_watch.outputs.sidecar import review_path, sidecar_path
-from viggle_watch.reading import read_regular
 from viggle_watch.redaction import redact_text, redact_url
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
@@ -61,35 +58,6 @@ log = structlog.get_logger()
 
 COMMAND_TIMEOUT_S: Final = 120.0
 STDERR_TAIL_CHARS: Final = 300
-
-
-class HttpResponse(Protocol):
-    """The part of ``requests.Response`` a webhook looks at."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    def close(self) -> None: ...
-
-
-class HttpSession(Protocol):
-    """The part of ``requests.Session`` a webhook uses (a test may pass a fake)."""
-
-    def post(
-        self,
-        url: str,
-        *,
-        data: bytes,
-        headers: Mapping[str, str],
-        timeout: float,
-        allow_redirects: bool,
-        stream: bool,
-    ) -> HttpResponse: ...
-
-    def close(self) -> None: ...
 
 
 def _plural(n: int) -> str:
@@ -234,25 +202,24 @@ class HookRunner:
             reason = f"cannot read secret_file {hook.secret_file}: {exc.strerror}"
             self._record(item, ok=False, text=f"not sent: {reason}", url=url)
             return
-        for attempt in range(1, hook.attempts + 1):
-            stamp = int(self._wall())  # each attempt is stamped and signed when it is sent
-            now = {"webhook-id": item.id, "webhook-timestamp": str(stamp)}
-            if secret is not None:
-                now["webhook-signature"] = standard_signature(item.id, stamp, body, secret)
-            verdict = self._attempt(hook, body, headers | now)
-            if verdict.ok:
-                self._record(item, ok=True, text=f"delivered ({_plural(attempt)})", url=url)
-                return
-            if not verdict.retry or attempt == hook.attempts or self._abort.is_set():
-                break
-            delay_s = retry_delay_s(attempt, verdict.retry_after_s)
-            item.log().warning(
-                "hook_retry_scheduled", url=url, reason=verdict.reason, delay_s=delay_s
-            )
-            self._sleep(delay_s)
-            if self._abort.is_set():
-                break
-        text = f"failed after {_plural(attempt)}: {verdict.reason}"
+        posted = post_signed(
+            self._session,
+            hook,
+            body,
+            headers,
+            msg_id=item.id,
+            secret=secret,
+            wall=self._wall,
+            sleep=self._sleep,
+            stopping=self._abort.is_set,
+            on_retry=lambda reason, delay_s: item.log().warning(
+                "hook_retry_scheduled", url=url, reason=reason, delay_s=delay_s
+            ),
+        )
+        if posted.ok:
+            self._record(item, ok=True, text=f"delivered ({_plural(posted.attempts)})", url=url)
+            return
+        text = f"failed after {_plural(posted.attempts)}: {posted.reason}"
         if self._abort.is_set():
             text += " (gave up: service stopping)"
         self._record(item, ok=False, text=text, url=url)
@@ -277,29 +244,9 @@ class HookRunner:
         }
         secret = None
         if hook.secret_file is not None:
-            secret = read_regular(hook.secret_file, 64 * 1024, follow_links=True).rstrip(b"\r\n")
+            secret = read_secret(hook.secret_file)
             headers["X-Viggle-Watch-Signature"] = sign(data, secret)
         return data, headers, secret
-
-    def _attempt(self, hook: Webhook, body: bytes, headers: dict[str, str]) -> Verdict:
-        """One POST; connection errors and timeouts are worth retrying, bad URLs are not."""
-        try:
-            resp = self._session.post(
-                hook.url,
-                data=body,
-                headers=headers,
-                timeout=hook.timeout,
-                allow_redirects=False,  # a redirect would turn the POST into a GET elsewhere
-                stream=True,  # the answer's body is not read: a receiver cannot flood us
-            )
-        except ValueError as exc:  # requests' InvalidURL, InvalidHeader ... (also OSErrors)
-            return Verdict(ok=False, retry=False, reason=type(exc).__name__)
-        except OSError as exc:  # requests' ConnectionError, Timeout ... are OSErrors
-            return Verdict(ok=False, retry=True, reason=type(exc).__name__)
-        try:
-            return judge(resp.status_code, resp.headers.get("Retry-After"))
-        finally:
-            resp.close()
 
     def _run(self, item: Delivery, argv: tuple[str, ...]) -> None:
         """Run the command with the output and sidecar paths as its last two arguments."""

@@ -114,6 +114,14 @@ class Sidecar(_Doc):
 # `status --json` and `jobs list|show --json` (built in cli/report.py; held to these by tests)
 
 
+class NotifyTally(_Doc):
+    target: str  # "notify[0] discord", "webhooks[0] https://…" (no token)
+    sent: int
+    failed: int
+    last_error: str | None
+    last_error_at: float | None
+
+
 class JobSummary(_Doc):
     id: int
     rule: str
@@ -176,6 +184,7 @@ class Status(_Doc):
     service: dict[str, object]
     held: list[dict[str, str]]
     missing_assets: list[dict[str, str]]
+    notify: list[NotifyTally] = []  # each notify target / service webhook (issue 17)
 
 
 class HookBody(_Doc):

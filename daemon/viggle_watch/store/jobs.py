@@ -3,6 +3,7 @@ when a holder stops: ``store.leases``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -23,6 +24,12 @@ class JobStore:
         self._db = db
         self.host = db.host
         self.lease_s = lease_s
+        self._moved: list[Callable[[Job], None]] = []
+
+    def on_moved(self, listener: Callable[[Job], None]) -> None:
+        """Call ``listener`` with the job after each state change this store commits (the one
+        place the service learns that a job became done, failed, uncertain…: its events)."""
+        self._moved.append(listener)
 
     def enqueue(
         self,
@@ -174,7 +181,10 @@ class JobStore:
             if spend is not None:
                 insert_spend(conn, job_id, spend, at)
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return job_of(row)
+        moved = job_of(row)
+        for listener in self._moved:
+            listener(moved)
+        return moved
 
     def note(self, job_id: int, detail: str, *, at: float) -> None:
         """An event in the job's history without a state change (e.g. a hook's outcome)."""

@@ -17,7 +17,8 @@ from typing import Any
 from tests.support.drills.workspace import KEY
 from tests.support.logs import logs_into
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.service import Service, build_service
+from viggle_watch.app.assembly import build_service
+from viggle_watch.app.service import Service
 from viggle_watch.config import load_config
 
 

@@ -1,0 +1,148 @@
+"""The composition root: every object of the service built from the config, and wired."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.clients import input_claimer, make_client
+from viggle_watch.app.gatekeeper import Gatekeeper
+from viggle_watch.app.keeper import Keeper
+from viggle_watch.app.service import Service
+from viggle_watch.app.settings import (
+    RuleSnapshot,
+    admit_window,
+    budget_of,
+    check_paths,
+    output_rules,
+    submit_settings,
+)
+from viggle_watch.app.storage import open_backend
+from viggle_watch.clock import Clock, SystemClock, day_of
+from viggle_watch.config import Config, Rule
+from viggle_watch.intake.tick import Intake
+from viggle_watch.notify.events import job_event, rejected_event
+from viggle_watch.notify.hooks import HookRunner
+from viggle_watch.notify.metrics import Metrics
+from viggle_watch.notify.outbox import Outbox, build_outbox
+from viggle_watch.outputs.finished import Finisher
+from viggle_watch.redaction import register_secret
+from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.downloader import Downloader, OutputSettings
+from viggle_watch.render.poller import Poller
+from viggle_watch.render.preparer import Preparer
+from viggle_watch.render.submitter import Submitter
+from viggle_watch.render.wiring import Wiring
+from viggle_watch.store.assets import AssetStore
+from viggle_watch.store.flags import FlagStore
+from viggle_watch.store.hosts import HostStore
+from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.remembered import Remembered
+from viggle_watch.watch.stability import SettleTracker
+
+
+def build_service(
+    config: Config,
+    key: ApiKey,
+    *,
+    clock: Clock | None = None,
+    session: requests.Session | None = None,
+    tick_interval_s: float = 1.0,
+) -> Service:
+    """Build (but do not start) the service for ``config``."""
+    check_paths(config)
+    register_secret(key.reveal())
+    for rule in config.rules:
+        rule.output.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
+    db = open_backend(config)
+    store, assets, hosts = JobStore(db, lease_s=config.store.lease), AssetStore(db), HostStore(db)
+    tracker = SettleTracker(config.settle)
+    client = make_client(config, key, session=session, hosts=hosts if db.shared else None)
+    breaker = CircuitBreaker()
+
+    outbox = build_outbox(
+        config.notify,
+        clock.time,
+        webhooks=config.webhooks,
+        session=requests.Session,  # one of its own per webhook: never the Viggle client's
+        state_dir=config.state_dir,
+    )
+    if outbox.lanes:  # every state change a person may want to hear of: done, failed…
+        store.on_moved(lambda job: outbox.emit(job_event(job, clock.time())))
+    rules = RuleSnapshot(config.rules)
+    # a session of its own, never the Viggle client's: no API key can ride along
+    hooks = HookRunner(store, requests.Session(), clock=clock.time)
+    metrics = Metrics(
+        jobs_by_state=store.counts,
+        credits_spent_today=lambda: store.spent_on(day_of(clock.time())),
+        roots=lambda: {str(r.watch): r.watch.is_dir() for r in rules.get().values()},
+    )
+    finisher = Finisher(
+        store,
+        rules.get,
+        clock=clock.time,
+        on_moved=tracker.forget,
+        hooks=lambda job, rule: hooks.ended(job, on_done=rule.on_done, on_failed=rule.on_failed),
+    )
+    ended = finisher.ended
+    gatekeeper = Gatekeeper(FlagStore(db), client)
+    wiring = Wiring(store, client, ended, metrics, gatekeeper)
+
+    return Service(
+        config=config,
+        clock=clock,
+        db=db,
+        store=store,
+        assets=assets,
+        tracker=tracker,
+        intake=Intake(
+            store,
+            config.rules,
+            tracker,
+            claim=input_claimer(hosts, config),
+            incomplete_grace_s=config.incomplete_grace,
+            remembered=Remembered.open(config.state_dir),
+            on_rejected=partial(_rejected, hooks, outbox, clock),
+        ),
+        preparer=Preparer(
+            wiring,
+            assets,
+            budget=budget_of(config),
+            asset_poll_s=max(config.poll_interval, 1.0),
+            admit_window=admit_window(config),
+        ),
+        submitter=Submitter(wiring, assets, submit_settings(config), breaker=breaker),
+        poller=Poller(
+            wiring,
+            poll_interval_s=config.poll_interval,
+            render_timeout_s=config.render_timeout,
+            breaker=breaker,
+        ),
+        downloader=Downloader(wiring, OutputSettings(output_rules(config))),
+        tick_interval_s=tick_interval_s,
+        rules=rules,
+        hooks=hooks,
+        keeper=Keeper(db, store, assets, hosts),
+        gatekeeper=gatekeeper,
+        metrics=metrics,
+        outbox=outbox,
+    )
+
+
+def _rejected(
+    hooks: HookRunner,
+    outbox: Outbox,
+    clock: Clock,
+    rule: Rule,
+    error: Path | None,
+    document: dict[str, Any],
+) -> None:
+    """An input refused before spending: the rule's ``on_failed``, and the ``rejected`` event."""
+    hooks.rejected(rule.name, rule.on_failed, error_file=error, document=document)
+    source = Path(str(document.get("path") or ""))
+    outbox.emit(rejected_event(rule.name, source, str(document.get("reason", "")), clock.time()))
