@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from viggle_watch.apikey import ApiKey
-from viggle_watch.app.clients import input_claimer, make_client
+from viggle_watch.app.clients import hook_session, input_claimer, make_client
 from viggle_watch.app.gatekeeper import Gatekeeper
 from viggle_watch.app.keeper import Keeper
 from viggle_watch.app.service import Service
@@ -69,14 +69,14 @@ def build_service(
         config.notify,
         clock.time,
         webhooks=config.webhooks,
-        session=requests.Session,  # one of its own per webhook: never the Viggle client's
+        session=hook_session,  # one of its own per webhook: never the Viggle client's
         state_dir=config.state_dir,
     )
     if outbox.lanes:  # every state change a person may want to hear of: done, failed…
         store.on_moved(lambda job: outbox.emit(job_event(job, clock.time())))
     rules = RuleSnapshot(config.rules)
     # a session of its own, never the Viggle client's: no API key can ride along
-    hooks = HookRunner(store, requests.Session(), clock=clock.time)
+    hooks = HookRunner(store, hook_session(), clock=clock.time)
     metrics = Metrics(
         jobs_by_state=store.counts,
         credits_spent_today=lambda: store.spent_on(day_of(clock.time())),

@@ -68,3 +68,9 @@ def input_claimer(hosts: HostStore, config: Config) -> InputClaim | None:
         )
 
     return claim
+
+
+def hook_session() -> requests.Session:
+    """A session for webhooks (a rule's, or the service's): its own, never the Viggle
+    client's, so no API key can ride along."""
+    return requests.Session()

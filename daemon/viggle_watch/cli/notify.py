@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-import requests
 from rich.console import Console
 from rich.markup import escape
 
+from viggle_watch.app.clients import hook_session
 from viggle_watch.config import Config
 from viggle_watch.config.notify import EVENT_NAMES
 from viggle_watch.errors import ViggleWatchError
@@ -19,9 +19,7 @@ from viggle_watch.notify.outbox import build_outbox
 def run_notify_test(config: Config, *, event: str | None, console: Console) -> int:
     if event is not None and event not in EVENT_NAMES:
         raise ViggleWatchError(f"--event {event!r}: one of {', '.join(EVENT_NAMES)}")
-    outbox = build_outbox(
-        config.notify, time.time, webhooks=config.webhooks, session=requests.Session
-    )
+    outbox = build_outbox(config.notify, time.time, webhooks=config.webhooks, session=hook_session)
     if not outbox.lanes:
         raise ViggleWatchError("no notify targets or webhooks in the config: nothing to test")
     failures = 0
