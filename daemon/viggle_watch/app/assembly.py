@@ -25,6 +25,7 @@ from viggle_watch.app.storage import open_backend
 from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, Rule
 from viggle_watch.intake.tick import Intake
+from viggle_watch.notify.alerts import Alerts
 from viggle_watch.notify.events import job_event, rejected_event
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics
@@ -90,7 +91,11 @@ def build_service(
         hooks=lambda job, rule: hooks.ended(job, on_done=rule.on_done, on_failed=rule.on_failed),
     )
     ended = finisher.ended
-    gatekeeper = Gatekeeper(FlagStore(db), client)
+    flags = FlagStore(db)
+    gatekeeper = Gatekeeper(flags, client)
+    alerts = None
+    if outbox.lanes:
+        alerts = Alerts(outbox.emit, store, flags)
     wiring = Wiring(store, client, ended, metrics, gatekeeper)
 
     return Service(
@@ -131,6 +136,7 @@ def build_service(
         gatekeeper=gatekeeper,
         metrics=metrics,
         outbox=outbox,
+        alerts=alerts,
     )
 
 

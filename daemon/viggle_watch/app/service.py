@@ -32,7 +32,8 @@ from viggle_watch.config import Config, JobsRule, load_config
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.intake.decide import wanted
 from viggle_watch.intake.tick import Intake
-from viggle_watch.notify.events import service_event
+from viggle_watch.notify.alerts import Alerts
+from viggle_watch.notify.events import folder_event, service_event
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics, RunningMetrics, healthy, serve_metrics
 from viggle_watch.notify.outbox import Outbox
@@ -57,6 +58,7 @@ PID_FILE: Final = "viggle-watch.pid"
 HOOKS_DRAIN_S: Final = 10.0  # queued hooks get this long at stop (then as long again, no retries)
 SETTLE_TICK_S: Final = 0.2
 ROOTS_CHECK_S: Final = 2.0  # a watch folder deleted and made again is watched again this soon
+ALERTS_S: Final = 10.0  # how often the budget and the flags are looked at for notify events
 HEALTH_MAX_AGE_S: Final = 60.0  # /healthz: 503 once the scheduler has not ticked for this long
 
 
@@ -88,6 +90,7 @@ class Service:
     reload_requested: threading.Event = field(default_factory=threading.Event)
     metrics: Metrics = field(default_factory=Metrics)
     outbox: Outbox = field(default_factory=lambda: Outbox([]))
+    alerts: Alerts | None = None
     metrics_server: RunningMetrics | None = None
     notifier: Notifier = field(default_factory=Notifier)  # a no-op without $NOTIFY_SOCKET
     _settle_stop: threading.Event = field(default_factory=threading.Event)
@@ -129,6 +132,8 @@ class Service:
         )
         self.scheduler.add("heartbeat", lambda: self.metrics.tick(self.clock.time()), every)
         self.scheduler.add("roots", self.check_roots, ROOTS_CHECK_S)  # a few stat() calls
+        if self.alerts is not None:  # the budget, a pause, the key: told when they change
+            self.scheduler.add("alerts", self._look, ALERTS_S)
 
         def check_key() -> None:
             self.gatekeeper.recheck(self.clock.time())
@@ -197,15 +202,23 @@ class Service:
         for root in roots:
             log.info("watching", path=str(root.path), observer=root.kind, reason=root.reason)
 
+    def _look(self) -> None:
+        if self.alerts is not None:  # the config's cap now: a reload may have changed it
+            self.alerts.look(self.clock.time(), self.config.budget.daily_credits)
+
     def check_roots(self) -> None:
         """A watch folder gone is said once; one back (or deleted and made again) is watched
         again and scanned at once, not at the next rescan (issue 14 §15)."""
         change = changed(self._armed, identities(self._armed))
+        now = self.clock.time()
         for path in change.gone:
             log.warning("watch_root_missing", path=str(path), hint="watched again once back")
             self._armed[path] = None
+            self.outbox.emit(folder_event(path, now, back=False))
         if change.back:
             log.warning("watch_root_back", paths=[str(p) for p in change.back])
+            for path in change.back:
+                self.outbox.emit(folder_event(path, now, back=True))
             self._watch()
             self.intake.rescan(self.clock.time())
 

@@ -120,6 +120,19 @@ def service_event(name: EventName, title: str, body: str, at: float, *, key: str
     return Event(name, title, body, at, key=key or name)
 
 
+def folder_event(path: Path, at: float, *, back: bool) -> Event:
+    """A watch folder gone (deleted, or its share unmounted), or back."""
+    if back:
+        title, body = f"Watch folder back: {path}", f"{path} is back; it is watched and scanned."
+    else:
+        title = f"Watch folder missing: {path}"
+        body = (
+            f"{path} is gone or its share is not mounted: files dropped there are not seen."
+            " It is watched again as soon as it is back."
+        )
+    return Event("folder", title, body, at, key=f"folder:{path}:{'back' if back else 'gone'}")
+
+
 def sample(name: EventName, at: float) -> Event:
     """What ``viggle-watch notify test`` sends for ``name``: marked as a test."""
     return Event(
