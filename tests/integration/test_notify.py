@@ -181,3 +181,51 @@ def test_service_webhooks_get_the_events_they_want_signed(
     )
     assert len({r.headers["webhook-id"] for r in got.got}) == 2
     assert {r.headers["X-Viggle-Watch-Event"] for r in got.got} == {"done", "rejected"}
+
+
+def test_events_and_what_each_target_came_to_are_counted_in_metrics(tmp_path: Path) -> None:
+    from viggle_watch.notify.metrics import Metrics
+
+    metrics = Metrics()
+    with receiving() as got:
+        outbox = build_outbox(
+            [
+                target(apprise_url(got, "json"), events=["failed"]),
+                target("json://127.0.0.1:9/down", events=["failed"]),
+            ],
+            clock=lambda: T0,
+        )
+        outbox.count_with(metrics)
+        outbox.start()
+        outbox.emit(sample("failed", T0))
+        outbox.emit(sample("done", T0))  # no target wants it: counted as an event all the same
+        outbox.stop(timeout_s=60)
+    text = metrics.exposition().decode()
+    assert 'viggle_watch_events_total{event="failed"} 1.0' in text
+    assert 'viggle_watch_events_total{event="done"} 1.0' in text
+    assert 'viggle_watch_notifications_total{result="sent",target="notify[0] json"} 1.0' in text
+    assert 'viggle_watch_notifications_total{result="failed",target="notify[1] json"} 1.0' in text
+
+
+def test_done_renders_are_sent_as_one_digest(tmp_path: Path) -> None:
+    """`digest: 1s`: three renders done in one rule and one in another become two messages,
+    sent once the second has passed (real time: the lane waits on its own clock)."""
+    import time
+
+    from viggle_watch.notify.events import Event
+
+    with receiving() as got:
+        outbox = build_outbox(
+            [target(apprise_url(got, "json"), events=["done"], digest="1s")], clock=time.time
+        )
+        outbox.start()
+        for rule, credits in (("dance", 2.0), ("dance", 3.0), ("wave", 1.0), ("dance", 2.0)):
+            data = {"credits": credits}
+            outbox.emit(Event("done", "Render done", "…", time.time(), rule=rule, data=data))
+        wait_for(lambda: len(got.got) >= 2, timeout_s=30)
+        outbox.stop(timeout_s=30)
+    sent = sorted(json.loads(r.body)["message"] for r in got.got)
+    assert sent == [
+        "1 render done in rule wave, 1 credits.",
+        "3 renders done in rule dance, 7 credits.",
+    ]

@@ -83,6 +83,7 @@ def build_service(
         credits_spent_today=lambda: store.spent_on(day_of(clock.time())),
         roots=lambda: {str(r.watch): r.watch.is_dir() for r in rules.get().values()},
     )
+    outbox.count_with(metrics)
     finisher = Finisher(
         store,
         rules.get,

@@ -162,6 +162,18 @@ class Metrics:
             "Unix time the scheduler last ticked (0 before the first tick).",
             registry=reg,
         )
+        self._events = Counter(
+            "viggle_watch_events",
+            "Service events (notify/events.py) by name.",
+            ["event"],
+            registry=reg,
+        )
+        self._notifications = Counter(
+            "viggle_watch_notifications",
+            "Notifications and service webhooks sent, by target and result (sent or failed).",
+            ["target", "result"],
+            registry=reg,
+        )
         for kind in (*API_ERROR_KINDS, OTHER_KIND):  # every series exists from the start
             self._errors.labels(kind=kind)
         reg.register(_Sources(jobs_by_state, credits_spent_today, roots))
@@ -175,6 +187,14 @@ class Metrics:
     def api_error(self, exc: BaseException) -> None:
         """Count ``exc`` under its error class (see ``API_ERROR_KINDS``)."""
         self._errors.labels(kind=error_kind(exc)).inc()
+
+    def event(self, name: str) -> None:
+        """A service event happened (whether or not any target wants it)."""
+        self._events.labels(event=name).inc()
+
+    def notification(self, target: str, *, sent: bool) -> None:
+        """A notify target or service webhook was sent a message (``sent``) or failed."""
+        self._notifications.labels(target=target, result="sent" if sent else "failed").inc()
 
     def observe_poll(self, seconds: float) -> None:
         """One status poll took ``seconds``."""

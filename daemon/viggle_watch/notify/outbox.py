@@ -22,6 +22,7 @@ import structlog
 from viggle_watch.config.notify import NotifyTarget, ServiceWebhook
 from viggle_watch.notify.events import Event
 from viggle_watch.notify.flood import Flood, Message, Send
+from viggle_watch.notify.metrics import Metrics
 from viggle_watch.notify.posting import HttpSession, webhook_sender
 from viggle_watch.notify.tally import STATUS_FILE
 from viggle_watch.outputs.atomic import write_bytes_atomic
@@ -83,6 +84,7 @@ class Lane:
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name=f"notify-{label}", daemon=True)
         self.on_change: Callable[[], None] = lambda: None
+        self.on_result: Callable[[str, bool], None] = lambda label, sent: None
 
     def start(self) -> None:
         self._thread.start()
@@ -119,6 +121,7 @@ class Lane:
                 error = self._send(message)
             except Exception as exc:  # a sender's bug must not end the lane
                 error = f"{type(exc).__name__}: {exc}"
+            self.on_result(self.label, error is None)
             if error is None:
                 self.tally.sent += 1
                 log.info("notification_sent", target=self.label, kind=message.event)
@@ -138,8 +141,15 @@ class Outbox:
         self.lanes = list(lanes)
         self._state_dir = state_dir
         self._lock = threading.Lock()
+        self.on_event: Callable[[str], None] = lambda name: None  # the metrics
         for lane in self.lanes:
             lane.on_change = self._write_status
+
+    def count_with(self, metrics: Metrics) -> None:
+        """Count every event, and what each target came to, in ``metrics``."""
+        self.on_event = metrics.event
+        for lane in self.lanes:
+            lane.on_result = lambda label, sent: metrics.notification(label, sent=sent)
 
     def start(self) -> None:
         for lane in self.lanes:
@@ -148,6 +158,7 @@ class Outbox:
     def emit(self, event: Event | None) -> None:
         if event is None:
             return
+        self.on_event(event.name)
         for lane in self.lanes:
             if lane.wants(event):
                 lane.put(event)
