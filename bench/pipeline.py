@@ -1,6 +1,11 @@
 """200 renders against the emulator: wall time vs the ideal, and API calls per render.
 
 Run: python bench/pipeline.py [--renders 200] [--latency 2.0] [--concurrency 10] [--poll 0.2]
+                             [--notify-hang]
+
+``--notify-hang`` adds a notify target (Apprise ``json://``) told of every render done that
+never answers (a socket on 127.0.0.1 that listens and never replies): compare the wall time
+with a run without it — a hanging target must not slow the renders (issue 17).
 
 The ideal is L x ceil(N / C): every render slot busy all the time. Target ratio <= 1.10.
 API calls per render target: 1 submit + <= ceil(L / poll) + 2 polls (+1 download).
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -27,9 +33,9 @@ from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.states import IN_FLIGHT, State
 
 
-def write_config(root: Path, url: str, args: argparse.Namespace) -> Path:
+def write_config(root: Path, url: str, args: argparse.Namespace, hang: str | None = None) -> Path:
     path = root / "config.yaml"
-    doc = {
+    doc: dict[str, object] = {
         "api": {"base_url": url},
         "state_dir": "state",
         "poll_interval": f"{args.poll}s",
@@ -46,6 +52,8 @@ def write_config(root: Path, url: str, args: argparse.Namespace) -> Path:
             }
         ],
     }
+    if hang is not None:  # every render done is told to a target that never answers
+        doc["notify"] = [{"url": f"json://{hang}/x", "events": ["done"]}]
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
 
@@ -56,7 +64,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=2.0, help="emulator render seconds")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--poll", type=float, default=0.2, help="poll_interval seconds")
+    parser.add_argument("--notify-hang", action="store_true", help="a notify target that hangs")
     args = parser.parse_args()
+    silent = socket.socket()  # listens, never accepts or answers: a hung receiver
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    hang = f"127.0.0.1:{silent.getsockname()[1]}" if args.notify_hang else None
     configure_logging(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp, serve(EmulatorConfig(latency_s=args.latency)) as emu:
         root = Path(tmp)
@@ -66,7 +79,9 @@ def main() -> None:
         for i in range(args.renders):
             make_character_png(root / "staging" / f"c{i}.png", seed=i)
         service = build_service(
-            load_config(write_config(root, emu.url, args)), ApiKey("sk-bench"), tick_interval_s=0.02
+            load_config(write_config(root, emu.url, args, hang)),
+            ApiKey("sk-bench"),
+            tick_interval_s=0.02,
         )
         service.start()
         for i in range(args.renders):
@@ -86,9 +101,11 @@ def main() -> None:
     ideal = args.latency * math.ceil(args.renders / args.concurrency)
     polls = calls.get("GET /api/render", 0) / args.renders
     budget = 1 + math.ceil(args.latency / args.poll) + 2
+    silent.close()
     print(
         f"renders: {args.renders}  latency L: {args.latency}s  concurrency C: "
         f"{args.concurrency}  poll: {args.poll}s"
+        + ("  notify: a target that never answers" if hang else "")
     )
     print(
         f"wall time: {elapsed:.2f}s  ideal L x ceil(N/C): {ideal:.2f}s  "
