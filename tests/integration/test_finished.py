@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from structlog.testing import capture_logs
 
@@ -13,6 +13,9 @@ from tests.support.cli import key_env, run_cli
 from viggle_watch.config import Rule
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.media.synth import make_character_png
+from viggle_watch.notify.announce import Announcer
+from viggle_watch.notify.hooks import HookRunner
+from viggle_watch.notify.outbox import Outbox
 from viggle_watch.outputs.finished import Finisher
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
@@ -62,23 +65,26 @@ def test_a_job_cancelled_from_the_cli_is_finished_once(stepper_for: Any, workspa
 
 
 def test_hooks_get_the_final_job_and_its_current_rule(stepper_for: Any, workspace: Any) -> None:
-    """The handler asks the store for the final state and reads the rules at each call (a
-    reload replaces them whole); a job whose rule is gone is filed by the default policy."""
+    """The announcer reads the rules at each call (a reload replaces them whole): a job whose
+    rule is gone runs no hook, and is filed by the default policy; the hook sees the job as
+    it is now."""
     st = stepper_for("http://127.0.0.1:9")
     make_character_png(workspace.watch / "carol.png", seed=5)
     st.ingest()
     store = st.service.store
+    rules: dict[str, Rule] = {}
+    fired: list[tuple[State, str]] = []
+
+    class Recording:
+        def ended(self, job: Job, *, on_done: object, on_failed: object) -> None:
+            fired.append((job.state, job.rule))
+
+    announcer = Announcer(Outbox([]), cast(HookRunner, Recording()), lambda: rules, st.clock.time)
+    store.on_moved(announcer.moved)
+    finisher = Finisher(store, lambda: rules, clock=st.clock.time)
     stale = store.get(1)
     assert stale is not None
     store.transition(1, State.QUEUED, State.FAILED, at=st.clock.time(), detail="test")
-    rules: dict[str, Rule] = {}
-    fired: list[tuple[State, str]] = []
-    finisher = Finisher(
-        store,
-        lambda: rules,
-        clock=st.clock.time,
-        hooks=lambda job, rule: fired.append((job.state, rule.name)),
-    )
     finisher.ended(stale)  # the rule was removed: no hook, filed as "processed" would
     rules.update({r.name: r for r in st.service.config.rules})
     other = _another_failed_job(st, workspace)

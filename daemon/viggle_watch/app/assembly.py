@@ -26,7 +26,8 @@ from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, Rule
 from viggle_watch.intake.tick import Intake
 from viggle_watch.notify.alerts import Alerts
-from viggle_watch.notify.events import job_event, rejected_event
+from viggle_watch.notify.announce import Announcer
+from viggle_watch.notify.events import rejected_event
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics
 from viggle_watch.notify.outbox import Outbox, build_outbox
@@ -73,11 +74,11 @@ def build_service(
         session=hook_session,  # one of its own per webhook: never the Viggle client's
         state_dir=config.state_dir,
     )
-    if outbox.lanes:  # every state change a person may want to hear of: done, failed…
-        store.on_moved(lambda job: outbox.emit(job_event(job, clock.time())))
     rules = RuleSnapshot(config.rules)
     # a session of its own, never the Viggle client's: no API key can ride along
     hooks = HookRunner(store, hook_session(), clock=clock.time)
+    # every state change, told once: notify targets, webhooks, metrics, the rule's hooks
+    store.on_moved(Announcer(outbox, hooks, rules.get, clock.time).moved)
     metrics = Metrics(
         jobs_by_state=store.counts,
         credits_spent_today=lambda: store.spent_on(day_of(clock.time())),
@@ -89,7 +90,6 @@ def build_service(
         rules.get,
         clock=clock.time,
         on_moved=tracker.forget,
-        hooks=lambda job, rule: hooks.ended(job, on_done=rule.on_done, on_failed=rule.on_failed),
     )
     ended = finisher.ended
     flags = FlagStore(db)

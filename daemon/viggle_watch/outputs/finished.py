@@ -1,5 +1,6 @@
 """When a job ends (done, failed or cancelled), the one place that says so: one ``job_finished``
-line, its inputs filed away by its rule's ``inputs`` policy, and its rule's hooks handed on.
+line, and its inputs filed away by its rule's ``inputs`` policy. (Its rule's hooks are told by
+``notify.announce``, with every other listener of the job's events.)
 
 The service, the CLI (``jobs cancel``) and the intake all end jobs or file inputs through a
 :class:`Finisher`, so every way a job ends is logged once and filed the same way.
@@ -18,7 +19,6 @@ from viggle_watch.outputs.sidecar import output_now
 from viggle_watch.store.jobs import Job, JobStore
 
 log = structlog.get_logger()
-Hooks = Callable[[Job, Rule], None]  # fire the rule's on_done / on_failed hook for the job
 DEFAULT_POLICY = "processed"  # the inputs policy of a job whose rule a reload removed
 
 
@@ -36,17 +36,15 @@ class Finisher:
         *,
         clock: Callable[[], float],
         on_moved: Callable[[Path], None] = _nothing,
-        hooks: Hooks | None = None,
     ) -> None:
         self._store = store
         self._rules = rules  # read at each call: a reload swaps the whole mapping
         self._clock = clock
         self._on_moved = on_moved
-        self._hooks = hooks
 
     def ended(self, job: Job) -> None:
-        """Log ``job_finished``, file the job's inputs, fire its hooks (``job`` may be the copy
-        from before its last transition, so the store is asked for the final one)."""
+        """Log ``job_finished`` and file the job's inputs (``job`` may be the copy from before
+        its last transition, so the store is asked for the final one)."""
         finished = self._store.get(job.id) or job
         now = self._clock()
         log.info(
@@ -64,8 +62,6 @@ class Finisher:
         rule = self._rules().get(job.rule)
         sources = (Path(s) for s in self._store.sources(job.id))
         file_away(self._store, sources, rule, now, self._on_moved)
-        if rule is not None and self._hooks is not None:
-            self._hooks(finished, rule)  # queued; the outcome is noted in the job's history
 
 
 def file_away(
