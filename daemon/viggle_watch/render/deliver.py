@@ -25,8 +25,9 @@ from viggle_watch.render.children import run_child
 ENCODED: Final = {"prores4444": ".mov", "webm_alpha": ".webm", "png_sequence": ""}
 FORMATS: Final = {"prores4444": "mov", "webm_alpha": "webm", "png_sequence": "png"}
 KINDS: Final = ("mp4", "poster", *ENCODED)  # what `deliver:` may name, in the order made
-# bytes a second of 1280x720 takes (ProRes 4444 with alpha ≈ 6 MB/s, measured by
-# bench/deliver.py); scaled by the picture's area. A PNG frame is about half its raw RGBA.
+# bytes a second of 1280x720 may take, scaled by the picture's area: ProRes 4444 with alpha
+# about 6 MB/s for busy real footage (bench/deliver.py's flat synthetic render takes 2.3 MB/s:
+# the estimate errs on the side of room). A PNG frame is about half its raw RGBA.
 BYTES_PER_S_720P: Final = {"prores4444": 6_000_000, "webm_alpha": 1_000_000}
 AREA_720P: Final = 1280 * 720
 HEADROOM: Final = 1.5  # ask for this much more than expected: estimates are estimates
