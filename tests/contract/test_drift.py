@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.stepping import Stepper
 from tests.support.workspace import Workspace
-from viggle_watch.cli.report import gather
+from viggle_watch.app.report import gather
 from viggle_watch.emulator.drift import VARIANTS
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve

@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.support.stepping import Stepper
 from tests.support.workspace import Workspace, dance_rule
-from viggle_watch.cli.report import job_detail
+from viggle_watch.app.report import job_detail
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.emulator.stats import EmulatorStats

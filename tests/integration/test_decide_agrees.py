@@ -10,8 +10,8 @@ from typing import Any
 
 from tests.support.stepping import Stepper
 from tests.support.workspace import Workspace
+from viggle_watch.app.report import waiting_partners
 from viggle_watch.cli.plan import Planner
-from viggle_watch.cli.report import waiting_partners
 from viggle_watch.media.synth import make_character_png, make_driving_mp4, make_video
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import JobStore

@@ -73,9 +73,9 @@ def test_healthz_fails_while_files_wait_on_a_stuck_settle_tick(
     st: Stepper = stepper_for("http://127.0.0.1:9")
     service = st.service
     service._settled_at = st.clock.time() - 61
-    idle = service._health()
+    idle = service.health()
     service.tracker.touch(workspace.watch / "alice.png", st.clock.time())
-    stuck = service._health()
+    stuck = service.health()
     assert (idle[1].startswith("the settle tick"), stuck) == (
         False,
         (False, "the settle tick has not finished for 61 s"),

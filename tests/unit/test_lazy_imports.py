@@ -18,6 +18,7 @@ from viggle_watch.media.synth import make_character_png, make_driving_mp4
 RUN_PATH = (
     "viggle_watch.cli.main",
     "viggle_watch.app.service",
+    "viggle_watch.app.assembly",
     "viggle_watch.intake.tick",
     "viggle_watch.app.settings",
     "viggle_watch.intake.checks",
@@ -25,7 +26,7 @@ RUN_PATH = (
     "viggle_watch.watch.observer",
     "viggle_watch.logs",
 )
-HEAVY = ("av", "PIL")
+HEAVY = ("av", "PIL", "fastapi", "uvicorn", "apprise")  # the last three: only when configured
 
 
 def in_fresh_python(code: str) -> object:
@@ -37,7 +38,8 @@ def in_fresh_python(code: str) -> object:
 
 
 def test_the_run_path_imports_neither_pyav_nor_pillow() -> None:
-    """Importing every module `run` needs loads no PyAV and no Pillow."""
+    """Importing every module `run` needs loads no PyAV and no Pillow — nor FastAPI, uvicorn or
+    Apprise, which are imported only when `web` or `notify` is configured."""
     imports = "; ".join(f"import {m}" for m in RUN_PATH)
     code = (
         f"import json, sys; {imports}; "
@@ -75,7 +77,7 @@ def test_status_loads_no_logging_library_http_client_or_decoder() -> None:
     print as JSON holds no structlog, requests, PyAV or Pillow (each costs tens of ms)."""
     code = (
         "import json, sys; import viggle_watch.cli.main, viggle_watch.cli.commands, "
-        "viggle_watch.cli.report; "
+        "viggle_watch.app.report; "
         "print(json.dumps(sorted(m for m in ('structlog', 'requests', 'av', 'PIL', 'rich') "
         "if m in sys.modules)))"
     )

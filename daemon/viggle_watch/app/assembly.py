@@ -12,6 +12,7 @@ from viggle_watch.apikey import ApiKey
 from viggle_watch.app.clients import hook_session, input_claimer, make_client
 from viggle_watch.app.gatekeeper import Gatekeeper
 from viggle_watch.app.keeper import Keeper
+from viggle_watch.app.report import gather, job_detail, job_summary
 from viggle_watch.app.service import Service
 from viggle_watch.app.settings import (
     RuleSnapshot,
@@ -21,7 +22,7 @@ from viggle_watch.app.settings import (
     output_rules,
     submit_settings,
 )
-from viggle_watch.app.storage import open_backend
+from viggle_watch.app.storage import open_backend, store_exists
 from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, Rule
 from viggle_watch.intake.tick import Intake
@@ -40,6 +41,7 @@ from viggle_watch.render.preparer import Preparer
 from viggle_watch.render.submitter import Submitter
 from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetStore
+from viggle_watch.store.backend import Backend
 from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
@@ -99,7 +101,7 @@ def build_service(
         alerts = Alerts(outbox.emit, store, flags)
     wiring = Wiring(store, client, ended, metrics, gatekeeper)
 
-    return Service(
+    service = Service(
         config=config,
         clock=clock,
         db=db,
@@ -139,6 +141,26 @@ def build_service(
         outbox=outbox,
         alerts=alerts,
     )
+    if config.web is not None:  # FastAPI and uvicorn are imported only then
+        from viggle_watch.web.build import build_web
+
+        service.web = build_web(
+            config,
+            metrics,
+            service.health,
+            status=partial(gather, config),
+            open_db=partial(_open_db, config),
+            summary=job_summary,
+            detail=job_detail,
+        )
+    return service
+
+
+def _open_db(config: Config, readonly: bool) -> Backend | None:
+    """The store, for one web request (None before the first `run` made it)."""
+    if not store_exists(config):
+        return None
+    return open_backend(config, readonly=readonly)
 
 
 def _rejected(

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import structlog
 
@@ -53,6 +53,16 @@ from viggle_watch.watch.roots import RootId, changed, identities
 from viggle_watch.watch.stability import SettleTracker
 
 log = structlog.get_logger()
+
+
+class Serving(Protocol):
+    """A listener started and stopped with the service (the web API)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 __all__ = ["STATE_DB", "Service", "make_client", "state_db_path"]
 PID_FILE: Final = "viggle-watch.pid"
 HOOKS_DRAIN_S: Final = 10.0  # queued hooks get this long at stop (then as long again, no retries)
@@ -91,6 +101,7 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     outbox: Outbox = field(default_factory=lambda: Outbox([]))
     alerts: Alerts | None = None
+    web: Serving | None = None  # the JSON API (``web`` configured; built by app.assembly)
     metrics_server: RunningMetrics | None = None
     notifier: Notifier = field(default_factory=Notifier)  # a no-op without $NOTIFY_SOCKET
     _settle_stop: threading.Event = field(default_factory=threading.Event)
@@ -102,8 +113,10 @@ class Service:
             raise LockedError(f"the store host name {self.db.host!r} ({self.db.describe()})", None)
         if self.config.metrics.listen is not None:  # first: a taken port fails the start early
             self.metrics_server = serve_metrics(
-                self.metrics, self.config.metrics.listen, health=self._health
+                self.metrics, self.config.metrics.listen, health=self.health
             )
+        if self.web is not None:
+            self.web.start()
         now = self._settled_at = self.clock.time()
         self.keeper.recover(now)
         self.gatekeeper.check_key(now)  # a refused key holds submissions before the first one
@@ -144,7 +157,7 @@ class Service:
             lease_every = max(1.0, min(self.store.lease_s / 4, 15.0))
             self.scheduler.add("lease", lambda: self.keep_leases(self.clock.time()), lease_every)
         # WATCHDOG=1 from the scheduler itself, while /healthz would say ok (else no ping)
-        beat = partial(self.notifier.heartbeat, self._health, self.store.counts)
+        beat = partial(self.notifier.heartbeat, self.health, self.store.counts)
         self.scheduler.add("watchdog", beat, heartbeat_interval_s(os.environ))
         self.scheduler.start()
         log.info(
@@ -182,7 +195,7 @@ class Service:
             self._settled_at = self.clock.time()
             self._settle_stop.wait(every_s)
 
-    def _health(self) -> tuple[bool, str]:
+    def health(self) -> tuple[bool, str]:
         now = self.clock.time()
         stuck_s = now - self._settled_at
         if self.tracker.pending() and stuck_s > HEALTH_MAX_AGE_S:  # files wait on a stuck tick
@@ -294,6 +307,8 @@ class Service:
         if self.metrics_server is not None:  # before the store closes under a scrape
             self.metrics_server.stop()
             self.metrics_server = None
+        if self.web is not None:
+            self.web.stop()
         self.hooks.stop(HOOKS_DRAIN_S)  # after the ticks (no more endings), before the store closes
         self.downloader.close()  # the child that measures renders
         now_s = self.clock.time()

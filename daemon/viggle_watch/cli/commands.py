@@ -56,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from viggle_watch.cli.report import gather as _gather
+    from viggle_watch.app.report import gather as _gather
 
     config = _config(args)
     if args.json:

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from viggle_watch.app.clients import make_client
+from viggle_watch.app.report import job_detail
 from viggle_watch.app.storage import open_backend, store_exists
 from viggle_watch.cli.bulk import run_bulk, selected
-from viggle_watch.cli.report import job_detail
 from viggle_watch.cli.status import print_job_detail
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.errors import ViggleWatchError

@@ -1,4 +1,4 @@
-"""What `viggle-watch status` and `jobs show` look like to a person (``cli.report`` gathers
+"""What `viggle-watch status` and `jobs show` look like to a person (``app.report`` gathers
 what they show; `--json` prints that as it is, without loading this module's rich)."""
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from viggle_watch.config.kinds import ConfigPath, Duration, Rule, Strict, shared_folder_conflict
 from viggle_watch.config.notify import NotifyTarget, ServiceWebhook
+from viggle_watch.config.web import WebSettings
 from viggle_watch.redaction import redact_text
 from viggle_watch.serving import parse_listen
 
@@ -85,6 +86,7 @@ class Config(Strict):
     rules: list[Rule] = Field(default_factory=list)
     notify: list[NotifyTarget] = Field(default_factory=list)  # docs/notifications.md
     webhooks: list[ServiceWebhook] = Field(default_factory=list)  # service events, signed
+    web: WebSettings | None = None  # the JSON API (docs/web.md)
     source: Path = Path("config.yaml")
 
     @model_validator(mode="after")

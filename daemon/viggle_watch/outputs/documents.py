@@ -111,7 +111,7 @@ class Sidecar(_Doc):
     review: SidecarReview | None = None  # only in OUTPUT/_review/NAME.json
 
 
-# `status --json` and `jobs list|show --json` (built in cli/report.py; held to these by tests)
+# `status --json` and `jobs list|show --json` (built in app/report.py; held to these by tests)
 
 
 class NotifyTally(_Doc):

@@ -16,8 +16,8 @@ from tests.support.drills.service import LogTap, in_process, tapped_logs
 from tests.support.drills.tmpfs import fill, free_bytes, mount_tmpfs, unmount
 from tests.support.drills.workspace import characters_rule, make_images, make_scenes, write_config
 from tests.support.waits import wait_until
+from viggle_watch.app.report import gather_status
 from viggle_watch.app.service import Service
-from viggle_watch.cli.report import gather_status
 from viggle_watch.emulator.server import EmulatorConfig, serve
 
 

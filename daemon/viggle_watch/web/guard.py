@@ -1,0 +1,49 @@
+"""Who may do what over HTTP (issue 18; docs/web.md), decided purely. A page on this machine
+can send requests to 127.0.0.1, and every render costs money: a request that changes anything
+needs the bearer token, even on loopback; without a token configured the API is read-only.
+The ``Host`` header must name this listener (a DNS-rebinding page names its own)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Final, Literal
+
+Verdict = Literal["ok", "bad_host", "no_token", "read_only"]
+READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def host_allowed(host_header: str | None, listen: tuple[str, int], hosts: Sequence[str]) -> bool:
+    """Whether ``Host`` names this listener: its address (with its port), ``localhost`` when it
+    listens on loopback, or one of ``web.hosts`` (with or without the port)."""
+    if not host_header:
+        return False
+    name, port = listen
+    wanted = {f"{name}:{port}", f"[{name}]:{port}"}
+    if name in ("127.0.0.1", "::1", "localhost"):
+        wanted |= {f"localhost:{port}", f"127.0.0.1:{port}"}
+    for other in hosts:
+        wanted |= {other, f"{other}:{port}"}
+    return host_header.lower() in {w.lower() for w in wanted}
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def judge(
+    method: str, *, token: str | None, given: str | None, open_reads: bool, loopback: bool
+) -> Verdict:
+    """May this request go on? Reads may be open on a loopback listener; everything else needs
+    the configured token (compared in constant time)."""
+    if method.upper() in READ_METHODS and open_reads and loopback:
+        return "ok"
+    if token is None:
+        return "read_only" if method.upper() not in READ_METHODS else "no_token"
+    if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+        return "ok"
+    return "no_token"

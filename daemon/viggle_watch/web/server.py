@@ -1,0 +1,39 @@
+"""The web listener: the FastAPI app on uvicorn, on a thread of the service's process, started
+and stopped with the service (issue 18). Imported only when ``web`` is configured, so the
+service without it keeps its idle figures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Final
+
+import uvicorn
+from fastapi import FastAPI
+
+from viggle_watch.errors import ViggleWatchError
+
+START_TIMEOUT_S: Final = 10.0
+
+
+class RunningWeb:
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self.address = f"{host}:{port}"
+
+    def start(self) -> None:
+        """Serve; a listener that cannot bind (a port taken) is an error at start, not later."""
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise ViggleWatchError(f"web: cannot listen on {self.address}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(START_TIMEOUT_S)
