@@ -122,3 +122,28 @@ def test_a_request_naming_another_host_is_refused(api: Any) -> None:
     port = base.rsplit(":", 1)[1]
     ok = requests.get(f"{base}/api/v1/status", headers={"Host": f"localhost:{port}"}, timeout=10)
     assert ok.status_code == 200
+
+
+def test_a_person_acts_on_jobs_with_the_token(api: Any) -> None:
+    """retry, cancel and accept as `viggle-watch jobs …` does them; a job not in a state that
+    allows it is refused with the reason (409), an unknown one 404; without the token, 401."""
+    base, st = api(token=True, files=2)
+    right = {"Authorization": f"Bearer {TOKEN}"}
+    assert requests.post(f"{base}/api/v1/jobs/1/cancel", timeout=10).status_code == 401
+    cancelled = requests.post(f"{base}/api/v1/jobs/1/cancel", headers=right, timeout=10)
+    assert cancelled.status_code == 200, cancelled.text
+    JobDetail.model_validate(cancelled.json())
+    assert cancelled.json()["state"] == "cancelled"
+    again = requests.post(f"{base}/api/v1/jobs/1/cancel", headers=right, timeout=10)
+    assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+    retried = requests.post(f"{base}/api/v1/jobs/1/retry", headers=right, timeout=10)
+    assert retried.json()["state"] == "queued"
+    assert st.service.store.get(1) is not None
+    not_review = requests.post(f"{base}/api/v1/jobs/2/accept", headers=right, timeout=10)
+    assert not_review.status_code == 409 and "held for review" in not_review.json()["detail"]
+    missing = requests.post(f"{base}/api/v1/jobs/99/retry", headers=right, timeout=10)
+    assert missing.status_code == 404
+    unresolved = requests.post(
+        f"{base}/api/v1/jobs/2/resolve", params={"viggle_job": "job_x"}, headers=right, timeout=10
+    )
+    assert unresolved.status_code == 409 and "only uncertain jobs" in unresolved.json()["detail"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from viggle_watch.notify.metrics import Metrics
 from viggle_watch.notify.outbox import Outbox, build_outbox
 from viggle_watch.outputs.finished import Finisher
 from viggle_watch.redaction import register_secret
+from viggle_watch.render import actions
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.downloader import Downloader, OutputSettings
 from viggle_watch.render.poller import Poller
@@ -44,8 +47,9 @@ from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import HostStore
-from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.remembered import Remembered
+from viggle_watch.viggle.client import ViggleClient
 from viggle_watch.watch.stability import SettleTracker
 
 
@@ -152,8 +156,33 @@ def build_service(
             open_db=partial(_open_db, config),
             summary=job_summary,
             detail=job_detail,
+            act=partial(_act, client, rules.get),
         )
     return service
+
+
+def _act(
+    client: ViggleClient,
+    rules: Callable[[], Mapping[str, Rule]],
+    db: Backend,
+    action: str,
+    job_id: int,
+    options: dict[str, Any],
+) -> Job:
+    """A person's action on a job, from the API: what `viggle-watch jobs ACTION` does, on a
+    store connection of the request's own."""
+    store, now = JobStore(db), time.time()
+    if action == "retry":
+        return actions.retry(store, AssetStore(db), job_id, force=options["force"], now=now)
+    if action == "resolve":
+        return actions.resolve(
+            store, job_id, viggle_job=options["viggle_job"], now=now, client=client
+        )
+    if action == "accept":
+        return actions.accept(store, job_id, now=now)
+    ended = actions.cancel(store, client, job_id, now=now)
+    Finisher(store, rules, clock=time.time).ended(ended)  # logged, inputs filed, as the CLI
+    return ended
 
 
 def _open_db(config: Config, readonly: bool) -> Backend | None:

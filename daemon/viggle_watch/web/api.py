@@ -3,8 +3,8 @@ as a FastAPI app in the service's process (imported only when ``web`` is configu
 OpenAPI document is at ``/api/v1/openapi.json``. Every answer is built by the same code as
 ``status --json`` and ``jobs list|show --json`` (``app.report``), from the job store.
 
-First step: reading status and jobs (filters, cursor paging), and pause/resume. Retry, cancel,
-resolve, submissions, the event stream and the dashboard come next.
+So far: reading status and jobs (filters, cursor paging); pause/resume; retry, cancel, resolve
+and accept. Submissions, the event stream and the dashboard come next.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from viggle_watch import __version__
 from viggle_watch.config import Config
+from viggle_watch.errors import ViggleWatchError
 from viggle_watch.notify.metrics import Health, Metrics
 from viggle_watch.serving import is_loopback_host
 from viggle_watch.store.backend import Backend
@@ -48,6 +49,7 @@ class WebContext:
     open_db: Callable[[bool], Backend | None]  # (readonly) → the store, None before the first run
     summary: Callable[[Job, str, float], dict[str, Any]]  # a job as `jobs list --json` shows it
     detail: Callable[[Job, list[Event]], dict[str, Any]]  # a job as `jobs show --json` shows it
+    act: Callable[[Backend, str, int, dict[str, Any]], Job]  # retry|cancel|resolve|accept
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -61,6 +63,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     _guard(app, ctx)
     _service_routes(app, ctx)
     _job_routes(app, ctx)
+    _action_routes(app, ctx)
     return app
 
 
@@ -179,5 +182,43 @@ def _flag(ctx: WebContext, *, raise_it: bool, reason: str) -> dict[str, Any]:
         else:
             changed = flags.lower(Flag.PAUSED)
         return {"paused": raise_it, "changed": changed}
+    finally:
+        db.close()
+
+
+def _action_routes(app: FastAPI, ctx: WebContext) -> None:
+    """What `viggle-watch jobs retry|cancel|resolve|accept` does, over HTTP (token)."""
+
+    @app.post("/api/v1/jobs/{job_id}/retry")
+    def retry(job_id: int, force: bool = False) -> dict[str, Any]:
+        """Render again (paid, on purpose); ``force`` also for an uncertain job."""
+        return _act(ctx, job_id, "retry", force=force)
+
+    @app.post("/api/v1/jobs/{job_id}/cancel")
+    def cancel(job_id: int) -> dict[str, Any]:
+        """Stop the job; a render at Viggle is cancelled there too (credits refunded)."""
+        return _act(ctx, job_id, "cancel")
+
+    @app.post("/api/v1/jobs/{job_id}/resolve")
+    def resolve(job_id: int, viggle_job: str) -> dict[str, Any]:
+        """An uncertain job that Viggle did receive: follow that Viggle job (checked first)."""
+        return _act(ctx, job_id, "resolve", viggle_job=viggle_job)
+
+    @app.post("/api/v1/jobs/{job_id}/accept")
+    def accept(job_id: int) -> dict[str, Any]:
+        """A render held for review: publish it as done (nothing is paid again)."""
+        return _act(ctx, job_id, "accept")
+
+
+def _act(ctx: WebContext, job_id: int, action: str, **options: Any) -> dict[str, Any]:
+    db = ctx.open_db(False)
+    if db is None:
+        raise HTTPException(404, f"there is no job {job_id}")
+    try:
+        job = ctx.act(db, action, job_id, options)
+        return ctx.detail(job, JobStore(db).events(job_id))
+    except ViggleWatchError as exc:  # the job is not in a state that allows it: say why
+        status = 404 if "there is no job" in str(exc) else 409
+        raise HTTPException(status, str(exc)) from None
     finally:
         db.close()

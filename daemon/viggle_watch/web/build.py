@@ -26,6 +26,7 @@ def build_web(
     open_db: Callable[[bool], Backend | None],
     summary: Callable[[Job, str, float], dict[str, Any]],
     detail: Callable[[Job, list[Event]], dict[str, Any]],
+    act: Callable[[Backend, str, int, dict[str, Any]], Job],
 ) -> RunningWeb:
     settings = config.web
     assert settings is not None
@@ -40,5 +41,6 @@ def build_web(
             raise ConfigError(f"web.token_file {settings.token_file} is empty")
         register_secret(token)  # never in a log line
     host, port = settings.address
-    app = create_app(WebContext(config, metrics, health, token, status, open_db, summary, detail))
+    context = WebContext(config, metrics, health, token, status, open_db, summary, detail, act)
+    app = create_app(context)
     return RunningWeb(app, host, port)
