@@ -5,6 +5,7 @@ too. The real store; the emulator is not needed to read."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from tests.support.stepping import Stepper
+from tests.support.waits import wait_for
 from tests.support.workspace import Workspace
 from viggle_watch.media.synth import make_character_png
 from viggle_watch.outputs.documents import JobDetail, Status
@@ -147,3 +149,23 @@ def test_a_person_acts_on_jobs_with_the_token(api: Any) -> None:
         f"{base}/api/v1/jobs/2/resolve", params={"viggle_job": "job_x"}, headers=right, timeout=10
     )
     assert unresolved.status_code == 409 and "only uncertain jobs" in unresolved.json()["detail"]
+
+
+def test_events_stream_as_they_happen(api: Any) -> None:
+    """`GET /api/v1/events`: what the service emits arrives on an open stream, as SSE."""
+    from viggle_watch.notify.events import sample
+
+    base, st = api()
+    with requests.get(f"{base}/api/v1/events", stream=True, timeout=30) as answer:
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        lines = answer.iter_lines(decode_unicode=True)
+        assert next(lines) == ": viggle-watch events"
+        sent = sample("review", 0.0)
+        wait_for(lambda: _watched(st))  # the stream is listening
+        st.service.outbox.emit(sent)
+        got = [next(lines) for _ in range(4)]
+    assert got[1:4] == [f"id: {sent.id}", "event: review", "data: " + json.dumps(sent.as_json())]
+
+
+def _watched(st: Stepper) -> bool:
+    return bool(st.service.outbox._watchers)

@@ -157,6 +157,7 @@ def build_service(
             summary=job_summary,
             detail=job_detail,
             act=partial(_act, client, rules.get),
+            watch=outbox.watch,
         )
     return service
 

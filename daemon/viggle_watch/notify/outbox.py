@@ -142,6 +142,7 @@ class Outbox:
         self._state_dir = state_dir
         self._lock = threading.Lock()
         self.on_event: Callable[[str], None] = lambda name: None  # the metrics
+        self._watchers: list[Callable[[Event], None]] = []  # live streams (the web's SSE)
         for lane in self.lanes:
             lane.on_change = self._write_status
 
@@ -162,6 +163,22 @@ class Outbox:
         for lane in self.lanes:
             if lane.wants(event):
                 lane.put(event)
+        with self._lock:
+            watchers = list(self._watchers)
+        for watcher in watchers:  # each only queues (a live stream's own queue)
+            watcher(event)
+
+    def watch(self, watcher: Callable[[Event], None]) -> Callable[[], None]:
+        """Also hand every event to ``watcher`` (it must not block); returns the unwatch."""
+        with self._lock:
+            self._watchers.append(watcher)
+
+        def unwatch() -> None:
+            with self._lock:
+                if watcher in self._watchers:
+                    self._watchers.remove(watcher)
+
+        return unwatch
 
     def stop(self, timeout_s: float = STOP_DRAIN_S) -> None:
         for lane in self.lanes:

@@ -3,8 +3,8 @@ as a FastAPI app in the service's process (imported only when ``web`` is configu
 OpenAPI document is at ``/api/v1/openapi.json``. Every answer is built by the same code as
 ``status --json`` and ``jobs list|show --json`` (``app.report``), from the job store.
 
-So far: reading status and jobs (filters, cursor paging); pause/resume; retry, cancel, resolve
-and accept. Submissions, the event stream and the dashboard come next.
+So far: reading status and jobs (filters, cursor paging); live events (SSE); pause/resume;
+retry, cancel, resolve and accept. Submissions and the dashboard come next.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from viggle_watch import __version__
 from viggle_watch.config import Config
@@ -28,6 +28,7 @@ from viggle_watch.store.jobs import Event, Job, JobStore
 from viggle_watch.store.pages import MAX_PAGE, JobQuery, page
 from viggle_watch.store.states import State
 from viggle_watch.web.guard import bearer, host_allowed, judge
+from viggle_watch.web.stream import Watch, stream
 
 WORDS = {
     "bad_host": (421, "this listener does not answer to that Host (web.hosts names others)"),
@@ -50,6 +51,7 @@ class WebContext:
     summary: Callable[[Job, str, float], dict[str, Any]]  # a job as `jobs list --json` shows it
     detail: Callable[[Job, list[Event]], dict[str, Any]]  # a job as `jobs show --json` shows it
     act: Callable[[Backend, str, int, dict[str, Any]], Job]  # retry|cancel|resolve|accept
+    watch: Watch  # every event the service emits, as it happens (the SSE stream)
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -105,6 +107,15 @@ def _service_routes(app: FastAPI, ctx: WebContext) -> None:
     def status() -> dict[str, Any]:
         """What `viggle-watch status --json` prints."""
         return ctx.status()
+
+    @app.get("/api/v1/events")
+    def events(request: Request) -> StreamingResponse:
+        """Every event the service emits, as Server-Sent Events (docs/notifications.md)."""
+        return StreamingResponse(
+            stream(request, ctx.watch),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     @app.post("/api/v1/pause")
     def pause(reason: str = "paused from the API") -> dict[str, Any]:

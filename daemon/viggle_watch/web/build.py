@@ -15,6 +15,7 @@ from viggle_watch.store.backend import Backend
 from viggle_watch.store.jobs import Event, Job
 from viggle_watch.web.api import WebContext, create_app
 from viggle_watch.web.server import RunningWeb
+from viggle_watch.web.stream import Watch
 
 
 def build_web(
@@ -27,6 +28,7 @@ def build_web(
     summary: Callable[[Job, str, float], dict[str, Any]],
     detail: Callable[[Job, list[Event]], dict[str, Any]],
     act: Callable[[Backend, str, int, dict[str, Any]], Job],
+    watch: Watch,
 ) -> RunningWeb:
     settings = config.web
     assert settings is not None
@@ -41,6 +43,8 @@ def build_web(
             raise ConfigError(f"web.token_file {settings.token_file} is empty")
         register_secret(token)  # never in a log line
     host, port = settings.address
-    context = WebContext(config, metrics, health, token, status, open_db, summary, detail, act)
+    context = WebContext(
+        config, metrics, health, token, status, open_db, summary, detail, act, watch
+    )
     app = create_app(context)
     return RunningWeb(app, host, port)

@@ -19,7 +19,13 @@ START_TIMEOUT_S: Final = 10.0
 class RunningWeb:
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,  # an open event stream does not hold the stop up
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
