@@ -152,3 +152,32 @@ def test_on_failed_runs_for_a_render_held_for_review(
     wait_for(record.exists, timeout_s=30)
     called = record.read_text()
     assert "_review/hero__dance.mp4" in called and "_review/hero__dance.json" in called
+
+
+def test_an_accept_holds_when_notes_follow_it(
+    stepper_for: Any, workspace: Workspace, closing: ExitStack
+) -> None:
+    """A hook's outcome or a take-over written after `jobs accept` changes no state: the job
+    is still published as accepted, not judged (and held) again."""
+    st, _emu, _ = held_for_review(stepper_for, workspace, closing, "black")
+    actions.accept(st.service.store, 1, now=st.clock.time())
+    st.service.store.note(1, "hook on_failed webhook: delivered (1 attempt)", at=st.clock.time())
+    st.run_until(lambda: st.state() == State.DONE)
+    assert published(workspace.output) == ["hero__dance.json", "hero__dance.mp4"]
+
+
+def test_a_render_in_review_keeps_its_name(
+    stepper_for: Any, workspace: Workspace, closing: ExitStack
+) -> None:
+    """A second render of the same name, while the first waits in _review/, takes NAME-2: the
+    first one's review copy is never overwritten, nor, once accepted, the second's video."""
+    st, emu, _ = held_for_review(stepper_for, workspace, closing, "black")
+    held = (workspace.output / "_review" / "hero__dance.mp4").read_bytes()
+    emu.emulator.set_faults(Faults())
+    (workspace.watch / "processed").mkdir(exist_ok=True)
+    make_character_png(workspace.watch / "hero.png", seed=9)  # new bytes, the same name
+    st.ingest()
+    st.run_until(lambda: st.state(2) == State.DONE)
+    job = st.service.store.get(2)
+    assert job is not None and job.output_path and job.output_path.endswith("hero__dance-2.mp4")
+    assert (workspace.output / "_review" / "hero__dance.mp4").read_bytes() == held

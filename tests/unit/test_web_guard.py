@@ -57,3 +57,12 @@ def test_a_listener_off_loopback_needs_a_token() -> None:
     with pytest.raises(ValidationError, match=r"needs web\.token_file"):
         WebSettings.model_validate({"listen": "0.0.0.0:8378"})
     assert WebSettings.model_validate({"listen": "127.0.0.1:8378"}).address == LISTEN
+
+
+def test_a_request_by_a_proxy_name_is_from_the_network() -> None:
+    """Reads by way of one of `web.hosts` (a reverse proxy's name) need the token, even when
+    the listener itself is on loopback."""
+    from viggle_watch.web.guard import named_elsewhere
+
+    assert named_elsewhere("nas.lan:8378", ["nas.lan"]) and named_elsewhere("NAS.LAN", ["nas.lan"])
+    assert not named_elsewhere("127.0.0.1:8378", ["nas.lan"]) and not named_elsewhere(None, [])

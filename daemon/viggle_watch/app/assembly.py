@@ -101,7 +101,7 @@ def build_service(
     flags = FlagStore(db)
     gatekeeper = Gatekeeper(flags, client)
     alerts = None
-    if outbox.lanes:
+    if outbox.lanes or config.web is not None:  # someone listens: targets, or the event stream
         alerts = Alerts(outbox.emit, store, flags)
     wiring = Wiring(store, client, ended, metrics, gatekeeper)
 

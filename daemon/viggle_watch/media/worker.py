@@ -20,13 +20,17 @@ IDLE_S: Final = 30.0
 
 
 def answer(line: str) -> dict[str, object]:
+    """The figures for one request, with the request itself (``for``): the parent checks the
+    answer is to what it asked."""
+    paths: object = None
     try:
         paths = json.loads(line)
+        assert isinstance(paths, list)
         video = measure(Path(paths[0]))
         mask = measure(Path(paths[1])) if len(paths) > 1 else None
     except Exception as exc:  # one request's failure, in one line; the worker goes on
-        return {"error": f"{type(exc).__name__}: {exc}"}
-    return {"video": video, "mask": mask}
+        return {"for": paths, "error": f"{type(exc).__name__}: {exc}"}
+    return {"for": paths, "video": video, "mask": mask}
 
 
 def main(argv: list[str]) -> int:

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Final
 
+import structlog
+
 from viggle_watch.config import Rule
 from viggle_watch.notify.events import job_event
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.outbox import Outbox
 from viggle_watch.store.jobs import Job
 
+log = structlog.get_logger()
 HOOKED: Final = frozenset({"done", "failed", "review"})  # the events a rule's hooks run for
 
 
@@ -29,7 +32,14 @@ class Announcer:
         self._outbox, self._hooks, self._rules, self._clock = outbox, hooks, rules, clock
 
     def moved(self, job: Job) -> None:
-        """``job`` has just entered its state: tell whoever listens (returns at once)."""
+        """``job`` has just entered its state: tell whoever listens (returns at once). Called
+        inside ``JobStore.transition`` after the commit: nothing here may undo or hide it."""
+        try:
+            self._tell(job)
+        except Exception:  # a listener's failure is logged, never the state change's
+            log.exception("job_event_not_told", job_id=job.id, state=str(job.state))
+
+    def _tell(self, job: Job) -> None:
         event = job_event(job, self._clock())
         if event is None:
             return

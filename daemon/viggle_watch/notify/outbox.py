@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -27,7 +28,7 @@ from viggle_watch.notify.posting import HttpSession, webhook_sender
 from viggle_watch.notify.tally import STATUS_FILE
 from viggle_watch.outputs.atomic import write_bytes_atomic
 from viggle_watch.reading import read_regular
-from viggle_watch.redaction import redact_url
+from viggle_watch.redaction import register_secret
 
 log = structlog.get_logger()
 STOP_DRAIN_S: Final = 5.0
@@ -140,7 +141,8 @@ class Outbox:
     def __init__(self, lanes: Sequence[Lane], state_dir: Path | None = None) -> None:
         self.lanes = list(lanes)
         self._state_dir = state_dir
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the status file's
+        self._watch_lock = threading.Lock()  # the live streams': emit never waits on a write
         self.on_event: Callable[[str], None] = lambda name: None  # the metrics
         self._watchers: list[Callable[[Event], None]] = []  # live streams (the web's SSE)
         for lane in self.lanes:
@@ -163,18 +165,18 @@ class Outbox:
         for lane in self.lanes:
             if lane.wants(event):
                 lane.put(event)
-        with self._lock:
+        with self._watch_lock:
             watchers = list(self._watchers)
         for watcher in watchers:  # each only queues (a live stream's own queue)
             watcher(event)
 
     def watch(self, watcher: Callable[[Event], None]) -> Callable[[], None]:
         """Also hand every event to ``watcher`` (it must not block); returns the unwatch."""
-        with self._lock:
+        with self._watch_lock:
             self._watchers.append(watcher)
 
         def unwatch() -> None:
-            with self._lock:
+            with self._watch_lock:
                 if watcher in self._watchers:
                     self._watchers.remove(watcher)
 
@@ -225,6 +227,8 @@ def build_outbox(
 
         sender = apprise_sender
     lanes = []
+    for hook in webhooks:
+        register_secret(hook.url)  # a URL may carry a token in its path: never in a log
     for i, t in enumerate(targets):
         assert sender is not None
         lanes.append(
@@ -232,7 +236,7 @@ def build_outbox(
                 target_label(i, t),
                 partial(wants, t.events, t.rules),
                 Flood(t.digest, t.repeat),
-                sender(target_url(t)),
+                sender(_secret(target_url(t))),
                 clock,
             )
         )
@@ -241,7 +245,7 @@ def build_outbox(
         assert session is not None, "service webhooks need a session"
         lanes.append(
             Lane(
-                f"webhooks[{i}] {redact_url(hook.url)}",
+                f"webhooks[{i}] {_scheme_and_host(hook.url)}",
                 partial(wants, hook.events, None),
                 Flood(None, 0.0),  # every event, as it happens: a pipeline dedups by its id
                 webhook_sender(hook, session()),
@@ -250,3 +254,15 @@ def build_outbox(
         )
         lanes[-1].events = list(hook.events)
     return Outbox(lanes, state_dir)
+
+
+def _secret(url: str) -> str:
+    """``url``, registered as a secret: its tokens never reach a log line."""
+    register_secret(url)
+    return url
+
+
+def _scheme_and_host(url: str) -> str:
+    """``https://hooks.example.com`` — a webhook's name without its path, query or user."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"

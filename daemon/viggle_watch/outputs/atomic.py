@@ -167,9 +167,16 @@ def publish_part(part: Path, dest: Path, got: Written) -> None:
     """Rename a complete, durable file to ``dest`` and sync the folder; then check that what
     ``dest`` holds is still ``got`` (a writer that kept the file open — a host woken after it
     lost the job — would have changed it). A mismatch is a ``DownloadError`` (restart)."""
+    try:
+        _as_received(got, part)  # nothing wrote into it since it was filled: else not published
+    except DownloadError:
+        part.unlink(missing_ok=True)  # foreign bytes: the download starts over
+        raise
     part.replace(dest)
     fsync_dir(dest.parent)
-    _as_received(got, dest)
+    if dest.stat().st_size != got.size:  # a writer that kept it open, after the rename
+        dest.unlink(missing_ok=True)
+        raise DownloadError("the published file changed under us: downloading it again")
 
 
 def publish_resumable(

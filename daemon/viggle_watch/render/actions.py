@@ -155,6 +155,7 @@ def accept(store: JobStore, job_id: int, *, now: float) -> Job:
         detail=ACCEPTED,
         error_message=None,
         next_attempt_at=now,
+        owner=None,  # any host may publish it (the one that held it may be gone)
     )
 
 

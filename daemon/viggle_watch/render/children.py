@@ -73,7 +73,13 @@ class MediaWorker:
                 if line is None:
                     self._stop()
                     raise DownloadError(f"{what}: the measuring child stopped or hung")
-                said: dict[str, Any] = json.loads(line)
+                try:
+                    said: dict[str, Any] = json.loads(line)
+                except ValueError:
+                    said = {}
+                if said.get("for") != args:  # not this request's answer: start afresh
+                    self._stop()
+                    raise DownloadError(f"{what}: the measuring child answered out of turn")
                 if "error" in said:
                     raise DownloadError(f"{what}: {said['error']}")
                 return said

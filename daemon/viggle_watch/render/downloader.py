@@ -85,8 +85,11 @@ class Downloader:
         if out.collision == "overwrite":
             path = out.folder / f"{stem}.mp4"
         else:
-            path = free_path(
-                out.folder, stem, ".mp4", lambda p: p.exists() or sidecar_path(p).exists()
+            path = free_path(  # a render held in _review/ keeps its name until it is decided
+                out.folder,
+                stem,
+                ".mp4",
+                lambda p: p.exists() or sidecar_path(p).exists() or review_path(p).exists(),
             )
         self._store.update(job.id, State.DOWNLOADING, output_path=str(path))
         return path

@@ -72,9 +72,11 @@ def playable(path: Path) -> str | None:
 
 
 def accepted_by_person(events: Sequence[Event]) -> bool:
-    """Whether the job is downloading again because a person accepted it from review (the
-    last transition, written with the state change in one transaction)."""
-    return bool(events) and events[-1].from_state == State.REVIEW
+    """Whether the job is downloading again because a person accepted it from review: its last
+    change of state (written with it in one transaction) came from ``review``. Notes written
+    since — a hook's outcome, a take-over — change no state and do not count."""
+    moves = [e for e in events if e.from_state != e.to_state]
+    return bool(moves) and moves[-1].from_state == State.REVIEW
 
 
 def quarantine(

@@ -27,7 +27,7 @@ from viggle_watch.store.flags import Flag, FlagStore
 from viggle_watch.store.jobs import Event, Job, JobStore
 from viggle_watch.store.pages import MAX_PAGE, JobQuery, page
 from viggle_watch.store.states import State
-from viggle_watch.web.guard import bearer, host_allowed, judge
+from viggle_watch.web.guard import bearer, host_allowed, judge, named_elsewhere
 from viggle_watch.web.stream import Watch, stream
 
 WORDS = {
@@ -86,7 +86,8 @@ def _guard(app: FastAPI, ctx: WebContext) -> None:
             token=ctx.token,
             given=bearer(request.headers.get("authorization")),
             open_reads=settings.open_reads,
-            loopback=is_loopback_host(listen[0]),
+            loopback=is_loopback_host(listen[0])
+            and not named_elsewhere(request.headers.get("host"), settings.hosts),
         )
         if verdict != "ok":
             return _refused(verdict)

@@ -27,6 +27,13 @@ def host_allowed(host_header: str | None, listen: tuple[str, int], hosts: Sequen
     return host_header.lower() in {w.lower() for w in wanted}
 
 
+def named_elsewhere(host_header: str | None, hosts: Sequence[str]) -> bool:
+    """Whether the request came by one of ``web.hosts`` (a reverse proxy's name): from the
+    network, then, even on a loopback listener — its reads need the token too."""
+    name = (host_header or "").lower().rsplit(":", 1)[0] if host_header else ""
+    return name in {h.lower() for h in hosts}
+
+
 def bearer(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer …`` header, or None."""
     if not authorization:
