@@ -17,7 +17,6 @@ what it wrote as JSON, with how the mask differed from the render for the job's 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, NoReturn, cast
 
 from viggle_watch.media.alpha import CONVERT_THREADS, LIMITED, MATRIX, Layers, open_layers
+from viggle_watch.media.child import answer
 
 if TYPE_CHECKING:
     from av.container import OutputContainer
@@ -217,14 +217,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    try:
+    def made() -> dict[str, object]:
         args = _parser().parse_args(argv)
-        made = encode(args.kind, args.video, args.out, mask=args.mask, name=args.name)
-    except Exception as exc:  # a child's answer: what went wrong, in one line
-        sys.stdout.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    sys.stdout.write(json.dumps(made))
-    return 0
+        return encode(args.kind, args.video, args.out, mask=args.mask, name=args.name)
+
+    return answer(made)
 
 
 if __name__ == "__main__":

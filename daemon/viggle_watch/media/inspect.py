@@ -11,10 +11,11 @@ service never maps PyAV; it prints one JSON document per file: ``{"video": {...}
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+
+from viggle_watch.media.child import answer
 
 if TYPE_CHECKING:
     from av.video.frame import VideoFrame
@@ -81,14 +82,13 @@ def measure(path: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        video = measure(Path(argv[0]))
-        mask = measure(Path(argv[1])) if len(argv) > 1 else None
-    except Exception as exc:  # a child's answer: what went wrong, in one line
-        sys.stdout.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    sys.stdout.write(json.dumps({"video": video, "mask": mask}))
-    return 0
+    def both() -> dict[str, Any]:
+        return {
+            "video": measure(Path(argv[0])),
+            "mask": measure(Path(argv[1])) if len(argv) > 1 else None,
+        }
+
+    return answer(both)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ and prints what it wrote as JSON.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
+
+from viggle_watch.media.child import answer
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -61,13 +62,7 @@ def make_poster(video: Path, poster: Path, thumb: Path) -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     video, poster, thumb = (Path(a) for a in argv)
-    try:
-        made = make_poster(video, poster, thumb)
-    except Exception as exc:  # a child's answer: what went wrong, in one line
-        sys.stdout.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    sys.stdout.write(json.dumps(made))
-    return 0
+    return answer(lambda: make_poster(video, poster, thumb))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ reload replaces the rules whole)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final
 
 import structlog
 
@@ -18,7 +17,6 @@ from viggle_watch.notify.outbox import Outbox
 from viggle_watch.store.jobs import Job
 
 log = structlog.get_logger()
-HOOKED: Final = frozenset({"done", "failed", "review"})  # the events a rule's hooks run for
 
 
 class Announcer:
@@ -45,5 +43,5 @@ class Announcer:
             return
         self._outbox.emit(event)
         rule = self._rules().get(job.rule)
-        if rule is not None and event.name in HOOKED:
+        if rule is not None:  # which endings run a hook is the hooks' own table (event_for)
             self._hooks.ended(job, on_done=rule.on_done, on_failed=rule.on_failed)

@@ -77,10 +77,11 @@ class Lane:
         flood: Flood,
         send: Send,
         clock: Callable[[], float],
+        events: Sequence[str] = (),
     ) -> None:
         self.label, self.wants, self._send, self._clock = label, wanted, send, clock
         self.flood = flood
-        self.events: list[str] = []  # what it was configured for (check-config shows it)
+        self.events = list(events)  # what it was configured for (check-config shows it)
         self.tally = Tally()
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name=f"notify-{label}", daemon=True)
@@ -238,9 +239,9 @@ def build_outbox(
                 Flood(t.digest, t.repeat),
                 sender(_secret(target_url(t))),
                 clock,
+                t.events,
             )
         )
-        lanes[-1].events = list(t.events)
     for i, hook in enumerate(webhooks):
         assert session is not None, "service webhooks need a session"
         lanes.append(
@@ -250,9 +251,9 @@ def build_outbox(
                 Flood(None, 0.0),  # every event, as it happens: a pipeline dedups by its id
                 webhook_sender(hook, session()),
                 clock,
+                hook.events,
             )
         )
-        lanes[-1].events = list(hook.events)
     return Outbox(lanes, state_dir)
 
 

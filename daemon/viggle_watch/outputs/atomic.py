@@ -129,14 +129,13 @@ def fill_resumable(
     *,
     mode: int = 0o644,
     tag: str = "",
-    accept: Callable[[Path], str | None] | None = None,
 ) -> W:
     """Fill ``dest``'s part file (resuming what a broken earlier try left) and make it durable
-    — checked to hold the bytes received, and (if given) found by ``accept`` to be what was
-    asked for — without publishing it: the caller decides where it goes (``publish_part``).
+    — checked to hold the bytes received — without publishing it: the caller decides where it
+    goes (``publish_part``, once the acceptance gate has passed it).
 
     ``fetch(file, offset, digest)`` appends to ``file`` after ``offset`` bytes already in it.
-    A broken transfer keeps the partial file for the next try; a refused or foreign file, or
+    A broken transfer keeps the partial file for the next try; a foreign file, or
     any other failure (disk full, a failed fsync), removes it.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -150,9 +149,6 @@ def fill_resumable(
             os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         _as_received(got, tmp)
-        refused = accept(tmp) if accept is not None else None
-        if refused is not None:  # the same URL would give the same bytes: keep nothing
-            raise DownloadError(f"not published: {refused}", restart=True)
     except DownloadError as exc:
         if exc.restart:
             tmp.unlink(missing_ok=True)
@@ -177,17 +173,3 @@ def publish_part(part: Path, dest: Path, got: Written) -> None:
     if dest.stat().st_size != got.size:  # a writer that kept it open, after the rename
         dest.unlink(missing_ok=True)
         raise DownloadError("the published file changed under us: downloading it again")
-
-
-def publish_resumable(
-    dest: Path,
-    fetch: Fetch[W],
-    *,
-    mode: int = 0o644,
-    tag: str = "",
-    accept: Callable[[Path], str | None] | None = None,
-) -> W:
-    """``fill_resumable``, then publish the file at ``dest`` (fsynced, renamed, folder synced)."""
-    got = fill_resumable(dest, fetch, mode=mode, tag=tag, accept=accept)
-    publish_part(part_path(dest, tag), dest, got)
-    return got
