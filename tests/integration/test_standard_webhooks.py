@@ -76,10 +76,9 @@ def test_retries_keep_the_id_and_a_new_event_gets_a_new_one(
     receiver.statuses = [500, 200, 200]
     job = make_job(hook_rig.store)
     hook = webhook(receiver.url, attempts=3, secret_file=secret_file)
+    sidecar = sidecar_file(tmp_path)  # written once: the worker reads it while we fire again
     for _ in range(2):  # the job's done, then done again after a retry
-        hook_rig.runner.fire(
-            job, "done", hook, output=None, sidecar=sidecar_file(tmp_path), body=None
-        )
+        hook_rig.runner.fire(job, "done", hook, output=None, sidecar=sidecar, body=None)
     hook_rig.drain()
     ids = [r.headers["webhook-id"] for r in receiver.got]
     assert len(ids) == 3 and ids[0] == ids[1] != ids[2]
