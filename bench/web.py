@@ -66,6 +66,15 @@ def main() -> None:
             "jobs since": ("/api/v1/jobs", {"since": time.time() - 86400}),
             "jobs cursor deep": ("/api/v1/jobs", {"cursor": args.jobs // 2}),
             "job": (f"/api/v1/jobs/{args.jobs // 3}", {}),
+            "page overview": ("/", {}),
+            "page jobs": ("/jobs", {}),
+            "page jobs state": ("/jobs", {"state": "failed"}),
+            "page jobs rule": ("/jobs", {"rule": "rule-b"}),
+            "page jobs q": ("/jobs", {"q": "c000"}),
+            "page jobs date": ("/jobs", {"since": time.strftime("%Y-%m-%d")}),
+            "page jobs older": ("/jobs", {"cursor": args.jobs // 2}),
+            "page job": (f"/jobs/{args.jobs // 3}", {}),
+            "page attention": ("/attention", {}),
         }
         try:
             for name, (path, params) in asks.items():

@@ -14,4 +14,6 @@ pytest_plugins = [
     "tests.support.hooks",  # receiver, hook_rig
     "tests.support.security",  # only_key
     "tests.support.actions",  # world (a job store and a watch folder)
+    "tests.support.web",  # api (the service with its web listener)
+    "tests.support.browser",  # chromium, browser (pages and contexts), other_site; marker `browser`
 ]

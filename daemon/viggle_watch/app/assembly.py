@@ -30,7 +30,7 @@ from viggle_watch.config import Config, Rule
 from viggle_watch.intake.tick import Intake
 from viggle_watch.notify.alerts import Alerts
 from viggle_watch.notify.announce import Announcer
-from viggle_watch.notify.events import rejected_event
+from viggle_watch.notify.events import Event, rejected_event
 from viggle_watch.notify.hooks import HookRunner
 from viggle_watch.notify.metrics import Metrics
 from viggle_watch.notify.outbox import Outbox, build_outbox
@@ -157,7 +157,10 @@ def build_service(
             summary=job_summary,
             detail=job_detail,
             act=partial(_act, client, rules.get),
-            watch=outbox.watch,
+            watch=_event_watch(config, db, outbox),
+            rules=rules.get,
+            clock=clock.time,
+            settling=tracker.settling,
         )
     return service
 
@@ -184,6 +187,18 @@ def _act(
     ended = actions.cancel(store, client, job_id, now=now)
     Finisher(store, rules, clock=time.time).ended(ended)  # logged, inputs filed, as the CLI
     return ended
+
+
+def _event_watch(
+    config: Config, db: Backend, outbox: Outbox
+) -> Callable[[Callable[[Event], None]], Callable[[], None]]:
+    """What the event stream shows: this service's events and, on a shared store, the other
+    hosts' job changes too (read from the store while a stream is open: docs/web.md)."""
+    if not db.shared:
+        return outbox.watch
+    from viggle_watch.web.other_hosts import OtherHosts, watch_both
+
+    return watch_both(outbox.watch, OtherHosts(partial(_open_db, config, True)).watch)
 
 
 def _open_db(config: Config, readonly: bool) -> Backend | None:

@@ -29,6 +29,7 @@ from viggle_watch.app.storage import STATE_DB, state_db_path
 from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
 from viggle_watch.clock import Clock
 from viggle_watch.config import Config, JobsRule, load_config
+from viggle_watch.config.deprecated import deprecated
 from viggle_watch.errors import ViggleWatchError
 from viggle_watch.intake.decide import wanted
 from viggle_watch.intake.tick import Intake
@@ -115,6 +116,8 @@ class Service:
             self.metrics_server = serve_metrics(
                 self.metrics, self.config.metrics.listen, health=self.health
             )
+        for setting, words in deprecated(self.config).items():  # it works: said once, at start
+            log.warning("setting_deprecated", setting=setting, hint=words)
         if self.web is not None:
             self.web.start()
         now = self._settled_at = self.clock.time()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from viggle_watch.app.clients import make_client
@@ -21,6 +22,7 @@ from viggle_watch.app.settings import check_paths
 from viggle_watch.app.storage import host_name, open_backend, state_db_path, store_exists
 from viggle_watch.cli.plan import Planner
 from viggle_watch.config import Config, resolve_api_key
+from viggle_watch.config.deprecated import deprecated
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
 from viggle_watch.redaction import redact_text, redact_url
 from viggle_watch.store.assets import AssetStore
@@ -45,6 +47,8 @@ def print_check(config: Config, console: Console) -> int:
     console.print(f"  {store_line(config)}")
     if config.store.url:
         console.print(f"    {store_reachable(config)}")
+    for words in deprecated(config).values():  # still works: `run` says it at start too
+        console.print(f"  [yellow]warning[/yellow]: {escape(words)}")
     if not _print_notify(config, console):
         return 2
     try:

@@ -22,6 +22,9 @@ from viggle_watch.ids import check_id
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_S: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_UNIT_BYTES: Final = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNIT_BYTES.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
 NAME_FIELDS: Final = frozenset(
     {"character", "scene", "template", "model", "rule", "date", "job", "stem"}
 )
@@ -45,6 +48,22 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+def parse_size(value: object) -> int:
+    """``2GiB``, ``500 MiB``, ``1.5GB`` (powers of 1000) or a bare number of bytes → bytes."""
+    if isinstance(value, bool):
+        raise ValueError("a size such as 2GiB, 500MiB or a number of bytes")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a size such as 2GiB, 500MiB or 1000000")
+        size = int(float(match.group(1)) * _UNIT_BYTES[(match.group(2) or "b").lower()])
+    if size < 1:
+        raise ValueError("a size must be at least 1 byte")
+    return size
+
+
 def _file_mode(value: object) -> int:
     """``"0640"`` / ``"640"`` / 0o640 → 0o640; only permission bits."""
     try:
@@ -59,6 +78,7 @@ def _file_mode(value: object) -> int:
 # in the published schema (docs/schemas): "5s", "2m" or a number of seconds; "0644" or a number
 Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=str | float)]
 FileMode = Annotated[int, BeforeValidator(_file_mode, json_schema_input_type=str | int)]
+ByteCount = Annotated[int, BeforeValidator(parse_size, json_schema_input_type=str | int)]
 Model = Literal["V4_Preview", "V3_Preview"]
 RGB = Annotated[str, Field(pattern=r"^\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*$")]
 

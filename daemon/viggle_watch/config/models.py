@@ -9,6 +9,7 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field, model_validator
 
+from viggle_watch.config.deprecated import listeners_clash
 from viggle_watch.config.kinds import ConfigPath, Duration, Rule, Strict, shared_folder_conflict
 from viggle_watch.config.notify import NotifyTarget, ServiceWebhook
 from viggle_watch.config.web import WebSettings
@@ -104,4 +105,12 @@ class Config(Strict):
             unknown = sorted(set(target.rules or ()) - set(names))
             if unknown:
                 raise ValueError(f"notify: rules {', '.join(unknown)} are not rules of this config")
+        return self
+
+    @model_validator(mode="after")
+    def _listeners_apart(self) -> Config:
+        if self.web is not None and self.metrics.listen is not None:
+            clash = listeners_clash(self.web.listen, self.metrics.listen)
+            if clash is not None:
+                raise ValueError(clash)
         return self

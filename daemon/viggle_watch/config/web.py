@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from viggle_watch.config.kinds import ConfigPath, Strict
+from viggle_watch.config.kinds import ByteCount, ConfigPath, Strict
 from viggle_watch.serving import is_loopback_host, parse_listen
 
 
@@ -17,6 +17,7 @@ class WebSettings(Strict):
     token_file: ConfigPath | None = None  # the bearer token that may change things
     open_reads: bool = True  # reads without the token (on a loopback listener only)
     hosts: Annotated[list[str], Field(default_factory=list)]  # other names of this listener
+    max_upload: ByteCount = 2 * 1024**3  # one submission's request body: 2GiB, 500MiB, bytes
 
     @model_validator(mode="after")
     def _check(self) -> WebSettings:

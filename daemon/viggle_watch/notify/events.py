@@ -72,9 +72,16 @@ class Event:
         }
 
 
+def job_event_name(state: State) -> EventName | None:
+    """The event a job entering ``state`` is told as (None: nothing to tell). The one place
+    this is decided: for this host's changes (``notify.announce``) and for the other hosts'
+    on a shared store (``web.other_hosts``)."""
+    return JOB_EVENTS.get(state)
+
+
 def job_event(job: Job, at: float) -> Event | None:
     """The event of a job that has just entered ``job.state`` (None: nothing to tell)."""
-    name = JOB_EVENTS.get(job.state)
+    name = job_event_name(job.state)
     if name is None:
         return None
     where = output_now(job)

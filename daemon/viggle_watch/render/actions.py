@@ -47,6 +47,25 @@ class ActionError(ViggleWatchError):
     """The job is not in a state that allows what was asked; the message says why."""
 
 
+RETRYABLE = TERMINAL | NEEDS_PERSON  # uncertain only with force
+BUSY = frozenset({State.SUBMITTING, State.DOWNLOADING})  # a request in flight: not now
+
+
+def offered(state: State) -> tuple[str, ...]:
+    """The actions a job in ``state`` allows (the dashboard shows these buttons; each action
+    below checks the same sets again under its compare-and-set)."""
+    said: list[str] = []
+    if state == State.UNCERTAIN:
+        said.append("resolve")
+    if state == State.REVIEW:
+        said.append("accept")
+    if state in RETRYABLE:
+        said.append("retry")
+    if state not in TERMINAL and state not in BUSY:
+        said.append("cancel")
+    return tuple(said)
+
+
 def _job(store: JobStore, job_id: int) -> Job:
     job = store.get(job_id)
     if job is None:
@@ -79,7 +98,7 @@ def retry(store: JobStore, assets: AssetStore, job_id: int, *, force: bool, now:
             "Check the Viggle dashboard; if it is there, use `jobs resolve "
             f"{job_id} --viggle-job ID`; to render again anyway, add --force"
         )
-    if job.state not in TERMINAL | NEEDS_PERSON:
+    if job.state not in RETRYABLE:
         raise ActionError(
             f"job {job_id} is {job.state}; only done, failed, cancelled, review or "
             "uncertain jobs can be retried"
@@ -164,7 +183,7 @@ def cancel(store: JobStore, client: ViggleClient | None, job_id: int, *, now: fl
     job = _job(store, job_id)
     if job.state in TERMINAL:
         raise ActionError(f"job {job_id} is already {job.state}")
-    if job.state in (State.SUBMITTING, State.DOWNLOADING):
+    if job.state in BUSY:
         raise ActionError(f"job {job_id} is {job.state} right now; try again in a moment")
     detail = "cancelled by a person"
     if job.state == State.RENDERING and job.viggle_job_id:

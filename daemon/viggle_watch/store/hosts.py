@@ -63,9 +63,16 @@ class HostStore:
                     (self.host, now + lease_s, job_id),
                 )
                 conn.execute(
-                    "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (job_id, now, state, state, f"taken over from host {owner} by {self.host}"),
+                    "INSERT INTO job_events (job_id, at, from_state, to_state, detail, host)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        job_id,
+                        now,
+                        state,
+                        state,
+                        f"taken over from host {owner} by {self.host}",
+                        self.host,
+                    ),
                 )
             # their queued / waiting jobs: free for any host (nothing was under way)
             conn.execute(

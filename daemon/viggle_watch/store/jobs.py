@@ -72,9 +72,15 @@ class JobStore:
                     (job_id, path),
                 )
             conn.execute(
-                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
-                " VALUES (?, ?, NULL, ?, ?)",
-                (job_id, at, State.QUEUED, f"from {source_path}" + (f"; {note}" if note else "")),
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail, host)"
+                " VALUES (?, ?, NULL, ?, ?, ?)",
+                (
+                    job_id,
+                    at,
+                    State.QUEUED,
+                    f"from {source_path}" + (f"; {note}" if note else ""),
+                    self.host,
+                ),
             )
             return job_id
 
@@ -167,10 +173,10 @@ class JobStore:
             if max_in_flight is not None or (spend is not None and daily_cap is not None):
                 self._db.lock_budget(conn)
                 _check_limits(conn, spend, daily_cap, max_in_flight)
-            conn.execute(
-                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (job_id, at, src, dst, detail),
+            conn.execute(  # the host: the others' event streams tell it (store.moves)
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail, host)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, at, src, dst, detail, self.host),
             )
             if refund:  # only the attempt being refunded: earlier ones may have been charged
                 conn.execute(
@@ -193,9 +199,9 @@ class JobStore:
             if row is None:
                 return
             conn.execute(
-                "INSERT INTO job_events (job_id, at, from_state, to_state, detail)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (job_id, at, row[0], row[0], detail),
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail, host)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, at, row[0], row[0], detail, self.host),
             )
 
     def record_spend(self, job_id: int | None, spend: Spend, at: float) -> None:

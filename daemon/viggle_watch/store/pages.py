@@ -55,3 +55,17 @@ def page(db: Backend, query: JobQuery) -> list[Job]:
     sql, params = page_sql(query)
     with db.read() as conn:
         return [job_of(r) for r in conn.execute(sql, tuple(params)).fetchall()]
+
+
+def spend_by_day(db: Backend, since_day: str) -> list[tuple[str, str, float]]:
+    """Credits committed per UTC day and rule since ``since_day`` (``YYYY-MM-DD``), for the
+    dashboard's chart: (day, rule, credits). A character's creation has no job's rule when it
+    served several; it is counted under ``characters``."""
+    sql = (
+        "SELECT s.day, COALESCE(j.rule, 'characters'), SUM(s.credits) FROM spend s"
+        " LEFT JOIN jobs j ON j.id = s.job_id WHERE s.day >= ? GROUP BY s.day, j.rule"
+        " ORDER BY s.day"
+    )
+    with db.read() as conn:
+        rows = conn.execute(sql, (since_day,)).fetchall()
+    return [(str(d), str(r), float(c)) for d, r, c in rows]

@@ -14,7 +14,7 @@ from typing import Final
 from viggle_watch.errors import StoreError, StoreUnavailableError
 from viggle_watch.statedir import keep_private, make_state_dir
 
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 MIGRATIONS: Final = (
     "schema.sql",
     "002_money.sql",
@@ -22,6 +22,7 @@ MIGRATIONS: Final = (
     "004_hosts.sql",
     "005_flags.sql",
     "006_charged.sql",
+    "007_event_host.sql",
 )
 BUSY_TIMEOUT_MS: Final = 10_000
 MIN_SQLITE: Final = (3, 35, 0)

@@ -89,6 +89,11 @@ class SettleTracker:
         with self._lock:
             return len(self._pending)
 
+    def settling(self) -> list[Path]:
+        """The files settling now (the dashboard counts them per watch folder)."""
+        with self._lock:
+            return list(self._pending)
+
     def stable(self, now: float) -> list[StableFile]:
         """Files quiet for ``settle_s`` whose size and mtime held across two samples."""
         with self._lock:

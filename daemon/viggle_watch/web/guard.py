@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Sequence
 from typing import Final, Literal
 
-Verdict = Literal["ok", "bad_host", "no_token", "read_only"]
+Verdict = Literal["ok", "bad_host", "no_token", "read_only", "cross_site"]
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -43,14 +43,23 @@ def bearer(authorization: str | None) -> str | None:
 
 
 def judge(
-    method: str, *, token: str | None, given: str | None, open_reads: bool, loopback: bool
+    method: str,
+    *,
+    token: str | None,
+    given: str | None,
+    open_reads: bool,
+    loopback: bool,
+    signed_in: bool = False,
 ) -> Verdict:
     """May this request go on? Reads may be open on a loopback listener; everything else needs
-    the configured token (compared in constant time)."""
+    the configured token (compared in constant time), or the dashboard's session (its cookie,
+    and on a change its CSRF token: ``web.session``)."""
     if method.upper() in READ_METHODS and open_reads and loopback:
         return "ok"
     if token is None:
         return "read_only" if method.upper() not in READ_METHODS else "no_token"
+    if signed_in:
+        return "ok"
     if given is not None and hmac.compare_digest(given.encode(), token.encode()):
         return "ok"
     return "no_token"

@@ -1,0 +1,58 @@
+"""What the dashboard reads from the folders (issue 18): the inputs the intake refused, with
+the reason it filed beside each (``failed/NAME.error.json``), and a finished job's sidecar."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Final
+
+from viggle_watch.config import Config
+from viggle_watch.outputs.failure import FAILED
+from viggle_watch.outputs.filing import error_name
+from viggle_watch.outputs.sidecar import sidecar_path
+from viggle_watch.reading import read_regular
+from viggle_watch.watch.mounts import watch_roots
+
+SHOWN: Final = 50  # the newest refused inputs shown per page
+MAX_DOC: Final = 1 << 20  # an error document or sidecar larger than this is not read
+
+
+def refused_inputs(config: Config, limit: int = SHOWN) -> list[dict[str, Any]]:
+    """The newest inputs filed in each watch folder's ``failed/``, with their reasons."""
+    found: list[tuple[float, Path]] = []
+    for root in watch_roots(config):
+        try:
+            with os.scandir(root.path / FAILED) as entries:
+                for e in entries:
+                    if e.is_file() and not e.name.endswith(".error.json"):
+                        found.append((e.stat().st_mtime, Path(e.path)))
+        except OSError:
+            continue
+    found.sort(key=lambda f: f[0], reverse=True)
+    return [_refusal(path, at) for at, path in found[:limit]]
+
+
+def _refusal(path: Path, at: float) -> dict[str, Any]:
+    document = _json(path.with_name(error_name(path.name))) or {}
+    return {
+        "path": str(path),
+        "name": path.name,
+        "at": at,
+        "reason": str(document.get("reason") or "no reason was filed beside it"),
+        "rule": document.get("rule"),
+    }
+
+
+def read_sidecar(video: Path | None) -> dict[str, Any] | None:
+    """``NAME.json`` beside a job's video, as the pipelines read it (None: not there yet)."""
+    return _json(sidecar_path(video)) if video is not None else None
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(read_regular(path, MAX_DOC, follow_links=False))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,292 @@
+"""The dashboard (issue 18) in a real browser: Debian's chromium driven by Playwright against the
+real service's listener and the Viggle emulator on 127.0.0.1. The service's ticks are stepped
+by the test (``Stepper``) while the page stays open, so every change the page shows came to it
+live, over its event stream, without a reload. Screenshots go to ``$VIGGLE_SCREENSHOTS``."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+
+from tests.support.browser import Browsing, screenshot
+from tests.support.stepping import Stepper
+from tests.support.waits import wait_for
+from tests.support.web import TOKEN, free_port
+from tests.support.workspace import Workspace
+from viggle_watch.emulator.server import RunningEmulator
+from viggle_watch.media.synth import make_character_png
+from viggle_watch.store.flags import Flag, FlagStore
+from viggle_watch.store.states import State
+
+
+class Board(Protocol):
+    def __call__(self, *, token: bool = True) -> tuple[str, Stepper]: ...
+
+
+@pytest.fixture
+def board(
+    stepper_for: Any, workspace: Workspace, tmp_path: Path, emulator: RunningEmulator
+) -> Iterator[Board]:
+    """The service with `web:` against the emulator, its listener started."""
+    started: list[Stepper] = []
+
+    def factory(*, token: bool = True) -> tuple[str, Stepper]:
+        port = free_port()
+        web: dict[str, Any] = {"listen": f"127.0.0.1:{port}"}
+        if token:
+            (tmp_path / "web.token").write_text(TOKEN + "\n")
+            web["token_file"] = str(tmp_path / "web.token")
+        st: Stepper = stepper_for(emulator.url, web=web)
+        assert st.service.web is not None
+        st.service.web.start()
+        started.append(st)
+        return f"http://127.0.0.1:{port}", st
+
+    yield factory
+    for st in started:
+        assert st.service.web is not None
+        st.service.web.stop()
+
+
+def sign_in(page: Page, base: str, token: str = TOKEN) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=token]", token)
+    page.click("button[type=submit]")
+    expect(page.locator(".who .badge.ok")).to_have_text("signed in")
+
+
+def count_of(page: Page, state: str) -> Any:
+    return page.locator(f".tile .n[data-state={state}]")
+
+
+def test_the_overview_follows_a_render_without_reloading(
+    board: Board, browser: Browsing, workspace: Workspace
+) -> None:
+    base, st = board()
+    page = browser.page()
+    page.goto(base)
+    expect(count_of(page, "queued")).to_have_text("0")
+    page.evaluate("window.notReloaded = true")  # gone if the page were loaded again
+    make_character_png(workspace.watch / "hero.png", seed=1)
+    st.service.intake.rescan(st.clock.time())  # seen, not settled yet
+    page.reload()
+    expect(page.locator("#overview td[title^='files still']").first).to_have_text("1")
+    page.evaluate("window.notReloaded = true")
+    st.ingest()
+    expect(count_of(page, "queued")).to_have_text("1")
+    st.run_until(lambda: st.state(1) == State.RENDERING)
+    expect(count_of(page, "rendering")).to_have_text("1")
+    expect(page.locator("#overview table.list").first).to_contain_text("hero.png")
+    screenshot(page, "dashboard-overview")
+    st.run_until(lambda: st.state(1) == State.DONE)
+    expect(count_of(page, "done")).to_have_text("1")
+    expect(count_of(page, "rendering")).to_have_text("0")
+    assert page.evaluate("window.notReloaded") is True
+    page.goto(f"{base}/jobs/1")
+    expect(page.locator("video")).to_have_attribute("src", "/files/1/video")
+    length = page.evaluate(
+        "async () => (await (await fetch('/files/1/video')).arrayBuffer()).byteLength"
+    )
+    job = st.service.store.get(1)
+    assert job is not None and job.output_path is not None
+    assert length == Path(job.output_path).stat().st_size
+    screenshot(page, "dashboard-job")
+
+
+def test_a_refused_input_shows_its_reason(
+    board: Board, browser: Browsing, workspace: Workspace
+) -> None:
+    base, st = board()
+    (workspace.watch / "broken.png").write_bytes(b"this is not a picture")
+    st.ingest()
+    page = browser.page()
+    page.goto(f"{base}/attention")
+    row = page.locator("tr.refused", has_text="broken.png")
+    expect(row).to_be_visible()
+    assert "image" in row.inner_text().lower() or "decode" in row.inner_text().lower()
+
+
+def test_sign_in_then_retry_a_failed_job(
+    board: Board, browser: Browsing, workspace: Workspace, emulator: RunningEmulator
+) -> None:
+    base, st = board()
+    make_character_png(workspace.watch / "hero.png", seed=2)
+    st.ingest()
+    st.service.store.transition(1, State.QUEUED, State.FAILED, at=st.clock.time(), detail="x")
+    page = browser.page()
+    page.goto(f"{base}/jobs/1")
+    expect(page.locator(".actions button")).to_have_count(0)  # anonymous: nothing to press
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+    sign_in(page, base)
+    page.goto(f"{base}/jobs/1")
+    page.once("dialog", lambda d: d.accept())  # "It costs credits." — yes
+    page.get_by_role("button", name="Retry").click()
+    expect(page.locator("#flash")).to_contain_text("retry done; it is queued now")
+    expect(page.locator("h1 .state")).to_have_text("queued")
+    assert st.state(1) == State.QUEUED
+    st.run_until(lambda: st.state(1) == State.DONE)
+    expect(page.locator("h1 .state")).to_have_text("done")
+
+
+def test_resolving_an_uncertain_job(
+    board: Board, browser: Browsing, workspace: Workspace, emulator: RunningEmulator
+) -> None:
+    base, st = board()
+    make_character_png(workspace.watch / "hero.png", seed=3)
+    st.ingest()
+    st.run_until(lambda: st.state(1) == State.RENDERING)
+    job = st.service.store.get(1)
+    assert job is not None and job.viggle_job_id is not None
+    at = st.clock.time()
+    st.service.store.transition(1, State.RENDERING, State.UNCERTAIN, at=at, detail="lost")
+    page = browser.page()
+    sign_in(page, base)
+    page.goto(f"{base}/attention")
+    card = page.locator("#job-1")
+    expect(card).to_contain_text("hero.png")
+    screenshot(page, "dashboard-needs-a-person")
+    card.locator("input[name=viggle_job]").fill(job.viggle_job_id)
+    card.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#flash")).to_contain_text("resolve done; it is rendering now")
+    st.run_until(lambda: st.state(1) == State.DONE)
+    assert len(emulator.emulator.stats()["render_submissions"]) == 1  # followed, never paid again
+
+
+def test_the_pause_switch_stops_submissions(
+    board: Board, browser: Browsing, workspace: Workspace, emulator: RunningEmulator
+) -> None:
+    base, st = board()
+    page = browser.page()
+    sign_in(page, base)
+    page.goto(base)
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".pause")).to_contain_text("Paused")
+    make_character_png(workspace.watch / "hero.png", seed=4)
+    st.ingest()
+    for _ in range(6):
+        st.step(1.0)
+    assert st.state(1) == State.QUEUED and len(emulator.emulator.stats()["render_submissions"]) == 0
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator(".pause")).to_contain_text("Not paused")
+    flags = FlagStore(st.service.db)  # as `viggle-watch pause` on another terminal does it
+    flags.raise_flag(Flag.PAUSED, "lunch", now=st.clock.time())
+    expect(page.locator(".pause")).to_contain_text("lunch")  # shown live, without a reload
+    flags.lower(Flag.PAUSED)
+    expect(page.locator(".pause")).to_contain_text("Not paused")
+    st.run_until(lambda: st.state(1) == State.RENDERING)
+    assert len(emulator.emulator.stats()["render_submissions"]) == 1
+
+
+def test_a_change_without_the_pages_csrf_token_is_refused(board: Board) -> None:
+    """The session cookie alone does not change anything: the CSRF token must come with it
+    (a page of ours sends it; another site's page cannot read it)."""
+    base, _st = board()
+    with requests.Session() as s:
+        signed = s.post(f"{base}/login", data={"token": TOKEN, "next": "/"}, timeout=10)
+        assert signed.status_code == 200 and "viggle_session" in s.cookies
+        bare = s.post(f"{base}/ui/pause", timeout=10)
+        assert bare.status_code == 403 and "CSRF" in bare.json()["detail"]
+        page = s.get(base, timeout=10).text
+        found = re.search(r'data-csrf="([0-9a-f]+)"', page)
+        assert found is not None
+        good = s.post(f"{base}/ui/pause", headers={"X-CSRF-Token": found[1]}, timeout=10)
+        assert good.status_code == 200
+        status = s.get(f"{base}/api/v1/status", timeout=10).json()
+        assert [h["flag"] for h in status["held"]] == ["paused"]
+        s.post(f"{base}/logout", headers={"X-CSRF-Token": found[1]}, timeout=10)
+        again = s.post(f"{base}/ui/resume", headers={"X-CSRF-Token": found[1]}, timeout=10)
+        assert again.status_code == 401  # signed out: the old cookie no longer works
+
+
+def test_failed_sign_ins_are_limited(board: Board) -> None:
+    base, _st = board()
+    said = [
+        requests.post(f"{base}/login", data={"token": f"guess{i}"}, timeout=10).status_code
+        for i in range(7)
+    ]
+    assert said[:5] == [401] * 5 and said[5:] == [429, 429]
+    right = requests.post(f"{base}/login", data={"token": TOKEN}, timeout=10)
+    assert right.status_code == 429  # even the right token waits: guessing gains nothing
+
+
+def test_without_a_token_the_dashboard_is_read_only(board: Board) -> None:
+    base, _st = board(token=False)
+    page = requests.get(base, timeout=10)
+    assert page.status_code == 200 and "read-only" in page.text and "<button" not in page.text
+    assert requests.post(f"{base}/login", data={"token": "x"}, timeout=10).status_code == 403
+    assert requests.post(f"{base}/ui/pause", timeout=10).status_code == 403
+
+
+def test_the_jobs_list_filters_pages_and_acts_in_bulk(
+    board: Board, browser: Browsing, workspace: Workspace
+) -> None:
+    base, st = board()
+    for i in range(3):
+        make_character_png(workspace.watch / f"hero{i}.png", seed=10 + i)
+    st.ingest()
+    for job_id in (1, 2):
+        st.service.store.transition(
+            job_id, State.QUEUED, State.FAILED, at=st.clock.time(), detail="x"
+        )
+    page = browser.page()
+    sign_in(page, base)
+    page.goto(f"{base}/jobs?state=failed")
+    rows = page.locator("#jobs tbody tr")
+    expect(rows).to_have_count(2)
+    page.goto(f"{base}/jobs?q=HERO2")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("hero2.png")
+    page.goto(f"{base}/jobs?state=failed")
+    for box in page.locator("input[name=ids]").all():
+        box.check()
+    page.once("dialog", lambda d: d.accept())
+    page.locator(".actions").get_by_role("button", name="Retry").click()
+    expect(page.locator("#flash")).to_contain_text("retry: 2 of 2 done.")
+    expect(rows).to_have_count(1)  # the list follows: none failed any more
+    expect(rows.first).to_contain_text("No jobs match.")
+    assert [st.state(i) for i in (1, 2, 3)] == [State.QUEUED] * 3
+    screenshot(page, "dashboard-jobs")
+
+
+DROP = """async ([name, b64]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, {type: "image/png"}));
+  const card = document.querySelector(".dropzone[data-rule=dance]");
+  card.dispatchEvent(new DragEvent("dragover", {bubbles: true, dataTransfer: data}));
+  card.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: data}));
+}"""
+
+
+def test_a_file_dropped_on_a_rule_card_ends_in_a_rendered_output(
+    board: Board, browser: Browsing, workspace: Workspace, tmp_path: Path
+) -> None:
+    """Dropped in the browser, the file takes the path a dropped file takes: into the rule's
+    watch folder (under a temporary name, then its own), through the intake, rendered."""
+    base, st = board()
+    page = browser.page()
+    sign_in(page, base)
+    picture = make_character_png(tmp_path / "dropped hero.png", seed=21)
+    page.evaluate(DROP, ["dropped hero.png", base64.b64encode(picture.read_bytes()).decode()])
+    uploads = page.locator(".rule[data-rule=dance] .uploads li").first
+    expect(uploads).to_contain_text("dropped hero.png: ")
+    wait_for(lambda: (workspace.watch / "dropped hero.png").is_file(), timeout_s=10)
+    assert (workspace.watch / "dropped hero.png").read_bytes() == picture.read_bytes()
+    st.ingest()
+    expect(uploads).to_contain_text("queued as job #1")
+    screenshot(page, "dashboard-drop")
+    st.run_until(lambda: st.state(1) == State.DONE)
+    job = st.service.store.get(1)
+    assert job is not None and job.output_path is not None and Path(job.output_path).is_file()
+    # the picker does the same, and the same content is not rendered (nor paid) twice
+    page.set_input_files(".rule[data-rule=dance] input[type=file]", str(picture))
+    wait_for(lambda: len(list(workspace.watch.glob("dropped hero*.png"))) == 1, timeout_s=10)
+    st.ingest()
+    expect(uploads).to_contain_text("already rendered (job #1): not paid again")
