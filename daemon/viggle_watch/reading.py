@@ -21,11 +21,10 @@ class NotRegularFileError(OSError):
         self.strerror = "not a regular file (a pipe, a device, a folder or a link)"
 
 
-def read_regular(path: Path, limit: int, *, follow_links: bool) -> bytes:
-    """At most ``limit + 1`` bytes of the regular file at ``path`` (one more than allowed, so
-    the caller can tell it is too big). Opened with ``O_NONBLOCK`` (and ``O_NOFOLLOW`` unless
-    ``follow_links``) and checked with ``fstat`` before reading. Raises ``OSError``, and
-    ``NotRegularFileError`` for anything but a regular file."""
+def open_regular(path: Path, *, follow_links: bool) -> int:
+    """A descriptor of the regular file at ``path``, opened with ``O_NONBLOCK`` (and
+    ``O_NOFOLLOW`` unless ``follow_links``) and checked with ``fstat``: what is read is what
+    was checked. Raises ``OSError``, and ``NotRegularFileError`` for anything else."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
@@ -33,9 +32,19 @@ def read_regular(path: Path, limit: int, *, follow_links: bool) -> bytes:
         if not follow_links and path.is_symlink():
             raise NotRegularFileError(path) from exc
         raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFileError(path)
+    return fd
+
+
+def read_regular(path: Path, limit: int, *, follow_links: bool) -> bytes:
+    """At most ``limit + 1`` bytes of the regular file at ``path`` (one more than allowed, so
+    the caller can tell it is too big). Opened with ``O_NONBLOCK`` (and ``O_NOFOLLOW`` unless
+    ``follow_links``) and checked with ``fstat`` before reading. Raises ``OSError``, and
+    ``NotRegularFileError`` for anything but a regular file."""
+    fd = open_regular(path, follow_links=follow_links)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegularFileError(path)
         chunks: list[bytes] = []
         left = limit + 1
         while left > 0:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -193,6 +193,8 @@ def test_a_change_without_the_pages_csrf_token_is_refused(board: Board) -> None:
         assert signed.status_code == 200 and "viggle_session" in s.cookies
         bare = s.post(f"{base}/ui/pause", timeout=10)
         assert bare.status_code == 403 and "CSRF" in bare.json()["detail"]
+        wrong = s.post(f"{base}/ui/pause", headers={"Authorization": "Bearer x"}, timeout=10)
+        assert wrong.status_code == 403 and "CSRF" in wrong.json()["detail"]
         page = s.get(base, timeout=10).text
         found = re.search(r'data-csrf="([0-9a-f]+)"', page)
         assert found is not None
@@ -266,7 +268,11 @@ DROP = """async ([name, b64]) => {
 
 
 def test_a_file_dropped_on_a_rule_card_ends_in_a_rendered_output(
-    board: Board, browser: Browsing, workspace: Workspace, tmp_path: Path
+    board: Board,
+    browser: Browsing,
+    workspace: Workspace,
+    tmp_path: Path,
+    emulator: RunningEmulator,
 ) -> None:
     """Dropped in the browser, the file takes the path a dropped file takes: into the rule's
     watch folder (under a temporary name, then its own), through the intake, rendered."""
@@ -281,6 +287,7 @@ def test_a_file_dropped_on_a_rule_card_ends_in_a_rendered_output(
     assert (workspace.watch / "dropped hero.png").read_bytes() == picture.read_bytes()
     st.ingest()
     expect(uploads).to_contain_text("queued as job #1")
+    page.locator(".rules").scroll_into_view_if_needed()
     screenshot(page, "dashboard-drop")
     st.run_until(lambda: st.state(1) == State.DONE)
     job = st.service.store.get(1)
@@ -290,3 +297,81 @@ def test_a_file_dropped_on_a_rule_card_ends_in_a_rendered_output(
     wait_for(lambda: len(list(workspace.watch.glob("dropped hero*.png"))) == 1, timeout_s=10)
     st.ingest()
     expect(uploads).to_contain_text("already rendered (job #1): not paid again")
+    assert [j.id for j in st.service.store.latest(limit=10)] == [1]  # no second job
+    for _ in range(3):
+        st.step(1.0)
+    assert len(emulator.emulator.stats()["render_submissions"]) == 1
+
+
+SAME_SITE_FORM = """<!doctype html>
+<form method="post" action="{base}/ui/pause"><input name="reason" value="from-another-port"></form>
+<script>document.forms[0].submit();</script>
+"""
+
+
+def test_a_signed_in_browser_cannot_be_made_to_pause_by_another_page(
+    board: Board, browser: Browsing, other_site: Callable[..., str]
+) -> None:
+    """Signed in, then on a page of another port of 127.0.0.1 (the same site: the session
+    cookie, SameSite=Strict, goes with its requests): its form is refused as cross-site
+    before the cookie is looked at; nothing is paused."""
+    base, st = board()
+    page = browser.page()
+    sign_in(page, base)
+    with page.expect_response(lambda r: r.url == f"{base}/ui/pause") as posted:
+        page.goto(other_site(SAME_SITE_FORM.format(base=base), host="127.0.0.1"))
+    assert posted.value.request.header_value("cookie") is not None  # the cookie did go
+    assert posted.value.status == 403 and "another site" in posted.value.json()["detail"]
+    assert FlagStore(st.service.db).raised() == []
+
+
+def test_the_sign_in_form_reads_no_large_body(board: Board) -> None:
+    """The form needs no sign-in, so it reads only a small URL-encoded body (anything else is
+    refused before it is read: nothing spooled to disk for anyone)."""
+    base, _st = board()
+    big = requests.post(f"{base}/login", files={"f": ("x", b"0" * (1 << 20))}, timeout=10)
+    assert big.status_code == 415
+    huge = requests.post(
+        f"{base}/login",
+        data=b"token=" + b"0" * (1 << 20),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert huge.status_code == 413
+
+
+def test_a_cookie_or_csrf_token_of_any_text_is_simply_not_good(board: Board) -> None:
+    base, _st = board()
+    odd = "\u00e9t\u00e9.\u00e9.\u00e9"
+    page = requests.get(base, headers={"Cookie": f"viggle_session={odd}".encode()}, timeout=10)
+    assert page.status_code == 200 and "Sign in" in page.text
+    with requests.Session() as s:
+        s.post(f"{base}/login", data={"token": TOKEN}, timeout=10)
+        odd_csrf = s.post(
+            f"{base}/ui/pause", headers={"X-CSRF-Token": "\u00e9".encode()}, timeout=10
+        )
+        assert odd_csrf.status_code == 403
+
+
+def test_job_files_are_served_only_as_plain_files_inside_the_output_folder(
+    board: Board, workspace: Workspace, tmp_path: Path
+) -> None:
+    """An editor who can write in the output folder swaps the video for a link to a secret:
+    the link is not followed."""
+    base, st = board()
+    make_character_png(workspace.watch / "hero.png", seed=5)
+    st.ingest()
+    st.run_until(lambda: st.state(1) == State.DONE)
+    job = st.service.store.get(1)
+    assert job is not None and job.output_path is not None
+    video = Path(job.output_path)
+    served = requests.get(f"{base}/files/1/video", timeout=10)
+    assert served.status_code == 200 and served.content == video.read_bytes()
+    assert served.headers["content-type"] == "video/mp4"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the token")
+    video.unlink()
+    video.symlink_to(secret)
+    refused = requests.get(f"{base}/files/1/video", timeout=10)
+    assert refused.status_code == 404 and "the token" not in refused.text
+    assert requests.get(f"{base}/files/1/sidecar", timeout=10).status_code == 404

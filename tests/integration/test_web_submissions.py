@@ -128,6 +128,22 @@ def test_a_bad_input_is_refused_with_the_intakes_reason(serve: Serve, workspace:
     assert look(base, sub["id"]) == refused
 
 
+def test_a_good_file_later_at_the_same_path_is_not_the_refused_ones(
+    serve: Serve, workspace: Workspace
+) -> None:
+    """shot.png refused (moved to failed/), then a good shot.png at the same path: the first
+    submission stays refused, asked first or not; the job is the second's."""
+    base, st = serve()
+    bad = submit(base, "dance", ("shot.png", b"not an image at all" * 10)).json()
+    st.ingest()
+    good = submit(base, "dance", ("shot.png", workspace.character())).json()
+    assert [f["name"] for f in good["files"]] == ["shot.png"]  # the path was free again
+    st.ingest()
+    assert look(base, good["id"])["jobs"] == [1]
+    first = look(base, bad["id"])
+    assert (first["state"], first["jobs"]) == ("refused", [])
+
+
 def test_a_duplicate_takes_a_free_name_and_is_said_to_repeat_a_job(
     serve: Serve, workspace: Workspace
 ) -> None:

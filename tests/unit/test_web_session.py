@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from viggle_watch.web import session as s
 
-KEY = s.session_key("the-token")
+KEY = s.session_key("the-token", b"salt")
 
 
 def test_a_cookie_the_service_signed_is_good_until_it_expires() -> None:
@@ -20,9 +20,10 @@ def test_a_forged_stretched_or_revoked_cookie_is_refused() -> None:
     cookie = s.issue(KEY, now=1000.0, nonce="n1")
     expires, nonce, mac = cookie.split(".")
     assert s.verify(KEY, f"{int(expires) + 99999}.{nonce}.{mac}", 1000.0, frozenset()) is None
-    assert s.verify(s.session_key("another"), cookie, 1000.0, frozenset()) is None
+    assert s.verify(s.session_key("another", b"salt"), cookie, 1000.0, frozenset()) is None
+    assert s.verify(s.session_key("the-token", b"restart"), cookie, 1000.0, frozenset()) is None
     assert s.verify(KEY, cookie, 1000.0, frozenset({"n1"})) is None
-    for junk in (None, "", "a.b", "x.y.z", "1.2.3.4"):
+    for junk in (None, "", "a.b", "x.y.z", "1.2.3.4", f"{expires}.{nonce}.\u00e9"):
         assert s.verify(KEY, junk, 1000.0, frozenset()) is None
 
 
@@ -55,6 +56,16 @@ def test_failed_sign_ins_make_an_address_wait() -> None:
     assert tries.wait_s("10.0.0.1", 100.0 + s.FAILURE_WINDOW_S + 0.5) == 0  # the oldest left
     tries.succeeded("10.0.0.1")
     assert "10.0.0.1" not in tries.failures
+
+
+def test_failed_sign_ins_from_made_up_addresses_make_everyone_wait() -> None:
+    """An address can be made up (a header through a proxy): past FAILURES_IN_ALL failures in
+    the window from any addresses, every address waits."""
+    tries = s.Attempts()
+    for i in range(s.FAILURES_IN_ALL):
+        tries.failed(f"10.0.{i}.1", 100.0)
+    assert tries.wait_s("10.9.9.9", 101.0) == s.FAILURE_WINDOW_S - 1.0
+    assert tries.wait_s("10.9.9.9", 100.0 + s.FAILURE_WINDOW_S) == 0
 
 
 def test_a_revoked_nonce_is_forgotten_once_it_would_have_expired() -> None:

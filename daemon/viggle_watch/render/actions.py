@@ -49,15 +49,17 @@ class ActionError(ViggleWatchError):
 
 RETRYABLE = TERMINAL | NEEDS_PERSON  # uncertain only with force
 BUSY = frozenset({State.SUBMITTING, State.DOWNLOADING})  # a request in flight: not now
+RESOLVABLE = frozenset({State.UNCERTAIN})
+ACCEPTABLE = frozenset({State.REVIEW})
 
 
 def offered(state: State) -> tuple[str, ...]:
     """The actions a job in ``state`` allows (the dashboard shows these buttons; each action
     below checks the same sets again under its compare-and-set)."""
     said: list[str] = []
-    if state == State.UNCERTAIN:
+    if state in RESOLVABLE:
         said.append("resolve")
-    if state == State.REVIEW:
+    if state in ACCEPTABLE:
         said.append("accept")
     if state in RETRYABLE:
         said.append("retry")
@@ -128,7 +130,7 @@ def resolve(
     failing the job later.
     """
     job = _job(store, job_id)
-    if job.state != State.UNCERTAIN:
+    if job.state not in RESOLVABLE:
         raise ActionError(f"job {job_id} is {job.state}; only uncertain jobs can be resolved")
     if client is not None:
         try:
@@ -162,7 +164,7 @@ def accept(store: JobStore, job_id: int, *, now: float) -> Job:
     ``downloading``, where the service publishes it from ``_review/`` as done (the gate is
     not asked again: ``render.review.accepted_by_person``). Nothing is rendered or paid."""
     job = _job(store, job_id)
-    if job.state != State.REVIEW:
+    if job.state not in ACCEPTABLE:
         raise ActionError(
             f"job {job_id} is {job.state}; only a job held for review can be accepted"
         )

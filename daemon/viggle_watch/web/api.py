@@ -9,6 +9,7 @@ The dashboard (``web.pages``) is served by the same app, behind the same door
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,7 +39,7 @@ def create_app(ctx: WebContext) -> FastAPI:
         redoc_url=None,
     )
     templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-    sessions = Sessions(session_key(ctx.token) if ctx.token else None)
+    sessions = Sessions(session_key(ctx.token, secrets.token_bytes(16)) if ctx.token else None)
     install_login(app, ctx, sessions, templates)  # first: the door of every request
     install_pages(app, ctx, sessions, templates)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), "static")

@@ -12,7 +12,7 @@ from viggle_watch.config import Config
 from viggle_watch.outputs.failure import FAILED
 from viggle_watch.outputs.filing import error_name
 from viggle_watch.outputs.sidecar import sidecar_path
-from viggle_watch.reading import read_regular
+from viggle_watch.reading import open_regular, read_regular
 from viggle_watch.watch.mounts import watch_roots
 
 SHOWN: Final = 50  # the newest refused inputs shown per page
@@ -56,3 +56,13 @@ def _json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def open_output(path: Path, output: Path) -> int:
+    """A descriptor of a job's output file for the dashboard to send: only a regular file, not
+    a link, in a folder that really is inside the rule's output folder (an editor who can
+    write there cannot turn a link into a way to read other files). Raises ``OSError``."""
+    folder = Path(os.path.realpath(path.parent))
+    if not folder.is_relative_to(os.path.realpath(output)):
+        raise FileNotFoundError(f"{path} is not in {output}")
+    return open_regular(folder / path.name, follow_links=False)

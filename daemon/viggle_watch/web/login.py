@@ -9,9 +9,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
@@ -28,6 +28,7 @@ WORDS: Final = {
     "cross_site": (403, "refused: this request came from another site's page"),
     "no_csrf": (403, "refused: the page's CSRF token is missing or stale; reload the page"),
 }
+FORM_MAX: Final = 16 * 1024
 PUBLIC: Final = ("/login", "/static/")  # the sign-in page and the page's own assets
 MACHINE: Final = ("/api/", "/metrics", "/healthz")  # answered in JSON/text, never redirected
 
@@ -93,8 +94,9 @@ def _door(app: FastAPI, ctx: WebContext, sessions: Sessions) -> None:
             return "ok"  # the sign-in form limits its own failures
         given = bearer(request.headers.get("authorization"))
         nonce = sessions.nonce(request, time.time())
-        if change and nonce is not None and given is None and not sessions.csrf_ok(request, nonce):
-            return "no_csrf"
+        scripted = given is not None and ctx.token is not None and s.same(given, ctx.token)
+        if change and nonce is not None and not scripted and not sessions.csrf_ok(request, nonce):
+            return "no_csrf"  # the cookie alone changes nothing: a page of ours sends the token
         return judge(
             request.method,
             token=ctx.token,
@@ -132,16 +134,15 @@ def _sign_in(app: FastAPI, ctx: WebContext, sessions: Sessions, pages: Jinja2Tem
     async def login(request: Request) -> Response:
         client = request.client.host if request.client else "?"
         now = time.time()
-        form = await request.form()
-        next_page = _local(str(form.get("next") or "/"))
+        form = await small_form(request)
+        next_page = _local(form.one("next") or "/")
         wait = sessions.attempts.wait_s(client, now)
         error = ""
         if sessions.key is None or ctx.token is None:
             error = "No web.token_file is configured: the dashboard is read-only."
         elif wait > 0:
             error = f"Too many failed sign-ins: try again in {int(wait) + 1} s."
-        elif judge("POST", token=ctx.token, given=str(form.get("token") or "").strip(),
-                   open_reads=False, loopback=False) != "ok":  # fmt: skip
+        elif not s.same(form.one("token").strip(), ctx.token):
             sessions.attempts.failed(client, now)
             error = "That is not the token in web.token_file."
         if error:
@@ -171,10 +172,40 @@ def _sign_in(app: FastAPI, ctx: WebContext, sessions: Sessions, pages: Jinja2Tem
         nonce = sessions.nonce(request, time.time())
         if cookie and nonce:
             sessions.revoked.add(nonce, s.expiry(cookie), time.time())
-        answer = RedirectResponse("/", status_code=303)
+        if request.headers.get("hx-request"):  # htmx: it goes to the page itself
+            answer: Response = Response(status_code=204, headers={"HX-Redirect": "/"})
+        else:
+            answer = RedirectResponse("/", status_code=303)
         answer.delete_cookie(s.COOKIE)
-        answer.headers["HX-Redirect"] = "/"
         return answer
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    fields: dict[str, list[str]]
+
+    def one(self, name: str) -> str:
+        """The field's (last) value, "" when absent."""
+        return self.fields.get(name, [""])[-1]
+
+    def all(self, name: str) -> list[str]:
+        return self.fields.get(name, [])
+
+
+async def small_form(request: Request) -> Form:
+    """A form a page of ours sends (URL-encoded, a few fields): read whole only when it is
+    small — a body larger than ``FORM_MAX`` or of another kind is refused before it is read,
+    so no upload is spooled anywhere on the way (uploads go by way of submissions)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    size = request.headers.get("content-length")
+    if kind not in ("", "application/x-www-form-urlencoded"):
+        raise HTTPException(415, "this takes a URL-encoded form")
+    if size is None or not size.isdigit() or int(size) > FORM_MAX:
+        raise HTTPException(413, f"a form here is at most {FORM_MAX} bytes, with its length")
+    body = await request.body()
+    if len(body) > FORM_MAX:
+        raise HTTPException(413, f"a form here is at most {FORM_MAX} bytes")
+    return Form(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def refused(verdict: str) -> JSONResponse:

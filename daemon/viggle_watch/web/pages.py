@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from viggle_watch.clock import day_of
@@ -24,9 +24,11 @@ from viggle_watch.web import views
 from viggle_watch.web.context import WebContext, act, job_detail, jobs_page, set_paused
 from viggle_watch.web.folders import read_sidecar, refused_inputs
 from viggle_watch.web.liveness import changes, marker
-from viggle_watch.web.login import Sessions
+from viggle_watch.web.login import Form, Sessions, small_form
+from viggle_watch.web.media import install as install_media
 
 PER_PAGE: Final = 50
+FILTERS: Final = ("state", "rule", "q", "since", "until", "cursor")  # what /jobs takes
 ACTIONS: Final = ("retry", "cancel", "resolve", "accept")
 
 
@@ -38,6 +40,7 @@ def install(app: FastAPI, ctx: WebContext, sessions: Sessions, pages: Jinja2Temp
     _overview(app, ctx, show)
     _jobs(app, ctx, show)
     _actions(app, ctx, show)
+    install_media(app, ctx)
 
     def read_marker() -> Hashable:
         db = ctx.open_db(True)
@@ -121,13 +124,14 @@ def _attention(ctx: WebContext) -> dict[str, Any]:
         "review": status.get("review", []),
         "failed": failed,
         "refused": refused_inputs(ctx.config),
+        "per_page": PER_PAGE,
         "offer": lambda state: offered(State(state)),
     }
 
 
 def _query(request: Request) -> tuple[JobQuery, dict[str, str]]:
     """The jobs list's filters from the query string (dates as YYYY-MM-DD, UTC)."""
-    given = {k: v.strip() for k, v in request.query_params.items() if v.strip()}
+    given = {k: v.strip() for k, v in request.query_params.items() if k in FILTERS and v.strip()}
     state = given.get("state")
     if state is not None and state not in {str(s) for s in State}:
         raise HTTPException(422, f"there is no state {state!r}")
@@ -170,6 +174,7 @@ def _jobs(app: FastAPI, ctx: WebContext, show: Show) -> None:
         return {
             "job": job,
             "offered": offered(State(job["state"])),
+            "moving": job["state"] in views.MOVING,
             "sidecar": read_sidecar(video),
             "has_video": video is not None and video.is_file(),
             "has_poster": video is not None and poster_paths(video)[0].is_file(),
@@ -183,20 +188,6 @@ def _jobs(app: FastAPI, ctx: WebContext, show: Show) -> None:
     def job_live(request: Request, job_id: int) -> Response:
         return show(request, "_job_live.html", one(job_id))
 
-    @app.get("/files/{job_id}/{what}", include_in_schema=False)
-    def media(job_id: int, what: str) -> FileResponse:
-        """A job's own output (video, poster, thumbnail, mask): only paths from its record."""
-        job = job_detail(ctx, job_id)
-        if not job["output"]:
-            raise HTTPException(404, f"job {job_id} has no output yet")
-        video = Path(job["output"])
-        poster, thumb = poster_paths(video)
-        files = {"video": video, "poster": poster, "thumb": thumb}
-        found = files.get(what)
-        if found is None or not found.is_file():
-            raise HTTPException(404, f"job {job_id} has no {what}")
-        return FileResponse(found, headers={"Cache-Control": "no-store"})
-
 
 def _actions(app: FastAPI, ctx: WebContext, show: Show) -> None:
     def told(request: Request, words: str, ok: bool, status: int = 200) -> Response:
@@ -208,8 +199,8 @@ def _actions(app: FastAPI, ctx: WebContext, show: Show) -> None:
 
     @app.post("/ui/pause", include_in_schema=False)
     async def pause(request: Request) -> Response:
-        form = await request.form()
-        reason = str(form.get("reason") or "paused from the dashboard")
+        form = await small_form(request)
+        reason = form.one("reason") or "paused from the dashboard"
         set_paused(ctx, paused=True, reason=reason)
         return told(request, "Paused: nothing new is sent to Viggle until you resume.", True)
 
@@ -220,7 +211,7 @@ def _actions(app: FastAPI, ctx: WebContext, show: Show) -> None:
 
     @app.post("/ui/jobs/{job_id}/{action}", include_in_schema=False)
     async def one(request: Request, job_id: int, action: str) -> Response:
-        form = await request.form()
+        form = await small_form(request)
         try:
             done = _do(ctx, job_id, action, form)
         except HTTPException as exc:
@@ -229,9 +220,9 @@ def _actions(app: FastAPI, ctx: WebContext, show: Show) -> None:
 
     @app.post("/ui/bulk", include_in_schema=False)
     async def bulk(request: Request) -> Response:
-        form = await request.form()
-        action = str(form.get("action") or "")
-        ids = sorted({int(str(v)) for v in form.getlist("ids") if str(v).isdigit()})
+        form = await small_form(request)
+        action = form.one("action")
+        ids = sorted({int(v) for v in form.all("ids") if v.isdigit()})
         if action not in ("retry", "cancel", "accept") or not ids:
             return told(request, "Pick jobs and an action (retry, cancel or accept).", False)
         failures: list[str] = []
@@ -244,14 +235,14 @@ def _actions(app: FastAPI, ctx: WebContext, show: Show) -> None:
         return told(request, " ".join([words, *failures]), not failures)
 
 
-def _do(ctx: WebContext, job_id: int, action: str, form: Any) -> dict[str, Any]:
+def _do(ctx: WebContext, job_id: int, action: str, form: Form) -> dict[str, Any]:
     """One action from a form, by the JSON API's own operation."""
     if action not in ACTIONS:
         raise HTTPException(404, f"there is no action {action!r}")
     if action == "retry":
-        return act(ctx, job_id, "retry", force=form.get("force") == "yes")
+        return act(ctx, job_id, "retry", force=form.one("force") == "yes")
     if action == "resolve":
-        viggle_job = str(form.get("viggle_job") or "").strip()
+        viggle_job = form.one("viggle_job").strip()
         if not viggle_job:
             raise HTTPException(422, "give the Viggle job id you found on Viggle's dashboard")
         return act(ctx, job_id, "resolve", viggle_job=viggle_job)

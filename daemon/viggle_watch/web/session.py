@@ -15,16 +15,17 @@ from typing import Final
 
 COOKIE: Final = "viggle_session"
 CSRF_HEADER: Final = "X-CSRF-Token"
-CSRF_FIELD: Final = "csrf"
 SESSION_S: Final = 12 * 3600.0  # a working day; then sign in again
 FAILURES_ALLOWED: Final = 5  # failed sign-ins from one address within FAILURE_WINDOW_S …
 FAILURE_WINDOW_S: Final = 300.0  # … after which it waits until the oldest leaves the window
+FAILURES_IN_ALL: Final = 30  # from all addresses together (an address can be made up)
 
 
-def session_key(token: str) -> bytes:
+def session_key(token: str, salt: bytes) -> bytes:
     """The signing key: derived from the token (never the token itself, so a leaked cookie
-    gives no way back to it)."""
-    return hashlib.sha256(b"viggle-watch dashboard session\0" + token.encode()).digest()
+    gives no way back to it) and a salt drawn at each start (a restart signs everyone out, so
+    a signed-out cookie, remembered only in memory, never works again)."""
+    return hashlib.sha256(b"viggle-watch dashboard session\0" + salt + token.encode()).digest()
 
 
 def _mac(key: bytes, *parts: str) -> str:
@@ -43,7 +44,7 @@ def verify(key: bytes, cookie: str | None, now: float, revoked: frozenset[str]) 
     if not cookie or cookie.count(".") != 2:
         return None
     expires, nonce, mac = cookie.split(".")
-    if not expires.isdigit() or not hmac.compare_digest(mac, _mac(key, "session", expires, nonce)):
+    if not expires.isdigit() or not same(mac, _mac(key, "session", expires, nonce)):
         return None
     if int(expires) <= now or nonce in revoked:
         return None
@@ -61,7 +62,12 @@ def csrf_token(key: bytes, nonce: str) -> str:
 
 
 def csrf_ok(key: bytes, nonce: str, given: str | None) -> bool:
-    return given is not None and hmac.compare_digest(given, csrf_token(key, nonce))
+    return given is not None and same(given, csrf_token(key, nonce))
+
+
+def same(given: str, wanted: str) -> bool:
+    """Constant-time, and any text a client sends (not only ASCII) is simply unequal."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), wanted.encode())
 
 
 def cross_site(origin: str | None, fetch_site: str | None, host: str | None) -> bool:
@@ -81,16 +87,25 @@ class Attempts:
     ``FAILURE_WINDOW_S`` and that address waits (a token cannot be guessed by trying)."""
 
     failures: dict[str, deque[float]] = field(default_factory=dict)
+    everyone: deque[float] = field(default_factory=lambda: deque(maxlen=FAILURES_IN_ALL))
 
     def wait_s(self, client: str, now: float) -> float:
         """0 when ``client`` may try now; else how long it must wait."""
+        while self.everyone and self.everyone[0] <= now - FAILURE_WINDOW_S:
+            self.everyone.popleft()
+        waits = [0.0]
         recent = self._recent(client, now)
-        if len(recent) < FAILURES_ALLOWED:
-            return 0.0
-        return max(1.0, recent[0] + FAILURE_WINDOW_S - now)
+        if len(recent) >= FAILURES_ALLOWED:
+            waits.append(recent[0] + FAILURE_WINDOW_S - now)
+        if len(self.everyone) >= FAILURES_IN_ALL:
+            waits.append(self.everyone[0] + FAILURE_WINDOW_S - now)
+        return max(1.0, *waits) if max(waits) > 0 else 0.0
 
     def failed(self, client: str, now: float) -> None:
         self._recent(client, now).append(now)
+        self.everyone.append(now)
+        if len(self.failures) > 10_000:  # many made-up addresses: forget the quiet ones
+            self.failures = {c: d for c, d in self.failures.items() if d}
 
     def succeeded(self, client: str) -> None:
         self.failures.pop(client, None)

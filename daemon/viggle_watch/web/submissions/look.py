@@ -18,7 +18,7 @@ from viggle_watch.outputs.filing import error_name
 from viggle_watch.reading import read_capped
 from viggle_watch.rules.pairing import is_image, is_manifest, is_video
 from viggle_watch.store.backend import Backend
-from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.submissions import (
     Submission,
     SubmissionStore,
@@ -83,14 +83,29 @@ def _shown(result: Outcome) -> dict[str, Any]:
     }
 
 
+def _ours(job: Job, sub: Submission, file: SubmittedFile) -> bool:
+    """Whether ``job`` was made from this submission's file: made after it, and (but for a
+    manifest, whose jobs hold the files it names) from these very bytes — a later file at the
+    same path, after this one was refused and moved away, is not this submission's."""
+    if job.created_at < sub.created_at:
+        return False
+    if is_manifest(Path(file.name)):
+        return True
+    spec = job.spec
+    held = {spec.character.sha256, *(c.character.sha256 for c in spec.cast)}
+    if spec.scene is not None:
+        held.add(spec.scene.sha256)
+    return file.sha256 in held
+
+
 def _find(sub: Submission, file: SubmittedFile, rule: Rule | None, db: Backend | None) -> Found:
+    if file.path in sub.decided:  # a refusal or duplicate seen once stays the answer
+        return Found(decided=sub.decided[file.path])
     store = JobStore(db) if db is not None else None
     if store is not None:
-        made = [j.id for j in store.source_jobs(file.path) if j.created_at >= sub.created_at]
-        if made:  # an older job of a file once at the same path was made before: not ours
+        made = [j.id for j in store.source_jobs(file.path) if _ours(j, sub, file)]
+        if made:
             return Found(jobs=tuple(made))
-    if file.path in sub.decided:
-        return Found(decided=sub.decided[file.path])
     path = Path(file.path)
     try:
         st = path.lstat()

@@ -228,7 +228,7 @@ def place(uploads: list[Upload], rule: Rule) -> list[SubmittedFile]:
 def _link_all(uploads: list[Upload], finals: list[Path], order: list[int]) -> Path | None:
     """Link each temp file to its final name (a link never replaces a file); on the first
     name taken, undo the links made and return that name."""
-    done: list[Path] = []
+    done: list[tuple[Path, Path]] = []
     try:
         for i in order:
             assert finals[i].parent == uploads[i].temp.parent  # only inside the watch folder
@@ -237,16 +237,20 @@ def _link_all(uploads: list[Upload], finals: list[Path], order: list[int]) -> Pa
             except FileExistsError:
                 _undo(done)
                 return finals[i]
-            done.append(finals[i])
+            done.append((uploads[i].temp, finals[i]))
     except BaseException:
         _undo(done)  # all of a submission or none of it
         raise
     return None
 
 
-def _undo(made: list[Path]) -> None:
-    for path in made:
-        path.unlink(missing_ok=True)  # ours: linked a moment ago
+def _undo(made: list[tuple[Path, Path]]) -> None:
+    """Take back what ``_link`` placed: a link goes; a file moved to its name goes back."""
+    for temp, final in made:
+        if temp.exists():
+            final.unlink(missing_ok=True)  # ours: linked a moment ago
+        else:
+            final.rename(temp)
 
 
 def _link(temp: Path, final: Path) -> None:
@@ -257,20 +261,16 @@ def _link(temp: Path, final: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             raise
-        _copy(temp, final)
+        _move(temp, final)
 
 
-def _copy(temp: Path, final: Path) -> None:
-    """A share without hard links: the bytes copied to a new name (``x``: never over one)."""
-    with temp.open("rb") as src, open(final, "xb") as dst:
-        try:
-            while chunk := src.read(1024 * 1024):
-                dst.write(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
-        except BaseException:
-            final.unlink(missing_ok=True)  # ours, half made
-            raise
+def _move(temp: Path, final: Path) -> None:
+    """A share without hard links: the temp file itself renamed to its name, whole at once (a
+    copy could be seen half made by the intake). A rename would replace a file, so the name is
+    looked at first; only a file made in the instant between could be replaced."""
+    if os.path.lexists(final):
+        raise FileExistsError(errno.EEXIST, "name taken", str(final))
+    temp.rename(final)
 
 
 def sweep(folder: Path) -> None:
