@@ -286,10 +286,12 @@ def test_a_file_dropped_on_a_rule_card_ends_in_a_rendered_output(
     wait_for(lambda: (workspace.watch / "dropped hero.png").is_file(), timeout_s=10)
     assert (workspace.watch / "dropped hero.png").read_bytes() == picture.read_bytes()
     st.ingest()
-    expect(uploads).to_contain_text("queued as job #1")
+    expect(uploads).to_contain_text("dropped hero.png: job #1 queued")
+    st.run_until(lambda: st.state(1) == State.DONE)
+    expect(uploads).to_have_text("dropped hero.png: job #1 done")  # followed to its end
+    expect(uploads.locator("a")).to_have_attribute("href", "/jobs/1")
     page.locator(".rules").scroll_into_view_if_needed()
     screenshot(page, "dashboard-drop")
-    st.run_until(lambda: st.state(1) == State.DONE)
     job = st.service.store.get(1)
     assert job is not None and job.output_path is not None and Path(job.output_path).is_file()
     # the picker does the same, and the same content is not rendered (nor paid) twice
@@ -375,3 +377,36 @@ def test_job_files_are_served_only_as_plain_files_inside_the_output_folder(
     refused = requests.get(f"{base}/files/1/video", timeout=10)
     assert refused.status_code == 404 and "the token" not in refused.text
     assert requests.get(f"{base}/files/1/sidecar", timeout=10).status_code == 404
+
+
+def test_a_page_that_is_not_there_is_a_page_saying_so(board: Board) -> None:
+    base, _st = board()
+    page = requests.get(f"{base}/jobs/999", timeout=10)
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "there is no job 999" in page.text and "<h1>Not found</h1>" in page.text
+    api = requests.get(f"{base}/api/v1/jobs/999", timeout=10)
+    assert api.status_code == 404 and api.json() == {"detail": "there is no job 999"}
+    wrong = requests.post(
+        f"{base}/api/v1/pause", headers={"Authorization": "Bearer nope"}, timeout=10
+    )
+    assert wrong.status_code == 401 and wrong.json()["detail"] == (
+        "that is not the token in web.token_file"
+    )
+
+
+def test_needs_a_person_lists_refused_inputs_apart_from_failed_jobs(
+    board: Board, workspace: Workspace
+) -> None:
+    """An input filed in failed/ because its job failed is a failed job, not a refused input
+    ("fix the file" would be untrue for it)."""
+    base, st = board()
+    (workspace.watch / "broken.png").write_bytes(b"not a picture")
+    st.ingest()
+    failed = workspace.watch / "failed"
+    (failed / "good.png").write_bytes(b"x")
+    (failed / "good.png.error.json").write_text(
+        '{"reason": "the render failed", "detail": {"jobs": [{"id": 7}]}}'
+    )
+    page = requests.get(f"{base}/attention", timeout=10).text
+    refused = page.split("Refused inputs", 1)[1]
+    assert "broken.png" in refused and "good.png" not in refused

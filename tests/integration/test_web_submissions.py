@@ -272,7 +272,7 @@ def test_an_upload_over_max_upload_is_refused_and_leaves_nothing(
     base, _st = serve(max_upload="64KiB")
     big = ("big.png", b"\x89PNG" + b"\0" * 100_000)
     told = submit(base, "dance", big)
-    assert told.status_code == 413 and "web.max_upload (65536 bytes)" in told.json()["detail"]
+    assert told.status_code == 413 and "web.max_upload (64 KiB)" in told.json()["detail"]
     body, content_type = _multipart("dance", big)
     streamed = requests.post(
         f"{base}/api/v1/submissions",

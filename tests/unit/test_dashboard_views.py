@@ -52,3 +52,15 @@ def test_settling_files_are_counted_in_the_deepest_folder_that_holds_them() -> N
 def test_dates_in_the_filters_are_whole_utc_days() -> None:
     assert views.epoch_of("2026-12-07") == 1796601600.0
     assert views.epoch_of("2026-12-07", end=True) == 1796601600.0 + 86400
+
+
+def test_credits_and_sizes_are_written_as_a_person_writes_them() -> None:
+    from viggle_watch.config.kinds import size_words
+
+    assert [views.num(v) for v in (12.0, 2.5, 0, None, 1 / 3)] == ["12", "2.5", "0", "—", "0.33"]
+    assert [size_words(v) for v in (2 << 30, 3072, 1536 * 1024, 900)] == [
+        "2 GiB",
+        "3 KiB",
+        "1.5 MiB",
+        "900 bytes",
+    ]

@@ -35,7 +35,7 @@ def test_the_bearer_token() -> None:
         ("GET", None, None, True, False, "no_token"),  # reads off loopback need the token
         ("POST", None, None, True, True, "read_only"),
         ("POST", "t", None, True, True, "no_token"),
-        ("POST", "t", "x", True, True, "no_token"),
+        ("POST", "t", "x", True, True, "bad_token"),
         ("POST", "t", "t", True, True, "ok"),
         ("GET", "t", "t", False, False, "ok"),
     ],

@@ -27,6 +27,7 @@ from viggle_watch.app.settings import (
 from viggle_watch.app.storage import open_backend, store_exists
 from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, Rule
+from viggle_watch.errors import ConfigError
 from viggle_watch.intake.tick import Intake
 from viggle_watch.notify.alerts import Alerts
 from viggle_watch.notify.announce import Announcer
@@ -63,6 +64,11 @@ def build_service(
 ) -> Service:
     """Build (but do not start) the service for ``config``."""
     check_paths(config)
+    if config.web is not None:  # said before anything is opened
+        from viggle_watch.web.token import missing_parts
+
+        if (missing := missing_parts()) is not None:
+            raise ConfigError(missing)
     register_secret(key.reveal())
     for rule in config.rules:
         rule.output.mkdir(parents=True, exist_ok=True)

@@ -54,6 +54,7 @@ def gather(config: Config) -> dict[str, Any]:
             ],
             "missing_assets": _missing(config),
             "notify": read_status(config.state_dir),  # what each target came to (issue 17)
+            "web": web_of(config),
         }
     finally:
         db.close()
@@ -75,7 +76,17 @@ def _before_first_run(config: Config) -> dict[str, Any]:
         "service": service_state(holder_of(config.state_dir)),
         "held": [],
         "missing_assets": _missing(config),
+        "web": web_of(config),
     }
+
+
+def web_of(config: Config) -> dict[str, Any] | None:
+    """Where the dashboard and the JSON API answer (None: no `web:` configured)."""
+    if config.web is None:
+        return None
+    host, port = config.web.address
+    shown = f"[{host}]" if ":" in host else host
+    return {"url": f"http://{shown}:{port}/", "read_only": config.web.token_file is None}
 
 
 def _missing(config: Config) -> list[dict[str, str]]:

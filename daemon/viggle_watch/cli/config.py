@@ -49,7 +49,7 @@ def print_check(config: Config, console: Console) -> int:
         console.print(f"    {store_reachable(config)}")
     for words in deprecated(config).values():  # still works: `run` says it at start too
         console.print(f"  [yellow]warning[/yellow]: {escape(words)}")
-    if not _print_notify(config, console):
+    if not _print_notify(config, console) or not _print_web(config, console):
         return 2
     try:
         key = resolve_api_key(config)
@@ -84,6 +84,34 @@ def _print_notify(config: Config, console: Console) -> bool:
     for i, hook in enumerate(config.webhooks):
         shown = redact_url(hook.url)
         console.print(f"  webhooks[{i}] {shown}: events {', '.join(hook.events)}")
+    return True
+
+
+def _print_web(config: Config, console: Console) -> bool:
+    """The dashboard's address, whether its parts are installed and its token readable; False
+    when `run` would refuse to start it."""
+    if config.web is None:
+        return True
+    from viggle_watch.web.token import missing_parts, read_token, token_warnings
+
+    host, port = config.web.address
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"  web: the dashboard and API at http://{shown}:{port}/")
+    missing = missing_parts()
+    if missing is not None:
+        console.print(f"  [red]error[/red]: {escape(missing)}")
+        return False
+    try:
+        token = read_token(config.web)
+    except ConfigError as exc:
+        console.print(f"  [red]error[/red]: {escape(str(exc))}")
+        return False
+    if token is None:
+        console.print("    no web.token_file: read-only (nothing can be changed over HTTP)")
+    else:
+        console.print(f"    token: read from {config.web.token_file}")
+    for words in token_warnings(config.web, token):
+        console.print(f"  [yellow]warning[/yellow]: {escape(words)}")
     return True
 
 

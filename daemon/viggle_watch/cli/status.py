@@ -34,6 +34,9 @@ def status_view(status: dict[str, Any]) -> Group:
     service = status.get("service")
     if service is not None:
         parts.append(Text.from_markup(_service_line(service)))
+    if status.get("web"):
+        web = status["web"]
+        parts.append(Text(f"dashboard: {web['url']}{' (read-only)' if web['read_only'] else ''}"))
     parts.extend(Text.from_markup(_held_line(h)) for h in status.get("held", []))
     credits = status["credits"]
     if credits["today"] is not None:

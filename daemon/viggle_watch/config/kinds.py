@@ -64,6 +64,14 @@ def parse_size(value: object) -> int:
     return size
 
 
+def size_words(size: int) -> str:
+    """Bytes as a person reads them: ``2 GiB``, ``3 KiB``, ``1.5 MiB``, ``900 bytes``."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{round(size / factor, 1):g} {unit}"
+    return f"{size} bytes"
+
+
 def _file_mode(value: object) -> int:
     """``"0640"`` / ``"640"`` / 0o640 → 0o640; only permission bits."""
     try:

@@ -169,6 +169,11 @@ class WatchFolder(_Doc):
     refused: int  # inputs filed in its failed/
 
 
+class StatusWeb(_Doc):
+    url: str  # http://127.0.0.1:8378/
+    read_only: bool  # no web.token_file: nothing can be changed over HTTP
+
+
 class Status(_Doc):
     """`viggle-watch status --json`."""
 
@@ -185,6 +190,7 @@ class Status(_Doc):
     held: list[dict[str, str]]
     missing_assets: list[dict[str, str]]
     notify: list[NotifyTally] = []  # each notify target / service webhook (issue 17)
+    web: StatusWeb | None = None  # the dashboard's address, when `web:` is configured (issue 18)
 
 
 class HookBody(_Doc):

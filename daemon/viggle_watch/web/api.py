@@ -28,6 +28,7 @@ from viggle_watch.web.pages import install as install_pages
 from viggle_watch.web.session import session_key
 from viggle_watch.web.stream import stream
 from viggle_watch.web.submissions.routes import install as install_submissions
+from viggle_watch.web.views import num
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -39,6 +40,7 @@ def create_app(ctx: WebContext) -> FastAPI:
         redoc_url=None,
     )
     templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+    templates.env.filters["num"] = num
     sessions = Sessions(session_key(ctx.token, secrets.token_bytes(16)) if ctx.token else None)
     install_login(app, ctx, sessions, templates)  # first: the door of every request
     install_pages(app, ctx, sessions, templates)

@@ -7,11 +7,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from viggle_watch.config import Config, Rule
-from viggle_watch.errors import ConfigError
 from viggle_watch.notify.metrics import Health, Metrics
-from viggle_watch.reading import read_regular
-from viggle_watch.redaction import register_secret
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.jobs import Event, Job
 from viggle_watch.store.submissions import SubmissionStore
@@ -20,6 +19,9 @@ from viggle_watch.web.context import WebContext
 from viggle_watch.web.server import RunningWeb
 from viggle_watch.web.stream import Watch
 from viggle_watch.web.submissions.routes import Desk
+from viggle_watch.web.token import read_token, token_warnings
+
+log = structlog.get_logger()
 
 
 def build_web(
@@ -39,16 +41,9 @@ def build_web(
 ) -> RunningWeb:
     settings = config.web
     assert settings is not None
-    token = None
-    if settings.token_file is not None:
-        try:
-            raw = read_regular(settings.token_file, 4096, follow_links=True)
-        except OSError as exc:
-            raise ConfigError(f"web.token_file {settings.token_file}: {exc.strerror}") from None
-        token = raw.decode("utf-8", "replace").strip() or None
-        if token is None:
-            raise ConfigError(f"web.token_file {settings.token_file} is empty")
-        register_secret(token)  # never in a log line
+    token = read_token(settings)
+    for words in token_warnings(settings, token):
+        log.warning("web_token_weak", problem=words)
     host, port = settings.address
     desk = Desk(
         rules,

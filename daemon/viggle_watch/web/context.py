@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
 from fastapi import HTTPException
 
 from viggle_watch.config import Config
@@ -23,6 +24,7 @@ from viggle_watch.store.pages import JobQuery, page
 from viggle_watch.web.stream import Watch
 from viggle_watch.web.submissions.routes import Desk
 
+log = structlog.get_logger()
 NO_STORE = "there is no job store yet: the first `viggle-watch run` makes it"
 
 
@@ -90,6 +92,7 @@ def set_paused(ctx: WebContext, *, paused: bool, reason: str) -> dict[str, Any]:
             changed = flags.raise_flag(Flag.PAUSED, reason, now=time.time())
         else:
             changed = flags.lower(Flag.PAUSED)
+        log.info("paused_over_http" if paused else "resumed_over_http", changed=changed)
         return {"paused": paused, "changed": changed}
     finally:
         db.close()
@@ -103,8 +106,10 @@ def act(ctx: WebContext, job_id: int, action: str, **options: Any) -> dict[str, 
         raise HTTPException(404, f"there is no job {job_id}")
     try:
         job = ctx.act(db, action, job_id, options)
+        log.info("job_action_over_http", action=action, job_id=job_id, state=str(job.state))
         return ctx.detail(job, JobStore(db).events(job_id))
     except ViggleWatchError as exc:  # the job is not in a state that allows it: say why
+        log.info("job_action_over_http_refused", action=action, job_id=job_id, reason=str(exc))
         status = 404 if "there is no job" in str(exc) else 409
         raise HTTPException(status, str(exc)) from None
     finally:

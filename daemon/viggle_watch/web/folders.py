@@ -20,7 +20,9 @@ MAX_DOC: Final = 1 << 20  # an error document or sidecar larger than this is not
 
 
 def refused_inputs(config: Config, limit: int = SHOWN) -> list[dict[str, Any]]:
-    """The newest inputs filed in each watch folder's ``failed/``, with their reasons."""
+    """The newest inputs the intake refused (filed in a watch folder's ``failed/`` before any
+    job was made), with their reasons; an input filed there because its jobs failed is not
+    one (its document names the jobs: they are listed as failed jobs)."""
     found: list[tuple[float, Path]] = []
     for root in watch_roots(config):
         try:
@@ -31,11 +33,19 @@ def refused_inputs(config: Config, limit: int = SHOWN) -> list[dict[str, Any]]:
         except OSError:
             continue
     found.sort(key=lambda f: f[0], reverse=True)
-    return [_refusal(path, at) for at, path in found[:limit]]
+    refused = []
+    for at, path in found:
+        document = _json(path.with_name(error_name(path.name))) or {}
+        detail = document.get("detail")
+        if isinstance(detail, dict) and "jobs" in detail:
+            continue  # its jobs failed: a failed job, not a refused input
+        refused.append(_refusal(path, at, document))
+        if len(refused) == limit:
+            break
+    return refused
 
 
-def _refusal(path: Path, at: float) -> dict[str, Any]:
-    document = _json(path.with_name(error_name(path.name))) or {}
+def _refusal(path: Path, at: float, document: dict[str, Any]) -> dict[str, Any]:
     return {
         "path": str(path),
         "name": path.name,

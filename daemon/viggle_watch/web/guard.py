@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Sequence
 from typing import Final, Literal
 
-Verdict = Literal["ok", "bad_host", "no_token", "read_only", "cross_site"]
+Verdict = Literal["ok", "bad_host", "no_token", "bad_token", "read_only", "cross_site"]
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -60,6 +60,6 @@ def judge(
         return "read_only" if method.upper() not in READ_METHODS else "no_token"
     if signed_in:
         return "ok"
-    if given is not None and hmac.compare_digest(given.encode(), token.encode()):
-        return "ok"
-    return "no_token"
+    if given is None:
+        return "no_token"
+    return "ok" if hmac.compare_digest(given.encode(), token.encode()) else "bad_token"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qs, quote
 
+import structlog
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -21,9 +22,11 @@ from viggle_watch.web import session as s
 from viggle_watch.web.context import WebContext
 from viggle_watch.web.guard import READ_METHODS, bearer, host_allowed, judge, named_elsewhere
 
+log = structlog.get_logger()
 WORDS: Final = {
     "bad_host": (421, "this listener does not answer to that Host (web.hosts names others)"),
     "no_token": (401, "this needs the token from web.token_file: Authorization: Bearer TOKEN"),
+    "bad_token": (401, "that is not the token in web.token_file"),
     "read_only": (403, "read-only: no web.token_file is configured, so nothing can be changed"),
     "cross_site": (403, "refused: this request came from another site's page"),
     "no_csrf": (403, "refused: the page's CSRF token is missing or stale; reload the page"),
@@ -144,6 +147,7 @@ def _sign_in(app: FastAPI, ctx: WebContext, sessions: Sessions, pages: Jinja2Tem
             error = f"Too many failed sign-ins: try again in {int(wait) + 1} s."
         elif not s.same(form.one("token").strip(), ctx.token):
             sessions.attempts.failed(client, now)
+            log.warning("web_sign_in_failed", client=client)
             error = "That is not the token in web.token_file."
         if error:
             status = 429 if wait > 0 else 401 if sessions.key else 403
@@ -155,6 +159,7 @@ def _sign_in(app: FastAPI, ctx: WebContext, sessions: Sessions, pages: Jinja2Tem
             )
         assert sessions.key is not None
         sessions.attempts.succeeded(client)
+        log.info("web_signed_in", client=client)
         answer = RedirectResponse(next_page, status_code=303)
         answer.set_cookie(
             s.COOKIE,

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from viggle_watch.clock import day_of
 from viggle_watch.render.actions import offered
@@ -36,6 +38,19 @@ def install(app: FastAPI, ctx: WebContext, sessions: Sessions, pages: Jinja2Temp
     def show(request: Request, name: str, data: dict[str, Any], status: int = 200) -> Response:
         common = sessions.common(request, ctx.token)
         return pages.TemplateResponse(request, name, common | data, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def said(request: Request, exc: StarletteHTTPException) -> Response:
+        """A person at a page gets a page saying what went wrong; scripts get JSON."""
+        path = request.url.path
+        if request.method != "GET" or path.startswith(("/api/", "/ui/", "/metrics", "/healthz")):
+            return await http_exception_handler(request, exc)
+        return show(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            exc.status_code,
+        )
 
     _overview(app, ctx, show)
     _jobs(app, ctx, show)
@@ -93,6 +108,7 @@ def overview_data(ctx: WebContext) -> dict[str, Any]:
         "share": views.budget_share(credits.get("today"), credits.get("daily_cap")),
         "paused": views.pause_of(status.get("held", [])),
         "rules": ctx.config.rules,
+        "hints": views.DROP_HINTS,
         "attention": len(status["uncertain"]) + len(status.get("review", [])),
     }
 

@@ -4,6 +4,8 @@ service without it keeps its idle figures."""
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 import time
 from typing import Final
@@ -11,7 +13,7 @@ from typing import Final
 import uvicorn
 from fastapi import FastAPI
 
-from viggle_watch.errors import ViggleWatchError
+from viggle_watch.errors import ConfigError, NotReadyError, ViggleWatchError
 
 START_TIMEOUT_S: Final = 10.0
 
@@ -28,11 +30,25 @@ class RunningWeb:
             timeout_graceful_shutdown=2,  # an open event stream does not hold the stop up
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
-        self.address = f"{host}:{port}"
+        self._where = (host, port)
+        self._thread: threading.Thread | None = None
+        self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def start(self) -> None:
-        """Serve; a listener that cannot bind (a port taken) is an error at start, not later."""
+        """Serve; a listener that cannot bind is an error at start, in words: a port taken is
+        a passing problem (exit 75: try again), a wrong address is the config's."""
+        host, port = self._where
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            listening = socket.create_server((host, port), family=family)
+        except OSError as exc:
+            words = f"web: cannot listen on {self.address}: {exc.strerror or exc}"
+            if exc.errno == errno.EADDRINUSE:
+                raise NotReadyError(words + " (another program has that port)") from None
+            raise ConfigError(words) from None
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [listening]}, name="web", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._server.started:
@@ -42,4 +58,5 @@ class RunningWeb:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(START_TIMEOUT_S)
+        if self._thread is not None:
+            self._thread.join(START_TIMEOUT_S)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from viggle_watch.rules.pairing import IMAGE_SUFFIXES, MANIFEST_SUFFIX, VIDEO_SUFFIXES
 from viggle_watch.store.states import State
 
 # the order a person reads a queue in: what moves, what waits, what ended, what needs them
@@ -29,6 +30,14 @@ STATE_ORDER: Final = (
 MOVING: Final = (State.PREPARING, State.SUBMITTING, State.RENDERING, State.DOWNLOADING)
 PALETTE: Final = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
 CHART_DAYS: Final = 30
+_IMAGES = ", ".join(sorted(IMAGE_SUFFIXES))
+_VIDEOS = ", ".join(sorted(VIDEO_SUFFIXES))
+DROP_HINTS: Final = {  # what each kind of rule takes (rules.pairing; docs/rule-kinds.md)
+    "characters": f"Takes character images ({_IMAGES}): each performs the rule's scenes.",
+    "scenes": f"Takes driving videos ({_VIDEOS}): the rule's characters perform each.",
+    "pairs": "Takes an image and a video with the same name (hero.png with hero.mp4).",
+    "jobs": f"Takes a manifest (NAME{MANIFEST_SUFFIX}) with the files it names.",
+}
 CHART_W, CHART_H = 600, 140
 
 
@@ -120,3 +129,10 @@ def epoch_of(day: str, *, end: bool = False) -> float:
     (so ``until`` takes the whole day in)."""
     start = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC)
     return (start + timedelta(days=1 if end else 0)).timestamp()
+
+
+def num(value: float | int | None) -> str:
+    """A number of credits as a person writes it: 12, 2.5, 0 (never 12.0)."""
+    if value is None:
+        return "—"
+    return f"{round(float(value), 2):g}"

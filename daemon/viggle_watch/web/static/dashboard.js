@@ -14,27 +14,61 @@
     return li;
   }
 
+  function jobLinks(ids) {
+    return (ids || []).map(function (j) { return "#" + j; }).join(", ");
+  }
+
+  function renamed(s) {
+    const moved = (s.files || []).filter(function (f) { return f.name !== f.sent_as; });
+    return moved.map(function (f) { return " (saved as " + f.name + ")"; }).join("");
+  }
+
+  async function finish(ids, li, names) {
+    // follow the jobs to their end: done (with a link), or what stopped them
+    const ends = { done: "done", failed: "failed", cancelled: "cancelled", review: "held for review", uncertain: "uncertain: needs a person" };
+    for (let i = 0; i < 1800; i++) {
+      const states = [];
+      for (const id of ids) {
+        const answer = await fetch("/api/v1/jobs/" + id, { credentials: "same-origin" });
+        if (answer.ok) states.push((await answer.json()).state);
+      }
+      li.textContent = "";
+      const link = document.createElement("a");
+      link.href = "/jobs/" + ids[0];
+      link.textContent = "job " + jobLinks(ids);
+      li.append(names + ": ", link, " " + states.join(", "));
+      if (states.length === ids.length && states.every(function (s) { return s in ends; })) {
+        li.className = states.every(function (s) { return s === "done"; }) ? "accepted" : "refused";
+        li.lastChild.textContent = " " + states.map(function (s) { return ends[s]; }).join(", ");
+        return;
+      }
+      await new Promise(function (r) { setTimeout(r, 2000); });
+    }
+  }
+
   async function follow(id, li, names) {
     for (let i = 0; i < 600; i++) {
       const answer = await fetch("/api/v1/submissions/" + encodeURIComponent(id), { credentials: "same-origin" });
       if (answer.ok) {
         const s = await answer.json();
+        const shown = names + renamed(s);
         if (s.state === "accepted") {
-          li.className = "accepted";
-          li.textContent = names + ": queued as job " + (s.jobs || []).map(function (j) { return "#" + j; }).join(", ");
+          li.className = "";
+          li.textContent = shown + ": queued as job " + jobLinks(s.jobs);
+          await finish(s.jobs, li, shown);
           return;
         }
         if (s.state === "duplicate") {
           li.className = "accepted";
-          li.textContent = names + ": already rendered (job " + (s.duplicate_of || []).map(function (j) { return "#" + j; }).join(", ") + "): not paid again";
+          li.textContent = shown + ": already rendered (job " + jobLinks(s.duplicate_of) + "): not paid again";
           return;
         }
         if (s.state === "refused") {
           li.className = "refused";
-          li.textContent = names + ": refused: " + (s.reason || "see Needs a person");
+          li.textContent = "refused: " + (s.reason || shown + ": see Needs a person");
           return;
         }
-        li.textContent = names + ": " + (s.waits || "waiting for the intake") + "…";
+        li.textContent = shown + ": waiting for " + (s.waits || "the intake") + "…";
       }
       await new Promise(function (r) { setTimeout(r, 1000); });
     }
@@ -61,7 +95,8 @@
     const said = await answer.json().catch(function () { return {}; });
     if (answer.status !== 202 && answer.status !== 200) {
       li.className = "refused";
-      li.textContent = names + ": " + (said.detail || ("refused (" + answer.status + ")"));
+      const detail = typeof said.detail === "string" ? said.detail : "refused (" + answer.status + ")";
+      li.textContent = detail.indexOf(names) >= 0 ? detail : names + ": " + detail;
       return;
     }
     li.textContent = names + ": handed to " + card.dataset.rule + "…";
@@ -85,6 +120,10 @@
   });
   document.addEventListener("change", function (e) {
     const input = e.target;
+    if (input.classList && input.classList.contains("all")) {  // select every job on the page
+      input.closest("form").querySelectorAll("input[name=ids]").forEach(function (box) { box.checked = input.checked; });
+      return;
+    }
     if (input.type !== "file" || !input.dataset.rule) return;
     submit(input.closest(".dropzone"), input.files).then(function () { input.value = ""; });
   });

@@ -24,6 +24,7 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect
 
 from viggle_watch.config import Rule
+from viggle_watch.config.kinds import size_words
 from viggle_watch.errors import StoreError
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.submissions import Submission, SubmissionStore
@@ -156,7 +157,7 @@ async def submit(request: Request, desk: Desk) -> tuple[dict[str, Any], bool]:
 
 async def _read(request: Request, body: AsyncIterator[bytes], reader: Reader, limit: int) -> None:
     """Feed the body to ``reader`` as it streams in; over ``limit`` bytes: refused (413)."""
-    too_big = Refusal(413, f"the upload is over web.max_upload ({limit} bytes)")
+    too_big = Refusal(413, f"the upload is over web.max_upload ({size_words(limit)})")
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise too_big  # said before a byte is read
