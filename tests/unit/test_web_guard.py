@@ -66,3 +66,17 @@ def test_a_request_by_a_proxy_name_is_from_the_network() -> None:
 
     assert named_elsewhere("nas.lan:8378", ["nas.lan"]) and named_elsewhere("NAS.LAN", ["nas.lan"])
     assert not named_elsewhere("127.0.0.1:8378", ["nas.lan"]) and not named_elsewhere(None, [])
+
+
+def test_the_listening_socket_names_tcp_so_answers_are_not_delayed() -> None:
+    """asyncio sets TCP_NODELAY on a connection only when the listener names IPPROTO_TCP;
+    without it each answer waited for the client's delayed ACK (~40 ms, seen in bench/web.py)."""
+    import socket
+
+    from viggle_watch.web.server import _listen
+
+    made = _listen("127.0.0.1", 0, socket.AF_INET)
+    try:
+        assert made.proto == socket.IPPROTO_TCP
+    finally:
+        made.close()
