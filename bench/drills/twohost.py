@@ -3,6 +3,12 @@ is SIGKILLed mid-way and never comes back.
 
 Run: python -m bench.drills.twohost [--inputs 200] [--fast] [--pg-url URL] [--seed 8] [--keep DIR]
 (from the repository's root; ``python bench/drills/twohost.py ...`` works too)
+``--same-name``: the variant of issue 19 §3 instead, a second process under host-a's
+``store.host`` (``tests/support/drills/twohost_name.py`` says what it does and prints).
+``--pause``: the variant of issue 19 §1 instead, a host SIGSTOPped mid-download past its lease,
+then SIGCONT (``tests/support/drills/twohost_pause.py`` says what it does and prints).
+``--blip``: the variant of issue 19 §2 instead, the store cut for 3 s while paid requests are on
+their way, several times (``tests/support/drills/twohost_blip.py`` says what it does and prints).
 
 Two ``viggle-watch run`` processes (``python -m viggle_watch run``), each with its own state dir and
 ``store.host`` name, on a fresh database of one PostgreSQL server (``--pg-url``, else
@@ -38,6 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python bench/dr
 
 from tests.support.drills.multihost import pg_server
 from tests.support.drills.twohost import run_twohost
+from tests.support.drills.twohost_blip import FAST_BLIP, BlipResult, BlipSettings, run_blip
+from tests.support.drills.twohost_name import FAST_NAME, NameResult, NameSettings, run_same_name
+from tests.support.drills.twohost_pause import FAST_PAUSE, PauseResult, PauseSettings, run_pause
 from tests.support.drills.twohost_result import FAST, TwoHostResult, TwoHostSettings
 from tests.support.drills.workspace import with_overrides
 from tests.support.pgserver import PgUnavailableError, fresh_database
@@ -59,6 +68,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--pg-url", help="a PostgreSQL server (default $VIGGLE_TEST_PG_URL)")
     parser.add_argument("--keep", help="keep the workspace (logs, outputs) in this folder")
+    parser.add_argument("--same-name", action="store_true", help="a second host-a (issue 19)")
+    parser.add_argument("--pause", action="store_true", help="SIGSTOP, then SIGCONT (issue 19)")
+    parser.add_argument("--blip", action="store_true", help="the store cut for 3 s (issue 19)")
     args = parser.parse_args()
     settings = with_overrides(
         FAST if args.fast else TwoHostSettings(),
@@ -74,6 +86,34 @@ def main() -> int:
         deadline_s=args.deadline,
         seed=args.seed,
     )
+    if args.same_name:
+        settings = with_overrides(
+            FAST_NAME if args.fast else NameSettings(),
+            inputs=args.inputs,
+            lease_s=args.lease,
+            deadline_s=args.deadline,
+            seed=args.seed,
+        )
+    if args.pause:
+        settings = with_overrides(
+            FAST_PAUSE if args.fast else PauseSettings(),
+            inputs=args.inputs,
+            latency_s=args.latency,
+            request_delay_s=args.request_delay,
+            lease_s=args.lease,
+            deadline_s=args.deadline,
+            seed=args.seed,
+        )
+    if args.blip:
+        settings = with_overrides(
+            FAST_BLIP if args.fast else BlipSettings(),
+            inputs=args.inputs,
+            latency_s=args.latency,
+            request_delay_s=args.request_delay,
+            lease_s=args.lease,
+            deadline_s=args.deadline,
+            seed=args.seed,
+        )
     started = time.monotonic()
     try:
         import psycopg  # noqa: F401  (only: is it there?)
@@ -101,7 +141,18 @@ def main() -> int:
     return 0
 
 
-def _run(root: Path, db: str, settings: TwoHostSettings, where: str) -> TwoHostResult:
+def _run(
+    root: Path,
+    db: str,
+    settings: TwoHostSettings | NameSettings | PauseSettings | BlipSettings,
+    where: str,
+) -> TwoHostResult | NameResult | PauseResult | BlipResult:
+    if isinstance(settings, BlipSettings):
+        return run_blip(root, db, settings)
+    if isinstance(settings, NameSettings):
+        return run_same_name(root, db, settings)
+    if isinstance(settings, PauseSettings):
+        return run_pause(root, db, settings)
     return run_twohost(root, db, settings, pg=where, progress=lambda line: print(line, flush=True))
 
 

@@ -8,6 +8,7 @@
     ├── StoreError             the job store refused something (bad transition, schema)
     │   ├── StoreUnavailableError  locked, full or unreachable: try again later
     │   └── TransitionError    a compare-and-set state change found another state
+    │       └── JobLostError   the job is no longer this host's (taken over, moved on)
     └── ApiError               anything the Viggle API (or the way to it) did
         ├── NotSentError       the request never reached Viggle: safe to retry
         ├── ThrottledError     429: not acted on; retry after ``retry_after_s``
@@ -63,6 +64,16 @@ class NoSchemaError(StoreError):
 
 class TransitionError(StoreError):
     """A job was not in the state a transition expected (someone else moved it)."""
+
+
+class JobLostError(TransitionError):
+    """The job is no longer this host's to write for: another host holds it now (it took
+    the job over while this one was paused or cut off), or it moved on from the state this
+    host was working in. The host stops the job at once (docs/scaling-out.md)."""
+
+    def __init__(self, job_id: int, reason: str, *, holder: str | None = None) -> None:
+        super().__init__(f"job {job_id} is not this host's any more: {reason}")
+        self.job_id, self.reason, self.holder = job_id, reason, holder
 
 
 class InFlightLimitError(StoreError):

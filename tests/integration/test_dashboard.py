@@ -13,13 +13,14 @@ from typing import Any, Protocol
 
 import pytest
 import requests
+import yaml
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import Browsing, screenshot
 from tests.support.stepping import Stepper
 from tests.support.waits import wait_for
 from tests.support.web import TOKEN, free_port
-from tests.support.workspace import Workspace
+from tests.support.workspace import Workspace, dance_rule
 from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.media.synth import make_character_png
 from viggle_watch.store.flags import Flag, FlagStore
@@ -410,3 +411,26 @@ def test_needs_a_person_lists_refused_inputs_apart_from_failed_jobs(
     page = requests.get(f"{base}/attention", timeout=10).text
     refused = page.split("Refused inputs", 1)[1]
     assert "broken.png" in refused and "good.png" not in refused
+
+
+def test_a_reloaded_config_shows_its_rules(board: Board, workspace: Workspace) -> None:
+    """After `viggle-watch reload` (SIGHUP) the pages show the rules as they are now."""
+    base, st = board()
+    assert 'data-rule="spin"' not in requests.get(base, timeout=10).text
+    source = st.service.config.source
+    doc = yaml.safe_load(source.read_text())
+    (workspace.root / "in2").mkdir()
+    doc["rules"].append(dance_rule(name="spin", watch="in2"))
+    source.write_text(yaml.safe_dump(doc))
+    assert st.service.reload()
+    try:
+        page = requests.get(base, timeout=10).text
+        assert 'data-rule="spin"' in page and str(workspace.root / "in2") in page
+        assert "<option >spin</option>" in requests.get(f"{base}/jobs", timeout=10).text.replace(
+            "<option>", "<option >"
+        )
+    finally:
+        observer = st.service.observer  # armed by the reload: stopped here (not started)
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)

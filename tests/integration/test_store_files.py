@@ -35,7 +35,7 @@ def test_database_pragmas(sqlite_db: Database) -> None:
             conn.execute(f"PRAGMA {name}").fetchone()[0]
             for name in ("journal_mode", "synchronous", "foreign_keys", "user_version")
         )
-    assert (pragmas, sqlite_db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 7), 7, 7)
+    assert (pragmas, sqlite_db.user_version(), SCHEMA_VERSION) == (("wal", 2, 1, 8), 8, 8)
 
 
 def test_open_readonly_missing_file_is_a_clear_store_error(tmp_path: Path) -> None:
@@ -56,7 +56,8 @@ def test_open_readonly_refuses_an_unmigrated_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as excinfo:
         Database.open(path, readonly=True)
     expected = (
-        f"job store {path} has schema 0; expected 7 (start `viggle-watch run` once to upgrade it)"
+        f"job store {path} has schema 0; expected {SCHEMA_VERSION} "
+        "(start `viggle-watch run` once to upgrade it)"
     )
     assert str(excinfo.value) == expected
 
@@ -65,11 +66,12 @@ def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:
     """A store written by a newer version is not touched."""
     path = tmp_path / "state.db"
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 8")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(StoreError) as excinfo:
         Database.open(path)
-    assert str(excinfo.value) == f"job store {path} is from a newer viggle-watch (8)"
+    newer = SCHEMA_VERSION + 1
+    assert str(excinfo.value) == f"job store {path} is from a newer viggle-watch ({newer})"
 
 
 def test_reopen_keeps_the_data(tmp_path: Path) -> None:

@@ -40,13 +40,16 @@ from viggle_watch.redaction import register_secret
 from viggle_watch.render import actions
 from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.downloader import Downloader, OutputSettings
+from viggle_watch.render.journal import JOURNAL, Journal
 from viggle_watch.render.poller import Poller
 from viggle_watch.render.preparer import Preparer
+from viggle_watch.render.recorder import Recorder
 from viggle_watch.render.submitter import Submitter
 from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.backend import Backend
 from viggle_watch.store.flags import FlagStore
+from viggle_watch.store.holding import Holds
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.remembered import Remembered
@@ -134,14 +137,20 @@ def build_service(
             asset_poll_s=max(config.poll_interval, 1.0),
             admit_window=admit_window(config),
         ),
-        submitter=Submitter(wiring, assets, submit_settings(config), breaker=breaker),
+        submitter=Submitter(
+            wiring,
+            assets,
+            submit_settings(config),
+            breaker=breaker,
+            recorder=Recorder(store, Journal(config.state_dir / JOURNAL)),
+        ),
         poller=Poller(
             wiring,
             poll_interval_s=config.poll_interval,
             render_timeout_s=config.render_timeout,
             breaker=breaker,
         ),
-        downloader=Downloader(wiring, OutputSettings(output_rules(config))),
+        downloader=Downloader(wiring, OutputSettings(output_rules(config)), holds=Holds(db)),
         tick_interval_s=tick_interval_s,
         rules=rules,
         hooks=hooks,
@@ -158,7 +167,8 @@ def build_service(
             config,
             metrics,
             service.health,
-            status=partial(gather, config),
+            status=lambda: gather(service.config),  # as reloaded (SIGHUP)
+            current=lambda: service.config,
             open_db=partial(_open_db, config),
             summary=job_summary,
             detail=job_detail,

@@ -36,15 +36,23 @@ class Gatekeeper:
         self._client = client
         self._clock = clock
         self._cached: tuple[float, str | None] = (-HOLD_CACHE_S, None)
+        self._here: str | None = None  # held on this host only, for good (``hold_here``)
 
     def holding(self) -> str | None:
         """Read from the store at most every ``HOLD_CACHE_S`` (every tick asks): a pause set
         by a person, or on another host, holds within that time."""
+        if self._here is not None:
+            return self._here
         at, held = self._cached
         if self._clock() - at >= HOLD_CACHE_S:
             held = self._flags.holding()
             self._cached = (self._clock(), held)
         return held
+
+    def hold_here(self, reason: str) -> None:
+        """Hold new paid work on this host (not the others) until it stops: it lost its
+        store host name to another process (issue 19 §3)."""
+        self._here = reason
 
     def key_refused(self, reason: str, now: float) -> None:
         self._cached = (-HOLD_CACHE_S, None)  # this host holds from its very next step

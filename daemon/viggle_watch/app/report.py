@@ -222,6 +222,10 @@ def gather_status(
                 "alive": h.pid != 0 and now - h.seen_at < lease_s,
                 "stopped": h.pid == 0,  # stopped cleanly (its jobs were released)
                 "holds": sum(1 for owner in holders.values() if owner == h.name),
+                "node": h.node,  # the machine its process runs on ("" before schema 8)
+                # the last time two processes wanted this name (a refused start, a take-over)
+                "conflict": h.conflict or None,
+                "conflict_at": iso(h.conflict_at) if h.conflict else None,
             }
             for h in hosts or []
         ],

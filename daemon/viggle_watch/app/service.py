@@ -15,7 +15,7 @@ import structlog
 from viggle_watch.app.clients import make_client
 from viggle_watch.app.gatekeeper import KEY_RECHECK_S, Gatekeeper
 from viggle_watch.app.keeper import Keeper
-from viggle_watch.app.lock import LockedError
+from viggle_watch.app.naming import NameTakenError, name_in_use
 from viggle_watch.app.scheduler import TickScheduler
 from viggle_watch.app.settings import (
     RuleSnapshot,
@@ -111,7 +111,8 @@ class Service:
 
     def start(self) -> None:
         if not self.db.claim_host():  # before anything is touched: the other one owns it
-            raise LockedError(f"the store host name {self.db.host!r} ({self.db.describe()})", None)
+            raise name_in_use(self.db.host, self.db.describe(), self.keeper.holder())
+        self.keeper.register(self.clock.time())  # the heartbeat row: one live process a name
         if self.config.metrics.listen is not None:  # first: a taken port fails the start early
             self.metrics_server = serve_metrics(
                 self.metrics, self.config.metrics.listen, health=self.health
@@ -121,6 +122,9 @@ class Service:
         if self.web is not None:
             self.web.start()
         now = self._settled_at = self.clock.time()
+        # first the answers a previous run could not write: recovery would make their jobs
+        # uncertain (docs/reliability.md §2.3)
+        self.submitter.recorder.replay()
         self.keeper.recover(now)
         self.gatekeeper.check_key(now)  # a refused key holds submissions before the first one
         self._remove_stale_parts()
@@ -179,8 +183,15 @@ class Service:
         self.downloader.tick(now)
 
     def keep_leases(self, now: float) -> None:
-        """Heartbeat this host's leases; take over what silent hosts held (shared store)."""
-        self.keeper.keep(now)
+        """Heartbeat this host's leases; take over what silent hosts held (shared store) and
+        settle again at once the inputs they had claimed. A host whose name another process
+        took holds all new paid work at once; the main loop then stops it."""
+        freed = self.keeper.keep(now)
+        if freed:
+            self.intake.look_again(freed, now)
+        if self.keeper.lost is not None:
+            self.submitter.draining = True
+            self.gatekeeper.hold_here(self.keeper.lost)
 
     def _settle_loop(self, every_s: float) -> None:
         """The settle tick, run only while something is settling (or pairs wait to expire):
@@ -304,6 +315,7 @@ class Service:
         if self._settle_thread is not None:
             self._settle_thread.join(timeout=30)
         self.scheduler.shutdown()
+        self.submitter.recorder.close()  # a last try; what the store still refuses: the journal
         if self.observer is not None:
             self.observer.stop()
             self.observer.join(timeout=5)
@@ -336,7 +348,7 @@ class Service:
         self.start()
         try:
             pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
-            while not stop.wait(0.5):
+            while not stop.wait(0.5) and self.keeper.lost is None:
                 if self.reload_requested.is_set():
                     self.reload_requested.clear()
                     self.notifier.reloading()
@@ -348,6 +360,8 @@ class Service:
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        if self.keeper.lost is not None:  # exit 75: tried again later, refused while it lives
+            raise NameTakenError(self.keeper.lost)
 
 
 def _started_words(service: Service) -> str:

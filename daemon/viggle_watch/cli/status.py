@@ -125,9 +125,20 @@ def _host_lines(hosts: list[dict[str, Any]]) -> list[Text]:
             state = f"[green]up[/green], seen {host['seen_s_ago']:g} s ago"
         else:
             state = f"[red]silent for {host['seen_s_ago']:g} s[/red]: its jobs are {after}"
+        running = host.get("node") and host["pid"]
+        on = f" (pid {host['pid']} on {escape(host['node'])})" if running else ""
         lines.append(
-            Text.from_markup(f"host {escape(host['name'])}: {state}, holds {host['holds']} job(s)")
+            Text.from_markup(
+                f"host {escape(host['name'])}: {state}, holds {host['holds']} job(s){on}"
+            )
         )
+        if host.get("conflict"):  # two processes wanted one name (issue 19 §3)
+            lines.append(
+                Text.from_markup(
+                    f"  [yellow]name conflict at {host['conflict_at']}: "
+                    f"{escape(host['conflict'])}[/yellow]"
+                )
+            )
     return lines
 
 

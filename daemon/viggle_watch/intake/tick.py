@@ -22,6 +22,7 @@ from viggle_watch.intake.arrival import Arrivals
 from viggle_watch.intake.checks import Problem, error_document
 from viggle_watch.intake.decide import Ignore, Refuse, Wait, skip_for_collision, wanted
 from viggle_watch.intake.facts import Facts
+from viggle_watch.intake.freed import freed_units
 from viggle_watch.intake.second_look import grown_in_failed, take_back
 from viggle_watch.intake.spec import SpecBuilder, claim_key, is_light, sha256_file
 from viggle_watch.intake.unused import REASON, Unused, survey
@@ -73,6 +74,14 @@ class Intake:
     def set_rules(self, rules: Iterable[Rule]) -> None:
         """A reloaded config: new rules apply to what settles from now on."""
         self._rules = tuple(rules)
+
+    def look_again(self, claimed: Iterable[str], now: float) -> int:
+        """Inputs a dead host had claimed (their claims let go): settle them again now, not
+        at the next rescan (issue 19 §5). Returns how many units are settling again."""
+        units = freed_units(claimed, self._rules, _names_in)
+        for unit in units:  # each was forgotten when its claim was refused here
+            self._tracker.touch(unit, now)
+        return len(units)
 
     def waiting_partners(self) -> dict[str, list[str]]:
         return {
@@ -320,6 +329,13 @@ class Intake:
             return "duplicate"
         bound.info("job_queued", job_id=job_id, model=spec.model, mode=spec.mode)
         return "made"
+
+
+def _names_in(folder: Path) -> list[str]:
+    try:
+        return [p.name for p in folder.iterdir()]
+    except OSError:  # gone (an unmounted share): nothing there to look at
+        return []
 
 
 class UnusedLog:

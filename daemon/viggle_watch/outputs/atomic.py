@@ -160,16 +160,31 @@ def fill_resumable(
 
 
 def publish_part(part: Path, dest: Path, got: Written) -> None:
-    """Rename a complete, durable file to ``dest`` and sync the folder; then check that what
-    ``dest`` holds is still ``got`` (a writer that kept the file open — a host woken after it
-    lost the job — would have changed it). A mismatch is a ``DownloadError`` (restart)."""
+    """:func:`check_part`, then :func:`place_part`."""
+    check_part(part, got)
+    place_part(part, dest, got)
+
+
+def check_part(part: Path, got: Written) -> None:
+    """Check that a complete, durable part file still holds ``got`` — nothing wrote into it
+    since it was filled — else drop it (the download starts over: a ``DownloadError``)."""
     try:
-        _as_received(got, part)  # nothing wrote into it since it was filled: else not published
+        _as_received(got, part)
     except DownloadError:
         part.unlink(missing_ok=True)  # foreign bytes: the download starts over
         raise
+
+
+def place_part(part: Path, dest: Path, got: Written) -> None:
+    """Rename a checked part file to ``dest`` and sync the folder; then check that the bytes
+    ``dest`` holds on disk are still ``got``, size and sha256 (a writer that kept the file
+    open would have changed them). A mismatch removes ``dest``: a ``DownloadError``."""
     part.replace(dest)
     fsync_dir(dest.parent)
-    if dest.stat().st_size != got.size:  # a writer that kept it open, after the rename
+    try:
+        _as_received(got, dest)
+    except DownloadError:
         dest.unlink(missing_ok=True)
-        raise DownloadError("the published file changed under us: downloading it again")
+        raise DownloadError(
+            "the published file changed under us: downloading it again", restart=True
+        ) from None

@@ -1,8 +1,9 @@
 """Deliverables derived from a verified download (``deliver:`` per rule; issue 16,
 docs/deliverables.md): the poster and thumbnail, ProRes 4444 and VP9 with the mask as alpha,
 RGBA PNG frames. Each is made in a short-lived child process (the service keeps PyAV out of its
-memory) under a temporary name, checked, then renamed into the output folder — as outputs are
-— and listed in the sidecar. ``mp4`` is the download itself, always kept.
+memory) under a temporary name (naming the job and its holder) and checked; they are renamed
+into the output folder together, with the render, once the job is proved still this host's
+(``place_made``) — and listed in the sidecar. ``mp4`` is the download itself, always kept.
 
 Before a file is made, the free space is checked against the size it is expected to take: too
 little waits (the job stays ``downloading``, retried with backoff) as a full disk does.
@@ -46,10 +47,12 @@ class Footage:
 
 @dataclass(slots=True)
 class Made:
-    """The deliverables written so far, and what they said about the mask (for the history)."""
+    """The deliverables written so far, and what they said about the mask (for the history);
+    ``waiting``: each one made but not placed yet, as (temporary name, final name)."""
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    waiting: list[tuple[Path, Path]] = field(default_factory=list)
 
 
 def expected_bytes(kind: str, footage: Footage) -> int:
@@ -98,25 +101,65 @@ def make_all(
     tag: str,
 ) -> Made:
     """Make every deliverable of ``kinds`` from ``source`` (the verified render; ``mask`` its
-    alpha) for the output ``video`` (``NAME.mp4``, maybe not published yet). Each is published
-    as soon as it is complete; the render itself is published by the caller, after them."""
-    made = Made()
-    for kind in (k for k in KINDS if k in set(kinds) and k != "mp4"):
-        need = int(expected_bytes(kind, footage) * HEADROOM)
-        check_room(video.parent, need, f"the {kind} of {video.name}")
-        if kind == "poster":
-            made.entries += _poster(source, video, mode=mode, tag=tag)
-        else:
-            entry, note = _encoded(kind, source, mask, video, footage, mode=mode, tag=tag)
-            made.entries.append(entry)
-            if note:
-                made.notes.append(note)
-    if made.entries:
-        fsync_dir(video.parent)
+    alpha) for the output ``video`` (``NAME.mp4``, maybe not published yet), and place them;
+    the render itself is published by the caller, after them."""
+    made = make_parts(kinds, source, mask, video, footage=footage, mode=mode, tag=tag)
+    place_made(made, video.parent)
     return made
 
 
-def _poster(source: Path, video: Path, *, mode: int, tag: str) -> list[dict[str, Any]]:
+def make_parts(
+    kinds: Iterable[str],
+    source: Path,
+    mask: Path | None,
+    video: Path,
+    *,
+    footage: Footage,
+    mode: int,
+    tag: str,
+) -> Made:
+    """As :func:`make_all`, but nothing is placed: each deliverable waits under its temporary
+    name (``Made.waiting``) for :func:`place_made` — or :func:`discard_made`. On an error the
+    ones made so far are removed."""
+    made = Made()
+    try:
+        for kind in (k for k in KINDS if k in set(kinds) and k != "mp4"):
+            need = int(expected_bytes(kind, footage) * HEADROOM)
+            check_room(video.parent, need, f"the {kind} of {video.name}")
+            if kind == "poster":
+                made.entries += _poster(source, video, made.waiting, mode=mode, tag=tag)
+            else:
+                entry, note = _encoded(kind, source, mask, video, footage, mode=mode, tag=tag)
+                made.entries.append(entry)
+                final = deliverable_path(video, kind)
+                made.waiting.append((_part(final, tag), final))
+                if note:
+                    made.notes.append(note)
+    except BaseException:
+        discard_made(made)
+        raise
+    return made
+
+
+def place_made(made: Made, folder: Path) -> None:
+    """Rename every deliverable waiting in ``made`` to its final name, then sync ``folder``."""
+    for part, final in made.waiting:
+        _publish(part, final)
+    if made.waiting:
+        fsync_dir(folder)
+    made.waiting.clear()
+
+
+def discard_made(made: Made) -> None:
+    """Remove the deliverables still waiting in ``made`` (they will not be placed)."""
+    for part, _final in made.waiting:
+        remove_part(part)
+    made.waiting.clear()
+
+
+def _poster(
+    source: Path, video: Path, waiting: list[tuple[Path, Path]], *, mode: int, tag: str
+) -> list[dict[str, Any]]:
     poster, thumb = poster_paths(video)
     parts = [_part(poster, tag), _part(thumb, tag)]
     try:
@@ -128,11 +171,12 @@ def _poster(source: Path, video: Path, *, mode: int, tag: str) -> list[dict[str,
             width, height = (said["width"], said["height"]) if kind == "poster" else said["thumb"]
             part.chmod(mode)
             entries.append(_entry(kind, final, part, "jpeg", width=width, height=height))
-            part.replace(final)
-        return entries
-    finally:
+    except BaseException:
         for part in parts:
             part.unlink(missing_ok=True)
+        raise
+    waiting += [(parts[0], poster), (parts[1], thumb)]
+    return entries
 
 
 def _encoded(
@@ -175,9 +219,9 @@ def _encoded(
             alpha=said["alpha"],
         )
         _set_mode(part, mode)
-        _publish(part, final)
-    finally:
+    except BaseException:
         remove_part(part)
+        raise
     mask_facts = said.get("mask") or {}
     return entry, (str(mask_facts["note"]) if mask_facts.get("resampled") else None)
 

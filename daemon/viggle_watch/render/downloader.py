@@ -1,4 +1,10 @@
-"""The download tick: fetch finished renders (and masks), write the sidecar, end the job."""
+"""The download tick: fetch finished renders (and masks), write the sidecar, end the job.
+
+Each step proves the job is still this host's first (``store.holding``): at the start of each
+job (a tick's list may be old: the host may have been paused since), before the first byte
+of a download and again whenever a proof is older than a heartbeat (``render.lost``), with
+every field it writes, and around the placement (``render.publishing``). A job found lost is
+dropped at once: this host's part files of it go, ``job_lost`` is logged, nothing else."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from typing import IO, Any, Final
 
 import structlog
 
-from viggle_watch.errors import ApiError, DownloadError
+from viggle_watch.errors import ApiError, DownloadError, JobLostError
 from viggle_watch.notify.metrics import timed
 from viggle_watch.outputs.atomic import (
     PART_SUFFIX,
@@ -19,12 +25,15 @@ from viggle_watch.outputs.atomic import (
     fill_resumable,
     host_tag,
     part_path,
+    sha256_of,
 )
 from viggle_watch.outputs.naming import JOB_PLACEHOLDER, free_path
 from viggle_watch.outputs.sidecar import mask_path, review_path, sidecar_path
+from viggle_watch.render.lost import ProvedWrites, drop_lost, proof_age_s
 from viggle_watch.render.publishing import Held, OutputRule, Publisher
 from viggle_watch.render.retry import download_delay_s
 from viggle_watch.render.wiring import Wiring
+from viggle_watch.store.holding import Holds
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
 from viggle_watch.viggle.client import Downloaded
@@ -52,14 +61,16 @@ class Downloader:
         wiring: Wiring,
         settings: OutputSettings,
         *,
+        holds: Holds,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._store, self._client, self._on_ended = wiring.store, wiring.client, wiring.on_ended
         self._metrics = wiring.metrics
         self._settings = settings
+        self._holds = holds  # is the job still this host's? (issue 19 §1)
         self._rand = rand  # the jitter of retry delays (tests pass a constant)
         self._failures: dict[int, int] = {}
-        self._publisher = Publisher(wiring.store, wiring.on_ended)
+        self._publisher = Publisher(wiring.store, holds, wiring.on_ended)
         self._progress: dict[int, int] = {}  # job id → bytes of its .part at the last failure
 
     def close(self) -> None:
@@ -91,7 +102,7 @@ class Downloader:
                 ".mp4",
                 lambda p: p.exists() or sidecar_path(p).exists() or review_path(p).exists(),
             )
-        self._store.update(job.id, State.DOWNLOADING, output_path=str(path))
+        self._holds.update(job.id, State.DOWNLOADING, output_path=str(path))
         return path
 
     def _out(self, job: Job) -> OutputRule:
@@ -105,9 +116,13 @@ class Downloader:
         """Download ``url`` into this host's part file of ``dest`` (not published: the gate
         judges it first)."""
 
+        def prove() -> None:
+            self._holds.check(job.id, State.DOWNLOADING)
+
         def fetch(f: IO[bytes], offset: int, digest: Any) -> Downloaded:
+            out = ProvedWrites(f, prove, every_s=proof_age_s(self._store.lease_s))
             return self._client.download(
-                url, f, max_bytes=self._settings.max_bytes, offset=offset, digest=digest
+                url, out.file(), max_bytes=self._settings.max_bytes, offset=offset, digest=digest
             )
 
         tag = download_tag(job.id, self._store.host)  # this job's, on this host: never shared
@@ -117,20 +132,36 @@ class Downloader:
 
     def _held(self, job: Job, dest: Path, size: int | None, sha256: str | None) -> Held | None:
         """Where the complete download of ``dest`` lies (before a restart, or a person's
-        `jobs accept`): this host's part file, ``_review/``, or published already."""
+        `jobs accept`): this host's part file (never another host's; its bytes are checked
+        before they are placed), or ``_review/`` or published already — those only with the
+        very bytes downloaded (whoever put them there)."""
         if size is None or sha256 is None:
             return None
         tag = download_tag(job.id, self._store.host)
         for path in (part_path(dest, tag), review_path(dest), dest):
             try:
-                if path.stat().st_size == size:
-                    return Held(path, Downloaded(size, sha256))
+                if path.stat().st_size != size:
+                    continue
+                foreign = path in (dest, review_path(dest))  # placed there by whoever
+                if foreign and sha256_of(path).hexdigest() != sha256:
+                    continue
+                return Held(path, Downloaded(size, sha256))
             except OSError:
                 continue
         return None
 
     def _download(self, job: Job, now: float) -> None:
-        target = self._target(job)
+        target: Path | None = None
+        try:
+            self._holds.check(job.id, State.DOWNLOADING)  # the tick's list may be old
+            target = self._target(job)
+            self._attempt(job, target, now)
+        except JobLostError as exc:
+            drop_lost(job, target, self._store.host, exc)
+            for memory in (self._failures, self._progress):
+                memory.pop(job.id, None)
+
+    def _attempt(self, job: Job, target: Path, now: float) -> None:
         refreshes = 0
         while True:
             try:
@@ -182,12 +213,12 @@ class Downloader:
         if not status.result_url:
             log.warning("download_url_not_refreshed", job_id=job.id, reason="no result URL")
             return None
-        stored = self._store.update(
+        self._holds.update(
             job.id, State.DOWNLOADING, result_url=status.result_url, mask_url=status.mask_cdn_url
         )
         log.info("download_url_refreshed", job_id=job.id)
         # read back: the video may be written already (its sha256 stored) while the mask expired
-        return self._store.get(job.id) if stored else None
+        return self._store.get(job.id)
 
     def _video(self, job: Job, target: Path) -> Held:
         held = self._held(job, target, job.output_size, job.output_sha256)
@@ -195,7 +226,7 @@ class Downloader:
             return held  # downloaded before a restart, or accepted from review
         assert job.result_url is not None
         held = self._fetch(job, job.result_url, target)
-        self._store.update(
+        self._holds.update(
             job.id, State.DOWNLOADING, output_sha256=held.got.sha256, output_size=held.got.size
         )
         log.info("render_downloaded", job_id=job.id, rule=job.rule, size=held.got.size)
@@ -209,7 +240,7 @@ class Downloader:
         if held is not None:
             return held
         held = self._fetch(job, job.mask_url, dest)
-        self._store.update(
+        self._holds.update(
             job.id,
             State.DOWNLOADING,
             mask_path=str(dest),
@@ -232,7 +263,7 @@ class Downloader:
         self._failures[job.id] = failures
         delay = download_delay_s(failures, rand=self._rand)
         # shown by `status` while the download waits (e.g. "disk full"); cleared when done
-        self._store.update(
+        self._holds.update(
             job.id,
             State.DOWNLOADING,
             next_attempt_at=now + delay,

@@ -4,7 +4,12 @@ pipelines wait for — and ``done``. A render that fails the gate goes to ``OUTP
 instead and the job to ``review``: nothing broken reaches the output folder proper.
 
 Every step may be cut short by a crash and run again: the downloaded bytes are held (in this
-host's part file, in ``_review/`` or already published) until the job is ``done``."""
+host's part file, in ``_review/`` or already published) until the job is ``done``.
+
+Nothing is placed in the output folder unless the job is still this host's (``store.holding``;
+a host woken from a long pause finds its job taken over and stops): the check comes before
+the gate, and again — on a shared store under the job's row lock, in the transaction that ends
+the job — around the renames and the sidecar."""
 
 from __future__ import annotations
 
@@ -22,13 +27,14 @@ import structlog
 from viggle_watch.errors import DownloadError
 from viggle_watch.outputs.atomic import (
     PART_SUFFIX,
+    check_part,
     download_tag,
-    publish_part,
+    place_part,
     write_bytes_atomic,
 )
 from viggle_watch.outputs.sidecar import build_sidecar, mask_path, review_path, sidecar_path
 from viggle_watch.render.children import MediaWorker
-from viggle_watch.render.deliver import Made, make_all
+from viggle_watch.render.deliver import Made, discard_made, make_parts, place_made
 from viggle_watch.render.moves import move_clearing_error
 from viggle_watch.render.review import (
     Inspection,
@@ -39,6 +45,7 @@ from viggle_watch.render.review import (
     review_section,
 )
 from viggle_watch.render.submitter import render_seconds
+from viggle_watch.store.holding import Holds
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
 from viggle_watch.viggle.client import Downloaded
@@ -81,8 +88,8 @@ the third in a row is kept, and goes to review."""
 
 
 class Publisher:
-    def __init__(self, store: JobStore, on_ended: Callable[[Job], None]) -> None:
-        self._store, self._on_ended = store, on_ended
+    def __init__(self, store: JobStore, holds: Holds, on_ended: Callable[[Job], None]) -> None:
+        self._store, self._holds, self._on_ended = store, holds, on_ended
         self._worker = MediaWorker()  # measures each render; started when needed
         self._refusals: dict[int, int] = {}  # job id → results in a row that were not videos
 
@@ -93,7 +100,9 @@ class Publisher:
         self, job: Job, video: Path, held: Held, mask: Held | None, out: OutputRule, now: float
     ) -> None:
         """Judge, deliver, publish and end ``job`` whose render (``held``) is to be ``video``.
-        An ``OSError`` or ``DownloadError`` leaves the job ``downloading`` (retried later)."""
+        An ``OSError`` or ``DownloadError`` leaves the job ``downloading`` (retried later); a
+        ``JobLostError`` says it is not this host's any more (nothing was placed)."""
+        self._holds.check(job.id, State.DOWNLOADING)  # before the gate and the deliverables
         accepted = accepted_by_person(self._store.events(job.id))
         transparent = job.spec.options.background_mode == TRANSPARENT
         checked = inspect(
@@ -110,34 +119,58 @@ class Publisher:
             self._hold_for_review(job, video, held, mask, checked, out, now)
             return
         made = Made()
-        if not any(f.check == "decodes" for f in checked.failed):  # else: nothing to make from
-            tag = download_tag(job.id, self._store.host)
-            made = make_all(
-                out.deliver,
-                held.path,
-                mask.path if mask else None,
-                video,
-                footage=checked.footage,
-                mode=out.file_mode,
-                tag=tag,
-            )
-        for note in made.notes:  # the mask differed from the render: say by how much
-            self._store.note(job.id, note, at=now)
-        for entry in made.entries:
-            set_group(Path(entry["path"]), out.group)
-        self._publish(held, video, out)
+        try:
+            if not any(f.check == "decodes" for f in checked.failed):  # else: nothing to make
+                tag = download_tag(job.id, self._store.host)
+                made = make_parts(
+                    out.deliver,
+                    held.path,
+                    mask.path if mask else None,
+                    video,
+                    footage=checked.footage,
+                    mode=out.file_mode,
+                    tag=tag,
+                )
+            for copy in (held, mask):  # the bytes received, still: checked outside the lock
+                if copy is not None and copy.path.name.endswith(PART_SUFFIX):
+                    check_part(copy.path, copy.got)
+            with self._holds.placing(job.id, State.DOWNLOADING):
+                self._place(job, video, held, mask, made, out, now, accepted=accepted)
+        finally:
+            discard_made(made)  # what was not placed (the job was lost, or a step failed)
         log.info(
             "output_written", job_id=job.id, rule=job.rule, output=str(video), size=held.got.size
         )
+        _clear_other_holders(job, [video, mask_path(video)])
+        self._on_ended(job)
+
+    def _place(
+        self,
+        job: Job,
+        video: Path,
+        held: Held,
+        mask: Held | None,
+        made: Made,
+        out: OutputRule,
+        now: float,
+        *,
+        accepted: bool,
+    ) -> None:
+        """Into the output folder — the deliverables, the render, its mask, then the sidecar —
+        and ``done``: only renames, checks and one small write (``Holds.placing``)."""
+        for note in made.notes:  # the mask differed from the render: say by how much
+            self._store.note(job.id, note, at=now)
+        place_made(made, video.parent)
+        for entry in made.entries:
+            set_group(Path(entry["path"]), out.group)
+        self._publish(held, video, out)
         if mask is not None:
             self._publish(mask, mask_path(video), out)
         self._write_sidecar(job, video, held, mask, made, out, now)
         if accepted:  # the render left _review/: its sidecar there goes too
             sidecar_path(review_path(video)).unlink(missing_ok=True)
         detail = "output and sidecar written" + (" (accepted by a person)" if accepted else "")
-        move_clearing_error(self._store, job, State.DOWNLOADING, State.DONE, now, detail)
-        _clear_other_holders(job, [video, mask_path(video)])
-        self._on_ended(job)
+        move_clearing_error(self._store, job, State.DOWNLOADING, State.DONE, now, detail, mine=True)
 
     def _refuse(self, job: Job, held: Held, checked: Inspection) -> None:
         """Not a video at all: download it again (the bytes dropped), up to the last time."""
@@ -155,7 +188,7 @@ class Publisher:
     @staticmethod
     def _publish(held: Held, dest: Path, out: OutputRule) -> None:
         if held.path != dest:
-            publish_part(held.path, dest, held.got)
+            place_part(held.path, dest, held.got)
         set_group(dest, out.group)
 
     def _write_sidecar(
@@ -207,19 +240,23 @@ class Publisher:
             mask=(mask.got.size, mask.got.sha256) if mask else None,
             review=section,
         )
-        where = quarantine(video, held.path, mask.path if mask else None, doc, mode=out.file_mode)
-        for path in (where, mask_path(where), sidecar_path(where)):
-            if path.exists():
-                set_group(path, out.group)
         failed = "; ".join(f.detail for f in checked.failed)
-        self._store.transition(
-            job.id,
-            State.DOWNLOADING,
-            State.REVIEW,
-            at=now,
-            detail=f"failed the acceptance gate ({failed}); held in {where}",
-            error_message=f"needs a look: {failed}",
-        )
+        with self._holds.placing(job.id, State.DOWNLOADING):
+            where = quarantine(
+                video, held.path, mask.path if mask else None, doc, mode=out.file_mode
+            )
+            for path in (where, mask_path(where), sidecar_path(where)):
+                if path.exists():
+                    set_group(path, out.group)
+            self._store.transition(
+                job.id,
+                State.DOWNLOADING,
+                State.REVIEW,
+                at=now,
+                detail=f"failed the acceptance gate ({failed}); held in {where}",
+                error_message=f"needs a look: {failed}",
+                mine=True,
+            )
         log.warning(
             "render_held_for_review",
             job_id=job.id,

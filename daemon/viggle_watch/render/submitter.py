@@ -17,6 +17,7 @@ from viggle_watch.errors import (
     InputChangedError,
     NotSentError,
     OutcomeUnknownError,
+    StoreError,
     TransientError,
     TransitionError,
 )
@@ -24,7 +25,9 @@ from viggle_watch.render.breaker import CircuitBreaker
 from viggle_watch.render.budget import Budget, check_budget, estimate_credits, render_credits
 from viggle_watch.render.moves import move_with_reason, wait_for_budget
 from viggle_watch.render.outcomes import FAST_REFUSED, Attempt, Next, classify
+from viggle_watch.render.recorder import RESOLVE_HINT, Recorder
 from viggle_watch.render.sending import open_checked
+from viggle_watch.render.unrecorded import Unrecorded, accepted, not_sent, refused
 from viggle_watch.render.wiring import Wiring
 from viggle_watch.store.assets import AssetKind, AssetStore, scene_key
 from viggle_watch.store.jobs import Job, Spend
@@ -85,12 +88,17 @@ class Submitter:
         settings: SubmitSettings,
         *,
         breaker: CircuitBreaker,
+        recorder: Recorder | None = None,
     ) -> None:
         self._store, self._client, self._on_ended = wiring.store, wiring.client, wiring.on_ended
         self._metrics, self.gate = wiring.metrics, wiring.gate
         self._assets = assets
         self._settings = settings
         self._breaker = breaker
+        # the answers of paid requests reach the store, even through a blip (issue 19)
+        self.recorder = recorder or Recorder(wiring.store)
+        self.recorder.follow(self._after)
+        self._on_wire: set[int] = set()  # jobs whose intent or request is under way
         self.draining = False
         self.full = False  # every render slot was taken during this tick
         self._refused = False  # the key was refused during this tick: stop sending
@@ -100,7 +108,10 @@ class Submitter:
         self._settings = settings
 
     def tick(self, now: float) -> int:
-        """Submit what fits; return how many POSTs were made."""
+        """Submit what fits; return how many POSTs were made. First the answers the store
+        could not take before, and a look for submissions stuck without one."""
+        self.recorder.flush()
+        self.recorder.sweep(now, self._on_wire)
         if self.draining or not self._breaker.allows(now):
             return 0
         slots = self._settings.max_in_flight - self._store.count_in(IN_FLIGHT)
@@ -111,9 +122,12 @@ class Submitter:
         due = self._store.due(State.PREPARING, now, limit=200)
         if due and self.gate.holding():  # asked only when there is work: an idle tick is free
             return 0
+        kept = self.recorder.kept()  # their answers are not written yet: never sent again
         for job in due:
             if sent >= slots or self.draining or self.full or self._refused:
                 break
+            if job.id in kept:
+                continue
             if job.assets.get("ready") and self._within_budget(job, now):
                 self._submit(job, now)
                 sent += 1
@@ -136,12 +150,12 @@ class Submitter:
         )
         if verdict.go:
             return True
-        self._wait_budget(job, now, verdict.reason, src=State.PREPARING)
+        self._wait_budget(job, now, verdict.reason)
         return False
 
-    def _wait_budget(self, job: Job, now: float, reason: str, *, src: State) -> None:
-        """To ``waiting_budget``; from ``submitting`` (a 402) its intent's credits go back."""
-        wait_for_budget(self._store, job, src, now, reason, refund=src == State.SUBMITTING)
+    def _wait_budget(self, job: Job, now: float, reason: str) -> None:
+        """Not sent: to ``waiting_budget`` until the budget allows it."""
+        wait_for_budget(self._store, job, State.PREPARING, now, reason)
         log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
 
     def _submit(self, job: Job, now: float) -> None:
@@ -155,7 +169,11 @@ class Submitter:
                 self._store.update(job.id, State.PREPARING, next_attempt_at=now + UNMOUNTED_RETRY_S)
                 log.warning("watch_root_unavailable", job_id=job.id, reason=str(exc))
                 return
-            self._send(job, sent, now)
+            self._on_wire.add(job.id)  # from before its intent: never taken for a stuck one
+            try:
+                self._send(job, sent, now)
+            finally:
+                self._on_wire.discard(job.id)
 
     def _send(self, job: Job, sent: RenderInput, now: float) -> None:
         bound = log.bind(job_id=job.id, rule=job.rule)
@@ -165,7 +183,7 @@ class Submitter:
         # becomes `uncertain`, never a second submission. The daily cap is checked again in
         # that transaction, against what every host sharing the store has committed.
         try:
-            self._store.transition(
+            intent = self._store.transition(
                 job.id,
                 State.PREPARING,
                 State.SUBMITTING,
@@ -183,10 +201,13 @@ class Submitter:
             bound.warning("job_moved_before_submit", reason="another host holds it now")
             return
         except BudgetExceededError as exc:
-            self._wait_budget(job, now, str(exc), src=State.PREPARING)
+            self._wait_budget(job, now, str(exc))
             return
         except InFlightLimitError:  # another host took the last slot: try again next tick
             self.full = True
+            return
+        except StoreError as exc:  # committed or not, nothing is sent: back to the queue if it was
+            self.recorder.record(not_sent(job, now, f"the store failed: {exc}"))
             return
         choices = job.spec.options
         options = RenderOptions(
@@ -199,52 +220,43 @@ class Submitter:
             # a 5xx or lost answer to the paid POST is an outage sign too (docs/reliability.md §2.8)
             outage = isinstance(exc, TransientError | OutcomeUnknownError)
             self._breaker.record(ok=not outage, now=now)
-            try:
-                self._classify_failure(job, exc, now)
-            except TransitionError:  # taken over meanwhile: say what the answer was
-                bound.error("submission_answer_unrecorded", reason=str(exc))
+            self._classify_failure(intent, exc, now)
             return
         self._breaker.record(ok=True, now=now)
         # logged before it is stored: if the store fails now, the id is not lost
         bound.info("render_accepted", viggle_job_id=created.job_id)
-        self._rendering(job, created.job_id, now)
-        bound.info(
-            "render_submitted", viggle_job_id=created.job_id, model=job.spec.model, credits=cost
-        )
-        self._metrics.submitted(job.rule, cost)
+        self._rendering(intent, created.job_id, now, credits=cost)
 
-    def _rendering(self, job: Job, viggle_job_id: str, now: float) -> None:
-        """Record the accepted render. If this host fell silent during the POST, another host
-        made the job ``uncertain``; this answer is the proof a person would look for, so the
-        job moves on from there (compare-and-set: unless a person got to it first)."""
+    def _rendering(self, job: Job, viggle_job_id: str, now: float, credits: float = 0.0) -> None:
+        """Record the accepted render (``job`` as its intent left it). If this host fell
+        silent during the POST, another host made the job ``uncertain``; this answer is the
+        proof a person would look for, so the job moves on from there (unless a person got to
+        it first). A store that cannot take it now takes it later (``render.recorder``)."""
+        poll_s = self._settings.poll_interval_s
+        self.recorder.record(accepted(job, viggle_job_id, now, poll_s, credits))
 
-        def move(src: State, detail: str) -> None:
-            self._store.transition(
-                job.id,
-                src,
-                State.RENDERING,
-                at=now,
-                detail=detail,
-                viggle_job_id=viggle_job_id,
-                render_started_at=now,
-                next_attempt_at=now + self._settings.poll_interval_s,
-            )
-
-        try:
-            move(State.SUBMITTING, f"viggle job {viggle_job_id}")
-        except TransitionError:
-            detail = f"viggle job {viggle_job_id}: its answer arrived after the job was taken over"
-            try:
-                move(State.UNCERTAIN, detail)
-            except TransitionError:
-                log.error(
-                    "render_answer_unrecorded",
-                    job_id=job.id,
-                    viggle_job_id=viggle_job_id,
-                    hint=f"`viggle-watch jobs resolve {job.id} --viggle-job {viggle_job_id}`",
-                )
-                return
-            log.warning("job_uncertain_resolved", job_id=job.id, viggle_job_id=viggle_job_id)
+    def _after(self, answer: Unrecorded, job: Job, src: State) -> None:
+        """What follows an answer once the store has it (at once, or later)."""
+        bound = log.bind(job_id=job.id, rule=job.rule)
+        if answer.dst is State.RENDERING:
+            if src is State.UNCERTAIN:
+                bound.warning("job_uncertain_resolved", viggle_job_id=answer.viggle_job_id)
+            vid, credits = answer.viggle_job_id, answer.credits
+            bound.info("render_submitted", viggle_job_id=vid, model=job.spec.model, credits=credits)
+            self._metrics.submitted(job.rule, credits)
+        elif answer.dst is State.QUEUED:
+            delay_s = float(answer.fields.get("next_attempt_at", answer.at)) - answer.at
+            reason = answer.detail.removeprefix("not sent: ")
+            bound.warning("retry_scheduled", reason=reason, delay_s=round(delay_s, 1))
+        elif answer.dst is State.WAITING_BUDGET:
+            bound.warning("job_waiting_budget", reason=answer.detail)
+        elif answer.dst is State.FAILED:
+            code = answer.fields.get("error_code")
+            bound.error("job_failed", reason=answer.detail, code=code)
+            self._on_ended(job)
+        else:
+            error = answer.fields.get("error_message")
+            bound.error("job_uncertain", reason=error, hint=RESOLVE_HINT)
 
     def _balance_if_alone(self) -> float | None:
         """The balance before the POST, when no other paid request is in flight (a free
@@ -264,59 +276,36 @@ class Submitter:
         log.error("job_failed", job_id=job.id, rule=job.rule, reason=message, code=code)
         self._on_ended(job)
 
-    def _back_to_queue(self, job: Job, now: float, reason: str, delay_s: float) -> None:
-        self._store.transition(
-            job.id,
-            State.SUBMITTING,
-            State.QUEUED,
-            at=now,
-            detail=f"not sent: {reason}",
-            next_attempt_at=now + delay_s,
-            refund=True,
-        )
-        log.warning("retry_scheduled", job_id=job.id, reason=reason, delay_s=round(delay_s, 1))
-
     def _classify_failure(self, job: Job, exc: ApiError, now: float) -> None:
         """docs/reliability.md §2.4: only a provably unsent or refused request leaves
-        ``submitting`` with its credits back; the table is ``outcomes.classify``."""
+        ``submitting`` with its credits back; the table is ``outcomes.classify``. ``job`` is
+        as its intent left it."""
+        fast = isinstance(exc, FastUnavailableError)
         attempt = Attempt(
-            job.attempts + 1,
-            self._fast_refusals(job) if isinstance(exc, FastUnavailableError) else 0,
+            job.attempts,
+            self._fast_refusals(job) if fast else 0,
             can_recreate=job.spec.mode == "preprocessed" and not job.assets.get("recreated"),
         )
         outcome = classify(exc, attempt)
-        if outcome.next is Next.RECREATE:
-            self._forget_assets(job)
-        if outcome.pause:  # the key was refused: every submission waits for a check to pass
-            self._refused = True
-            self.gate.key_refused(str(exc), now)
-        if outcome.next in (Next.RETRY, Next.RECREATE):
-            self._back_to_queue(job, now, outcome.reason, outcome.delay_s)
-        elif outcome.next is Next.WAIT_BUDGET:
-            self._wait_budget(job, now, outcome.reason, src=State.SUBMITTING)
-        elif outcome.next is Next.FAIL:
-            self._fail(job, State.SUBMITTING, now, outcome.code, outcome.reason)
-        else:  # outcome unknown, or anything we cannot prove was not acted on
-            self._store.transition(
-                job.id,
-                State.SUBMITTING,
-                State.UNCERTAIN,
-                at=now,
-                detail=outcome.reason,
-                error_message=str(exc),
-            )
-            log.error(
-                "job_uncertain",
-                job_id=job.id,
-                rule=job.rule,
-                reason=str(exc),
-                hint="check the Viggle dashboard, then `viggle-watch jobs resolve`",
-            )
+        self._refused = self._refused or outcome.pause
+        try:  # these help the next tries; the answer is recorded (or kept) whatever they do
+            if outcome.next is Next.RECREATE:
+                self._forget_assets(job)
+            if outcome.pause:  # the key was refused: every submission waits for a check to pass
+                self.gate.key_refused(str(exc), now)
+        except StoreError as failed:
+            log.warning("submission_follow_up_failed", job_id=job.id, reason=str(failed))
+        self.recorder.record(refused(job, outcome, str(exc), now))
 
     def _fast_refusals(self, job: Job) -> int:
-        """How often fast mode was refused for this job (other retries, e.g. 429s, not counted)."""
+        """How often fast mode was refused for this job (other retries, e.g. 429s, not counted);
+        with the store away, none (at most one more free try)."""
         marker = f"not sent: {FAST_REFUSED}"
-        return sum(1 for e in self._store.events(job.id) if e.detail.startswith(marker))
+        try:
+            events = self._store.events(job.id)
+        except StoreError:
+            return 0
+        return sum(1 for e in events if e.detail.startswith(marker))
 
     def _forget_assets(self, job: Job) -> None:
         spec = job.spec

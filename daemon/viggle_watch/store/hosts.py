@@ -21,6 +21,10 @@ class Host:
     pid: int
     started_at: float
     seen_at: float
+    machine: str = ""  # the pid space it runs in (app.naming); "" before schema 8
+    node: str = ""  # the machine's host name
+    conflict: str = ""  # the last time two processes wanted this name, in words
+    conflict_at: float = 0.0
 
 
 class HostStore:
@@ -41,9 +45,14 @@ class HostStore:
             )
         return _host(row) if row is not None else None
 
-    def seen(self, now: float) -> None:
+    def seen(self, now: float, *, instance: str | None = None) -> bool:
+        """The heartbeat; with ``instance``, only while that process still holds the name
+        (False: another process took it, app.naming)."""
+        sql, args = "UPDATE hosts SET seen_at = ? WHERE name = ?", (now, self.host)
         with self._db.write() as conn:
-            conn.execute("UPDATE hosts SET seen_at = ? WHERE name = ?", (now, self.host))
+            if instance is None:
+                return conn.execute(sql, args).rowcount > 0
+            return conn.execute(sql + " AND instance = ?", (*args, instance)).rowcount > 0
 
     def take_over(self, now: float, *, lease_s: float) -> list[tuple[int, str]]:
         """Hold the rendering and downloading jobs of hosts whose lease ran out (polling and
@@ -82,9 +91,12 @@ class HostStore:
             )
         return [(int(r[0]), str(r[1])) for r in rows]
 
-    def stopped(self, now: float) -> None:
-        """A clean stop: this host's jobs may be taken over at once (no lease to wait out)."""
+    def stopped(self, now: float, *, instance: str | None = None) -> None:
+        """A clean stop: this host's jobs may be taken over at once (no lease to wait out).
+        With ``instance``: only while that process still holds the name (else nothing)."""
         with self._db.write() as conn:
+            if instance is not None and not self._holds(conn, instance):
+                return  # another process took the name: its jobs are not ours to release
             # its ticks have finished (a drained stop): what it held is free for any host ...
             conn.execute(
                 "UPDATE jobs SET owner = NULL WHERE owner = ? AND state IN (?, ?, ?, ?, ?)",
@@ -103,6 +115,14 @@ class HostStore:
                 (self.host, State.SUBMITTING),
             )
             conn.execute("UPDATE hosts SET pid = 0, seen_at = ? WHERE name = ?", (now, self.host))
+
+    def _holds(self, conn: Any, instance: str) -> bool:
+        """Whether process ``instance`` holds this name (the row locked until the commit)."""
+        sql = "SELECT 1 FROM hosts WHERE name = ? AND instance = ?"
+        # skip_locked is the backend's own constant, never input
+        return (
+            conn.execute(sql + self._db.skip_locked, (self.host, instance)).fetchone() is not None
+        )
 
     def hosts(self) -> list[Host]:
         with self._db.read() as conn:
@@ -156,4 +176,8 @@ def _host(r: Any) -> Host:
         int(r["pid"]),
         float(r["started_at"]),
         float(r["seen_at"]),
+        str(r["machine"]),
+        str(r["node"]),
+        str(r["conflict"]),
+        float(r["conflict_at"]),
     )

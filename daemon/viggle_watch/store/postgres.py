@@ -23,7 +23,7 @@ from viggle_watch.redaction import redact_text
 if TYPE_CHECKING:
     import psycopg
 
-PG_MIGRATIONS: Final = ("pg_001.sql", "pg_002.sql", "pg_003.sql", "pg_004.sql")
+PG_MIGRATIONS: Final = ("pg_001.sql", "pg_002.sql", "pg_003.sql", "pg_004.sql", "pg_005.sql")
 MIGRATE_LOCK: Final = 0x76696767  # "vigg": one host migrates at a time
 BUDGET_LOCK: Final = 0x62756467  # "budg": one budget check at a time, across hosts
 HOST_LOCK: Final = 0x686F7374  # "host": with hashtext(name), one service per store.host

@@ -14,7 +14,7 @@ from typing import Final
 from viggle_watch.errors import StoreError, StoreUnavailableError
 from viggle_watch.statedir import keep_private, make_state_dir
 
-SCHEMA_VERSION: Final = 7
+SCHEMA_VERSION: Final = 8
 MIGRATIONS: Final = (
     "schema.sql",
     "002_money.sql",
@@ -23,6 +23,7 @@ MIGRATIONS: Final = (
     "005_flags.sql",
     "006_charged.sql",
     "007_event_host.sql",
+    "008_host_identity.sql",
 )
 BUSY_TIMEOUT_MS: Final = 10_000
 MIN_SQLITE: Final = (3, 35, 0)

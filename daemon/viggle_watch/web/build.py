@@ -38,6 +38,7 @@ def build_web(
     rules: Callable[[], Mapping[str, Rule]],
     clock: Callable[[], float],
     settling: Callable[[], list[Path]],
+    current: Callable[[], Config],
 ) -> RunningWeb:
     settings = config.web
     assert settings is not None
@@ -54,7 +55,19 @@ def build_web(
         settle_s=config.settle,
     )
     context = WebContext(
-        config, metrics, health, token, status, open_db, summary, detail, act, watch, desk, settling
+        config,
+        metrics,
+        health,
+        token,
+        status,
+        open_db,
+        summary,
+        detail,
+        act,
+        watch,
+        desk,
+        settling,
+        current,
     )
     app = create_app(context)
     return RunningWeb(app, host, port)

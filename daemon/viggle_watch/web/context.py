@@ -42,6 +42,7 @@ class WebContext:
     watch: Watch  # every event the service emits, as it happens (the SSE stream)
     submissions: Desk  # files handed to a rule (the API's POST and the dashboard's drop)
     settling: Callable[[], list[Path]]  # files in the watch folders waiting to settle
+    current: Callable[[], Config]  # the config as it is now (reloaded by SIGHUP): its rules
 
 
 def jobs_page(ctx: WebContext, query: JobQuery) -> dict[str, Any]:

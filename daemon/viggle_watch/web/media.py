@@ -23,7 +23,7 @@ def install(app: FastAPI, ctx: WebContext) -> None:
         """A job's own output (video, poster, thumbnail): only files its record names, inside
         its rule's output folder, never through a link (``folders.open_output``)."""
         job = job_detail(ctx, job_id)
-        rule = next((r for r in ctx.config.rules if r.name == job["rule"]), None)
+        rule = next((r for r in ctx.current().rules if r.name == job["rule"]), None)
         if not job["output"] or rule is None:
             raise HTTPException(404, f"job {job_id} has no output yet")
         video = Path(job["output"])

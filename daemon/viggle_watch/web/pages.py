@@ -107,7 +107,7 @@ def overview_data(ctx: WebContext) -> dict[str, Any]:
         "chart": views.chart(rows, today),
         "share": views.budget_share(credits.get("today"), credits.get("daily_cap")),
         "paused": views.pause_of(status.get("held", [])),
-        "rules": ctx.config.rules,
+        "rules": ctx.current().rules,
         "hints": views.DROP_HINTS,
         "attention": len(status["uncertain"]) + len(status.get("review", [])),
     }
@@ -139,7 +139,7 @@ def _attention(ctx: WebContext) -> dict[str, Any]:
         "uncertain": status["uncertain"],
         "review": status.get("review", []),
         "failed": failed,
-        "refused": refused_inputs(ctx.config),
+        "refused": refused_inputs(ctx.current()),
         "per_page": PER_PAGE,
         "offer": lambda state: offered(State(state)),
     }
@@ -171,7 +171,7 @@ def _jobs(app: FastAPI, ctx: WebContext, show: Show) -> None:
             "next": found["next"],
             "given": following,
             "states": [str(s) for s in views.STATE_ORDER],
-            "rule_names": [r.name for r in ctx.config.rules],
+            "rule_names": [r.name for r in ctx.current().rules],
             "first_page": query.before_id is None,
             "offered": {j["id"]: offered(State(j["state"])) for j in found["jobs"]},
         }
