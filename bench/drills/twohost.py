@@ -7,8 +7,12 @@ Run: python -m bench.drills.twohost [--inputs 200] [--fast] [--pg-url URL] [--se
 ``store.host`` (``tests/support/drills/twohost_name.py`` says what it does and prints).
 ``--pause``: the variant of issue 19 §1 instead, a host SIGSTOPped mid-download past its lease,
 then SIGCONT (``tests/support/drills/twohost_pause.py`` says what it does and prints).
+``--clock``: the variant of issue 19 §4 instead, host-b's clock 30 s ahead
+(``tests/support/drills/twohost_clock.py`` says what it does and prints).
 ``--blip``: the variant of issue 19 §2 instead, the store cut for 3 s while paid requests are on
 their way, several times (``tests/support/drills/twohost_blip.py`` says what it does and prints).
+``--claims``: the variant of issue 19 §5 instead, a host killed while it holds input claims of
+files it never queued (``tests/support/drills/twohost_claims.py`` says what it does and prints).
 
 Two ``viggle-watch run`` processes (``python -m viggle_watch run``), each with its own state dir and
 ``store.host`` name, on a fresh database of one PostgreSQL server (``--pg-url``, else
@@ -45,6 +49,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python bench/dr
 from tests.support.drills.multihost import pg_server
 from tests.support.drills.twohost import run_twohost
 from tests.support.drills.twohost_blip import FAST_BLIP, BlipResult, BlipSettings, run_blip
+from tests.support.drills.twohost_claims import (
+    FAST_CLAIMS,
+    ClaimsResult,
+    ClaimsSettings,
+    run_claims,
+)
+from tests.support.drills.twohost_clock import (
+    ClockResult,
+    ClockSettings,
+    run_clock,
+)
 from tests.support.drills.twohost_name import FAST_NAME, NameResult, NameSettings, run_same_name
 from tests.support.drills.twohost_pause import FAST_PAUSE, PauseResult, PauseSettings, run_pause
 from tests.support.drills.twohost_result import FAST, TwoHostResult, TwoHostSettings
@@ -71,6 +86,8 @@ def main() -> int:
     parser.add_argument("--same-name", action="store_true", help="a second host-a (issue 19)")
     parser.add_argument("--pause", action="store_true", help="SIGSTOP, then SIGCONT (issue 19)")
     parser.add_argument("--blip", action="store_true", help="the store cut for 3 s (issue 19)")
+    parser.add_argument("--clock", action="store_true", help="a clock 30 s ahead (issue 19)")
+    parser.add_argument("--claims", action="store_true", help="a dead host's claims (issue 19)")
     args = parser.parse_args()
     settings = with_overrides(
         FAST if args.fast else TwoHostSettings(),
@@ -114,6 +131,27 @@ def main() -> int:
             deadline_s=args.deadline,
             seed=args.seed,
         )
+    if args.clock:
+        settings = with_overrides(
+            ClockSettings(),
+            inputs=args.inputs,
+            latency_s=args.latency,
+            lease_s=args.lease,
+            deadline_s=args.deadline,
+            seed=args.seed,
+        )
+    if args.claims:
+        settings = with_overrides(
+            FAST_CLAIMS if args.fast else ClaimsSettings(),
+            inputs=args.inputs,
+            latency_s=args.latency,
+            jitter_s=args.jitter,
+            request_delay_s=args.request_delay,
+            concurrency=args.concurrency,
+            lease_s=args.lease,
+            deadline_s=args.deadline,
+            seed=args.seed,
+        )
     started = time.monotonic()
     try:
         import psycopg  # noqa: F401  (only: is it there?)
@@ -144,9 +182,20 @@ def main() -> int:
 def _run(
     root: Path,
     db: str,
-    settings: TwoHostSettings | NameSettings | PauseSettings | BlipSettings,
+    settings: (
+        TwoHostSettings
+        | NameSettings
+        | PauseSettings
+        | BlipSettings
+        | ClockSettings
+        | ClaimsSettings
+    ),
     where: str,
-) -> TwoHostResult | NameResult | PauseResult | BlipResult:
+) -> TwoHostResult | NameResult | PauseResult | BlipResult | ClockResult | ClaimsResult:
+    if isinstance(settings, ClaimsSettings):
+        return run_claims(root, db, settings)
+    if isinstance(settings, ClockSettings):
+        return run_clock(root, db, settings)
     if isinstance(settings, BlipSettings):
         return run_blip(root, db, settings)
     if isinstance(settings, NameSettings):

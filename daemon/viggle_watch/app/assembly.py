@@ -25,6 +25,7 @@ from viggle_watch.app.settings import (
     submit_settings,
 )
 from viggle_watch.app.storage import open_backend, store_exists
+from viggle_watch.app.storeclock import StoreClock
 from viggle_watch.clock import Clock, SystemClock, day_of
 from viggle_watch.config import Config, Rule
 from viggle_watch.errors import ConfigError
@@ -77,6 +78,9 @@ def build_service(
         rule.output.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     db = open_backend(config)
+    if db.shared and isinstance(clock, SystemClock):  # one clock for every host: the store's
+        clock = StoreClock(clock, db.db_time)
+        clock.correct()
     store, assets, hosts = JobStore(db, lease_s=config.store.lease), AssetStore(db), HostStore(db)
     tracker = SettleTracker(config.settle)
     client = make_client(config, key, session=session, hosts=hosts if db.shared else None)

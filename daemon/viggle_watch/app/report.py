@@ -13,7 +13,7 @@ from typing import Any
 
 from viggle_watch.app.lock import Holder, holder_of
 from viggle_watch.app.storage import open_backend, state_db_path, store_exists
-from viggle_watch.clock import day_of, iso
+from viggle_watch.clock import day_of, iso, local_offset
 from viggle_watch.config import Config, PairsRule
 from viggle_watch.config.kinds import missing_assets
 from viggle_watch.intake.decide import Make, Wait, decide_file
@@ -43,7 +43,8 @@ def gather(config: Config) -> dict[str, Any]:
             now=now,
             roots=roots_report(config),
             waiting=waiting_partners(config),
-            store_info={"backend": db.describe(), "host": db.host, "shared": db.shared},
+            store_info={"backend": db.describe(), "host": db.host, "shared": db.shared}
+            | ({"clock_offset_s": round(local_offset(db.db_time), 2)} if db.shared else {}),
             hosts=HostStore(db).hosts() if db.shared else None,
             lease_s=config.store.lease,
         ) | {

@@ -26,6 +26,7 @@ from viggle_watch.app.settings import (
     submit_settings,
 )
 from viggle_watch.app.storage import STATE_DB, state_db_path
+from viggle_watch.app.storeclock import StoreClock
 from viggle_watch.app.systemd import Notifier, heartbeat_interval_s, status_line
 from viggle_watch.clock import Clock
 from viggle_watch.config import Config, JobsRule, load_config
@@ -186,6 +187,9 @@ class Service:
         """Heartbeat this host's leases; take over what silent hosts held (shared store) and
         settle again at once the inputs they had claimed. A host whose name another process
         took holds all new paid work at once; the main loop then stops it."""
+        if isinstance(self.clock, StoreClock):  # the store's time, measured again
+            self.clock.correct()
+            now = self.clock.time()
         freed = self.keeper.keep(now)
         if freed:
             self.intake.look_again(freed, now)

@@ -21,6 +21,7 @@ from viggle_watch.app.lock import holder_of
 from viggle_watch.app.settings import check_paths
 from viggle_watch.app.storage import host_name, open_backend, state_db_path, store_exists
 from viggle_watch.cli.plan import Planner
+from viggle_watch.clock import differs, local_offset
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.config.deprecated import deprecated
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
@@ -136,10 +137,15 @@ def store_line(config: Config) -> str:
 def store_reachable(config: Config) -> str:
     """Connect once (read only): a store `run` could not reach is an error now, not later."""
     try:
-        open_backend(config, readonly=True).close()
+        db = open_backend(config, readonly=True)
     except NoSchemaError:
         return "reachable; its tables are made by the first `viggle-watch run`"
-    return "reachable; viggle-watch tables present"
+    try:
+        words = differs(local_offset(db.db_time))
+    finally:
+        db.close()
+    clock = "this host's clock agrees with the database's" if words is None else f"WARNING: {words}"
+    return f"reachable; viggle-watch tables present; {clock}"
 
 
 def run_plan(config: Config, as_json: bool, console: Console) -> int:

@@ -11,6 +11,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from viggle_watch.clock import differs
 from viggle_watch.store.states import State
 
 _STYLE = {
@@ -52,6 +53,9 @@ def status_view(status: dict[str, Any]) -> Group:
         )
     if info.get("shared"):
         parts.append(Text(f"store: {info['backend']}; this is host {info['host']}"))
+        words = differs(float(info.get("clock_offset_s") or 0.0))
+        if words is not None:
+            parts.append(Text.from_markup(f"[yellow]warning[/yellow]: {escape(words)}"))
     hosts = status.get("hosts", [])
     parts.extend(_host_lines(hosts))
     parts.extend(_watch_line(root) for root in status["watch"])

@@ -70,6 +70,11 @@ class Backend(Protocol):
         name); False when another service holds it."""
         ...
 
+    def db_time(self) -> float:
+        """The database server's clock, in epoch seconds (on one host: this host's clock);
+        hosts of a shared store judge leases by it (``app.storeclock``)."""
+        ...
+
     def describe(self) -> str:
         """Where the data lives, for people (no password)."""
         ...

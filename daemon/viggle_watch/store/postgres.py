@@ -158,6 +158,11 @@ class PostgresDatabase:
                 f"cannot connect to {self.describe()}: {redact_text(str(exc))}"
             ) from exc
 
+    def db_time(self) -> float:
+        with self.read() as conn:
+            row = conn.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())").fetchone()
+        return float(row[0])
+
     def claim_host(self) -> bool:
         """Hold this service's host name for the life of the process: a session advisory lock
         on a connection of its own, which the server lets go when the process dies. False when

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -178,6 +179,10 @@ class Database:
     def claim_host(self) -> bool:
         """One host: the state directory's lock (``app.lock``) already makes it the only one."""
         return True
+
+    def db_time(self) -> float:
+        """One host: its own clock is the only one."""
+        return time.time()
 
     def describe(self) -> str:
         return f"SQLite {self.path}"

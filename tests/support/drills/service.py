@@ -19,6 +19,7 @@ from tests.support.logs import logs_into
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.assembly import build_service
 from viggle_watch.app.service import Service
+from viggle_watch.clock import Clock
 from viggle_watch.config import load_config
 
 
@@ -47,9 +48,12 @@ def start_service(
 
 
 @contextlib.contextmanager
-def in_process(config: Path, *, tick_s: float = 0.05) -> Iterator[Service]:
-    """The service built from ``config`` and started in this process; stopped on exit."""
-    service = build_service(load_config(config), ApiKey(KEY), tick_interval_s=tick_s)
+def in_process(
+    config: Path, *, tick_s: float = 0.05, clock: Clock | None = None
+) -> Iterator[Service]:
+    """The service built from ``config`` (on ``clock``) and started in this process; stopped
+    on exit."""
+    service = build_service(load_config(config), ApiKey(KEY), tick_interval_s=tick_s, clock=clock)
     service.start()
     try:
         yield service
