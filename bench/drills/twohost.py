@@ -42,29 +42,58 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
+from typing import Any, Final, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python bench/drills/twohost.py`
 
 from tests.support.drills.multihost import pg_server
 from tests.support.drills.twohost import run_twohost
-from tests.support.drills.twohost_blip import FAST_BLIP, BlipResult, BlipSettings, run_blip
-from tests.support.drills.twohost_claims import (
-    FAST_CLAIMS,
-    ClaimsResult,
-    ClaimsSettings,
-    run_claims,
-)
-from tests.support.drills.twohost_clock import (
-    ClockResult,
-    ClockSettings,
-    run_clock,
-)
-from tests.support.drills.twohost_name import FAST_NAME, NameResult, NameSettings, run_same_name
-from tests.support.drills.twohost_pause import FAST_PAUSE, PauseResult, PauseSettings, run_pause
-from tests.support.drills.twohost_result import FAST, TwoHostResult, TwoHostSettings
+from tests.support.drills.twohost_blip import FAST_BLIP, BlipSettings, run_blip
+from tests.support.drills.twohost_claims import FAST_CLAIMS, ClaimsSettings, run_claims
+from tests.support.drills.twohost_clock import ClockSettings, run_clock
+from tests.support.drills.twohost_name import FAST_NAME, NameSettings, run_same_name
+from tests.support.drills.twohost_pause import FAST_PAUSE, PauseSettings, run_pause
+from tests.support.drills.twohost_result import FAST, TwoHostSettings
 from tests.support.drills.workspace import with_overrides
 from tests.support.pgserver import PgUnavailableError, fresh_database
+
+
+class Result(Protocol):
+    def lines(self) -> list[str]: ...
+
+
+Runner = Callable[[Path, str, Any, str], Result]
+# each variant: (its settings, the fast ones, how it runs: root, database URL, settings, server)
+VARIANTS: Final[dict[str, tuple[Any, Any, Runner]]] = {
+    "kill": (
+        TwoHostSettings(),
+        FAST,
+        lambda root, db, s, pg: run_twohost(
+            root, db, s, pg=pg, progress=lambda line: print(line, flush=True)
+        ),
+    ),
+    "same_name": (NameSettings(), FAST_NAME, lambda root, db, s, _pg: run_same_name(root, db, s)),
+    "pause": (PauseSettings(), FAST_PAUSE, lambda root, db, s, _pg: run_pause(root, db, s)),
+    "blip": (BlipSettings(), FAST_BLIP, lambda root, db, s, _pg: run_blip(root, db, s)),
+    "clock": (ClockSettings(), ClockSettings(), lambda root, db, s, _pg: run_clock(root, db, s)),
+    "claims": (ClaimsSettings(), FAST_CLAIMS, lambda root, db, s, _pg: run_claims(root, db, s)),
+}
+OVERRIDES: Final = {  # the command line's name → the settings' field
+    "inputs": "inputs",
+    "cap": "cap",
+    "latency": "latency_s",
+    "jitter": "jitter_s",
+    "request_delay": "request_delay_s",
+    "concurrency": "concurrency",
+    "lease": "lease_s",
+    "kill_after": "kill_after",
+    "kill_rendering": "kill_rendering",
+    "deadline": "deadline_s",
+    "seed": "seed",
+}
 
 
 def main() -> int:
@@ -89,69 +118,12 @@ def main() -> int:
     parser.add_argument("--clock", action="store_true", help="a clock 30 s ahead (issue 19)")
     parser.add_argument("--claims", action="store_true", help="a dead host's claims (issue 19)")
     args = parser.parse_args()
-    settings = with_overrides(
-        FAST if args.fast else TwoHostSettings(),
-        inputs=args.inputs,
-        cap=args.cap,
-        latency_s=args.latency,
-        jitter_s=args.jitter,
-        request_delay_s=args.request_delay,
-        concurrency=args.concurrency,
-        lease_s=args.lease,
-        kill_after=args.kill_after,
-        kill_rendering=args.kill_rendering,
-        deadline_s=args.deadline,
-        seed=args.seed,
-    )
-    if args.same_name:
-        settings = with_overrides(
-            FAST_NAME if args.fast else NameSettings(),
-            inputs=args.inputs,
-            lease_s=args.lease,
-            deadline_s=args.deadline,
-            seed=args.seed,
-        )
-    if args.pause:
-        settings = with_overrides(
-            FAST_PAUSE if args.fast else PauseSettings(),
-            inputs=args.inputs,
-            latency_s=args.latency,
-            request_delay_s=args.request_delay,
-            lease_s=args.lease,
-            deadline_s=args.deadline,
-            seed=args.seed,
-        )
-    if args.blip:
-        settings = with_overrides(
-            FAST_BLIP if args.fast else BlipSettings(),
-            inputs=args.inputs,
-            latency_s=args.latency,
-            request_delay_s=args.request_delay,
-            lease_s=args.lease,
-            deadline_s=args.deadline,
-            seed=args.seed,
-        )
-    if args.clock:
-        settings = with_overrides(
-            ClockSettings(),
-            inputs=args.inputs,
-            latency_s=args.latency,
-            lease_s=args.lease,
-            deadline_s=args.deadline,
-            seed=args.seed,
-        )
-    if args.claims:
-        settings = with_overrides(
-            FAST_CLAIMS if args.fast else ClaimsSettings(),
-            inputs=args.inputs,
-            latency_s=args.latency,
-            jitter_s=args.jitter,
-            request_delay_s=args.request_delay,
-            concurrency=args.concurrency,
-            lease_s=args.lease,
-            deadline_s=args.deadline,
-            seed=args.seed,
-        )
+    variant = next((v for v in VARIANTS if v != "kill" and getattr(args, v)), "kill")
+    plain, fast, run = VARIANTS[variant]
+    base = fast if args.fast else plain
+    known = {f.name for f in fields(base)}
+    given = {field: getattr(args, arg) for arg, field in OVERRIDES.items() if field in known}
+    settings = with_overrides(base, **given)
     started = time.monotonic()
     try:
         import psycopg  # noqa: F401  (only: is it there?)
@@ -166,10 +138,10 @@ def main() -> int:
             if args.keep:
                 root = Path(args.keep)
                 root.mkdir(parents=True, exist_ok=True)
-                result = _run(root, db, settings, where)
+                result = run(root, db, settings, where)
             else:
                 with tempfile.TemporaryDirectory(prefix="drill-twohost-") as tmp:
-                    result = _run(Path(tmp), db, settings, where)
+                    result = run(Path(tmp), db, settings, where)
     except PgUnavailableError as exc:
         print(f"two-host drill skipped: no PostgreSQL ({exc}); pass --pg-url or install initdb")
         return 2
@@ -177,32 +149,6 @@ def main() -> int:
         print(line)
     print(f"wall time (whole drill, PostgreSQL included): {time.monotonic() - started:.1f}s")
     return 0
-
-
-def _run(
-    root: Path,
-    db: str,
-    settings: (
-        TwoHostSettings
-        | NameSettings
-        | PauseSettings
-        | BlipSettings
-        | ClockSettings
-        | ClaimsSettings
-    ),
-    where: str,
-) -> TwoHostResult | NameResult | PauseResult | BlipResult | ClockResult | ClaimsResult:
-    if isinstance(settings, ClaimsSettings):
-        return run_claims(root, db, settings)
-    if isinstance(settings, ClockSettings):
-        return run_clock(root, db, settings)
-    if isinstance(settings, BlipSettings):
-        return run_blip(root, db, settings)
-    if isinstance(settings, NameSettings):
-        return run_same_name(root, db, settings)
-    if isinstance(settings, PauseSettings):
-        return run_pause(root, db, settings)
-    return run_twohost(root, db, settings, pg=where, progress=lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from tests.support.browser import Browsing, screenshot
 from tests.support.stepping import Stepper
 from tests.support.waits import wait_for
-from tests.support.web import TOKEN, free_port
+from tests.support.web import TOKEN, Listeners
 from tests.support.workspace import Workspace, dance_rule
 from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.media.synth import make_character_png
@@ -32,28 +32,13 @@ class Board(Protocol):
 
 
 @pytest.fixture
-def board(
-    stepper_for: Any, workspace: Workspace, tmp_path: Path, emulator: RunningEmulator
-) -> Iterator[Board]:
+def board(listeners: Listeners, emulator: RunningEmulator) -> Board:
     """The service with `web:` against the emulator, its listener started."""
-    started: list[Stepper] = []
 
     def factory(*, token: bool = True) -> tuple[str, Stepper]:
-        port = free_port()
-        web: dict[str, Any] = {"listen": f"127.0.0.1:{port}"}
-        if token:
-            (tmp_path / "web.token").write_text(TOKEN + "\n")
-            web["token_file"] = str(tmp_path / "web.token")
-        st: Stepper = stepper_for(emulator.url, web=web)
-        assert st.service.web is not None
-        st.service.web.start()
-        started.append(st)
-        return f"http://127.0.0.1:{port}", st
+        return listeners.start(emulator.url, token=token)
 
-    yield factory
-    for st in started:
-        assert st.service.web is not None
-        st.service.web.stop()
+    return factory
 
 
 def sign_in(page: Page, base: str, token: str = TOKEN) -> None:

@@ -20,7 +20,7 @@ from tests.support.workspace import Workspace, dance_rule
 from viggle_watch.emulator.server import EmulatorConfig, serve
 from viggle_watch.media.synth import make_character_png, make_result_mp4
 from viggle_watch.outputs.documents import Sidecar
-from viggle_watch.render.deliver import Footage, make_all
+from viggle_watch.render.deliver import Footage, make_parts, place_made
 from viggle_watch.store.states import State
 
 EVERY = ["mp4", "prores4444", "webm_alpha", "png_sequence"]
@@ -80,7 +80,7 @@ def test_a_mask_that_differs_is_fitted_and_said_so(tmp_path: Path) -> None:
     )
     out = tmp_path / "out"
     out.mkdir()
-    made = make_all(
+    made = make_parts(
         ["mp4", "prores4444"],
         render,
         mask,
@@ -89,6 +89,8 @@ def test_a_mask_that_differs_is_fitted_and_said_so(tmp_path: Path) -> None:
         mode=0o644,
         tag="1-test",
     )
+    assert list(out.iterdir()) == [out / "hero.mov.1-test.part"]  # made, not yet placed
+    place_made(made, out)
     assert [e["kind"] for e in made.entries] == ["prores4444"]
     assert made.notes == [
         "mask had 12 frames at 48x40 for 16 render frames at 64x64: resampled to the "

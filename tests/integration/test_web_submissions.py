@@ -17,7 +17,7 @@ import requests
 
 from tests.support.stepping import Stepper
 from tests.support.waits import wait_for
-from tests.support.web import TOKEN, free_port
+from tests.support.web import TOKEN, Listeners
 from tests.support.workspace import Workspace, dance_rule
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -31,31 +31,18 @@ class Serve(Protocol):
 
 
 @pytest.fixture
-def serve(stepper_for: Any, workspace: Workspace, tmp_path: Path) -> Iterator[Serve]:
+def serve(listeners: Listeners, workspace: Workspace) -> Serve:
     """A factory: the service with a characters rule (``dance``, watching ``in/``), a pairs
     rule (``duets``, ``pairs/``) and a jobs rule (``takes``, ``jobs/``), ``web:`` with ``web``
     options, its listener started; the base URL and the stepper."""
-    started: list[Stepper] = []
 
     def factory(*, token: bool = True, **web: Any) -> tuple[str, Stepper]:
-        port = free_port()
-        web["listen"] = f"127.0.0.1:{port}"
-        if token:
-            (tmp_path / "web.token").write_text(TOKEN + "\n")
-            web["token_file"] = str(tmp_path / "web.token")
         for folder in ("pairs", "jobs"):
             (workspace.root / folder).mkdir(exist_ok=True)
         rules = [dance_rule(), PAIRS, JOBS]
-        st: Stepper = stepper_for("http://127.0.0.1:9", web=web, rules=rules)
-        assert st.service.web is not None
-        st.service.web.start()
-        started.append(st)
-        return f"http://127.0.0.1:{port}", st
+        return listeners.start("http://127.0.0.1:9", token=token, web=web, rules=rules)
 
-    yield factory
-    for st in started:
-        assert st.service.web is not None
-        st.service.web.stop()
+    return factory
 
 
 def submit(base: str, rule: str | None, *files: tuple[str, bytes], **options: Any) -> Any:

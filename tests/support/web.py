@@ -28,30 +28,62 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Listeners:
+    """Services with `web:` on a free 127.0.0.1 port each (``stepper_for``), listening until
+    the test ends."""
+
+    def __init__(self, stepper_for: Any, tmp_path: Path) -> None:
+        self._stepper_for, self._tmp = stepper_for, tmp_path
+        self.started: list[Stepper] = []
+
+    def start(
+        self,
+        base_url: str,
+        *,
+        token: bool = False,
+        web: dict[str, Any] | None = None,
+        **config: Any,
+    ) -> tuple[str, Stepper]:
+        """The service of ``make_config(base_url, **config)`` with ``web`` options (and, with
+        ``token``, a token file holding ``TOKEN``), its listener started: its URL and stepper."""
+        port = free_port()
+        settings: dict[str, Any] = {**(web or {}), "listen": f"127.0.0.1:{port}"}
+        if token:
+            token_file = self._tmp / "web.token"
+            token_file.write_text(TOKEN + "\n")
+            token_file.chmod(0o600)
+            settings["token_file"] = str(token_file)
+        st: Stepper = self._stepper_for(base_url, web=settings, **config)
+        assert st.service.web is not None
+        st.service.web.start()
+        self.started.append(st)
+        return f"http://127.0.0.1:{port}", st
+
+    def stop(self) -> None:
+        for st in self.started:
+            assert st.service.web is not None
+            st.service.web.stop()
+
+
 @pytest.fixture
-def api(stepper_for: Any, workspace: Workspace, tmp_path: Path) -> Iterator[Serve]:
+def listeners(stepper_for: Any, tmp_path: Path) -> Iterator[Listeners]:
+    made = Listeners(stepper_for, tmp_path)
+    yield made
+    made.stop()
+
+
+@pytest.fixture
+def api(listeners: Listeners, workspace: Workspace) -> Serve:
     """A factory: the service with `web:` (and, with ``token=True``, a token file holding
     ``TOKEN``) and ``files`` characters dropped and taken in, its listener started; the base URL
-    and the stepper."""
-    started: list[Stepper] = []
+    and the stepper. The Viggle API is not needed to read: it is not there."""
 
     def factory(*, token: bool = False, files: int = 0) -> tuple[str, Stepper]:
-        port = free_port()
-        web: dict[str, Any] = {"listen": f"127.0.0.1:{port}"}
-        if token:
-            (tmp_path / "web.token").write_text(TOKEN + "\n")
-            web["token_file"] = str(tmp_path / "web.token")
-        st: Stepper = stepper_for("http://127.0.0.1:9", web=web)
+        base, st = listeners.start("http://127.0.0.1:9", token=token)
         for i in range(files):
             make_character_png(workspace.watch / f"hero{i}.png", seed=i)
         if files:
             st.ingest()
-        assert st.service.web is not None
-        st.service.web.start()
-        started.append(st)
-        return f"http://127.0.0.1:{port}", st
+        return base, st
 
-    yield factory
-    for st in started:
-        assert st.service.web is not None
-        st.service.web.stop()
+    return factory

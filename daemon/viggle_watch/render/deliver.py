@@ -90,24 +90,6 @@ def check_room(folder: Path, needed: int, what: str) -> None:
         )
 
 
-def make_all(
-    kinds: Iterable[str],
-    source: Path,
-    mask: Path | None,
-    video: Path,
-    *,
-    footage: Footage,
-    mode: int,
-    tag: str,
-) -> Made:
-    """Make every deliverable of ``kinds`` from ``source`` (the verified render; ``mask`` its
-    alpha) for the output ``video`` (``NAME.mp4``, maybe not published yet), and place them;
-    the render itself is published by the caller, after them."""
-    made = make_parts(kinds, source, mask, video, footage=footage, mode=mode, tag=tag)
-    place_made(made, video.parent)
-    return made
-
-
 def make_parts(
     kinds: Iterable[str],
     source: Path,
@@ -118,9 +100,11 @@ def make_parts(
     mode: int,
     tag: str,
 ) -> Made:
-    """As :func:`make_all`, but nothing is placed: each deliverable waits under its temporary
-    name (``Made.waiting``) for :func:`place_made` — or :func:`discard_made`. On an error the
-    ones made so far are removed."""
+    """Make every deliverable of ``kinds`` from ``source`` (the verified render; ``mask`` its
+    alpha) for the output ``video`` (``NAME.mp4``, maybe not published yet). Nothing is placed:
+    each waits under its temporary name (``Made.waiting``) for :func:`place_made` — or
+    :func:`discard_made`; the render itself is published by the caller, after them. On an
+    error the ones made so far are removed."""
     made = Made()
     try:
         for kind in (k for k in KINDS if k in set(kinds) and k != "mp4"):

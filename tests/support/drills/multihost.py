@@ -13,13 +13,14 @@ import contextlib
 import dataclasses
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -28,6 +29,7 @@ import requests
 from tests.support import pgserver
 from tests.support.cli import stop
 from tests.support.drills.service import start_service
+from tests.support.drills.twohost_result import SETTLED
 from tests.support.drills.workspace import (
     KEY,
     characters_rule,
@@ -41,6 +43,7 @@ from viggle_watch.errors import StoreError
 from viggle_watch.store.hosts import HostStore
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.postgres import PostgresDatabase
+from viggle_watch.store.states import State
 
 PG_URL_ENV: Final = "VIGGLE_TEST_PG_URL"
 PGSERVER: Final = Path(pgserver.__file__)
@@ -228,6 +231,15 @@ def start_hosts(
         procs[host] = start_service(config, root / "logs" / f"{host}.log")
 
 
+def stop_hosts(procs: Mapping[str, subprocess.Popen[bytes]]) -> None:
+    """Every host still running, stopped cleanly (a frozen one woken first to hear it)."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
 def await_started(logs: Path, procs: Mapping[str, subprocess.Popen[bytes]]) -> None:
     """Until each host's service logged ``service_started`` in ``logs/HOST.log`` (its observers
     watch the folder); an error if one exits first or they take over a minute."""
@@ -299,3 +311,18 @@ def hosts_dropped(
         for image in where.staged:  # the same filesystem: each appears whole
             image.rename(where.watch / image.name)
         yield view, time.monotonic()
+
+
+def until(done: Callable[[], bool], deadline: float) -> bool:
+    """Whether ``done()`` came true before the monotonic ``deadline`` (asked every 0.1 s)."""
+    while time.monotonic() < deadline:
+        if done():
+            return True
+        time.sleep(0.1)
+    return bool(done())
+
+
+def settled(view: SharedView, expected: int) -> bool:
+    """Every one of the ``expected`` jobs is there, and none will move on by itself."""
+    states = view.states()
+    return sum(states.values()) >= expected and all(State(st) in SETTLED for st in states)

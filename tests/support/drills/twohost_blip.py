@@ -22,9 +22,12 @@ from tests.support.drills.multihost import (
     emulator_process,
     hosts_dropped,
     no_delays,
+    settled,
     shared_view,
     sim_stats,
     stage,
+    stop_hosts,
+    until,
 )
 from tests.support.drills.twohost_result import HOSTS, SETTLED
 from tests.support.pgproxy import proxied
@@ -135,13 +138,10 @@ def run_blip(root: Path, db_url: str, settings: BlipSettings) -> BlipResult:
                     time.sleep(s.blip_s)
                     proxy.restore()
                     time.sleep(s.every_s)
-                ended = _until(lambda: _settled(view, s.inputs), dropped + s.deadline_s)
+                ended = until(lambda: settled(view, s.inputs), dropped + s.deadline_s)
                 jobs = view.store.latest(limit=1_000_000)
         finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.terminate()
-                    proc.wait(timeout=60)
+            stop_hosts(procs)
         no_delays(api)
         stats = sim_stats(api)
         outputs = check_outputs(jobs, [where.out], api)
@@ -170,20 +170,6 @@ def _aim(view: SharedView, deadline: float) -> int:
             return 0
         time.sleep(0.005)
     return 0
-
-
-def _until(done: object, deadline: float) -> bool:
-    assert callable(done)
-    while time.monotonic() < deadline:
-        if done():
-            return True
-        time.sleep(0.1)
-    return bool(done())
-
-
-def _settled(view: SharedView, expected: int) -> bool:
-    states = view.states()
-    return sum(states.values()) >= expected and all(State(st) in SETTLED for st in states)
 
 
 def _said(logs: list[Path]) -> dict[str, Counter[str]]:

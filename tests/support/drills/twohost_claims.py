@@ -27,10 +27,13 @@ from tests.support.drills.multihost import (
     emulator_process,
     hosts_dropped,
     no_delays,
+    settled,
     sim_stats,
     stage,
+    stop_hosts,
+    until,
 )
-from tests.support.drills.twohost_result import HELD_AT_KILL, HOSTS, SETTLED
+from tests.support.drills.twohost_result import HELD_AT_KILL, HOSTS
 from viggle_watch.media.synth import make_character_png
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
@@ -166,20 +169,16 @@ def run_claims(root: Path, db_url: str, settings: ClaimsSettings) -> ClaimsResul
                     killed = time.time()
                     procs[VICTIM].kill()  # never comes back
                     procs[VICTIM].wait(timeout=30)
-                    _until(lambda: not _connected(view, VICTIM), time.monotonic() + 30)
+                    until(lambda: not _connected(view, VICTIM), time.monotonic() + 30)
                     held = _unfinished(view, VICTIM)
                     claimed = len(_rows(view, CLAIMED, VICTIM))
                     orphans = _rows(view, UNQUEUED, VICTIM)  # an open transaction rolled back
-                    _until(lambda: _all_queued(view, orphans), dropped + s.deadline_s)
+                    until(lambda: _all_queued(view, orphans), dropped + s.deadline_s)
                     queued = {p: at - killed for p, at in _queued_at(view, orphans).items()}
-                ended = _until(lambda: _settled(view, s.inputs), dropped + s.deadline_s)
+                ended = until(lambda: settled(view, s.inputs), dropped + s.deadline_s)
                 jobs = view.store.latest(limit=1_000_000)
         finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGCONT)
-                    proc.terminate()
-                    proc.wait(timeout=60)
+            stop_hosts(procs)
         no_delays(api)
         stats = sim_stats(api)
         outputs = check_outputs(jobs, [where.out], api)
@@ -223,7 +222,7 @@ def _freeze(
     a moment later is what it holds. A missed moment is undone (SIGCONT) and tried again.
     Aimed once ``aim_after`` of the drop has its jobs: mid-intake, host-a holding work."""
     catch, looked = Catch(), 0.0
-    _until(lambda: len(_queued_at(view, paths)) >= s.aim_after * len(paths), time.monotonic() + 60)
+    until(lambda: len(_queued_at(view, paths)) >= s.aim_after * len(paths), time.monotonic() + 60)
     while catch.tries < s.tries:
         if not _rows(view, UNQUEUED, VICTIM):
             if time.monotonic() - looked > 0.2:  # every file has its job: nothing to catch
@@ -282,20 +281,6 @@ def _queued_at(view: SharedView, paths: list[str]) -> dict[str, float]:
 
 def _all_queued(view: SharedView, paths: list[str]) -> bool:
     return len(_queued_at(view, paths)) == len(paths)
-
-
-def _until(done: object, deadline: float) -> bool:
-    assert callable(done)
-    while time.monotonic() < deadline:
-        if done():
-            return True
-        time.sleep(0.1)
-    return bool(done())
-
-
-def _settled(view: SharedView, expected: int) -> bool:
-    states = view.states()
-    return sum(states.values()) >= expected and all(State(st) in SETTLED for st in states)
 
 
 def _released(log: Path) -> int:

@@ -10,7 +10,6 @@ on the database's time, it takes none. Counts: take-overs (target 0), inputs ren
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -20,20 +19,21 @@ from typing import Final
 
 from tests.support.drills.checks import OutputCheck, check_outputs, rendered_twice
 from tests.support.drills.multihost import (
-    SharedView,
     await_started,
     emulator_process,
     host_config,
     no_delays,
+    settled,
     shared_view,
     sim_stats,
     stage,
+    stop_hosts,
+    until,
 )
 from tests.support.drills.service import in_process, start_service, tapped_logs
-from tests.support.drills.twohost_result import HOSTS, SETTLED
+from tests.support.drills.twohost_result import HOSTS
 from viggle_watch.clock import SystemClock
 from viggle_watch.store.jobs import Job
-from viggle_watch.store.states import State
 
 AHEAD: Final = HOSTS[1]
 
@@ -124,7 +124,7 @@ def run_clock(root: Path, db_url: str, settings: ClockSettings) -> ClockResult:
                 await_started(where.logs, procs)
                 for image in where.staged:
                     image.rename(where.watch / image.name)
-                ended = _until_settled(view, s.inputs, time.monotonic() + s.deadline_s)
+                ended = until(lambda: settled(view, s.inputs), time.monotonic() + s.deadline_s)
                 jobs = view.store.latest(limit=1_000_000)
                 taken = sum(
                     1
@@ -134,20 +134,8 @@ def run_clock(root: Path, db_url: str, settings: ClockSettings) -> ClockResult:
                 )
                 said = bool(tap.events("clock_differs_from_store"))
         finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-                    proc.wait(timeout=60)
+            stop_hosts(procs)
         no_delays(api)
         stats = sim_stats(api)
         outputs = check_outputs(jobs, [where.out], api)
     return ClockResult(s, ended, jobs, taken, said, outputs, rendered_twice(stats))
-
-
-def _until_settled(view: SharedView, expected: int, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        states = view.states()
-        if sum(states.values()) >= expected and all(State(st) in SETTLED for st in states):
-            return True
-        time.sleep(0.2)
-    return False

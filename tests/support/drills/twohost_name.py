@@ -16,7 +16,6 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -27,11 +26,14 @@ from tests.support.drills.multihost import (
     emulator_process,
     hosts_dropped,
     no_delays,
+    settled,
     sim_stats,
     stage,
+    stop_hosts,
+    until,
 )
 from tests.support.drills.service import start_service
-from tests.support.drills.twohost_result import HOSTS, SETTLED
+from tests.support.drills.twohost_result import HOSTS
 from tests.support.drills.workspace import write_config
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.postgres import HOST_LOCK
@@ -133,7 +135,7 @@ def run_same_name(root: Path, db_url: str, settings: NameSettings) -> NameResult
                 where, procs, HOSTS, api_url=api, db_url=db_url, lease_s=s.lease_s, **common
             ) as (view, dropped):
                 deadline = dropped + s.deadline_s
-                _until(lambda: view.states()["done"] >= s.start_after, deadline)
+                until(lambda: view.states()["done"] >= s.start_after, deadline)
                 store = {"url": db_url, "host": VICTIM, "lease": f"{s.lease_s:g}s"}
                 (root / AGAIN / "state").mkdir(parents=True)
                 config = write_config(
@@ -147,23 +149,19 @@ def run_same_name(root: Path, db_url: str, settings: NameSettings) -> NameResult
                 os.kill(victim.pid, signal.SIGSTOP)
                 stopped = time.monotonic()
                 _drop_name_lock(view, VICTIM)
-                _until(lambda: _silent_s(view, VICTIM) > s.lease_s + 1, stopped + 60)
+                until(lambda: _silent_s(view, VICTIM) > s.lease_s + 1, stopped + 60)
                 taken = _attempt(config, log, procs, keep=True)
                 done_at_take = view.states()["done"]
                 stopped_s = time.monotonic() - stopped
                 os.kill(victim.pid, signal.SIGCONT)
                 woke = time.monotonic()
-                _until(lambda: victim.poll() is not None, woke + 60)
+                until(lambda: victim.poll() is not None, woke + 60)
                 woken_after_s = time.monotonic() - woke
-                ended = _until(lambda: _settled(view, s.inputs), deadline)
+                ended = until(lambda: settled(view, s.inputs), deadline)
                 conflict = next(h.conflict for h in view.hosts.hosts() if h.name == VICTIM)
                 jobs = view.store.latest(limit=1_000_000)
         finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGCONT)
-                    proc.terminate()
-                    proc.wait(timeout=60)
+            stop_hosts(procs)
         no_delays(api)
         stats = sim_stats(api)
         outputs = check_outputs(jobs, [where.out], api)
@@ -194,9 +192,7 @@ def _attempt(
     proc = start_service(config, log)
     procs[AGAIN] = proc
     started = time.monotonic()
-    _until(
-        lambda: proc.poll() is not None or '"service_started"' in _since(log, mark), started + 60
-    )
+    until(lambda: proc.poll() is not None or '"service_started"' in _since(log, mark), started + 60)
     if proc.poll() is None and not keep:
         proc.terminate()
         proc.wait(timeout=60)
@@ -235,16 +231,3 @@ def _drop_name_lock(view: SharedView, host: str) -> None:
 def _silent_s(view: SharedView, host: str) -> float:
     row = next((h for h in view.hosts.hosts() if h.name == host), None)
     return 0.0 if row is None else time.time() - row.seen_at
-
-
-def _until(done: Callable[[], bool], deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        if done():
-            return True
-        time.sleep(0.1)
-    return done()
-
-
-def _settled(view: SharedView, expected: int) -> bool:
-    states = view.states()
-    return sum(states.values()) >= expected and all(State(st) in SETTLED for st in states)

@@ -25,10 +25,13 @@ from tests.support.drills.multihost import (
     emulator_process,
     hosts_dropped,
     no_delays,
+    settled,
     sim_stats,
     stage,
+    stop_hosts,
+    until,
 )
-from tests.support.drills.twohost_result import HOSTS, SETTLED
+from tests.support.drills.twohost_result import HOSTS
 from viggle_watch.outputs.sidecar import sidecar_path
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
@@ -123,16 +126,12 @@ def run_pause(root: Path, db_url: str, settings: PauseSettings) -> PauseResult:
                 before = _fingerprints(view, held)
                 stopped_s = time.monotonic() - stopped
                 os.kill(procs[victim].pid, signal.SIGCONT)
-                ended = _until(lambda: _settled(view, s.inputs), dropped + s.deadline_s)
+                ended = until(lambda: settled(view, s.inputs), dropped + s.deadline_s)
                 time.sleep(2 * s.lease_s)  # the woken host's ticks run out their old lists
                 after = _fingerprints(view, held)
                 jobs = view.store.latest(limit=1_000_000)
         finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGCONT)
-                    proc.terminate()
-                    proc.wait(timeout=60)
+            stop_hosts(procs)
         no_delays(api)
         stats = sim_stats(api)
         outputs = check_outputs(jobs, [where.out], api)
@@ -218,25 +217,11 @@ def _sleep_through(
         jobs = [view.store.get(i) for i in held]
         return sum(1 for j in jobs if j and j.state == State.DONE and j.owner == other)
 
-    _until(
+    until(
         lambda: time.monotonic() - since > 1.5 * s.lease_s and finished() == len(held),
         since + 60,
     )
     return finished()
-
-
-def _until(done: object, deadline: float) -> bool:
-    assert callable(done)
-    while time.monotonic() < deadline:
-        if done():
-            return True
-        time.sleep(0.1)
-    return bool(done())
-
-
-def _settled(view: SharedView, expected: int) -> bool:
-    states = view.states()
-    return sum(states.values()) >= expected and all(State(st) in SETTLED for st in states)
 
 
 def _fingerprints(view: SharedView, ids: list[int]) -> dict[str, tuple[int, str]]:
