@@ -85,6 +85,8 @@ def build_service(
     tracker = SettleTracker(config.settle)
     client = make_client(config, key, session=session, hosts=hosts if db.shared else None)
     breaker = CircuitBreaker()
+    # answers to paid POSTs (renders, asset creations) reach the store through this one path
+    recorder = Recorder(store, Journal(config.state_dir / JOURNAL), assets=assets)
 
     outbox = build_outbox(
         config.notify,
@@ -140,19 +142,17 @@ def build_service(
             budget=budget_of(config),
             asset_poll_s=max(config.poll_interval, 1.0),
             admit_window=admit_window(config),
+            recorder=recorder,
         ),
         submitter=Submitter(
-            wiring,
-            assets,
-            submit_settings(config),
-            breaker=breaker,
-            recorder=Recorder(store, Journal(config.state_dir / JOURNAL)),
+            wiring, assets, submit_settings(config), breaker=breaker, recorder=recorder
         ),
         poller=Poller(
             wiring,
             poll_interval_s=config.poll_interval,
             render_timeout_s=config.render_timeout,
             breaker=breaker,
+            holds=Holds(db),
         ),
         downloader=Downloader(wiring, OutputSettings(output_rules(config)), holds=Holds(db)),
         tick_interval_s=tick_interval_s,

@@ -21,6 +21,7 @@ from viggle_watch.intake.unused import candidates, survey
 from viggle_watch.notify.tally import read_status
 from viggle_watch.outputs.failure import FAILED
 from viggle_watch.outputs.sidecar import output_now
+from viggle_watch.render.pending import pending_answers, read_lines
 from viggle_watch.store.flags import FlagStore
 from viggle_watch.store.hosts import Host, HostStore
 from viggle_watch.store.jobs import Event, Job, JobStore
@@ -56,6 +57,8 @@ def gather(config: Config) -> dict[str, Any]:
             "missing_assets": _missing(config),
             "notify": read_status(config.state_dir),  # what each target came to (issue 17)
             "web": web_of(config),
+            # answers from Viggle this host keeps for the store (issue 19, reliability §2.3)
+            "pending_answers": pending_answers(read_lines(config.state_dir), now),
         }
     finally:
         db.close()
@@ -78,6 +81,7 @@ def _before_first_run(config: Config) -> dict[str, Any]:
         "held": [],
         "missing_assets": _missing(config),
         "web": web_of(config),
+        "pending_answers": pending_answers(read_lines(config.state_dir), time.time()),
     }
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from viggle_watch.clock import differs
+from viggle_watch.render.pending import pending_words
 from viggle_watch.store.states import State
 
 _STYLE = {
@@ -39,6 +40,7 @@ def status_view(status: dict[str, Any]) -> Group:
         web = status["web"]
         parts.append(Text(f"dashboard: {web['url']}{' (read-only)' if web['read_only'] else ''}"))
     parts.extend(Text.from_markup(_held_line(h)) for h in status.get("held", []))
+    parts.extend(_pending_lines(status))
     credits = status["credits"]
     if credits["today"] is not None:
         cap = credits["daily_cap"]
@@ -96,6 +98,12 @@ def _needs_a_person(status: dict[str, Any]) -> list[Text]:
             )
         )
     return parts
+
+
+def _pending_lines(status: dict[str, Any]) -> list[Text]:
+    """Answers from Viggle that wait in this host's journal for the store (issue 19)."""
+    words = pending_words(status.get("pending_answers") or {})
+    return [] if words is None else [Text.from_markup(f"[yellow]waiting[/yellow]: {escape(words)}")]
 
 
 def _notify_lines(status: dict[str, Any]) -> list[Text]:

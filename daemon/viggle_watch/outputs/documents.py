@@ -174,6 +174,15 @@ class StatusWeb(_Doc):
     read_only: bool  # no web.token_file: nothing can be changed over HTTP
 
 
+class PendingAnswers(_Doc):
+    """Answers from Viggle this host keeps in its journal until the store takes them."""
+
+    count: int
+    oldest_s: float | None  # how long the oldest has waited
+    jobs: list[int]
+    unreadable: int  # journal lines that cannot be read (the service's log has their text)
+
+
 class Status(_Doc):
     """`viggle-watch status --json`."""
 
@@ -191,6 +200,7 @@ class Status(_Doc):
     missing_assets: list[dict[str, str]]
     notify: list[NotifyTally] = []  # each notify target / service webhook (issue 17)
     web: StatusWeb | None = None  # the dashboard's address, when `web:` is configured (issue 18)
+    pending_answers: PendingAnswers | None = None  # waiting for the store (issue 19)
 
 
 class HookBody(_Doc):

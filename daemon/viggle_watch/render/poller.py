@@ -1,14 +1,30 @@
-"""The poll tick: ask Viggle about every rendering job that is due; record progress."""
+"""The poll tick: ask Viggle about every rendering job that is due; record progress.
+
+Every write for a job (its progress, a note, the move to ``downloading`` or an end) holds only
+while the job is still this host's (issue 19 §1, ``store.holding``): a host woken after its
+lease ran out, whose job another host took over meanwhile, logs ``job_lost`` and leaves it.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 
-from viggle_watch.errors import ApiError, AuthError, NotFoundError, TransientError
+from viggle_watch.errors import (
+    ApiError,
+    AuthError,
+    JobLostError,
+    NotFoundError,
+    TransientError,
+    TransitionError,
+)
 from viggle_watch.notify.metrics import timed
 from viggle_watch.render.breaker import CircuitBreaker
+from viggle_watch.render.lost import drop_lost
 from viggle_watch.render.retry import poll_cadence_s, poll_delay_s, render_age_s
 from viggle_watch.render.wiring import Wiring
+from viggle_watch.store.holding import Holds
 from viggle_watch.store.jobs import Job
 from viggle_watch.store.states import State
 from viggle_watch.viggle.charged import Charged, charged
@@ -27,8 +43,10 @@ class Poller:
         poll_interval_s: float,
         render_timeout_s: float,
         breaker: CircuitBreaker,
+        holds: Holds,
     ) -> None:
         self._store, self._client, self._on_ended = wiring.store, wiring.client, wiring.on_ended
+        self._holds = holds
         self._metrics, self.gate = wiring.metrics, wiring.gate
         self._poll_interval_s = poll_interval_s
         self._render_timeout_s = render_timeout_s
@@ -45,11 +63,26 @@ class Poller:
         self._store.rebase_polls(now)
         jobs = self._store.due(State.RENDERING, now)
         for job in jobs:
-            self._poll(job, now)
+            try:
+                self._poll(job, now)
+            except JobLostError as exc:  # taken over meanwhile: not ours to write for
+                drop_lost(job, None, self._store.host, exc)
+                self._failures.pop(job.id, None)
+                self._noted.pop(job.id, None)
         return len(jobs)
+
+    def _move(self, job: Job, dst: State, now: float, **fields: Any) -> None:
+        """``rendering`` → ``dst``, only while the job is this host's (else ``JobLostError``)."""
+        try:
+            self._store.transition(job.id, State.RENDERING, dst, at=now, mine=True, **fields)
+        except JobLostError:
+            raise
+        except TransitionError as exc:
+            raise self._holds.lost(job.id, State.RENDERING) from exc
 
     def _time_out(self, job: Job, now: float, age_s: float) -> None:
         assert job.viggle_job_id is not None
+        self._holds.check(job.id, State.RENDERING)  # never cancel another host's render
         try:
             self._client.cancel_render(job.viggle_job_id)
             cancelled = "cancelled at Viggle"
@@ -60,11 +93,10 @@ class Poller:
             f"still rendering after {age_s:.0f} s (render_timeout {self._render_timeout_s:g} s); "
             f"{cancelled}"
         )
-        self._store.transition(
-            job.id,
-            State.RENDERING,
+        self._move(
+            job,
             State.FAILED,
-            at=now,
+            now,
             detail=reason,
             error_code="render_timeout",
             error_message=reason,
@@ -75,6 +107,7 @@ class Poller:
 
     def _poll(self, job: Job, now: float) -> None:
         assert job.viggle_job_id is not None
+        self._holds.check(job.id, State.RENDERING)  # the tick's list may be old
         try:
             with timed(self._metrics.observe_poll):
                 status = self._client.get_render(job.viggle_job_id)
@@ -118,7 +151,7 @@ class Poller:
         """No readable answer about a paid render for ``render_timeout``: uncertain (it may
         have finished and been charged), with the last reason — never failed, never resent."""
         detail = f"no readable answer about this render for {age_s:.0f} s; the last: {reason}"
-        self._store.transition(job.id, State.RENDERING, State.UNCERTAIN, at=now, detail=detail)
+        self._move(job, State.UNCERTAIN, now, detail=detail)
         self._failures.pop(job.id, None)
         log.error(
             "job_uncertain",
@@ -129,7 +162,7 @@ class Poller:
         )
 
     def _polled(self, job: Job, now: float, age_s: float, delay_s: float, **fields: object) -> None:
-        self._store.update(
+        self._holds.update(
             job.id,
             State.RENDERING,
             render_age_s=age_s,
@@ -160,15 +193,14 @@ class Poller:
         if self._noted.get(job.id) != status:
             self._noted[job.id] = status
             said = f"{UNKNOWN_STATUS_NOTE} {status!r}: taken as still working"
-            self._store.note(job.id, said, at=now)
+            self._holds.note(job.id, State.RENDERING, said, at=now)
 
     def _end(self, job: Job, now: float, state: State, code: str, message: str) -> None:
         """Failed or cancelled at Viggle: its credits are refunded (docs/reliability.md §2.2)."""
-        self._store.transition(
-            job.id,
-            State.RENDERING,
+        self._move(
+            job,
             state,
-            at=now,
+            now,
             detail=message,
             error_code=code,
             error_message=message,
@@ -186,11 +218,10 @@ class Poller:
     def _apply(self, job: Job, status: RenderStatus, now: float) -> None:
         if status.status == "complete" and status.result_url:
             paid = self._charged(job, status)
-            self._store.transition(
-                job.id,
-                State.RENDERING,
+            self._move(
+                job,
                 State.DOWNLOADING,
-                at=now,
+                now,
                 detail=paid.detail,
                 charged_credits=paid.credits,
                 charged_how=paid.how,

@@ -14,6 +14,7 @@ from viggle_watch.errors import ApiError, AuthError
 from viggle_watch.render.budget import Budget, check_budget, estimate_credits
 from viggle_watch.render.moves import move_clearing_error, move_with_reason, wait_for_budget
 from viggle_watch.render.preprocess import AssetCalls, Remote, Step, ensure
+from viggle_watch.render.recorder import Recorder
 from viggle_watch.render.retry import BUDGET_RECHECK_S
 from viggle_watch.render.sending import open_checked
 from viggle_watch.render.wiring import Wiring
@@ -40,7 +41,10 @@ class Preparer:
         budget: Budget,
         asset_poll_s: float,
         admit_window: int | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
+        # a creation's answer goes through the recorder: kept when the store cannot take it
+        self._record = recorder.record_asset if recorder is not None else None
         self._store, self._client, self._on_ended = wiring.store, wiring.client, wiring.on_ended
         self.gate = wiring.gate
         self._assets = assets
@@ -193,7 +197,7 @@ class Preparer:
                 return self._client.create_character(name, image)
 
         name = Path(ref.path).stem[:64]
-        return AssetCalls(create, fetch)
+        return AssetCalls(create, fetch, self._record)
 
     def _fetch_scene(self, viggle_id: str) -> Remote:
         s = self._client.get_scene(viggle_id)
@@ -211,14 +215,16 @@ class Preparer:
                         Path(scene.path).stem[:64], video, model=spec.model
                     )
 
-            calls = AssetCalls(create_scene, self._fetch_scene)
+            calls = AssetCalls(create_scene, self._fetch_scene, self._record)
             key = scene_key(scene.sha256, spec.model)
             return ensure(
                 self._assets, AssetKind.SCENE, key, calls, job_id=job.id, now=now, may_create=create
             )
         if spec.template is not None:
             template = spec.template
-            calls = AssetCalls(lambda: self._client.import_template(template), self._fetch_scene)
+            calls = AssetCalls(
+                lambda: self._client.import_template(template), self._fetch_scene, self._record
+            )
             key = f"{template}:{spec.model}"
             return ensure(
                 self._assets,

@@ -1,19 +1,22 @@
 """Preprocessed mode: make each character and scene once, wait until ready, cache the id.
 
 One ``step`` per call, so the preparer can come back every few seconds. Creating follows the
-render rules: the intent is committed before the POST; a lost answer to a paid creation (a
-character costs a credit) is ``uncertain`` and never repeated on its own.
+render rules: the intent is committed before the POST; the answer (the asset's id, or a
+refusal) goes to the store through ``AssetCalls.record`` (the service's ``render.recorder``: kept
+and written later when the store cannot take it, docs/reliability.md §2.3); an answer lost all
+the same, to a paid creation (a character costs a credit), is ``uncertain`` and never repeated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
 from viggle_watch.clock import day_of
 from viggle_watch.errors import ApiError, BudgetExceededError, InputChangedError, NotFoundError
+from viggle_watch.render.asset_answers import AssetAnswer, created
 from viggle_watch.render.budget import CHARACTER_CREDITS
 from viggle_watch.render.outcomes import Attempt, Next, classify
 from viggle_watch.store.assets import PAID_KINDS, AssetKind, AssetStatus, AssetStore
@@ -50,6 +53,24 @@ WAITING = Step("waiting")
 class AssetCalls:
     create: Callable[[], AssetCreated]
     fetch: Callable[[str], Remote]
+    record: Callable[[AssetAnswer], None] | None = None  # None: written at once, or raised
+
+
+def _write(assets: AssetStore, calls: AssetCalls, answer: AssetAnswer) -> None:
+    if calls.record is not None:
+        calls.record(answer)
+        return
+    assets.settle(
+        answer.kind,
+        answer.key,
+        AssetStatus.CREATING,
+        answer.to,
+        intent_at=answer.intent_at,
+        at=answer.at,
+        viggle_id=answer.viggle_id,
+        detail=answer.detail,
+        refund=answer.refund,
+    )
 
 
 def ensure(
@@ -94,32 +115,34 @@ def _create(
     assets: AssetStore, kind: AssetKind, key: str, calls: AssetCalls, *, job_id: int, now: float
 ) -> Step:
     """The creation's intent is committed: send it."""
+    dropped = AssetAnswer(kind, key, job_id, now, None, now, refund=True)
     try:
-        created = calls.create()
+        made = calls.create()
     except InputChangedError as exc:  # not the file that was checked: nothing was sent
-        assets.forget(kind, key, refund=True)
+        _write(
+            assets, calls, AssetAnswer(kind, key, job_id, now, None, now, refund=True, sent=False)
+        )
         return Step("failed", reason=str(exc), code=exc.code)
     except ApiError as exc:
-        return _refused(assets, kind, key, exc, job_id=job_id, now=now)
-    assets.set(kind, key, AssetStatus.PENDING, at=now, viggle_id=created.id)
-    log.info("asset_created", kind=kind, job_id=job_id, viggle_id=created.id)
+        return _refused(assets, calls, dropped, exc)
+    _write(assets, calls, created(kind, key, job_id, now, made.id))
+    log.info("asset_created", kind=kind, job_id=job_id, viggle_id=made.id)
     return WAITING
 
 
-def _refused(
-    assets: AssetStore, kind: AssetKind, key: str, exc: ApiError, *, job_id: int, now: float
-) -> Step:
+def _refused(assets: AssetStore, calls: AssetCalls, dropped: AssetAnswer, exc: ApiError) -> Step:
     """A creation that failed, by the one table of paid steps (``outcomes.classify``)."""
+    kind, job_id = dropped.kind, dropped.job_id
     outcome = classify(exc, Attempt(paid=kind in PAID_KINDS))
     if outcome.next is Next.UNCERTAIN:
-        assets.set(kind, key, AssetStatus.UNCERTAIN, at=now, detail=str(exc))
+        answer = replace(dropped, to=AssetStatus.UNCERTAIN, detail=str(exc), refund=False)
+        _write(assets, calls, answer)
         log.error("asset_uncertain", kind=kind, job_id=job_id, reason=str(exc))
         return Step("uncertain", reason=f"{kind} creation {outcome.reason}")
     if outcome.next is Next.FAIL:
-        assets.set(kind, key, AssetStatus.FAILED, at=now, detail=outcome.reason)
-        assets.refund(kind, key)
+        _write(assets, calls, replace(dropped, to=AssetStatus.FAILED, detail=outcome.reason))
         return Step("failed", reason=f"{kind} was refused: {outcome.reason}")
-    assets.forget(kind, key, refund=True)  # not made: make it again when it is due
+    _write(assets, calls, dropped)  # not made: make it again when it is due
     if outcome.next is Next.WAIT_BUDGET:
         return Step("budget", reason=outcome.reason)
     if outcome.pause:  # the preparer holds all new paid work until the key passes a check

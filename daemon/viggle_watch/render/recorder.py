@@ -9,6 +9,9 @@ clean stop tries once more and leaves the rest in the journal; start-up replays 
 recovers anything. Last, a sweep makes ``uncertain`` (with the reason) any job of this host's
 left in ``submitting`` with no request on the wire and no answer kept, a bound after it was
 first seen so.
+
+The answers to asset creations (a character costs a credit; ``render.asset_answers``) take the
+same path: ``record_asset``, the same list, the same journal, the same retries and replay.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from collections.abc import Callable, Collection
 import structlog
 
 from viggle_watch.errors import StoreUnavailableError, TransitionError
-from viggle_watch.render.journal import Journal
+from viggle_watch.render import asset_answers
+from viggle_watch.render.asset_answers import AssetAnswer
+from viggle_watch.render.journal import Answer, Journal
 from viggle_watch.render.unrecorded import (
     STUCK_AFTER_S,
     SWEEP_EVERY_S,
@@ -28,6 +33,7 @@ from viggle_watch.render.unrecorded import (
     decide,
     overdue,
 )
+from viggle_watch.store.assets import AssetStatus, AssetStore
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
 
@@ -40,11 +46,16 @@ class Recorder:
     """Kept answers (memory and journal), their retries, and the sweep of stuck submissions."""
 
     def __init__(
-        self, store: JobStore, journal: Journal | None = None, *, bound_s: float = STUCK_AFTER_S
+        self,
+        store: JobStore,
+        journal: Journal | None = None,
+        *,
+        assets: AssetStore | None = None,
+        bound_s: float = STUCK_AFTER_S,
     ) -> None:
-        self._store, self._journal = store, journal
+        self._store, self._journal, self._assets = store, journal, assets
         self.bound_s = bound_s
-        self._kept: list[Unrecorded] = []
+        self._kept: list[Answer] = []
         self._unsaved = False  # the journal could not be written: try again
         self._idle: dict[int, float] = {}
         self._swept_at: float | None = None
@@ -56,7 +67,7 @@ class Recorder:
         self._after = after
 
     def kept(self) -> frozenset[int]:
-        """The jobs whose answers wait for the store."""
+        """The jobs whose answers (a render's, an asset's) wait for the store."""
         with self._lock:
             return frozenset(a.job_id for a in self._kept)
 
@@ -82,6 +93,49 @@ class Recorder:
                 return
             self._follow(answer, moved, State.SUBMITTING)
 
+    def record_asset(self, answer: AssetAnswer) -> None:
+        """Write the answer to an asset's creation now; kept when the store cannot take it."""
+        assert self._assets is not None, "a recorder for assets is given the asset store"
+        with self._lock:
+            try:
+                done = self._write_asset(answer, AssetStatus.CREATING)
+            except Exception as exc:  # whatever it was, the answer is not lost
+                self._keep(answer, exc)
+                return
+            if not done:  # the row moved meanwhile: look at it as it stands
+                self._keep(answer, None)
+                self.flush()
+
+    def _write_asset(self, answer: AssetAnswer, src: AssetStatus) -> bool:
+        assert self._assets is not None
+        return self._assets.settle(
+            answer.kind,
+            answer.key,
+            src,
+            answer.to,
+            intent_at=answer.intent_at,
+            at=answer.at,
+            viggle_id=answer.viggle_id,
+            detail=answer.detail,
+            refund=answer.refund,
+        )
+
+    def _settle_asset(self, answer: AssetAnswer) -> None:
+        assert self._assets is not None
+        decision = asset_answers.decide(answer, self._assets.get(answer.kind, answer.key))
+        words = {"kind": str(answer.kind), "job_id": answer.job_id, "viggle_id": answer.viggle_id}
+        if decision.verdict is Verdict.WRITE:
+            assert decision.src is not None
+            if not self._write_asset(answer, decision.src):
+                raise TransitionError(f"{answer.kind} {answer.key} moved while being written")
+            log.warning("asset_answer_recorded_late", to=str(answer.to or "dropped"), **words)
+        elif decision.verdict is Verdict.WRITTEN:
+            log.warning("asset_answer_found_recorded", **words)
+        elif decision.verdict is Verdict.NOTE:
+            log.error("asset_answer_unrecorded", reason=decision.detail, hint=RESOLVE_HINT, **words)
+        else:
+            log.info("asset_answer_dropped", reason=decision.detail, **words)
+
     def flush(self) -> int:
         """Try every kept answer again, in order; stop at a store still away. Returns how
         many were settled (written, found written, noted or dropped)."""
@@ -89,7 +143,10 @@ class Recorder:
             settled = 0
             for answer in list(self._kept):
                 try:
-                    self._settle(answer)
+                    if isinstance(answer, AssetAnswer):
+                        self._settle_asset(answer)
+                    else:
+                        self._settle(answer)
                 except StoreUnavailableError:
                     break  # still away: the rest wait for the next tick
                 except Exception as exc:  # kept; said, tried again next tick
@@ -140,7 +197,7 @@ class Recorder:
         except Exception as exc:  # the answer is written; what follows is not
             log.warning("outcome_follow_up_failed", job_id=answer.job_id, reason=str(exc))
 
-    def _keep(self, answer: Unrecorded, error: Exception | None) -> None:
+    def _keep(self, answer: Answer, error: Exception | None) -> None:
         self._kept.append(answer)
         self._unsaved = True
         self._save()
@@ -150,7 +207,7 @@ class Recorder:
                 "outcome_not_recorded",
                 job_id=answer.job_id,
                 viggle_job_id=answer.viggle_job_id,
-                to=str(answer.dst),
+                to=str(answer.dst if isinstance(answer, Unrecorded) else answer.kind),
                 reason=str(error),
                 kept_in=str(where),
                 hint="written as soon as the store takes it",

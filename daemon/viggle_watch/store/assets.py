@@ -143,6 +143,40 @@ class AssetStore:
                 (status, at, viggle_id, detail, duration_s, kind, key),
             )
 
+    def settle(
+        self,
+        kind: AssetKind,
+        key: str,
+        src: AssetStatus,
+        to: AssetStatus | None,
+        *,
+        intent_at: float,
+        at: float,
+        viggle_id: str = "",
+        detail: str = "",
+        refund: bool = False,
+    ) -> bool:
+        """One transaction: the answer to the creation begun at ``intent_at`` moves its row
+        from ``src`` to ``to`` (None: drops it), giving its credit back with ``refund``.
+        False (nothing written) when the row is not that intent in ``src`` any more."""
+        where = " WHERE kind = ? AND asset_key = ? AND status = ? AND ABS(created_at - ?) < 1e-6"
+        match = (kind, key, src, intent_at)
+        with self._db.write() as conn:
+            if to is None:
+                cur = conn.execute("DELETE FROM assets" + where, match)  # noqa: S608 - constant
+            else:
+                cur = conn.execute(
+                    "UPDATE assets SET status = ?, updated_at = ?,"  # noqa: S608 - constant SQL
+                    " viggle_id = CASE WHEN ? = '' THEN viggle_id ELSE ? END,"
+                    " detail = CASE WHEN ? = '' THEN detail ELSE ? END" + where,
+                    (to, at, viggle_id, viggle_id, detail, detail, *match),
+                )
+            if cur.rowcount != 1:
+                return False
+            if refund:
+                conn.execute("DELETE FROM spend WHERE asset_key = ?", (f"{kind}:{key}",))
+            return True
+
     def forget(self, kind: AssetKind, key: str, *, refund: bool = False) -> None:
         """Drop the row (the API no longer knows the asset, or a person retries it)."""
         with self._db.write() as conn:

@@ -9,6 +9,7 @@ translates what it must and adds its row locks (``FOR UPDATE SKIP LOCKED``) wher
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -60,6 +61,12 @@ class Backend(Protocol):
         ...
 
     def read(self) -> AbstractContextManager[Conn]: ...
+
+    def after_commit(self, call: Callable[[], None]) -> None:
+        """Call ``call`` once the outermost open transaction has committed (never when it or
+        the savepoint ``call`` was queued in rolls back); at once when none is open
+        (``store.aftercommit``)."""
+        ...
 
     def lock_budget(self, conn: Conn) -> None:
         """Serialize budget checks in this write transaction against every other host."""

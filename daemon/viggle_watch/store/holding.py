@@ -98,6 +98,26 @@ class Holds:
             self._judge(conn, job_id, state, lock="")
             raise JobLostError(job_id, "it changed meanwhile")  # not seen: moved and back
 
+    def note(self, job_id: int, state: State, detail: str, *, at: float) -> None:
+        """An event in the history of a job this host holds in ``state`` (no state change);
+        ``JobLostError`` (nothing written) when it does not hold it any more."""
+        with self._db.write() as conn:
+            self._judge(conn, job_id, state, lock=" FOR UPDATE" if self._db.shared else "")
+            conn.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, detail, host)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, at, state, state, detail, self.host),
+            )
+
+    def lost(self, job_id: int, state: State) -> JobLostError:
+        """Why a write guarded by owner and state (a ``mine`` transition) found nothing to
+        write: the error to stop the job with."""
+        try:
+            self.check(job_id, state)
+        except JobLostError as exc:
+            return exc
+        return JobLostError(job_id, "it changed meanwhile")  # not seen: moved and back
+
     def _judge(self, conn: Conn, job_id: int, state: State, *, lock: str) -> None:
         row = conn.execute(
             f"SELECT state, owner FROM jobs WHERE id = ?{lock}",  # noqa: S608 (a constant)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from functools import partial
 from typing import Any
 
 from viggle_watch.errors import BudgetExceededError, InFlightLimitError, StoreError, TransitionError
@@ -27,8 +28,9 @@ class JobStore:
         self._moved: list[Callable[[Job], None]] = []
 
     def on_moved(self, listener: Callable[[Job], None]) -> None:
-        """Call ``listener`` with the job after each state change this store commits (the one
-        place the service learns that a job became done, failed, uncertain…: its events)."""
+        """Call ``listener`` with the job after each state change this store commits — once
+        the outermost transaction has committed, never for one rolled back (the one place
+        the service learns that a job became done, failed, uncertain…: its events)."""
         self._moved.append(listener)
 
     def enqueue(
@@ -186,10 +188,9 @@ class JobStore:
                 )
             if spend is not None:
                 insert_spend(conn, job_id, spend, at)
-            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        moved = job_of(row)
-        for listener in self._moved:
-            listener(moved)
+            moved = job_of(conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+            for listener in self._moved:  # after the outermost commit (store.aftercommit)
+                self._db.after_commit(partial(listener, moved))
         return moved
 
     def note(self, job_id: int, detail: str, *, at: float) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from enum import Enum
 from importlib import resources
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from viggle_watch.errors import NoSchemaError, StoreError, StoreUnavailableError
 from viggle_watch.redaction import redact_text
+from viggle_watch.store.aftercommit import AfterCommit, run_all
 
 if TYPE_CHECKING:
     import psycopg
@@ -111,6 +112,7 @@ class PostgresDatabase:
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
         self._host_conn: psycopg.Connection[Any] | None = None  # holds the host name's lock
+        self._after = AfterCommit()  # what waits for the outermost commit
 
     @classmethod
     def open(cls, url: str, *, host: str, readonly: bool = False) -> PostgresDatabase:
@@ -208,20 +210,37 @@ class PostgresDatabase:
     @contextmanager
     def _session(self, *, transaction: bool) -> Iterator[_Conn]:
         """The connection under the lock, optionally in a transaction (nested: a savepoint).
-        A dropped connection is a StoreError, also when psycopg ended the block quietly."""
+        A dropped connection is a StoreError, also when psycopg ended the block quietly.
+        What waits for the commit (``after_commit``) runs once the outermost transaction has
+        committed, outside the lock."""
+        ready: list[Callable[[], None]] = []
         with self._lock:
             conn = self._connection()
+            committed = False
+            if transaction:
+                self._after.begin()
             try:
                 if transaction:
                     with conn.transaction():
                         yield _Conn(conn)
                 else:
                     yield _Conn(conn)
+                committed = not conn.broken
             except Exception as exc:
                 self._lost(exc)
                 raise
+            finally:
+                if transaction:
+                    ready = self._after.end(committed=committed)
             if conn.broken:
                 self._lost(ConnectionError("the connection broke during the transaction"))
+        run_all(ready)
+
+    def after_commit(self, call: Callable[[], None]) -> None:
+        with self._lock:
+            if self._after.add(call):
+                return
+        call()
 
     def write(self) -> AbstractContextManager[_Conn]:
         return self._session(transaction=True)

@@ -6,7 +6,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Final
 
 from viggle_watch.errors import StoreError, StoreUnavailableError
 from viggle_watch.statedir import keep_private, make_state_dir
+from viggle_watch.store.aftercommit import AfterCommit, run_all
 
 SCHEMA_VERSION: Final = 8
 MIGRATIONS: Final = (
@@ -52,7 +53,7 @@ class Database:
         self._lock = threading.RLock()
         self.path = path
         self.host = host
-        self._batch = False
+        self._after = AfterCommit()  # what waits for the outermost commit
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False, host: str | None = None) -> Database:
@@ -130,43 +131,39 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE … COMMIT`` transaction; rolled back on any exception.
 
-        Inside ``batch()`` it is a savepoint of the batch's transaction instead."""
+        Inside another ``write()`` (or ``batch()``) it is a savepoint of that transaction
+        instead. What waits for the commit (``after_commit``) runs once the outermost
+        transaction has committed, outside the lock."""
+        ready: list[Callable[[], None]] = []
         with self._lock, self._store_errors():
-            if self._batch:
-                self._conn.execute("SAVEPOINT write")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK TO write")
-                    self._conn.execute("RELEASE write")
-                    raise
-                self._conn.execute("RELEASE write")
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
+            nested = self._conn.in_transaction
+            self._conn.execute("SAVEPOINT write" if nested else "BEGIN IMMEDIATE")
+            self._after.begin()
             try:
                 yield self._conn
+                self._conn.execute("RELEASE write" if nested else "COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._after.end(committed=False)
+                if nested:
+                    self._conn.execute("ROLLBACK TO write")
+                    self._conn.execute("RELEASE write")
+                elif self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            ready = self._after.end(committed=True)
+        run_all(ready)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Many writes, one commit (one fsync): for a burst of small ones, e.g. a bulk drop."""
-        with self._lock, self._store_errors():
-            if self._batch:
-                yield
+        with self.write():
+            yield
+
+    def after_commit(self, call: Callable[[], None]) -> None:
+        with self._lock:
+            if self._after.add(call):
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._batch = True
-            try:
-                yield
-            except BaseException:
-                self._batch = False
-                self._conn.execute("ROLLBACK")
-                raise
-            self._batch = False
-            self._conn.execute("COMMIT")
+        call()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
