@@ -19,6 +19,7 @@ from viggle_watch.errors import ApiError, BudgetExceededError, InputChangedError
 from viggle_watch.render.asset_answers import AssetAnswer, created
 from viggle_watch.render.budget import CHARACTER_CREDITS
 from viggle_watch.render.outcomes import Attempt, Next, classify
+from viggle_watch.render.recorder import write_asset_answer
 from viggle_watch.store.assets import PAID_KINDS, AssetKind, AssetStatus, AssetStore
 from viggle_watch.viggle.schemas import AssetCreated
 
@@ -60,17 +61,7 @@ def _write(assets: AssetStore, calls: AssetCalls, answer: AssetAnswer) -> None:
     if calls.record is not None:
         calls.record(answer)
         return
-    assets.settle(
-        answer.kind,
-        answer.key,
-        AssetStatus.CREATING,
-        answer.to,
-        intent_at=answer.intent_at,
-        at=answer.at,
-        viggle_id=answer.viggle_id,
-        detail=answer.detail,
-        refund=answer.refund,
-    )
+    write_asset_answer(assets, answer, AssetStatus.CREATING)
 
 
 def ensure(

@@ -75,15 +75,7 @@ class Recorder:
         """Write ``answer`` now; kept (and journaled) when the store cannot take it."""
         with self._lock:
             try:
-                moved = self._store.transition(
-                    answer.job_id,
-                    State.SUBMITTING,
-                    answer.dst,
-                    at=answer.at,
-                    detail=answer.detail,
-                    refund=answer.refund,
-                    **answer.fields,
-                )
+                moved = self._move(answer, State.SUBMITTING, answer.detail)
             except TransitionError:  # taken over meanwhile: look at the job as it stands
                 self._keep(answer, None)
                 self.flush()
@@ -108,17 +100,7 @@ class Recorder:
 
     def _write_asset(self, answer: AssetAnswer, src: AssetStatus) -> bool:
         assert self._assets is not None
-        return self._assets.settle(
-            answer.kind,
-            answer.key,
-            src,
-            answer.to,
-            intent_at=answer.intent_at,
-            at=answer.at,
-            viggle_id=answer.viggle_id,
-            detail=answer.detail,
-            refund=answer.refund,
-        )
+        return write_asset_answer(self._assets, answer, src)
 
     def _settle_asset(self, answer: AssetAnswer) -> None:
         assert self._assets is not None
@@ -159,21 +141,25 @@ class Recorder:
                 self._save()
             return settled
 
+    def _move(self, answer: Unrecorded, src: State, detail: str) -> Job:
+        """The job moved from ``src`` as ``answer`` says."""
+        return self._store.transition(
+            answer.job_id,
+            src,
+            answer.dst,
+            at=answer.at,
+            detail=detail,
+            refund=answer.refund,
+            **answer.fields,
+        )
+
     def _settle(self, answer: Unrecorded) -> None:
         job = self._store.get(answer.job_id)
         decision = decide(answer, job, self._store.events(answer.job_id) if job else [])
         words = {"job_id": answer.job_id, "viggle_job_id": answer.viggle_job_id}
         if decision.verdict is Verdict.WRITE:
             assert decision.src is not None
-            moved = self._store.transition(
-                answer.job_id,
-                decision.src,
-                answer.dst,
-                at=answer.at,
-                detail=decision.detail,
-                refund=answer.refund,
-                **answer.fields,
-            )
+            moved = self._move(answer, decision.src, decision.detail)
             log.warning("outcome_recorded_late", to=str(answer.dst), **words)
             self._follow(answer, moved, decision.src)
         elif decision.verdict is Verdict.WRITTEN:
@@ -292,3 +278,18 @@ class Recorder:
                 made.append(job_id)
                 log.error("job_uncertain", job_id=job_id, reason=reason, hint=RESOLVE_HINT)
             return made
+
+
+def write_asset_answer(assets: AssetStore, answer: AssetAnswer, src: AssetStatus) -> bool:
+    """The asset row moved from ``src`` as ``answer`` says (False: it is no longer ``src``)."""
+    return assets.settle(
+        answer.kind,
+        answer.key,
+        src,
+        answer.to,
+        intent_at=answer.intent_at,
+        at=answer.at,
+        viggle_id=answer.viggle_id,
+        detail=answer.detail,
+        refund=answer.refund,
+    )
