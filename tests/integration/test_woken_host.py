@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +24,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.support.drills.service import LogTap, tapped_logs
+from tests.support.stepped_hosts import stepped_hosts
 from tests.support.stepping import Stepper
-from tests.support.workspace import KEY, MakeConfig, Workspace
-from viggle_watch.apikey import ApiKey
-from viggle_watch.app.assembly import build_service
-from viggle_watch.app.service import Service
-from viggle_watch.clock import FakeClock
+from tests.support.workspace import MakeConfig, Workspace
 from viggle_watch.emulator.faults import Faults
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.media.synth import make_character_png
@@ -70,27 +66,11 @@ def hosts(
     emu: RunningEmulator, make_config: MakeConfig, pg_url: str
 ) -> Iterator[tuple[Stepper, Stepper, HeldDownloads]]:
     """alpha (whose CDN requests can be held) and beta, stepped by hand on fake clocks."""
-    made: list[Service] = []
-    steppers: list[Stepper] = []
     held = HeldDownloads()
-    try:
-        for name in ("alpha", "beta"):
-            config = make_config(
-                emu.url,
-                state_dir=f"state-{name}",
-                store={"url": pg_url, "host": name, "lease": f"{LEASE_S:g}s"},
-            )
-            session = requests.Session()
-            clock = FakeClock(start=time.time())
-            made.append(build_service(config, ApiKey(KEY), clock=clock, session=session))
-            steppers.append(Stepper(made[-1], clock))
-            if name == "alpha":  # the most specific prefix wins: only alpha's downloads wait
-                session.mount(f"{emu.url}/cdn/", held)
-        yield steppers[0], steppers[1], held
-    finally:
-        for service in made:
-            service.downloader.close()
-            service.db.close()
+    with stepped_hosts(
+        emu.url, make_config, pg_url, lease_s=LEASE_S, held=held, prefix=f"{emu.url}/cdn/"
+    ) as (alpha, beta):
+        yield alpha, beta, held
 
 
 def fingerprint(path: Path) -> tuple[int, int, str]:

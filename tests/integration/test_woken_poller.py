@@ -20,12 +20,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.support.drills.service import tapped_logs
+from tests.support.stepped_hosts import stepped_hosts
 from tests.support.stepping import Stepper
-from tests.support.workspace import KEY, MakeConfig, Workspace
-from viggle_watch.apikey import ApiKey
-from viggle_watch.app.assembly import build_service
-from viggle_watch.app.service import Service
-from viggle_watch.clock import FakeClock
+from tests.support.workspace import MakeConfig, Workspace
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.media.synth import make_character_png
 from viggle_watch.store.states import State
@@ -80,27 +77,11 @@ def hosts(
     emu: RunningEmulator, make_config: MakeConfig, pg_url: str
 ) -> Iterator[tuple[Stepper, Stepper, HeldPolls]]:
     """alpha (whose polls can be held) and beta, stepped by hand on fake clocks."""
-    made: list[Service] = []
-    steppers: list[Stepper] = []
     held = HeldPolls()
-    try:
-        for name in ("alpha", "beta"):
-            config = make_config(
-                emu.url,
-                state_dir=f"state-{name}",
-                store={"url": pg_url, "host": name, "lease": f"{LEASE_S:g}s"},
-            )
-            session = requests.Session()
-            clock = FakeClock(start=time.time())
-            made.append(build_service(config, ApiKey(KEY), clock=clock, session=session))
-            steppers.append(Stepper(made[-1], clock))
-            if name == "alpha":
-                session.mount(f"{emu.url}/api/render/", held)
-        yield steppers[0], steppers[1], held
-    finally:
-        for service in made:
-            service.downloader.close()
-            service.db.close()
+    with stepped_hosts(
+        emu.url, make_config, pg_url, lease_s=LEASE_S, held=held, prefix=f"{emu.url}/api/render/"
+    ) as (alpha, beta):
+        yield alpha, beta, held
 
 
 class FrozenTick:

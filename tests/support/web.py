@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.stepping import Stepper
 from tests.support.workspace import Workspace
+from viggle_watch.emulator.server import RunningEmulator
 from viggle_watch.media.synth import make_character_png
 
 TOKEN: Final = "web-t0ken-for-tests"
@@ -85,5 +86,20 @@ def api(listeners: Listeners, workspace: Workspace) -> Serve:
         if files:
             st.ingest()
         return base, st
+
+    return factory
+
+
+class Board(Protocol):
+    def __call__(self, *, token: bool = True) -> tuple[str, Stepper]: ...
+
+
+@pytest.fixture
+def board(listeners: Listeners, emulator: RunningEmulator) -> Board:
+    """The dashboard's tests: the service with `web:` (and the token, unless ``token=False``)
+    against the emulator, its listener started."""
+
+    def factory(*, token: bool = True) -> tuple[str, Stepper]:
+        return listeners.start(emulator.url, token=token)
 
     return factory
