@@ -58,7 +58,7 @@ def key_from_text(text: str) -> ApiKey | None:
     return ApiKey(words[0])
 
 
-KEY_ENVIRONMENT: Final = ("VIGGLE_API_KEY", "CREDENTIALS_DIRECTORY")
+KEY_ENVIRONMENT: Final = ("VIGGLE_API_KEY", "VIGGLE_API_KEY_FILE", "CREDENTIALS_DIRECTORY")
 """Where the key may be in an environment: never handed to a child (hooks, readers)."""
 
 

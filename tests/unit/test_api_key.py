@@ -69,9 +69,29 @@ def test_missing_api_key_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as excinfo:
         resolve_api_key(key_config(tmp_path, None), {})
     assert str(excinfo.value) == (
-        f"no API key ({tmp_path / 'key.txt'} is missing or empty): set VIGGLE_API_KEY, or "
-        "api.key_file in the config, or a systemd credential named viggle_api_key"
+        f"no API key ({tmp_path / 'key.txt'} is missing or empty): set VIGGLE_API_KEY or "
+        "VIGGLE_API_KEY_FILE, or api.key_file in the config, or a systemd credential named "
+        "viggle_api_key"
     )
+
+
+def test_api_key_from_the_file_the_variable_names(tmp_path: Path) -> None:
+    """VIGGLE_API_KEY_FILE (a Docker or Compose secret) comes after VIGGLE_API_KEY and before
+    api.key_file."""
+    secret = tmp_path / "secret"
+    secret.write_text("# a compose secret\nfrom-secret\n", encoding="utf-8")
+    config = key_config(tmp_path, "from-file")
+    assert resolve_api_key(config, {"VIGGLE_API_KEY_FILE": str(secret)}).reveal() == "from-secret"
+    both = {"VIGGLE_API_KEY_FILE": str(secret), "VIGGLE_API_KEY": "from-env"}
+    assert resolve_api_key(config, both).reveal() == "from-env"
+
+
+def test_a_missing_named_key_file_never_falls_back(tmp_path: Path) -> None:
+    """A VIGGLE_API_KEY_FILE that is not there is an error, not a quiet turn to api.key_file."""
+    missing = tmp_path / "no-such-secret"
+    with pytest.raises(ConfigError) as excinfo:
+        resolve_api_key(key_config(tmp_path, "from-file"), {"VIGGLE_API_KEY_FILE": str(missing)})
+    assert str(excinfo.value) == f"VIGGLE_API_KEY_FILE: {missing} is missing or holds no key"
 
 
 def test_api_key_never_shows_in_repr_or_str() -> None:

@@ -22,6 +22,18 @@ def test_the_host_must_name_this_listener() -> None:
     assert host_allowed("NAS.LAN", LISTEN, ["nas.lan"])
 
 
+def test_any_name_off_loopback_only() -> None:
+    """`*` in web.hosts (a container's published port: names and ports the service cannot know)
+    takes any Host, but a Host is still needed; on a loopback listener it is a config error."""
+    wild = ("0.0.0.0", 8080)  # noqa: S104 - a listen address in data, nothing is bound
+    assert host_allowed("nas.lan:18080", wild, ["*"]) and host_allowed("10.0.0.5", wild, ["*"])
+    assert not host_allowed(None, wild, ["*"]) and not host_allowed("nas.lan:18080", wild, [])
+    token = {"token_file": "/config/web-token"}
+    assert WebSettings.model_validate({"listen": "0.0.0.0:8080", "hosts": ["*"], **token})
+    with pytest.raises(ValidationError, match=r"only for a listener off loopback"):
+        WebSettings.model_validate({"listen": "127.0.0.1:8378", "hosts": ["*"], **token})
+
+
 def test_the_bearer_token() -> None:
     assert bearer("Bearer abc") == "abc" and bearer("bearer  abc ") == "abc"
     assert bearer("Basic abc") is None and bearer(None) is None and bearer("Bearer ") is None

@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def command_names() -> frozenset[str]:
+    """Every command's name (the container's entry point tells them from other programs)."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return frozenset(sub.choices)
+
+
 def _service_commands(sub: Subparsers) -> None:
     run = sub.add_parser("run", help="run the service in the foreground (Ctrl-C stops cleanly)")
     add_config(run)

@@ -20,6 +20,7 @@ MAX_CONFIG_BYTES: Final = 1024 * 1024
 CREDENTIAL_NAME: Final = "viggle_api_key"
 MAX_KEY_FILE_BYTES: Final = 4096
 KEY_FD_VAR: Final = "VIGGLE_WATCH_KEY_FD"  # the pipe `run` hands VIGGLE_API_KEY over through
+KEY_FILE_VAR: Final = "VIGGLE_API_KEY_FILE"  # a file holding the key (Docker/Compose secrets)
 
 
 def yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
@@ -197,7 +198,8 @@ def _key_handed_over(fd_text: str) -> ApiKey:
 
 
 def resolve_api_key(config: Config, environ: Mapping[str, str] | None = None) -> ApiKey:
-    """The key from systemd credentials, ``VIGGLE_API_KEY`` or ``api.key_file``, in that order."""
+    """The key from systemd credentials, ``VIGGLE_API_KEY``, the file ``VIGGLE_API_KEY_FILE``
+    names or ``api.key_file``, in that order."""
     env = os.environ if environ is None else environ
     creds = env.get("CREDENTIALS_DIRECTORY")
     key = _read_key(Path(creds) / CREDENTIAL_NAME) if creds else None
@@ -208,12 +210,17 @@ def resolve_api_key(config: Config, environ: Mapping[str, str] | None = None) ->
             key = ApiKey(env["VIGGLE_API_KEY"])
         except ValueError as exc:
             raise ConfigError(f"VIGGLE_API_KEY: {exc}") from None
+    if key is None and env.get(KEY_FILE_VAR, "").strip():
+        named_file = Path(env[KEY_FILE_VAR].strip())  # a Docker/Compose secret, most often
+        key = _read_key(named_file)
+        if key is None:  # named on purpose: never fall back to another key quietly
+            raise ConfigError(f"{KEY_FILE_VAR}: {named_file} is missing or holds no key")
     if key is None and config.api.key_file is not None:
         key = _read_key(config.api.key_file)
     if key is None:
         named = f" ({config.api.key_file} is missing or empty)" if config.api.key_file else ""
         raise ConfigError(
-            f"no API key{named}: set VIGGLE_API_KEY, or api.key_file in the config, "
-            "or a systemd credential named viggle_api_key"
+            f"no API key{named}: set VIGGLE_API_KEY or {KEY_FILE_VAR}, or api.key_file in the "
+            "config, or a systemd credential named viggle_api_key"
         )
     return key

@@ -16,7 +16,7 @@ class WebSettings(Strict):
     listen: str  # host:port, e.g. 127.0.0.1:8378 (8377 is the emulator's)
     token_file: ConfigPath | None = None  # the bearer token that may change things
     open_reads: bool = True  # reads without the token (on a loopback listener only)
-    hosts: Annotated[list[str], Field(default_factory=list)]  # other names of this listener
+    hosts: Annotated[list[str], Field(default_factory=list)]  # other names; '*': any (off loopback)
     max_upload: ByteCount = 2 * 1024**3  # one submission's request body: 2GiB, 500MiB, bytes
 
     @model_validator(mode="after")
@@ -26,6 +26,11 @@ class WebSettings(Strict):
             raise ValueError(
                 f"web.listen {self.listen!r} is not a loopback address: it needs web.token_file"
                 " (anyone who can reach it could spend your credits)"
+            )
+        if "*" in self.hosts and is_loopback_host(host):
+            raise ValueError(
+                "web.hosts: '*' (any name) is only for a listener off loopback, where every "
+                "request needs the token; on loopback it would let a DNS-rebinding page read"
             )
         return self
 

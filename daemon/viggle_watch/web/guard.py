@@ -11,13 +11,19 @@ from typing import Final, Literal
 
 Verdict = Literal["ok", "bad_host", "no_token", "bad_token", "read_only", "cross_site"]
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+ANY_NAME: Final = "*"  # in web.hosts: any Host (off loopback only)
 
 
 def host_allowed(host_header: str | None, listen: tuple[str, int], hosts: Sequence[str]) -> bool:
     """Whether ``Host`` names this listener: its address (with its port), ``localhost`` when it
-    listens on loopback, or one of ``web.hosts`` (with or without the port)."""
+    listens on loopback, or one of ``web.hosts`` (with or without the port). ``*`` in
+    ``web.hosts`` takes any name — allowed only off loopback (``config.web``), where every
+    request needs the token, which a rebinding page does not have (a container's published
+    port, reached by names and ports the service cannot know)."""
     if not host_header:
         return False
+    if ANY_NAME in hosts:
+        return True
     name, port = listen
     wanted = {f"{name}:{port}", f"[{name}]:{port}"}
     if name in ("127.0.0.1", "::1", "localhost"):

@@ -1,0 +1,112 @@
+"""What the container does before the service starts, decided from its arguments, its
+environment and who it runs as — no I/O here (``entry`` acts on the answer).
+
+The linuxserver.io conventions: ``PUID``/``PGID`` name the user the service runs as (default
+1000:1000), ``UMASK`` the mode mask of what it creates (default 022), ``TZ`` the time zone (read
+by the C library itself). Started as root, the container switches to PUID:PGID before anything
+else; started as another user (``--user``, compose's ``user:``), it runs as given."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+DEFAULT_ID: Final = 1000
+DEFAULT_CONFIG: Final = Path("/config/config.yaml")
+MOUNTS: Final = (Path("/config"), Path("/data"))  # the image's volumes
+MAX_ID: Final = 2**31 - 2  # the largest id Linux gives out ((uid_t)-1 means "no change")
+_OCTAL: Final = re.compile(r"0?[0-7]{3}")
+
+
+class ContainerError(ValueError):
+    """A setting the container cannot start with, in words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """What to do: become ``run_as`` (uid, gid) or stay, the umask, then run ``argv`` —
+    a viggle-watch command, or another program (``exec``: a shell, a one-off script)."""
+
+    program: Literal["viggle-watch", "exec"]
+    argv: list[str]
+    run_as: tuple[int, int] | None
+    umask: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def service(self) -> bool:
+        """Whether this start runs the service (`run`), which needs a config."""
+        return self.program == "viggle-watch" and self.argv[:1] == ["run"]
+
+
+def _id(env: Mapping[str, str], name: str) -> int | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > MAX_ID:
+        raise ContainerError(f"{name}={text!r}: a user or group id is a number from 0 to {MAX_ID}")
+    return int(text)
+
+
+def parse_umask(text: str) -> int:
+    """``022``, ``0027``, ``002``: three octal digits, with an optional leading 0."""
+    if not _OCTAL.fullmatch(text.strip()):
+        raise ContainerError(f"UMASK={text!r}: a umask is three octal digits, like 022 or 002")
+    return int(text.strip(), 8)
+
+
+def plan_start(
+    argv: Sequence[str], env: Mapping[str, str], euid: int, commands: Collection[str]
+) -> Start:
+    """The whole decision. ``commands``: viggle-watch's command names; no arguments is `run`."""
+    args = list(argv) or ["run"]
+    is_ours = args[0] in commands or args[0].startswith("-")
+    puid, pgid = _id(env, "PUID"), _id(env, "PGID")
+    umask = parse_umask(env["UMASK"]) if env.get("UMASK", "").strip() else 0o022
+    notes: list[str] = []
+    run_as: tuple[int, int] | None = None
+    if euid == 0:
+        uid = DEFAULT_ID if puid is None else puid
+        run_as = (uid, DEFAULT_ID if pgid is None else pgid)
+        if uid == 0:
+            notes.append("PUID=0: running as root (files it writes belong to root)")
+    elif puid is not None and puid != euid:
+        notes.append(
+            f"PUID={puid} is not used: the container was started as uid {euid} (--user), "
+            "and runs as that"
+        )
+    return Start(
+        program="viggle-watch" if is_ours else "exec",
+        argv=args,
+        run_as=run_as,
+        umask=umask,
+        notes=notes,
+    )
+
+
+def needs_owner(owner_uid: int, run_as: tuple[int, int]) -> bool:
+    """Whether a mount point should be handed to ``run_as``: only one owned by root (what
+    Docker makes for a bind-mounted folder that was not there) and only for another user. A
+    folder someone already owns is theirs: never taken over, and nothing inside is touched."""
+    return owner_uid == 0 and run_as[0] != 0
+
+
+def folders_to_make(folders: Collection[Path], data: Path = MOUNTS[1]) -> list[Path]:
+    """The rules' watch and output folders the container makes at start: those under its data
+    volume only. Outside a container a missing watch folder may be a share not mounted yet, so
+    the service never makes one; under ``/data`` the volume is there (Docker mounts it, or an
+    anonymous one) and a missing folder is one nobody has made yet."""
+    return sorted({f for f in folders if f != data and f.is_relative_to(data)})
+
+
+def probe_address(listen: tuple[str, int]) -> tuple[str, str]:
+    """Where the health probe connects for a ``web.listen`` address, and the ``Host`` it names
+    (the listener's own address, which the Host check takes): a wildcard address is reached
+    on loopback, inside the container."""
+    host, port = listen
+    connect = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    named = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return connect, named
