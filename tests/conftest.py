@@ -16,4 +16,5 @@ pytest_plugins = [
     "tests.support.actions",  # world (a job store and a watch folder)
     "tests.support.web",  # api (the service with its web listener)
     "tests.support.browser",  # chromium, browser (pages and contexts), other_site; marker `browser`
+    "tests.support.containers",  # podman, image (the viggle-watch image); marker `container`
 ]
