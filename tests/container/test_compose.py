@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.container.site import PGID, PUID
+from tests.support.container_site import PGID, PUID
 from tests.support.containers import ROOT, Podman
 from tests.support.waits import wait_for
 from tests.support.web import free_port
@@ -63,7 +63,7 @@ def compose_dir(
     finally:
         logs = compose("logs")
         print(logs.stdout[-4000:], logs.stderr[-2000:])
-        compose("down", "-t", "10")
+        compose("down", "--volumes", "-t", "10")
 
 
 def test_the_compose_file_renders_offline(compose_dir: tuple[Path, dict[str, str]]) -> None:

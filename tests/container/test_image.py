@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.site import PGID, PUID, make_site
+from tests.support.container_site import PGID, PUID, make_site
 from tests.support.containers import Podman
 from tests.support.waits import wait_for
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
@@ -87,12 +87,14 @@ def test_as_a_given_user_without_capabilities_on_a_read_only_root(
     podman: Podman, image: str, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
     """`--user` with every capability dropped and the image's filesystem read-only: it runs as
-    given, needs no capability, and writes only to /config, /data and /tmp."""
+    given, needs no capability, and writes only to /config and /data. The key comes from a
+    secret file (VIGGLE_API_KEY_FILE)."""
     site = make_site(tmp_path, emulator.url)
     for folder in (site.config, site.data):
         os.chown(folder, PUID, PGID)  # the user's own folders
     hardened = ("--user", f"{PUID}:{PGID}", "--cap-drop", "ALL", "--read-only")
-    name = podman.start(image, options=site.options(*hardened, "-e", "PUID=999"))
+    options = site.options(*hardened, "--read-only-tmpfs=false", "-e", "PUID=999", secret=True)
+    name = podman.start(image, options=options)
     logs = podman.wait_log(name, "service_started")
     assert f"PUID=999 is not used: the container was started as uid {PUID}" in logs
     site.drop("carol.png")

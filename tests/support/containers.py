@@ -98,7 +98,7 @@ class Podman:
 
     def remove_all(self) -> None:
         for name in self.started:
-            self("rm", "-f", "-t", "0", name, check=False)
+            self("rm", "--force", "--volumes", "--time", "0", name, check=False)
         self.started.clear()
 
 

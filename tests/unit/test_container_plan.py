@@ -99,3 +99,14 @@ def test_the_probe_knocks_on_loopback_for_a_wildcard_listener() -> None:
     assert probe_address(("0.0.0.0", 8080)) == ("127.0.0.1", "0.0.0.0:8080")  # noqa: S104
     assert probe_address(("::", 8080)) == ("::1", "[::]:8080")
     assert probe_address(("127.0.0.1", 8378)) == ("127.0.0.1", "127.0.0.1:8378")
+
+
+def test_the_unraid_template_names_every_setting_of_the_image() -> None:
+    """container/unraid/viggle-watch.xml offers what docs/container.md documents."""
+    import xml.etree.ElementTree as ET
+
+    template = Path(__file__).parents[2] / "container/unraid/viggle-watch.xml"
+    root = ET.parse(template).getroot()  # noqa: S314 - our own file, in the repository
+    targets = {c.get("Target") for c in root.iter("Config")}
+    assert {"PUID", "PGID", "UMASK", "TZ", "VIGGLE_API_KEY_FILE", "/config", "/data"} <= targets
+    assert "8080" in targets and root.findtext("Repository") == "viggle-watch"

@@ -34,12 +34,22 @@ class Site:
     def data(self) -> Path:
         return self.root / "data"
 
-    def options(self, *extra: str) -> tuple[str, ...]:
-        """``podman run`` options: the two folders, the host's network, the key."""
+    def options(self, *extra: str, secret: bool = False) -> tuple[str, ...]:
+        """``podman run`` options: the two folders, the host's network, the key — in the
+        environment, or (``secret``) in a file mounted as a secret and named by
+        ``VIGGLE_API_KEY_FILE``."""
+        key = ("-e", f"VIGGLE_API_KEY={KEY}")
+        if secret:
+            file = self.root / "viggle_api_key"
+            file.write_text(f"{KEY}\n", encoding="utf-8")
+            os.chown(file, PUID, PGID)
+            file.chmod(0o400)
+            mounted = "/run/secrets/viggle_api_key"
+            key = ("-v", f"{file}:{mounted}:ro", "-e", f"VIGGLE_API_KEY_FILE={mounted}")
         return (
             "--network=host",
             *("-v", f"{self.config}:/config", "-v", f"{self.data}:/data"),
-            *("-e", f"VIGGLE_API_KEY={KEY}"),
+            *key,
             *extra,
         )
 
