@@ -69,3 +69,14 @@ def test_bad_settings_stop_it_in_words() -> None:
     assert done.returncode == 2
     assert "error: PUID='nobody': a user or group id is a number" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_config_it_cannot_write_is_said_in_words(tmp_path: Path) -> None:
+    """`run --config` names where the starter goes; a place it cannot be written is one line."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    done = entry("run", "--config", str(blocker / "config.yaml"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"error: File exists ({blocker})" in done.stderr  # a file where a folder goes
+    written = entry("run", "--config", str(tmp_path / "elsewhere.yaml"))
+    assert written.returncode == 2 and (tmp_path / "elsewhere.yaml").exists()

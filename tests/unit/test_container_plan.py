@@ -11,6 +11,7 @@ import pytest
 from viggle_watch.cli.parser import command_names
 from viggle_watch.container.plan import (
     ContainerError,
+    config_path,
     folders_to_make,
     needs_owner,
     parse_umask,
@@ -110,3 +111,11 @@ def test_the_unraid_template_names_every_setting_of_the_image() -> None:
     targets = {c.get("Target") for c in root.iter("Config")}
     assert {"PUID", "PGID", "UMASK", "TZ", "VIGGLE_API_KEY_FILE", "/config", "/data"} <= targets
     assert "8080" in targets and root.findtext("Repository") == "viggle-watch"
+
+
+def test_the_config_a_run_reads() -> None:
+    env = {"VIGGLE_WATCH_CONFIG": "/config/other.yaml"}
+    assert config_path(["run", "--config", "/x/c.yaml"], env) == Path("/x/c.yaml")
+    assert config_path(["run", "--config=/y/c.yaml"], env) == Path("/y/c.yaml")
+    assert config_path(["run"], env) == Path("/config/other.yaml")
+    assert config_path(["run"], {}) == Path("/config/config.yaml")

@@ -8,6 +8,7 @@ and CAP_CHOWN only to hand a root-owned, Docker-made mount point to PUID. Starte
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import sys
@@ -16,10 +17,10 @@ from importlib.resources import files
 from pathlib import Path
 
 from viggle_watch.container.plan import (
-    DEFAULT_CONFIG,
     MOUNTS,
     ContainerError,
     Start,
+    config_path,
     folders_to_make,
     needs_owner,
     plan_start,
@@ -110,12 +111,11 @@ def prepare(start: Start) -> int | None:
     os.umask(start.umask)
     if not start.service:
         return None
-    config_path = Path(os.environ.get("VIGGLE_WATCH_CONFIG") or DEFAULT_CONFIG)
-    os.environ["VIGGLE_WATCH_CONFIG"] = str(config_path)
-    if not config_path.exists():
-        _write_starter(config_path)
+    config = config_path(start.argv, os.environ)
+    if not config.exists():
+        _write_starter(config)
         return EXIT_CONFIG
-    _first_start(config_path)
+    _first_start(config)
     return None
 
 
@@ -129,6 +129,11 @@ def main(argv: Sequence[str]) -> int:
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         say(f"error: {exc.strerror or exc}{where}")
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            say(
+                f"running as uid {os.geteuid()}, gid {os.getegid()}: give the folder to them, "
+                "or set PUID and PGID to its owner (docs/container.md)"
+            )
         return EXIT_CONFIG
     if stop is not None:
         return stop

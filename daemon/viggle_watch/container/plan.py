@@ -87,6 +87,17 @@ def plan_start(
     )
 
 
+def config_path(argv: Sequence[str], env: Mapping[str, str]) -> Path:
+    """The config a `run` reads: ``--config PATH`` (or ``--config=PATH``), else
+    ``VIGGLE_WATCH_CONFIG``, else ``/config/config.yaml``."""
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if arg.startswith("--config="):
+            return Path(arg.removeprefix("--config="))
+    return Path(env.get("VIGGLE_WATCH_CONFIG") or DEFAULT_CONFIG)
+
+
 def needs_owner(owner_uid: int, run_as: tuple[int, int]) -> bool:
     """Whether a mount point should be handed to ``run_as``: only one owned by root (what
     Docker makes for a bind-mounted folder that was not there) and only for another user. A
