@@ -27,6 +27,7 @@ MAX_LINES = 400
 # stage of its own layer when that makes no cycle. "base" is the package's top-level modules.
 # `web` (beside app) and `events` (beside outputs) are room for later stages.
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("container",),  # the image's entry point: it runs the CLI
     ("cli",),
     ("app", "web"),
     ("intake", "render"),
@@ -50,6 +51,7 @@ DECLARED_PURE = (
     "outputs/naming.py",
     "outputs/sidecar.py",
     "backoff.py",
+    "container/plan.py",
 )
 
 # Where each I/O library may be imported (files relative to the package, or folders).
