@@ -54,6 +54,8 @@ def test_started_as_a_user_it_runs_as_given_and_says_puid_is_not_used() -> None:
         (["status", "--json"], "viggle-watch", False),
         (["sim", "--port", "8377"], "viggle-watch", False),
         (["--version"], "viggle-watch", False),
+        (["--log-format", "console", "run"], "viggle-watch", True),
+        (["--log-format=console", "run", "--config", "/c.yaml"], "viggle-watch", True),
         (["sh", "-c", "id"], "exec", False),
         (["python", "-c", "1"], "exec", False),
     ],

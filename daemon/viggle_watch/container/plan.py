@@ -39,7 +39,21 @@ class Start:
     @property
     def service(self) -> bool:
         """Whether this start runs the service (`run`), which needs a config."""
-        return self.program == "viggle-watch" and self.argv[:1] == ["run"]
+        return self.program == "viggle-watch" and command_of(self.argv) == "run"
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The viggle-watch command in ``argv``, after the options that come before it
+    (``--log-format console run`` is `run`)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--log-format":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _id(env: Mapping[str, str], name: str) -> int | None:
