@@ -35,8 +35,10 @@ LABEL org.opencontainers.image.title="viggle-watch" \
       org.opencontainers.image.licenses="MIT"
 COPY --from=builder /opt/viggle-watch /opt/viggle-watch
 # PUID, PGID (default 1000:1000), UMASK (022) and TZ are read at start: docs/container.md
+# VIGGLE_WATCH_ON_ERROR=wait: a broken config waits for an edit instead of a restart loop
 ENV PATH=/opt/viggle-watch/bin:$PATH \
     VIGGLE_WATCH_CONFIG=/config/config.yaml \
+    VIGGLE_WATCH_ON_ERROR=wait \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 VOLUME ["/config", "/data"]

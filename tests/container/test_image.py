@@ -111,6 +111,16 @@ def test_a_first_start_writes_a_starter_config_owned_by_puid(
     assert "no config at /config/config.yaml: wrote a starter config there." in done.stderr
     assert owner(site.config / "config.yaml") == owner(site.config / "web-token") == (PUID, PGID)
     assert owner(site.config) == (PUID, PGID)  # the root-owned mount point was handed over
+    # restarted (a restart policy) before anyone edited it: it waits for the edit, no loop
+    again = podman.start(image, options=site.options(*ids))
+    podman.wait_log(again, "/config/config.yaml is still the starter config: edit it")
+    podman.wait_log(again, "waiting for /config/config.yaml to change")
+    assert podman.state(again, ".State.Running") == "true"
+    with (site.config / "config.yaml").open("a", encoding="utf-8") as config:
+        config.write("# edited\n")
+    wait_for(lambda: podman.state(again, ".State.Running") == "false", 30, "it exits")
+    assert podman.state(again, ".State.ExitCode") == "2"
+    assert "/config/config.yaml changed: exiting to start again" in podman.logs(again)
 
 
 def test_tz_pyav_and_pillow_work_in_the_image(podman: Podman, image: str) -> None:

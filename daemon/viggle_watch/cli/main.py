@@ -3,11 +3,13 @@ the work failed, 2 a permanent error (usage, config), 75 a passing one (try agai
 
 from __future__ import annotations
 
+import argparse
 import errno
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from viggle_watch.cli.parser import build_parser
 from viggle_watch.errors import ViggleWatchError
@@ -27,8 +29,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for `run` to re-exec itself
-    from viggle_watch.cli.commands import COMMANDS  # after parsing: --version needs none of it
-
     if args.command not in QUIET:
         from viggle_watch.logs import configure_logging
 
@@ -36,6 +36,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # warnings reach the log (a `jobs cancel` answers, it does not narrate)
         service = args.command in ("run", "sim")
         configure_logging(args.log_format, level=logging.INFO if service else logging.WARNING)
+    code = _dispatch(args)
+    if args.command == "run" and code in (EXIT_USAGE, EXIT_TEMPFAIL):
+        from viggle_watch.cli.hold import hold  # under a restart policy: docs/container.md
+
+        config = args.config or os.environ.get("VIGGLE_WATCH_CONFIG")
+        hold(code, Path(config) if config else None)
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from viggle_watch.cli.commands import COMMANDS  # after parsing: --version needs none of it
+
     try:
         return COMMANDS[args.command](args)
     except ViggleWatchError as exc:

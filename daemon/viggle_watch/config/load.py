@@ -175,6 +175,11 @@ def _read_key(file: Path) -> ApiKey | None:
         raw = read_regular(file, MAX_KEY_FILE_BYTES, follow_links=True)
     except FileNotFoundError:
         return None
+    except PermissionError as exc:
+        raise ConfigError(
+            f"cannot read the API key file {file}: {exc.strerror} (this service runs as uid "
+            f"{os.geteuid()}, gid {os.getegid()}: the file must be readable by them)"
+        ) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read the API key file {file}: {exc.strerror}") from exc
     try:

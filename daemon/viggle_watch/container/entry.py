@@ -60,8 +60,19 @@ def _become(run_as: tuple[int, int]) -> None:
         os.environ["HOME"] = "/tmp"  # noqa: S108 - root's home is not the service user's
 
 
+def _starter() -> str:
+    return files("viggle_watch.container").joinpath("starter.yaml").read_text(encoding="utf-8")
+
+
+def _unedited(path: Path) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == _starter()
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _write_starter(path: Path) -> None:
-    text = files("viggle_watch.container").joinpath("starter.yaml").read_text(encoding="utf-8")
+    text = _starter()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8") as out:  # never over a config that appeared
         out.write(text)
@@ -114,6 +125,13 @@ def prepare(start: Start) -> int | None:
     config = config_path(start.argv, os.environ)
     if not config.exists():
         _write_starter(config)
+        return EXIT_CONFIG
+    if _unedited(config):  # restarted by a restart policy before anyone edited it
+        say(f"{config} is still the starter config: edit it (docs/container.md), then the")
+        say("service starts with it.")
+        from viggle_watch.cli.hold import hold
+
+        hold(EXIT_CONFIG, config)
         return EXIT_CONFIG
     _first_start(config)
     return None
