@@ -38,7 +38,10 @@ def status_view(status: dict[str, Any]) -> Group:
         parts.append(Text.from_markup(_service_line(service)))
     if status.get("web"):
         web = status["web"]
-        parts.append(Text(f"dashboard: {web['url']}{' (read-only)' if web['read_only'] else ''}"))
+        every = "//0.0.0.0:" in web["url"] or "//[::]:" in web["url"]
+        where = " (every address: open it by this machine's name or IP)" if every else ""
+        read_only = " (read-only)" if web["read_only"] else ""
+        parts.append(Text(f"dashboard: {web['url']}{where}{read_only}"))
     parts.extend(Text.from_markup(_held_line(h)) for h in status.get("held", []))
     parts.extend(_pending_lines(status))
     credits = status["credits"]
