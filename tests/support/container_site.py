@@ -38,7 +38,7 @@ class Site:
         """``podman run`` options: the two folders, the host's network, the key — in the
         environment, or (``secret``) in a file mounted as a secret and named by
         ``VIGGLE_API_KEY_FILE``."""
-        key = ("-e", f"VIGGLE_API_KEY={KEY}")
+        key: tuple[str, ...] = ("-e", f"VIGGLE_API_KEY={KEY}")
         if secret:
             file = self.root / "viggle_api_key"
             file.write_text(f"{KEY}\n", encoding="utf-8")
