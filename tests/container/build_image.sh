@@ -15,7 +15,7 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 if ! podman image exists "$base"; then
     echo "== base $base: debootstrap bookworm (minbase, python3, python3-venv) from $mirror" >&2
     rootfs=$(mktemp -d)
-    trap 'rm -rf "$rootfs"' EXIT
+    trap 'rm -rf "$rootfs" "$rootfs.log"' EXIT
     debootstrap --variant=minbase --include=python3,python3-venv bookworm "$rootfs" "$mirror" \
         >"$rootfs.log" 2>&1 || { tail -n 20 "$rootfs.log" >&2; exit 1; }
     rm -f "$rootfs.log"

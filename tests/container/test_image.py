@@ -6,7 +6,6 @@ mid-render, then a new container on the same folders, pays once."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 import time
 from collections.abc import Iterator
@@ -89,9 +88,7 @@ def test_as_a_given_user_without_capabilities_on_a_read_only_root(
     """`--user` with every capability dropped and the image's filesystem read-only: it runs as
     given, needs no capability, and writes only to /config and /data. The key comes from a
     secret file (VIGGLE_API_KEY_FILE)."""
-    site = make_site(tmp_path, emulator.url)
-    for folder in (site.config, site.data):
-        os.chown(folder, PUID, PGID)  # the user's own folders
+    site = make_site(tmp_path, emulator.url)  # the user's own folders
     hardened = ("--user", f"{PUID}:{PGID}", "--cap-drop", "ALL", "--read-only")
     options = site.options(*hardened, "--read-only-tmpfs=false", "-e", "PUID=999", secret=True)
     name = podman.start(image, options=options)

@@ -78,5 +78,46 @@ def test_a_config_it_cannot_write_is_said_in_words(tmp_path: Path) -> None:
     done = entry("run", "--config", str(blocker / "config.yaml"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"error: File exists ({blocker})" in done.stderr  # a file where a folder goes
+    assert blocker.read_text(encoding="utf-8") == "not a folder\n"
     written = entry("run", "--config", str(tmp_path / "elsewhere.yaml"))
     assert written.returncode == 2 and (tmp_path / "elsewhere.yaml").exists()
+
+
+def test_run_waits_on_a_broken_config_and_a_stop_ends_the_wait(tmp_path: Path) -> None:
+    """VIGGLE_WATCH_ON_ERROR=wait (the image's): `run` on a broken config waits for it to change
+    instead of exiting into a restart loop; SIGTERM ends the wait at once. Other commands never
+    wait."""
+    config = tmp_path / "config.yaml"
+    config.write_text("rules: nonsense\n", encoding="utf-8")
+    env = {**os.environ, "VIGGLE_WATCH_ON_ERROR": "wait"}
+    status = subprocess.run(
+        [sys.executable, "-m", "viggle_watch", "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert status.returncode == 2 and "waiting for" not in status.stderr
+    run = subprocess.Popen(
+        [sys.executable, "-m", "viggle_watch", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert run.stderr is not None
+        said = ""
+        while "waiting for" not in said:
+            line = run.stderr.readline()
+            assert line, f"run ended without waiting: {said}"
+            said += line
+        assert f"waiting for {config} to change (or 60 s)" in said
+        assert run.poll() is None  # still waiting
+        run.terminate()
+        assert run.wait(timeout=10) == -15
+    finally:
+        run.kill()
+        run.wait()
+        if run.stderr is not None:
+            run.stderr.close()

@@ -77,8 +77,9 @@ class Site:
 
 
 def make_site(root: Path, emulator_url: str, *, config: bool = True) -> Site:
-    """Empty /config and /data folders (owned by root, as Docker makes them) and, unless told
-    otherwise, a config at /config/config.yaml."""
+    """/config and /data folders with, unless told otherwise, a config at /config/config.yaml —
+    prepared as a person would, owned by PUID:PGID; without a config, both empty and owned by
+    root, as Docker makes a missing folder."""
     site = Site(root, free_port())
     site.config.mkdir(parents=True)
     site.data.mkdir()
@@ -101,4 +102,6 @@ def make_site(root: Path, emulator_url: str, *, config: bool = True) -> Site:
             ],
         }
         (site.config / "config.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+        for folder in (site.config, site.data):
+            os.chown(folder, PUID, PGID)
     return site

@@ -129,6 +129,10 @@ def image(podman_exe: str) -> str:
     named = os.environ.get(IMAGE_ENV)
     if named:
         return named
+    failed = os.environ.get(f"{IMAGE_ENV}_FAILED")  # .ci/run tried, and the build failed
+    if failed:
+        log = Path(failed).read_text(encoding="utf-8", errors="replace")[-4000:]
+        raise AssertionError(f"the image did not build (.ci/run):\n{log}")
     built = subprocess.run(
         [str(BUILD), TAG],
         capture_output=True,

@@ -76,14 +76,15 @@ def test_missing_api_key_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_api_key_from_the_file_the_variable_names(tmp_path: Path) -> None:
-    """VIGGLE_API_KEY_FILE (a Docker or Compose secret) comes after VIGGLE_API_KEY and before
-    api.key_file."""
+    """VIGGLE_API_KEY_FILE (a Docker or Compose secret) comes before api.key_file; with
+    VIGGLE_API_KEY too it is refused: which one was meant?"""
     secret = tmp_path / "secret"
     secret.write_text("# a compose secret\nfrom-secret\n", encoding="utf-8")
     config = key_config(tmp_path, "from-file")
     assert resolve_api_key(config, {"VIGGLE_API_KEY_FILE": str(secret)}).reveal() == "from-secret"
     both = {"VIGGLE_API_KEY_FILE": str(secret), "VIGGLE_API_KEY": "from-env"}
-    assert resolve_api_key(config, both).reveal() == "from-env"
+    with pytest.raises(ConfigError, match="are both set: keep the one you mean"):
+        resolve_api_key(config, both)  # a key left over (the emulator's) is never sent
 
 
 def test_a_missing_named_key_file_never_falls_back(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from viggle_watch.container.plan import (
     ContainerError,
     config_path,
     folders_to_make,
+    in_user_namespace,
     needs_owner,
     parse_umask,
     plan_start,
@@ -86,10 +87,22 @@ def test_umasks() -> None:
     assert plan_start([], {}, euid=0, commands=COMMANDS).umask == 0o22
 
 
-def test_only_a_root_owned_mount_point_is_handed_over() -> None:
-    assert needs_owner(0, (1000, 1000))
-    assert not needs_owner(1026, (1000, 1000))  # someone's folder stays theirs
-    assert not needs_owner(0, (0, 0))
+def test_only_an_empty_root_owned_mount_point_is_handed_over() -> None:
+    assert needs_owner(0, (1000, 1000), empty=True, userns=False)  # what Docker made
+    assert not needs_owner(1026, (1000, 1000), empty=True, userns=False)  # someone's
+    assert not needs_owner(0, (0, 0), empty=True, userns=False)
+    assert not needs_owner(0, (1000, 1000), empty=False, userns=False)  # a NAS share of root's
+    # rootless: the person's own folder looks root-owned inside; it is never given away
+    assert not needs_owner(0, (1000, 1000), empty=True, userns=True)
+
+
+def test_rootless_it_stays_the_containers_root_unless_told() -> None:
+    assert in_user_namespace("         0       1000          1\n         1     100000      65536\n")
+    assert not in_user_namespace("         0          0 4294967295\n")
+    start = plan_start(["run"], {}, euid=0, commands=COMMANDS, userns=True)
+    assert start.run_as is None and "your own user on the host" in start.notes[0]
+    told = plan_start(["run"], {"PUID": "1000"}, euid=0, commands=COMMANDS, userns=True)
+    assert told.run_as == (1000, 1000)
 
 
 def test_only_folders_under_the_data_volume_are_made() -> None:

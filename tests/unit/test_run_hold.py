@@ -75,3 +75,22 @@ def test_a_passing_trouble_waits_a_few_seconds(tmp_path: Path) -> None:
     clock = Clock()
     hold(75, tmp_path / "config.yaml", environ=WAIT, sleep=clock.sleep, clock=clock)
     assert clock.slept == PASSING_WAIT_S
+
+
+def test_an_unedited_starter_waits_until_it_changes(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("starter\n", encoding="utf-8")
+
+    def edit() -> None:
+        config.write_text("edited!\n", encoding="utf-8")
+
+    clock = Clock(then=(600.0, edit))  # ten minutes: longer than any limit
+    hold(2, config, forever=True, environ=WAIT, sleep=clock.sleep, clock=clock)
+    assert 600.0 <= clock.slept <= 601.0
+
+
+def test_ctrl_c_ends_the_wait_without_a_traceback(tmp_path: Path) -> None:
+    def interrupted(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    hold(2, tmp_path / "config.yaml", environ=WAIT, sleep=interrupted)  # returns, no raise

@@ -28,6 +28,7 @@ def test_any_name_off_loopback_only() -> None:
     wild = ("0.0.0.0", 8080)  # noqa: S104 - a listen address in data, nothing is bound
     assert host_allowed("nas.lan:18080", wild, ["*"]) and host_allowed("10.0.0.5", wild, ["*"])
     assert not host_allowed(None, wild, ["*"]) and not host_allowed("nas.lan:18080", wild, [])
+    assert not host_allowed("evil.test:8378", LISTEN, ["*"])  # never on loopback
     token = {"token_file": "/config/web-token"}
     assert WebSettings.model_validate({"listen": "0.0.0.0:8080", "hosts": ["*"], **token})
     with pytest.raises(ValidationError, match=r"only for a listener off loopback"):

@@ -44,28 +44,36 @@ def hold(
     code: int,
     config: Path | None,
     *,
+    forever: bool = False,
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Wait as ``longest_wait`` says, ending early when ``config`` changes (exit 2 only)."""
+    """Wait as ``longest_wait`` says, ending early when ``config`` changes (exit 2 only);
+    ``forever``: until it changes (an unedited starter config: nothing else can fix it).
+    A stop (SIGTERM) or Ctrl-C ends the wait at once."""
     env: Mapping[str, str] = os.environ if environ is None else environ
     most = longest_wait(env.get(MODE_VAR), code)
     if most is None:
         return
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stop ends the wait at once
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     watched = config if code == EXIT_USAGE else None
     if watched is not None:
+        limit = "" if forever else f" (or {most:.0f} s)"
         print(
-            f"viggle-watch: waiting for {watched} to change (or {most:.0f} s) before exiting: "
+            f"viggle-watch: waiting for {watched} to change{limit} before exiting: "
             "a restart now would meet the same error",
             file=sys.stderr,
             flush=True,
         )
     before = fingerprint(watched) if watched is not None else None
-    deadline = clock() + most
-    while clock() < deadline:
-        if watched is not None and fingerprint(watched) != before:
-            print(f"viggle-watch: {watched} changed: exiting to start again", file=sys.stderr)
-            return
-        sleep(min(POLL_S, max(0.0, deadline - clock())))
+    deadline = None if forever and watched is not None else clock() + most
+    try:
+        while deadline is None or clock() < deadline:
+            if watched is not None and fingerprint(watched) != before:
+                print(f"viggle-watch: {watched} changed: exiting to start again", file=sys.stderr)
+                return
+            left = POLL_S if deadline is None else max(0.0, deadline - clock())
+            sleep(min(POLL_S, left))
+    except KeyboardInterrupt:
+        return

@@ -204,12 +204,16 @@ def _key_handed_over(fd_text: str) -> ApiKey:
 
 def resolve_api_key(config: Config, environ: Mapping[str, str] | None = None) -> ApiKey:
     """The key from systemd credentials, ``VIGGLE_API_KEY``, the file ``VIGGLE_API_KEY_FILE``
-    names or ``api.key_file``, in that order."""
+    names or ``api.key_file``, in that order (the two variables together are refused)."""
     env = os.environ if environ is None else environ
     creds = env.get("CREDENTIALS_DIRECTORY")
     key = _read_key(Path(creds) / CREDENTIAL_NAME) if creds else None
     if key is None and env.get(KEY_FD_VAR):
         key = _key_handed_over(env[KEY_FD_VAR])  # VIGGLE_API_KEY, through a pipe (`run`)
+    if env.get("VIGGLE_API_KEY", "").strip() and env.get(KEY_FILE_VAR, "").strip():
+        raise ConfigError(  # which one was meant? A forgotten one must not be sent anywhere
+            f"VIGGLE_API_KEY and {KEY_FILE_VAR} are both set: keep the one you mean"
+        )
     if key is None and env.get("VIGGLE_API_KEY", "").strip():
         try:
             key = ApiKey(env["VIGGLE_API_KEY"])

@@ -16,12 +16,15 @@ from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 
+from viggle_watch.cli.hold import hold
 from viggle_watch.container.plan import (
     MOUNTS,
     ContainerError,
     Start,
+    command_of,
     config_path,
     folders_to_make,
+    in_user_namespace,
     needs_owner,
     plan_start,
 )
@@ -39,16 +42,24 @@ def _command_names() -> frozenset[str]:
     return command_names()
 
 
-def _hand_over_mounts(run_as: tuple[int, int]) -> None:
-    """Give a root-owned, Docker-made mount point (only the folder itself) to PUID:PGID."""
+def _user_namespace() -> bool:
+    try:
+        return in_user_namespace(Path("/proc/self/uid_map").read_text(encoding="ascii"))
+    except OSError:
+        return False
+
+
+def _hand_over_mounts(run_as: tuple[int, int], userns: bool) -> None:
+    """Give an empty, root-owned, Docker-made mount point (the folder alone) to PUID:PGID."""
     for mount in MOUNTS:
         try:
             owner = mount.stat().st_uid
-        except FileNotFoundError:
+            empty = not any(mount.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        if needs_owner(owner, run_as):
+        if needs_owner(owner, run_as, empty=empty, userns=userns):
             os.chown(mount, *run_as)
-            say(f"{mount} belonged to root: given to {run_as[0]}:{run_as[1]} (only the folder)")
+            say(f"{mount} was an empty folder of root's: given to {run_as[0]}:{run_as[1]}")
 
 
 def _become(run_as: tuple[int, int]) -> None:
@@ -117,7 +128,7 @@ def prepare(start: Start) -> int | None:
         say(note)
     if start.run_as is not None:
         if start.service:  # only the service writes there
-            _hand_over_mounts(start.run_as)
+            _hand_over_mounts(start.run_as, _user_namespace())
         _become(start.run_as)
     os.umask(start.umask)
     if not start.service:
@@ -129,22 +140,16 @@ def prepare(start: Start) -> int | None:
     if _unedited(config):  # restarted by a restart policy before anyone edited it
         say(f"{config} is still the starter config: edit it (docs/container.md), then the")
         say("service starts with it.")
-        from viggle_watch.cli.hold import hold
-
-        hold(EXIT_CONFIG, config)
+        hold(EXIT_CONFIG, config, forever=True)
         return EXIT_CONFIG
     _first_start(config)
     return None
 
 
-def main(argv: Sequence[str]) -> int:
-    try:
-        start = plan_start(argv, os.environ, os.geteuid(), _command_names())
-        stop = prepare(start)
-    except ContainerError as exc:
-        say(f"error: {exc}")
-        return EXIT_CONFIG
-    except OSError as exc:
+def _failed(argv: Sequence[str], exc: Exception) -> int:
+    """Say what stopped the start; a service start then waits as `run` does on a broken
+    config (``VIGGLE_WATCH_ON_ERROR``), so a restart policy does not loop."""
+    if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         say(f"error: {exc.strerror or exc}{where}")
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -152,7 +157,21 @@ def main(argv: Sequence[str]) -> int:
                 f"running as uid {os.geteuid()}, gid {os.getegid()}: give the folder to them, "
                 "or set PUID and PGID to its owner (docs/container.md)"
             )
-        return EXIT_CONFIG
+    else:
+        say(f"error: {exc}")
+    if command_of(list(argv) or ["run"]) == "run":
+        hold(EXIT_CONFIG, config_path(argv, os.environ))
+    return EXIT_CONFIG
+
+
+def main(argv: Sequence[str]) -> int:
+    try:
+        start = plan_start(
+            argv, os.environ, os.geteuid(), _command_names(), userns=_user_namespace()
+        )
+        stop = prepare(start)
+    except (ContainerError, OSError) as exc:
+        return _failed(argv, exc)
     if stop is not None:
         return stop
     if start.program == "exec":

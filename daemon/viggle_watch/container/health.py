@@ -35,8 +35,8 @@ def check(config_path: Path, timeout_s: float = 5.0) -> tuple[bool, str]:
         conn.request("GET", "/healthz", headers=headers)
         answer = conn.getresponse()
         body = answer.read(1000).decode("utf-8", "replace").strip()
-    except OSError as exc:
-        return False, f"no answer from {connect}:{config.web.address[1]}: {exc}"
+    except (OSError, http.client.HTTPException) as exc:
+        return False, f"no answer from {connect}:{config.web.address[1]}: {exc!r}"
     finally:
         conn.close()
     return answer.status == 200, f"{answer.status} {body}"

@@ -72,17 +72,35 @@ def parse_umask(text: str) -> int:
     return int(text.strip(), 8)
 
 
+def in_user_namespace(uid_map: str) -> bool:
+    """Whether ``/proc/self/uid_map`` says this container's root is not the machine's root
+    (rootless Podman or Docker, userns-remap): anything but the one identity line."""
+    return uid_map.split() != ["0", "0", "4294967295"]
+
+
 def plan_start(
-    argv: Sequence[str], env: Mapping[str, str], euid: int, commands: Collection[str]
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    euid: int,
+    commands: Collection[str],
+    *,
+    userns: bool = False,
 ) -> Start:
-    """The whole decision. ``commands``: viggle-watch's command names; no arguments is `run`."""
+    """The whole decision. ``commands``: viggle-watch's command names; no arguments is `run`.
+    ``userns``: the container's root is a user of the machine (rootless): without PUID it
+    stays that user, whose files on the host are the person's own."""
     args = list(argv) or ["run"]
     is_ours = args[0] in commands or args[0].startswith("-")
     puid, pgid = _id(env, "PUID"), _id(env, "PGID")
     umask = parse_umask(env["UMASK"]) if env.get("UMASK", "").strip() else 0o022
     notes: list[str] = []
     run_as: tuple[int, int] | None = None
-    if euid == 0:
+    if euid == 0 and userns and puid is None:
+        notes.append(
+            "rootless (a user namespace): running as the container's root, which is your own "
+            "user on the host; set PUID and PGID to run as another"
+        )
+    elif euid == 0:
         uid = DEFAULT_ID if puid is None else puid
         run_as = (uid, DEFAULT_ID if pgid is None else pgid)
         if uid == 0:
@@ -112,11 +130,12 @@ def config_path(argv: Sequence[str], env: Mapping[str, str]) -> Path:
     return Path(env.get("VIGGLE_WATCH_CONFIG") or DEFAULT_CONFIG)
 
 
-def needs_owner(owner_uid: int, run_as: tuple[int, int]) -> bool:
-    """Whether a mount point should be handed to ``run_as``: only one owned by root (what
-    Docker makes for a bind-mounted folder that was not there) and only for another user. A
-    folder someone already owns is theirs: never taken over, and nothing inside is touched."""
-    return owner_uid == 0 and run_as[0] != 0
+def needs_owner(owner_uid: int, run_as: tuple[int, int], *, empty: bool, userns: bool) -> bool:
+    """Whether a mount point should be handed to ``run_as``: only an empty one owned by root
+    (what Docker makes for a bind-mounted folder that was not there), only for another user,
+    and never in a user namespace (there the person's own folder looks root-owned). A folder
+    with anything in it is someone's: never taken over, and nothing inside is touched."""
+    return owner_uid == 0 and run_as[0] != 0 and empty and not userns
 
 
 def folders_to_make(folders: Collection[Path], data: Path = MOUNTS[1]) -> list[Path]:

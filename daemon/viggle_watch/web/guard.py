@@ -9,6 +9,8 @@ import hmac
 from collections.abc import Sequence
 from typing import Final, Literal
 
+from viggle_watch.serving import is_loopback_host
+
 Verdict = Literal["ok", "bad_host", "no_token", "bad_token", "read_only", "cross_site"]
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 ANY_NAME: Final = "*"  # in web.hosts: any Host (off loopback only)
@@ -22,9 +24,9 @@ def host_allowed(host_header: str | None, listen: tuple[str, int], hosts: Sequen
     port, reached by names and ports the service cannot know)."""
     if not host_header:
         return False
-    if ANY_NAME in hosts:
-        return True
     name, port = listen
+    if ANY_NAME in hosts and not is_loopback_host(name):
+        return True  # (config.web refuses it on loopback; this holds even if it did not)
     wanted = {f"{name}:{port}", f"[{name}]:{port}"}
     if name in ("127.0.0.1", "::1", "localhost"):
         wanted |= {f"localhost:{port}", f"127.0.0.1:{port}"}
