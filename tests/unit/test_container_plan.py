@@ -100,7 +100,7 @@ def test_rootless_it_stays_the_containers_root_unless_told() -> None:
     assert in_user_namespace("         0       1000          1\n         1     100000      65536\n")
     assert not in_user_namespace("         0          0 4294967295\n")
     start = plan_start(["run"], {}, euid=0, commands=COMMANDS, userns=True)
-    assert start.run_as is None and "your own user on the host" in start.notes[0]
+    assert start.run_as is None and "(your own, under rootless Podman or Docker)" in start.notes[0]
     told = plan_start(["run"], {"PUID": "1000"}, euid=0, commands=COMMANDS, userns=True)
     assert told.run_as == (1000, 1000)
 

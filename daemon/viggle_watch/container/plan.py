@@ -97,8 +97,9 @@ def plan_start(
     run_as: tuple[int, int] | None = None
     if euid == 0 and userns and puid is None:
         notes.append(
-            "rootless (a user namespace): running as the container's root, which is your own "
-            "user on the host; set PUID and PGID to run as another"
+            "a user namespace (rootless): running as the container's root, an unprivileged "
+            "user on the host (your own, under rootless Podman or Docker); set PUID and PGID "
+            "to run as another"
         )
     elif euid == 0:
         uid = DEFAULT_ID if puid is None else puid
