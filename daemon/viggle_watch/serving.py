@@ -8,6 +8,13 @@ import ipaddress
 import socketserver
 import threading
 
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, nothing is bound
+
+
+def is_wildcard_host(host: str) -> bool:
+    """True for an address that means every address of the machine (``0.0.0.0``, ``::``)."""
+    return host in WILDCARD_HOSTS
+
 
 def is_loopback_host(host: str) -> bool:
     """True for ``localhost`` and loopback addresses; False for any other host name, which

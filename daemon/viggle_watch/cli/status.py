@@ -4,6 +4,7 @@ what they show; `--json` prints that as it is, without loading this module's ric
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
@@ -13,6 +14,7 @@ from rich.text import Text
 
 from viggle_watch.clock import differs
 from viggle_watch.render.pending import pending_words
+from viggle_watch.serving import is_wildcard_host
 from viggle_watch.store.states import State
 
 _STYLE = {
@@ -38,7 +40,7 @@ def status_view(status: dict[str, Any]) -> Group:
         parts.append(Text.from_markup(_service_line(service)))
     if status.get("web"):
         web = status["web"]
-        every = "//0.0.0.0:" in web["url"] or "//[::]:" in web["url"]
+        every = is_wildcard_host(urlsplit(web["url"]).hostname or "")
         where = " (every address: open it by this machine's name or IP)" if every else ""
         read_only = " (read-only)" if web["read_only"] else ""
         parts.append(Text(f"dashboard: {web['url']}{where}{read_only}"))

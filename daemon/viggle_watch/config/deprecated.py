@@ -8,15 +8,12 @@ second could not bind).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
-from viggle_watch.serving import is_loopback_host, parse_listen
+from viggle_watch.serving import is_loopback_host, is_wildcard_host, parse_listen
 
 if TYPE_CHECKING:
     from viggle_watch.config.models import Config
-
-WILDCARDS: Final = frozenset({"0.0.0.0", "::"})  # noqa: S104 (names, never bound here)
-
 
 def same_address(a: str, b: str) -> bool:
     """Whether two ``host:port`` listeners would take the same socket (port 0: a free one)."""
@@ -25,7 +22,7 @@ def same_address(a: str, b: str) -> bool:
     )
     if port_a != port_b or port_a == 0:
         return False
-    if host_a == host_b or {host_a, host_b} & WILDCARDS:
+    if host_a == host_b or is_wildcard_host(host_a) or is_wildcard_host(host_b):
         return True
     # "localhost" is whichever loopback address it resolves to
     return "localhost" in (host_a, host_b) and is_loopback_host(host_a) and is_loopback_host(host_b)

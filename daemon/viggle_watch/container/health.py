@@ -15,6 +15,7 @@ from viggle_watch.container.plan import DEFAULT_CONFIG, probe_address
 def check(config_path: Path, timeout_s: float = 5.0) -> tuple[bool, str]:
     from viggle_watch.config import load_config
     from viggle_watch.errors import ConfigError
+    from viggle_watch.web.token import read_token  # no FastAPI: the token's reader only
 
     try:
         config = load_config(config_path)
@@ -24,11 +25,11 @@ def check(config_path: Path, timeout_s: float = 5.0) -> tuple[bool, str]:
         return False, f"{config_path} has no web.listen: no /healthz to ask"
     connect, named = probe_address(config.web.address)
     headers = {"Host": named}
-    if config.web.token_file is not None:
-        try:
-            token = config.web.token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            return False, f"cannot read {config.web.token_file}: {exc.strerror}"
+    try:
+        token = read_token(config.web)  # as the service reads it
+    except ConfigError as exc:
+        return False, str(exc)
+    if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     conn = http.client.HTTPConnection(connect, config.web.address[1], timeout=timeout_s)
     try:

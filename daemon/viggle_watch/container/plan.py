@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from viggle_watch.serving import is_wildcard_host
+
 DEFAULT_ID: Final = 1000
 DEFAULT_CONFIG: Final = Path("/config/config.yaml")
 MOUNTS: Final = (Path("/config"), Path("/data"))  # the image's volumes
@@ -152,6 +154,7 @@ def probe_address(listen: tuple[str, int]) -> tuple[str, str]:
     (the listener's own address, which the Host check takes): a wildcard address is reached
     on loopback, inside the container."""
     host, port = listen
-    connect = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    loopback = "::1" if host == "::" else "127.0.0.1"
+    connect = loopback if is_wildcard_host(host) else host
     named = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return connect, named
