@@ -15,6 +15,7 @@ from viggle_watch.serving import is_loopback_host, is_wildcard_host, parse_liste
 if TYPE_CHECKING:
     from viggle_watch.config.models import Config
 
+
 def same_address(a: str, b: str) -> bool:
     """Whether two ``host:port`` listeners would take the same socket (port 0: a free one)."""
     (host_a, port_a), (host_b, port_b) = (

@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 import requests
 
@@ -132,6 +132,31 @@ def shared_view(url: str, timeout_s: float = 60.0) -> Iterator[SharedView]:
 
 
 # ----------------------------------------------------------------------------- the emulator
+
+
+class EmulatorKnobs(Protocol):
+    """What a drill's settings say of its emulator."""
+
+    @property
+    def latency_s(self) -> float: ...
+    @property
+    def jitter_s(self) -> float: ...
+    @property
+    def request_delay_s(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+
+
+def stage_emulator(where: Stage, knobs: EmulatorKnobs) -> contextlib.AbstractContextManager[str]:
+    """:func:`emulator_process` for a drill: its knobs from the settings, its log in the
+    stage's logs (``emulator.log``)."""
+    return emulator_process(
+        where.logs / "emulator.log",
+        latency_s=knobs.latency_s,
+        jitter_s=knobs.jitter_s,
+        request_delay_s=knobs.request_delay_s,
+        seed=knobs.seed,
+    )
 
 
 @contextlib.contextmanager

@@ -19,11 +19,11 @@ from tests.support.drills.checks import (
 )
 from tests.support.drills.multihost import (
     SharedView,
-    emulator_process,
     hosts_dropped,
     no_delays,
     sim_stats,
     stage,
+    stage_emulator,
 )
 from tests.support.drills.twohost_result import (
     HELD_AT_KILL,
@@ -48,13 +48,7 @@ def run_twohost(
     """The drill in ``root``, on the (fresh, empty) database at ``db_url``."""
     s = settings
     where = stage(root, "twohost", s.inputs, s.seed)
-    with emulator_process(
-        where.logs / "emulator.log",
-        latency_s=s.latency_s,
-        jitter_s=s.jitter_s,
-        request_delay_s=s.request_delay_s,
-        seed=s.seed,
-    ) as api:
+    with stage_emulator(where, s) as api:
         procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
             with hosts_dropped(

@@ -19,13 +19,13 @@ from typing import Final
 from tests.support.drills.checks import OutputCheck, check_outputs, rendered_twice
 from tests.support.drills.multihost import (
     SharedView,
-    emulator_process,
     hosts_dropped,
     no_delays,
     settled,
     shared_view,
     sim_stats,
     stage,
+    stage_emulator,
     stop_hosts,
     until,
 )
@@ -104,13 +104,7 @@ def run_blip(root: Path, db_url: str, settings: BlipSettings) -> BlipResult:
     where = stage(root, "blip", s.inputs, s.seed)
     with (
         proxied(db_url) as proxy,
-        emulator_process(
-            where.logs / "emulator.log",
-            latency_s=s.latency_s,
-            jitter_s=s.jitter_s,
-            request_delay_s=s.request_delay_s,
-            seed=s.seed,
-        ) as api,
+        stage_emulator(where, s) as api,
     ):
         procs: dict[str, subprocess.Popen[bytes]] = {}
         try:

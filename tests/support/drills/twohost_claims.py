@@ -24,12 +24,12 @@ from tests.support.drills.checks import OutputCheck, check_outputs, rendered_twi
 from tests.support.drills.multihost import (
     SharedView,
     Stage,
-    emulator_process,
     hosts_dropped,
     no_delays,
     settled,
     sim_stats,
     stage,
+    stage_emulator,
     stop_hosts,
     until,
 )
@@ -139,13 +139,7 @@ def run_claims(root: Path, db_url: str, settings: ClaimsSettings) -> ClaimsResul
     """The drill in ``root``, on the (fresh, empty) database at ``db_url``."""
     s = settings
     where = _stage(root, s)
-    with emulator_process(
-        where.logs / "emulator.log",
-        latency_s=s.latency_s,
-        jitter_s=s.jitter_s,
-        request_delay_s=s.request_delay_s,
-        seed=s.seed,
-    ) as api:
+    with stage_emulator(where, s) as api:
         procs: dict[str, subprocess.Popen[bytes]] = {}
         orphans: list[str] = []
         queued: dict[str, float] = {}

@@ -20,13 +20,13 @@ from typing import Final
 from tests.support.drills.checks import OutputCheck, check_outputs, rendered_twice
 from tests.support.drills.multihost import (
     await_started,
-    emulator_process,
     host_config,
     no_delays,
     settled,
     shared_view,
     sim_stats,
     stage,
+    stage_emulator,
     stop_hosts,
     until,
 )
@@ -90,13 +90,7 @@ class AheadClock(SystemClock):
 def run_clock(root: Path, db_url: str, settings: ClockSettings) -> ClockResult:
     s = settings
     where = stage(root, "clock", s.inputs, s.seed)
-    with emulator_process(
-        where.logs / "emulator.log",
-        latency_s=s.latency_s,
-        jitter_s=s.jitter_s,
-        request_delay_s=s.request_delay_s,
-        seed=s.seed,
-    ) as api:
+    with stage_emulator(where, s) as api:
         procs: dict[str, subprocess.Popen[bytes]] = {}
         configs = {
             host: host_config(

@@ -23,12 +23,12 @@ from typing import Final
 from tests.support.drills.checks import OutputCheck, check_outputs, rendered_twice
 from tests.support.drills.multihost import (
     SharedView,
-    emulator_process,
     hosts_dropped,
     no_delays,
     settled,
     sim_stats,
     stage,
+    stage_emulator,
     stop_hosts,
     until,
 )
@@ -117,13 +117,7 @@ def run_same_name(root: Path, db_url: str, settings: NameSettings) -> NameResult
     """The drill in ``root``, on the (fresh, empty) database at ``db_url``."""
     s = settings
     where = stage(root, "samename", s.inputs, s.seed)
-    with emulator_process(
-        where.logs / "emulator.log",
-        latency_s=s.latency_s,
-        jitter_s=s.jitter_s,
-        request_delay_s=s.request_delay_s,
-        seed=s.seed,
-    ) as api:
+    with stage_emulator(where, s) as api:
         procs: dict[str, subprocess.Popen[bytes]] = {}
         common = {
             "max_concurrent_renders": s.concurrency,

@@ -22,12 +22,12 @@ from typing import Final
 from tests.support.drills.checks import OutputCheck, check_outputs, rendered_twice
 from tests.support.drills.multihost import (
     SharedView,
-    emulator_process,
     hosts_dropped,
     no_delays,
     settled,
     sim_stats,
     stage,
+    stage_emulator,
     stop_hosts,
     until,
 )
@@ -99,13 +99,7 @@ def run_pause(root: Path, db_url: str, settings: PauseSettings) -> PauseResult:
     """The drill in ``root``, on the (fresh, empty) database at ``db_url``."""
     s = settings
     where = stage(root, "pause", s.inputs, s.seed)
-    with emulator_process(
-        where.logs / "emulator.log",
-        latency_s=s.latency_s,
-        jitter_s=s.jitter_s,
-        request_delay_s=s.request_delay_s,
-        seed=s.seed,
-    ) as api:
+    with stage_emulator(where, s) as api:
         procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
             with hosts_dropped(
