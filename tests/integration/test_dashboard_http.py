@@ -1,7 +1,8 @@
 """The dashboard's door and pages over plain HTTP (issue 18), without a browser: the CSRF
 token and sign-out, failed sign-ins, read-only without a token, what the sign-in form reads,
 odd cookies, job files only as plain files in the output folder, a page that is not there,
-refused inputs apart from failed jobs, a reloaded config's rules. The browser's side is in
+refused inputs apart from failed jobs, a reloaded config's rules, what the credits card
+shows. The browser's side is in
 ``test_dashboard.py``."""
 
 from __future__ import annotations
@@ -166,3 +167,13 @@ def test_a_reloaded_config_shows_its_rules(board: Board, workspace: Workspace) -
         if observer is not None:
             observer.stop()
             observer.join(timeout=5)
+
+
+def test_the_credits_card_says_it_shows_estimates_committed(board: Board) -> None:
+    """The day's figure is the estimates held against the cap, not what Viggle charged: the
+    card says so (issue 13 §10: never a guess shown as a fact)."""
+    base, _st = board()
+    card = requests.get(base, timeout=10).text.split("<h2>Credits</h2>", 1)[1]
+    assert re.search(r"Committed today: <strong>0</strong>", card)
+    assert "estimate, held against the cap" in card and "what Viggle charged is on each job" in card
+    assert "No credits committed from" in card

@@ -9,8 +9,9 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -42,7 +43,8 @@ def print_check(config: Config, console: Console) -> int:
         details = rule.model_dump(mode="json", exclude={"name", "kind", "watch", "output"})
         details["output_mode"] = f"{rule.output_mode:04o}"  # as it is written in the file
         console.print(f"  [bold]{rule.name}[/bold] ({rule.kind}): {rule.watch} → {rule.output}")
-        console.print(f"    {json.dumps(details, sort_keys=True)}")
+        for line in rule_lines(details):
+            console.print(f"    {escape(redact_text(line))}", highlight=False)
     for root in watch_roots(config):
         console.print(f"  watch {root.path}: {root.kind} — {root.reason}")
     console.print(f"  {store_line(config)}")
@@ -62,6 +64,24 @@ def print_check(config: Config, console: Console) -> int:
     if verdict == "refused" and not key.reveal().startswith("sk-"):
         console.print("    Viggle's API keys start with sk-: this one does not (a wrong value?)")
     return 1 if verdict == "refused" else 0
+
+
+def rule_lines(details: dict[str, Any]) -> list[str]:
+    """A rule's resolved settings as a person reads them: one ``key: value`` line each, in
+    the YAML the config is written in, then the settings left unset (their defaults apply)."""
+
+    def shown(value: Any) -> Any:  # nothing that says "not set" inside a value
+        if isinstance(value, dict):
+            return {k: shown(v) for k, v in value.items() if v is not None and v != {}}
+        return [shown(v) for v in value] if isinstance(value, list) else value
+
+    unset = sorted(key for key, value in details.items() if value is None)
+    given = {key: shown(value) for key, value in details.items() if value is not None}
+    text = yaml.safe_dump(given, sort_keys=True, default_flow_style=None, width=10_000)
+    lines = text.splitlines()
+    if unset:
+        lines.append(f"unset (the default applies): {', '.join(unset)}")
+    return lines
 
 
 def _print_notify(config: Config, console: Console) -> bool:

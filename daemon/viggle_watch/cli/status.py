@@ -80,10 +80,15 @@ def status_view(status: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
+SHOWN = 5
+"""Jobs that wait for a person, shown one by one; the rest are counted, with where to list them
+(a hundred paragraphs of the same advice would bury the rest of the status)."""
+
+
 def _needs_a_person(status: dict[str, Any]) -> list[Text]:
     """The jobs that wait for a person (uncertain, review), each with what to do."""
     parts: list[Text] = []
-    for job in status["uncertain"]:
+    for job in status["uncertain"][:SHOWN]:
         parts.append(
             Text.from_markup(
                 f"[bold red]job {job['id']} is uncertain[/bold red]: Viggle may or may not have "
@@ -92,7 +97,8 @@ def _needs_a_person(status: dict[str, Any]) -> list[Text]:
                 f"ID` or `jobs retry {job['id']} --force`."
             )
         )
-    for job in status.get("review", []):
+    parts.extend(_more(status, State.UNCERTAIN, len(status["uncertain"])))
+    for job in status.get("review", [])[:SHOWN]:
         why = (job["error"] or "failed the acceptance gate").removeprefix("needs a look: ")
         parts.append(
             Text.from_markup(
@@ -102,7 +108,22 @@ def _needs_a_person(status: dict[str, Any]) -> list[Text]:
                 "again (paid)."
             )
         )
+    parts.extend(_more(status, State.REVIEW, len(status.get("review", []))))
     return parts
+
+
+def _more(status: dict[str, Any], state: State, listed: int) -> list[Text]:
+    """The line after the first SHOWN jobs in ``state``: how many more (from the counts, not
+    the list, which ``gather`` caps at 100) and where to see them all."""
+    total = max(listed, int(status["counts"].get(str(state)) or 0))
+    if total <= SHOWN:
+        return []
+    return [
+        Text(
+            f"…and {total - SHOWN} more {state} jobs, each the same: "
+            f"`viggle-watch jobs list --state {state} --limit {total}` lists them all"
+        )
+    ]
 
 
 def _pending_lines(status: dict[str, Any]) -> list[Text]:
