@@ -100,7 +100,7 @@ def test_check_config_shows_output_mode_as_written(make_config: MakeConfig) -> N
     """`output_mode` is shown in octal ("0644"), as a person writes it, not as 420."""
     config = make_config("http://127.0.0.1:9")
     done = run_cli("check-config", str(config.source), env=key_env(KEY))
-    assert ('"output_mode": "0644"' in done.stdout, '"output_mode": 420' in done.stdout) == (
+    assert ("output_mode: '0644'" in done.stdout, "output_mode: 420" in done.stdout) == (
         True,
         False,
     )
