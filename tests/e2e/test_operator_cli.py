@@ -115,3 +115,21 @@ def test_plan_says_when_a_watch_folder_is_missing(
     done = run_cli("plan", "--config", str(config.source))
     assert done.returncode == 75
     assert f"watch folder {workspace.watch} does not exist" in done.stderr
+
+
+def test_plan_says_the_inputs_wait_when_the_rules_scene_video_is_missing(
+    make_config: MakeConfig, workspace: Workspace
+) -> None:
+    """What the service does (the input waits for the rule's own file), not a refusal with a
+    reason about the input: a warning naming the file, each input `wait`, and 75."""
+    config = make_config("http://127.0.0.1:9")
+    (workspace.watch / "alice.png").write_bytes(workspace.character())
+    workspace.scene.unlink()
+    done = run_cli("plan", "--json", "--config", str(config.source))
+    assert done.returncode == 75, done.stderr
+    assert f"rule dance: {workspace.scene} does not exist (its own file" in done.stderr
+    lines = yaml.safe_load(done.stdout)
+    assert [(line["source"], line["action"]) for line in lines] == [
+        (str(workspace.watch / "alice.png"), "wait")
+    ]
+    assert lines[0]["reason"].startswith(f"{workspace.scene} (the rule's own file) is missing")

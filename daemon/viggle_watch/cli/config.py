@@ -25,6 +25,7 @@ from viggle_watch.cli.plan import Planner
 from viggle_watch.clock import differs, local_offset
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.config.deprecated import deprecated
+from viggle_watch.config.kinds import missing_assets
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
 from viggle_watch.redaction import redact_text, redact_url
 from viggle_watch.store.assets import AssetStore
@@ -176,6 +177,13 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
             "(create it, or mount the share); nothing from it is planned",
             file=sys.stderr,
         )
+    absent = [(r, p) for r in config.rules if r.watch.is_dir() for p in missing_assets(r)]
+    for rule, path in absent:
+        print(
+            f"viggle-watch: warning: rule {rule.name}: {path} does not exist (its own file: a "
+            "typo, or a share not mounted?); its inputs wait for it and are not planned",
+            file=sys.stderr,
+        )
     db = open_backend(config, readonly=True) if store_exists(config) else None
     remembered = Remembered.open(config.state_dir)
     try:
@@ -187,9 +195,10 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
         remembered.close()
         if db is not None:
             db.close()
+    code = EXIT_TEMPFAIL if missing or absent else 0  # a folder or a rule's file to wait for
     if as_json:
         print(json.dumps([asdict(line) for line in lines], indent=2))
-        return 0
+        return code
     table = Table(title="plan (nothing is changed, nothing is spent)")
     for column in ("rule", "input", "action", "output", "collision", "credits", "why"):
         table.add_column(column)
@@ -214,7 +223,7 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
             f"today: {spent:g} of the {cap:g} daily credits used, {max(0.0, cap - spent):g} left"
             + (f"; {waiting} render(s) would wait for tomorrow's budget" if waiting else "")
         )
-    return EXIT_TEMPFAIL if missing else 0
+    return code
 
 
 def send_reload(config: Config) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from viggle_watch.clock import day_of
 from viggle_watch.config import Config, Rule
+from viggle_watch.config.kinds import missing_assets
 from viggle_watch.intake.decide import Make, Refuse, Wait, skip_for_collision
 from viggle_watch.intake.facts import Facts
 from viggle_watch.intake.spec import SpecBuilder
@@ -77,6 +78,14 @@ class Planner:
     def _rule(self, rule: Rule) -> list[Planned]:
         lines: list[Planned] = []
         waiting: dict[str, Path] = {}  # a pairs rule's files whose partner is not there
+        # the rule's own file gone: what the service does with such an input (intake.tick)
+        missing = missing_assets(rule)
+        absent = (
+            f"{missing[0]} (the rule's own file) is missing: the input waits and is taken "
+            "once it is back"
+            if missing
+            else ""
+        )
         for path in (entry.path for entry in candidates(rule)):
             decision = self._facts.decide(rule, path, waiting)
             if isinstance(decision, Refuse):
@@ -87,7 +96,10 @@ class Planner:
                 waiting[decision.stem] = path
             elif isinstance(decision, Make):
                 waiting.pop(path.stem, None)
-                lines.extend(self._line(request) for request in decision.requests)
+                if absent:
+                    lines.append(Planned(rule.name, str(path), "wait", reason=absent))
+                else:
+                    lines.extend(self._line(request) for request in decision.requests)
         for stem, path in sorted(waiting.items()):
             lines.append(
                 Planned(rule.name, str(path), "wait", reason=f"waiting for the partner of {stem}")
