@@ -10,7 +10,10 @@ from typing import Any
 from structlog.testing import capture_logs
 
 from tests.support.stepping import Stepper
-from tests.support.workspace import Workspace
+from tests.support.waits import wait_for
+from tests.support.workspace import KEY, MakeConfig, Workspace
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.assembly import build_service
 
 
 def halves(workspace: Workspace) -> tuple[bytes, bytes]:
@@ -79,3 +82,22 @@ def test_a_file_that_grows_in_failed_is_judged_again(
     assert not failed.exists() and not failed.with_name("carol.png.error.json").exists()
     job = st.service.store.get(1)
     assert job is not None and job.spec.character.path == str(workspace.watch / "carol.png")
+
+
+def test_the_running_service_files_it_when_its_grace_ends_not_at_the_next_rescan(
+    make_config: MakeConfig, workspace: Workspace
+) -> None:
+    """The real settle loop, on real threads: an idle loop sleeps until a file event, so a
+    file that only waits on the clock must keep it ticking (it waited for the 5-minute rescan,
+    seen by a new user as 4 minutes 24 s for a 3-minute grace)."""
+    config = make_config("http://127.0.0.1:9", incomplete_grace="1s", rescan_interval="1h")
+    service = build_service(config, ApiKey(KEY), tick_interval_s=0.2)
+    service.start()
+    try:
+        head, _ = halves(workspace)
+        (workspace.watch / "dave.png").write_bytes(head)
+        filed = workspace.watch / "failed" / "dave.png.error.json"
+        wait_for(filed.exists, timeout_s=30)  # the rescan is an hour away
+    finally:
+        service.stop()
+    assert not (workspace.watch / "dave.png").exists()

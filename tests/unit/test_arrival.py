@@ -43,3 +43,14 @@ def test_due_names_each_file_once_when_its_grace_is_over() -> None:
     arrivals = Arrivals(60.0)
     arrivals.holds(FILE, CUT, (100, 1), 0.0)
     assert (arrivals.due(30.0), arrivals.due(61.0), arrivals.due(90.0)) == ([], [FILE], [])
+
+
+def test_waiting_holds_the_settle_tick_until_the_file_is_named_due() -> None:
+    """The service's settle loop sleeps while nothing waits; a file in its grace waits on the
+    clock alone, so it counts until `due` has handed it back to be settled."""
+    arrivals = Arrivals(60.0)
+    before = arrivals.waiting()
+    arrivals.holds(FILE, CUT, (100, 1), 0.0)
+    during = arrivals.waiting()
+    arrivals.due(61.0)
+    assert (before, during, arrivals.waiting()) == (False, True, False)

@@ -198,10 +198,11 @@ class Service:
             self.gatekeeper.hold_here(self.keeper.lost)
 
     def _settle_loop(self, every_s: float) -> None:
-        """The settle tick, run only while something is settling (or pairs wait to expire):
-        an idle service with 50,000 files under watch wakes for nothing here."""
+        """The settle tick, run only while something is settling or waits on the clock (pairs
+        to expire, a cut-off file's grace): an idle service with 50,000 files under watch wakes
+        for nothing here."""
         while not self._settle_stop.is_set():
-            waiting = bool(self.intake.waiting_partners())
+            waiting = self.intake.waiting()
             if not self.tracker.wait_for_work(1.0 if waiting else 60.0) and not waiting:
                 continue
             if self._settle_stop.is_set():

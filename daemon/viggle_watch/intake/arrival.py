@@ -43,6 +43,10 @@ class Arrivals:
         self._first.pop(path, None)
         self._asked.discard(path)
 
+    def waiting(self) -> bool:
+        """Files wait for their grace to end: the settle tick must run until it does."""
+        return any(p not in self._asked for p in self._first)
+
     def due(self, now: float) -> list[Path]:
         """Files whose grace is over and that were not judged again yet (each once)."""
         due = sorted(

@@ -83,6 +83,11 @@ class Intake:
             self._tracker.touch(unit, now)
         return len(units)
 
+    def waiting(self) -> bool:
+        """Something waits on the clock, not on a file event: a pairs file for its partner, or
+        a file that looked cut off for its grace to end (judged once more then)."""
+        return any(self._waiting.values()) or self._arrivals.waiting()
+
     def waiting_partners(self) -> dict[str, list[str]]:
         return {
             rule: sorted(str(p) for p in files.values())
