@@ -1,6 +1,7 @@
 """A rule's own file (its scene video) missing at run time is the rule's trouble, not the
 input's: the input waits in place, the log and `status` name the rule and the missing file,
-and the input is taken by itself once the file is back."""
+and the input is taken by itself once the file is back: at the next settle tick, not the
+next rescan (a new user waited 4½ minutes for it)."""
 
 from __future__ import annotations
 
@@ -36,11 +37,21 @@ def test_a_missing_scene_video_keeps_the_input_waiting(
     missing = [(e["rule"], e["path"]) for e in logs if e["event"] == "rule_asset_missing"]
     shown = status(config)["missing_assets"]
     waiting = (queued, image.exists(), (workspace.watch / "failed").exists())
+    ticking = st.service.intake.waiting()  # the settle loop keeps looking while it waits
     aside.rename(workspace.scene)
-    st.service.intake.rescan(st.clock.time())
-    assert (waiting, missing, shown) == (
+    with capture_logs() as back:
+        st.service.intake.tick(st.clock.time())  # no rescan: the next tick sees it back
+    assert [(e["event"], e["inputs"]) for e in back if e["event"] == "rule_asset_back"] == [
+        ("rule_asset_back", 1)
+    ]
+    assert (waiting, ticking, missing, shown) == (
         (0, True, False),
+        True,
         [("dance", str(workspace.scene))],
         [{"rule": "dance", "path": str(workspace.scene)}],
     )
-    assert (st.ingest(), status(config)["missing_assets"]) == (1, [])
+    assert (st.ingest(), status(config)["missing_assets"], st.service.intake.waiting()) == (
+        1,
+        [],
+        False,
+    )

@@ -70,6 +70,7 @@ class Intake:
         self._links: set[Path] = set()
         self._unused = UnusedLog()  # files no rule takes: said once each
         self._arrivals = Arrivals(incomplete_grace_s)
+        self._for_asset: dict[str, set[Path]] = {}  # rule → inputs waiting for its own file
 
     def set_rules(self, rules: Iterable[Rule]) -> None:
         """A reloaded config: new rules apply to what settles from now on."""
@@ -84,9 +85,11 @@ class Intake:
         return len(units)
 
     def waiting(self) -> bool:
-        """Something waits on the clock, not on a file event: a pairs file for its partner, or
-        a file that looked cut off for its grace to end (judged once more then)."""
-        return any(self._waiting.values()) or self._arrivals.waiting()
+        """Something waits on the clock, not on a file event: a pairs file for its partner, an
+        input for its rule's own file to be back, or a file that looked cut off for its grace to
+        end (judged once more then)."""
+        waits = any(self._waiting.values()) or any(self._for_asset.values())
+        return waits or self._arrivals.waiting()
 
     def waiting_partners(self) -> dict[str, list[str]]:
         return {
@@ -157,7 +160,21 @@ class Intake:
         self._expire_orphans(rules, now)
         for path in self._arrivals.due(now):  # its grace is over: settle it once more
             self._tracker.touch(path, now)
+        self._assets_back(rules, now)
         return new
+
+    def _assets_back(self, rules: tuple[Rule, ...], now: float) -> None:
+        """A rule's own file is back (a share mounted again): its waiting inputs settle again
+        now, not at the next rescan. A rule no longer in the config has nothing to wait for."""
+        named = {rule.name: rule for rule in rules}
+        for name in [n for n in self._for_asset if n not in named]:
+            del self._for_asset[name]
+        for name, held in self._for_asset.items():
+            if held and not missing_assets(named[name]):
+                log.info("rule_asset_back", rule=name, inputs=len(held))
+                for path in sorted(held):
+                    self._tracker.touch(path, now)
+                held.clear()
 
     def _chunk(self, ready: list[StableFile], start: int) -> list[StableFile]:
         """Small images are checked and queued in one store transaction (SQLite only: on a
@@ -288,7 +305,8 @@ class Intake:
                 waiting=str(path),
                 hint="the input stays where it is and is taken once the file is back",
             )
-            self._tracker.forget(path)  # the next rescan looks at it again
+            self._tracker.forget(path)  # settled again once the file is back
+            self._for_asset.setdefault(rule.name, set()).add(path)
             return 0
         outcomes = [self._enqueue(r, now) for r in requests]
         self._remember(rule, path, now)
