@@ -211,6 +211,18 @@ def test_unknown_key_names_file_line_and_field(tmp_path: Path) -> None:
     assert config_error(cfg) == f"{cfg}:7: rules.0.modle: unknown key (a typo?)"
 
 
+def test_a_typo_of_a_required_key_is_named_as_one(tmp_path: Path) -> None:
+    """`wacth:` for `watch:`: the missing key in words (not pydantic's "Field required"), and
+    the unknown one named as its likely typo."""
+    cfg = write(
+        tmp_path / "config.yaml", "state_dir: s\nrules:\n" + RULE_YAML.replace("watch", "wacth")
+    )
+    assert config_error(cfg).splitlines() == [
+        f"{cfg}:3: rules.0.watch: required, and not given",
+        f"{cfg}:5: rules.0.wacth: unknown key (a typo of watch?)",
+    ]
+
+
 def test_unknown_top_level_key_names_its_line(tmp_path: Path) -> None:
     """A typo at the top level points at its own line."""
     cfg = write(tmp_path / "config.yaml", "state_dir: s\nsetle: 5s\nrules:\n" + RULE_YAML)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -108,17 +109,18 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 def _explain(exc: ValidationError, path: Path, node: yaml.Node | None, offset: int = 0) -> str:
     lines = []
-    for err in exc.errors():
-        # a rule's kind appears in the location as a tag: `rules.0.characters.model`
-        raw = tuple(err["loc"])
-        loc = tuple(
-            p
-            for i, p in enumerate(raw)
-            if not (p in RULE_KINDS and (i == 0 or isinstance(raw[i - 1], int)))
-        )
+    errors = [(err, _located(tuple(err["loc"]))) for err in exc.errors()]
+    missing: dict[tuple[int | str, ...], list[str]] = {}  # a mapping → the keys it lacks
+    for err, loc in errors:
+        if err["type"] == "missing" and loc:
+            missing.setdefault(loc[:-1], []).append(str(loc[-1]))
+    for err, loc in errors:
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (a typo?)"
+        if err["type"] == "missing":
+            msg = "required, and not given"
+        elif err["type"] == "extra_forbidden":  # `wacth:` beside a missing `watch:`
+            near = difflib.get_close_matches(str(loc[-1]), missing.get(loc[:-1], []), n=1)
+            msg = f"unknown key (a typo of {near[0]}?)" if near else "unknown key (a typo?)"
         elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = (*loc, "kind")
             msg = f"the rule kind must be one of {', '.join(RULE_KINDS)}"
@@ -127,6 +129,16 @@ def _explain(exc: ValidationError, path: Path, node: yaml.Node | None, offset: i
         where = f"{path}:{line}" if line else str(path)
         lines.append(f"{where}: {field}: {msg}")
     return "\n".join(lines)
+
+
+def _located(raw: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """A rule's kind appears in pydantic's location as a tag (`rules.0.characters.model`):
+    the location as written in the file has no such part."""
+    return tuple(
+        p
+        for i, p in enumerate(raw)
+        if not (p in RULE_KINDS and (i == 0 or isinstance(raw[i - 1], int)))
+    )
 
 
 def _load_rule_files(base: Path, rules_dir: Path) -> list[Rule]:
