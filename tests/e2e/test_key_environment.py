@@ -42,3 +42,26 @@ def test_the_key_is_not_in_the_running_services_environment(
             stop(proc, 30)
     assert "VIGGLE_API_KEY" not in env
     assert KEY not in "".join(env.values())
+
+
+def test_started_as_viggle_watch_it_is_still_found_by_that_name(
+    make_config: MakeConfig, workspace: Workspace
+) -> None:
+    """The re-executed service keeps its name on its command line: `pgrep -f "viggle-watch
+    run"` finds it (a new user saw only `python3 -m viggle_watch run` and thought it died)."""
+    script = Path(sys.executable).with_name("viggle-watch")  # installed with the package
+    assert script.is_file(), f"{script}: the console script is missing (pip install .)"
+    config = make_config("http://127.0.0.1:9")
+    proc = subprocess.Popen(
+        [str(script), "run", "--config", str(config.source)],
+        env=key_env(KEY),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: (config.state_dir / "store-id").exists(), timeout_s=30)
+        wait_for(lambda: "VIGGLE_API_KEY" not in environ_of(proc.pid), timeout_s=30)
+        words = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+    finally:
+        stop(proc, 30)
+    assert [w.decode() for w in words[1:4]] == [str(script), "run", "--config"]

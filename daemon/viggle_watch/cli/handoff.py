@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from viggle_watch.config.load import KEY_FD_VAR
@@ -28,5 +29,14 @@ def reexec_without_key(argv: list[str]) -> NoReturn:
     os.set_inheritable(read, True)
     env = {k: v for k, v in os.environ.items() if k != "VIGGLE_API_KEY"}
     env[KEY_FD_VAR] = str(read)
-    command = [sys.executable, "-m", "viggle_watch", *argv]
-    os.execve(sys.executable, command, env)  # noqa: S606 - this very program, no shell
+    os.execve(sys.executable, command_of(sys.argv[0], argv), env)  # noqa: S606 - no shell
+
+
+def command_of(started_as: str, argv: list[str]) -> list[str]:
+    """The re-executed command line. Started as the `viggle-watch` script, it runs that script
+    again, so `ps` and `pgrep -f "viggle-watch run"` still find the service (with ``-m`` they
+    saw only `python3 -m viggle_watch run`); otherwise the module."""
+    script = Path(started_as)
+    if script.name == "viggle-watch" and script.is_file():
+        return [sys.executable, str(script), *argv]
+    return [sys.executable, "-m", "viggle_watch", *argv]
