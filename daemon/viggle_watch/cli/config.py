@@ -201,7 +201,7 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
         return code
     table = Table(title="plan (nothing is changed, nothing is spent)")
     for column in ("rule", "input", "action", "output", "collision", "credits", "why"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a name wraps, never cut to "…"
     for line in lines:
         table.add_row(
             line.rule,

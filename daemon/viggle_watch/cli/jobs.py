@@ -104,7 +104,7 @@ def _list(store: JobStore, args: argparse.Namespace, console: Console) -> int:
         return 0
     table = Table()
     for column in ("id", "rule", "state", "input", "scene", "viggle job", "why"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a name wraps, never cut to "…"
     for j in jobs:
         scene = j.spec.scene.path.rsplit("/", 1)[-1] if j.spec.scene else j.spec.scene_key
         table.add_row(

@@ -221,7 +221,7 @@ def _jobs_table(jobs: list[dict[str, Any]], *, hosts: bool = False) -> Table:
     table = Table(title="latest jobs")
     columns = ["id", "rule", "state", "progress", "input", "output / why"]
     for column in (*columns[:3], *(["host"] if hosts else []), *columns[3:]):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a name wraps, never cut to "…"
     for job in jobs:
         state = State(job["state"])
         pct = job["progress_pct"] if state in (State.RENDERING, State.DOWNLOADING) else None
@@ -235,7 +235,7 @@ def _jobs_table(jobs: list[dict[str, Any]], *, hosts: bool = False) -> Table:
             *([escape(job.get("host") or "")] if hosts else []),
             progress,
             escape(job["input"].rsplit("/", 1)[-1]),
-            escape(job["why"] or job["output"] or ""),
+            escape(job["why"] or (job["output"] or "").rsplit("/", 1)[-1]),
         )
     return table
 
@@ -278,8 +278,10 @@ def print_job_detail(detail: dict[str, Any], console: Console) -> None:
         code = f" ({detail['error_code']})" if detail["error_code"] else ""
         console.print(f"  [red]why: {detail['error']}[/red]{code}")
     table = Table(title="history")
-    for column in ("at", "from", "to", "detail"):
-        table.add_column(column)
+    table.add_column("at (UTC)", no_wrap=True)
+    for column in ("from", "to", "detail"):
+        table.add_column(column, overflow="fold")
     for event in detail["history"]:
-        table.add_row(event["at"], event["from"] or "", event["to"], event["detail"])
+        at = event["at"][:19].replace("T", " ")  # to the second: `--json` has it all
+        table.add_row(at, event["from"] or "", event["to"], event["detail"])
     console.print(table)
