@@ -20,6 +20,7 @@ from viggle_watch.intake.decide import Make, Wait, decide_file
 from viggle_watch.intake.unused import candidates, survey
 from viggle_watch.notify.tally import read_status
 from viggle_watch.outputs.failure import FAILED
+from viggle_watch.outputs.naming import KINDS, delivered_beside
 from viggle_watch.outputs.sidecar import output_now
 from viggle_watch.render.pending import pending_answers, read_lines
 from viggle_watch.store.flags import FlagStore
@@ -253,8 +254,17 @@ def job_detail(job: Job, events: list[Event]) -> dict[str, Any]:
         "assets": job.assets,
         "attempts": job.attempts,
         "error_code": job.error_code,
+        "delivered": delivered(job.output_path),
         "history": [
             {"at": iso(e.at), "from": e.from_state, "to": e.to_state, "detail": e.detail}
             for e in events
         ],
     }
+
+
+def delivered(output: str | None) -> list[str]:
+    """The files `deliver:` made beside the job's video that are there now (the poster and
+    thumbnail, ProRes, WebM, the frames' folder); the video itself is ``output``."""
+    if not output:
+        return []
+    return [str(p) for p in delivered_beside(Path(output), KINDS) if p.exists()]

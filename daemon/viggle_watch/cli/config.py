@@ -21,7 +21,7 @@ from viggle_watch.app.gatekeeper import ask_about_key
 from viggle_watch.app.lock import holder_of
 from viggle_watch.app.settings import check_paths
 from viggle_watch.app.storage import host_name, open_backend, state_db_path, store_exists
-from viggle_watch.cli.plan import Planner
+from viggle_watch.cli.plan import Planned, Planner
 from viggle_watch.clock import differs, local_offset
 from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.config.deprecated import deprecated
@@ -207,7 +207,7 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
             line.rule,
             Path(line.source).name,
             line.action,
-            line.output,
+            _outputs(line),
             line.collision,
             f"{line.credits:g}" if line.action == "render" else "",
             line.reason,
@@ -224,6 +224,13 @@ def run_plan(config: Config, as_json: bool, console: Console) -> int:
             + (f"; {waiting} render(s) would wait for tomorrow's budget" if waiting else "")
         )
     return code
+
+
+def _outputs(line: Planned) -> str:
+    """``alice__dance.mp4 + .jpg + .thumb.jpg``: the video and what `deliver:` adds beside it
+    (the frames' folder as ``alice__dance/``)."""
+    stem = Path(line.output).stem
+    return " ".join([line.output, *(f"+ {n.removeprefix(stem) or n + '/'}" for n in line.also)])
 
 
 def send_reload(config: Config) -> int:

@@ -18,6 +18,7 @@ from viggle_watch.intake.decide import Make, Refuse, Wait, skip_for_collision
 from viggle_watch.intake.facts import Facts
 from viggle_watch.intake.spec import SpecBuilder
 from viggle_watch.intake.unused import candidates
+from viggle_watch.outputs.naming import delivered_beside
 from viggle_watch.render.budget import beyond_cap, estimate_credits
 from viggle_watch.rules.pairing import RenderRequest
 from viggle_watch.store.assets import AssetKind, AssetStore
@@ -40,6 +41,7 @@ class Planned:
     credits: float = 0.0
     reason: str = ""
     waits_for_budget: bool = False  # today's remaining credits are used by the lines before
+    also: tuple[str, ...] = ()  # what `deliver:` adds beside ``output`` (the poster, …)
 
 
 class Planner:
@@ -114,6 +116,7 @@ class Planner:
             return Planned(rule.name, source, "refuse", reason=str(exc))
         spec = self._specs.build(request, now=time.time(), video_s=seconds)
         target = rule.output / f"{spec.output_name}.mp4"
+        also = tuple(p.name for p in delivered_beside(target, rule.deliver))
         collision = ("exists: " + rule.collision) if target.exists() else ""
         new_characters = 0
         if spec.mode == "preprocessed":
@@ -144,4 +147,6 @@ class Planner:
                 reason="the output exists and collision is skip",
             )
         note = "" if seconds is not None or spec.scene is None else "length unknown"
-        return Planned(rule.name, source, "render", target.name, collision, credits, note)
+        return Planned(
+            rule.name, source, "render", target.name, collision, credits, note, also=also
+        )

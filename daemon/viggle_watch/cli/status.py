@@ -274,6 +274,9 @@ def print_job_detail(detail: dict[str, Any], console: Console) -> None:
         console.print(f"  viggle job {detail['viggle_job_id']}")
     if detail["output"]:
         console.print(f"  output     {detail['output']}")
+    if detail.get("delivered"):  # `deliver:`: beside the video, in its folder
+        names = ", ".join(path.rsplit("/", 1)[-1] for path in detail["delivered"])
+        console.print(f"  also       {escape(names)}")
     if detail["error"]:
         code = f" ({detail['error_code']})" if detail["error_code"] else ""
         console.print(f"  [red]why: {detail['error']}[/red]{code}")

@@ -150,6 +150,7 @@ class JobDetail(JobSummary):
     assets: dict[str, object]
     attempts: int
     error_code: str | None
+    delivered: list[str] = []  # what `deliver:` made beside the video, there now
     history: list[dict[str, str | None]]  # {at, from, to, detail}
 
 

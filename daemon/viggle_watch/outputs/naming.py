@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -52,3 +52,29 @@ def free_path(folder: Path, stem: str, suffix: str, exists: Callable[[Path], boo
         n += 1
         candidate = folder / f"{stem}-{n}{suffix}"
     return candidate
+
+
+# --- what `deliver:` adds beside NAME.mp4 (docs/deliverables.md) ------------------------------
+
+ENCODED: Final = {"prores4444": ".mov", "webm_alpha": ".webm", "png_sequence": ""}
+KINDS: Final = ("mp4", "poster", *ENCODED)  # what `deliver:` may name, in the order made
+
+
+def deliverable_path(video: Path, kind: str) -> Path:
+    """``NAME.mov`` / ``NAME.webm`` / the folder ``NAME/`` beside ``NAME.mp4``."""
+    return video.with_suffix(ENCODED[kind]) if ENCODED[kind] else video.with_suffix("")
+
+
+def poster_paths(video: Path) -> tuple[Path, Path]:
+    """``NAME.jpg`` and ``NAME.thumb.jpg`` beside ``NAME.mp4``."""
+    return video.with_suffix(".jpg"), video.with_suffix(".thumb.jpg")
+
+
+def delivered_beside(video: Path, kinds: Iterable[str]) -> list[Path]:
+    """Every file (or frame folder) ``kinds`` adds beside ``video`` (``NAME.mp4``, always
+    kept, is not listed), in the order they are made."""
+    wanted = set(kinds)
+    paths: list[Path] = []
+    for kind in (k for k in KINDS if k in wanted and k != "mp4"):
+        paths.extend(poster_paths(video) if kind == "poster" else [deliverable_path(video, kind)])
+    return paths

@@ -21,11 +21,10 @@ from typing import Any, Final
 
 from viggle_watch.errors import DownloadError
 from viggle_watch.outputs.atomic import PART_SUFFIX, fsync_dir, remove_part, sha256_of
+from viggle_watch.outputs.naming import KINDS, deliverable_path, poster_paths
 from viggle_watch.render.children import run_child
 
-ENCODED: Final = {"prores4444": ".mov", "webm_alpha": ".webm", "png_sequence": ""}
 FORMATS: Final = {"prores4444": "mov", "webm_alpha": "webm", "png_sequence": "png"}
-KINDS: Final = ("mp4", "poster", *ENCODED)  # what `deliver:` may name, in the order made
 # bytes a second of 1280x720 may take, scaled by the picture's area: ProRes 4444 with alpha
 # about 6 MB/s for busy real footage (bench/deliver.py's flat synthetic render takes 2.3 MB/s:
 # the estimate errs on the side of room). A PNG frame is about half its raw RGBA.
@@ -63,16 +62,6 @@ def expected_bytes(kind: str, footage: Footage) -> int:
         return footage.frames * footage.width * footage.height * 2
     area = footage.width * footage.height / AREA_720P
     return int(BYTES_PER_S_720P.get(kind, 0) * area * max(footage.seconds, 1.0))
-
-
-def deliverable_path(video: Path, kind: str) -> Path:
-    """``NAME.mov`` / ``NAME.webm`` / the folder ``NAME/`` beside ``NAME.mp4``."""
-    return video.with_suffix(ENCODED[kind]) if ENCODED[kind] else video.with_suffix("")
-
-
-def poster_paths(video: Path) -> tuple[Path, Path]:
-    """``NAME.jpg`` and ``NAME.thumb.jpg`` beside ``NAME.mp4``."""
-    return video.with_suffix(".jpg"), video.with_suffix(".thumb.jpg")
 
 
 def _part(final: Path, tag: str) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import StreamingResponse
 
-from viggle_watch.render.deliver import poster_paths
+from viggle_watch.outputs.naming import poster_paths
 from viggle_watch.web.context import WebContext, job_detail
 from viggle_watch.web.folders import open_output
 

@@ -18,8 +18,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from viggle_watch.clock import day_of
+from viggle_watch.outputs.naming import poster_paths
 from viggle_watch.render.actions import offered
-from viggle_watch.render.deliver import poster_paths
 from viggle_watch.store.pages import JobQuery, page, spend_by_day
 from viggle_watch.store.states import State
 from viggle_watch.web import views
