@@ -1,5 +1,6 @@
 """Secrets out of text: registered secrets (the API key, webhook secrets), bearer tokens,
-key-like strings, passwords in URLs and URL query strings (signed result URLs). Light on
+key-like strings, passwords in URLs and URL query strings (signed result URLs); a webhook's URL
+shown only as where it goes. Light on
 purpose (no logging library): the config's errors and a quick command's answers use it too."""
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def register_secret(value: str) -> None:
 def redact_url(url: str) -> str:
     """A URL with its query string (signatures, tokens) replaced."""
     return _URL_QUERY.sub(rf"\1?{REDACTED}", url)
+
+
+def webhook_shown(url: str) -> str:
+    """A webhook URL as logs and answers show it: where it goes (scheme, host, port), never
+    what authorises it — a token may be in the query, the user part, or the path itself
+    (Slack's and Discord's webhook URLs are their own secret)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return REDACTED
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    hidden = rest != host
+    return f"{scheme}://{host}/{REDACTED}" if hidden else f"{scheme}://{host}"
 
 
 def redact_text(text: str) -> str:

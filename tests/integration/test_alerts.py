@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
+from tests.support.waits import wait_for
+from tests.support.workspace import KEY, MakeConfig
+from viggle_watch.apikey import ApiKey
+from viggle_watch.app.assembly import build_service
 from viggle_watch.clock import day_of
 from viggle_watch.notify.alerts import Alerts, budget_marks, flag_events
 from viggle_watch.notify.events import Event
@@ -81,3 +87,44 @@ def test_a_folder_gone_and_back_are_two_problems_each_told_once(tmp_path: Path) 
     assert back.title == f"Watch folder back: {tmp_path}"
     assert len(flood.offer(gone, T0)) == 1 and len(flood.offer(back, T0 + 5)) == 1
     assert flood.offer(folder_event(tmp_path, T0 + 60, back=False), T0 + 60) == []  # flapping
+
+
+def test_a_pause_is_logged_when_seen_and_when_lifted_even_under_a_refused_key(
+    tmp_path: Path,
+) -> None:
+    """The service's log says `submissions_held` when it sees a pause (from any host) and
+    `submissions_released` when it is lifted — also while the key stands refused (that has its
+    own lines), and with no listener for the events."""
+    db = Database.open(tmp_path / "state.db")
+    flags = FlagStore(db)
+    alerts = Alerts(lambda _event: None, JobStore(db), flags)
+    try:
+        with capture_logs() as logs:
+            flags.raise_flag(Flag.KEY_REFUSED, "401 Unauthorized", now=T0)
+            alerts.look(T0, None)
+            flags.raise_flag(Flag.PAUSED, "lunch", now=T0 + 1)
+            for at in (T0 + 10, T0 + 20):  # looked at again: said once
+                alerts.look(at, None)
+            flags.lower(Flag.KEY_REFUSED)
+            alerts.look(T0 + 30, None)
+            flags.lower(Flag.PAUSED)
+            alerts.look(T0 + 40, None)
+    finally:
+        db.close()
+    said = [(e["event"], e.get("reason")) for e in logs]
+    assert said == [("submissions_held", "lunch"), ("submissions_released", None)]
+
+
+def test_a_service_with_no_one_listening_still_logs_a_pause(make_config: MakeConfig) -> None:
+    """No notify targets, no web, nothing queued: a service started while paused says so (the
+    flags were looked at only for listeners, and the gate only when work was queued)."""
+    service = build_service(make_config("http://127.0.0.1:9"), ApiKey(KEY), tick_interval_s=0.2)
+    FlagStore(service.db).raise_flag(Flag.PAUSED, "new key on Monday", now=T0)
+    with capture_logs() as logs:
+        service.start()
+        try:
+            wait_for(lambda: any(e["event"] == "submissions_held" for e in logs), timeout_s=30)
+        finally:
+            service.stop()
+    held = [e for e in logs if e["event"] == "submissions_held"]
+    assert [(e["reason"], e["log_level"]) for e in held] == [("new key on Monday", "warning")]

@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from structlog.testing import capture_logs
-
 from viggle_watch.app.gatekeeper import HOLD_CACHE_S, Gatekeeper
 from viggle_watch.clock import FakeClock
 from viggle_watch.store.flags import Flag, FlagStore
@@ -35,26 +33,3 @@ def test_a_pause_from_elsewhere_holds_within_the_cache_time(tmp_path: Path) -> N
         [None, None, "paused: lunch", "paused: lunch"],
         [Flag.PAUSED, Flag.KEY_REFUSED],
     )
-
-
-def test_the_log_says_when_new_paid_work_is_held_and_let_go(tmp_path: Path) -> None:
-    """A `pause` (from this or any host) is said once when the service sees it, and once when
-    it is lifted: a new user saw nothing in the service's log."""
-    db = Database.open(tmp_path / "state.db")
-    clock = FakeClock()
-    flags = FlagStore(db)
-    gate = Gatekeeper(flags, cast(Any, None), clock=clock.time)
-    try:
-        with capture_logs() as logs:
-            gate.holding()
-            flags.raise_flag(Flag.PAUSED, "lunch", now=clock.time())
-            for _ in range(3):  # every tick asks; it is said once
-                clock.advance(HOLD_CACHE_S)
-                gate.holding()
-            flags.lower(Flag.PAUSED)
-            clock.advance(HOLD_CACHE_S)
-            gate.holding()
-    finally:
-        db.close()
-    said = [(e["event"], e.get("reason")) for e in logs]
-    assert said == [("submissions_held", "paused: lunch"), ("submissions_released", None)]

@@ -115,9 +115,8 @@ def build_service(
     ended = finisher.ended
     flags = FlagStore(db)
     gatekeeper = Gatekeeper(flags, client)
-    alerts = None
-    if outbox.lanes or config.web is not None:  # someone listens: targets, or the event stream
-        alerts = Alerts(outbox.emit, store, flags)
+    listening = bool(outbox.lanes) or config.web is not None  # targets, or the event stream
+    alerts = Alerts(outbox.emit if listening else _nobody, store, flags)  # a pause is logged
     wiring = Wiring(store, client, ended, metrics, gatekeeper)
 
     service = Service(
@@ -240,3 +239,7 @@ def _rejected(
     hooks.rejected(rule.name, rule.on_failed, error_file=error, document=document)
     source = Path(str(document.get("path") or ""))
     outbox.emit(rejected_event(rule.name, source, str(document.get("reason", "")), clock.time()))
+
+
+def _nobody(_event: object) -> None:
+    """Where the service's events go when no one listens (they are logged where they happen)."""

@@ -37,7 +37,6 @@ class Gatekeeper:
         self._clock = clock
         self._cached: tuple[float, str | None] = (-HOLD_CACHE_S, None)
         self._here: str | None = None  # held on this host only, for good (``hold_here``)
-        self._said: bool = False  # whether this service last said new paid work is held
 
     def holding(self) -> str | None:
         """Read from the store at most every ``HOLD_CACHE_S`` (every tick asks): a pause set
@@ -48,23 +47,7 @@ class Gatekeeper:
         if self._clock() - at >= HOLD_CACHE_S:
             held = self._flags.holding()
             self._cached = (self._clock(), held)
-            self._say(held)
         return held
-
-    def _say(self, held: str | None) -> None:
-        """The log says when this service starts or stops holding new paid work (a `pause`
-        from any host; a refused key has its own lines: `submissions_paused`)."""
-        if (held is not None) == self._said:
-            return
-        self._said = held is not None
-        if held is None:
-            log.info("submissions_released", hint="new paid work goes on")
-        elif not held.startswith(f"{Flag.KEY_REFUSED}:"):
-            log.warning(
-                "submissions_held",
-                reason=held,
-                hint="polls and downloads go on; `viggle-watch resume` lets new work go",
-            )
 
     def hold_here(self, reason: str) -> None:
         """Hold new paid work on this host (not the others) until it stops: it lost its

@@ -27,7 +27,7 @@ from viggle_watch.config import Config, resolve_api_key
 from viggle_watch.config.deprecated import deprecated
 from viggle_watch.config.kinds import missing_assets
 from viggle_watch.errors import ConfigError, NoSchemaError, ViggleWatchError
-from viggle_watch.redaction import redact_text, redact_url
+from viggle_watch.redaction import redact_text, webhook_shown
 from viggle_watch.store.assets import AssetStore
 from viggle_watch.store.jobs import JobStore
 from viggle_watch.store.remembered import Remembered
@@ -69,11 +69,16 @@ def print_check(config: Config, console: Console) -> int:
 
 def rule_lines(details: dict[str, Any]) -> list[str]:
     """A rule's resolved settings as a person reads them: one ``key: value`` line each, in
-    the YAML the config is written in, then the settings left unset (their defaults apply)."""
+    the YAML the config is written in, then the settings left unset (their defaults apply). A
+    hook's webhook URL shows only where it goes (its path may be its token)."""
 
     def shown(value: Any) -> Any:  # nothing that says "not set" inside a value
         if isinstance(value, dict):
-            return {k: shown(v) for k, v in value.items() if v is not None and v != {}}
+            return {
+                k: webhook_shown(v) if k == "url" and isinstance(v, str) else shown(v)
+                for k, v in value.items()
+                if v is not None and v != {}
+            }
         return [shown(v) for v in value] if isinstance(value, list) else value
 
     unset = sorted(key for key, value in details.items() if value is None)
@@ -104,7 +109,7 @@ def _print_notify(config: Config, console: Console) -> bool:
         for lane in lanes:
             console.print(f"  {lane.label}: events {', '.join(lane.events)}")
     for i, hook in enumerate(config.webhooks):
-        shown = redact_url(hook.url)
+        shown = webhook_shown(hook.url)
         console.print(f"  webhooks[{i}] {shown}: events {', '.join(hook.events)}")
     return True
 

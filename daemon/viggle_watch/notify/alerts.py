@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Final
 
+import structlog
+
 from viggle_watch.clock import day_of
 from viggle_watch.notify.events import Event, service_event
 from viggle_watch.store.flags import Flag, FlagStore, Raised
 from viggle_watch.store.jobs import JobStore
 
+log = structlog.get_logger()
 BUDGET_MARKS: Final = (80, 100)  # per cent of the daily cap
 
 
@@ -24,16 +27,25 @@ def budget_marks(spent: float, cap: float | None, told: Iterable[int]) -> list[i
     return [m for m in BUDGET_MARKS if spent >= cap * m / 100 and m not in set(told)]
 
 
+def flag_changes(
+    before: dict[str, Raised] | None, now_raised: list[Raised]
+) -> tuple[list[Raised], list[str]]:
+    """The flags raised since ``before`` and the names of those lowered (None: the first look
+    takes every raised flag as new)."""
+    after = {str(r.flag): r for r in now_raised}
+    seen = before or {}
+    raised = [r for name, r in after.items() if name not in seen]
+    lowered = sorted(seen.keys() - after.keys()) if before is not None else []
+    return raised, lowered
+
+
 def flag_events(
     before: dict[str, Raised] | None, now_raised: list[Raised], at: float
 ) -> list[Event]:
-    """What changed in the flags since ``before`` (None: the first look tells what is raised)."""
-    after = {str(r.flag): r for r in now_raised}
-    seen = before or {}
+    """What changed in the flags since ``before``, as events to tell."""
+    up, down = flag_changes(before, now_raised)
     events = []
-    for name, raised in after.items():
-        if name in seen:
-            continue
+    for raised in up:
         if raised.flag == Flag.PAUSED:
             title = "Submissions paused"
             body = (
@@ -48,17 +60,30 @@ def flag_events(
                 " again every 5 minutes, and submissions resume once it passes."
             )
             events.append(service_event("key_refused", title, body, at, key="key_refused"))
-    if before is not None:
-        for name in seen.keys() - after.keys():
-            what = "the pause was lifted" if name == Flag.PAUSED else "the API key is accepted"
-            events.append(
-                service_event("resumed", "Submissions resumed", f"{what.capitalize()}.", at)
-            )
+    for name in down:
+        what = "the pause was lifted" if name == Flag.PAUSED else "the API key is accepted"
+        events.append(service_event("resumed", "Submissions resumed", f"{what.capitalize()}.", at))
     return events
 
 
+def say_pause(up: list[Raised], down: list[str]) -> None:
+    """The service's log, when it sees a pause (from any host) raised or lifted; a refused key
+    has its own lines (``submissions_paused``, ``api_key_accepted``, by the gatekeeper)."""
+    for raised in up:
+        if raised.flag == Flag.PAUSED:
+            log.warning(
+                "submissions_held",
+                reason=raised.reason,
+                host=raised.host,
+                hint="polls and downloads go on; `viggle-watch resume` lets new work go",
+            )
+    if Flag.PAUSED in down:
+        log.info("submissions_released", hint="new paid work goes on")
+
+
 class Alerts:
-    """Looks every few seconds; hands what changed to ``emit``."""
+    """Looks every few seconds, whether or not anyone listens: hands what changed to ``emit``
+    (a no-op without notify targets or the web's event stream), and logs a pause."""
 
     def __init__(self, emit: Callable[[Event], None], store: JobStore, flags: FlagStore) -> None:
         self._emit, self._store, self._flags = emit, store, flags
@@ -67,6 +92,7 @@ class Alerts:
 
     def look(self, now: float, daily_cap: float | None) -> None:
         raised = self._flags.raised()
+        say_pause(*flag_changes(self._flags_seen, raised))
         for event in flag_events(self._flags_seen, raised, now):
             self._emit(event)
         self._flags_seen = {str(r.flag): r for r in raised}

@@ -50,7 +50,7 @@ from viggle_watch.notify.delivery import (
 )
 from viggle_watch.notify.posting import HttpSession, post_signed
 from viggle_watch.outputs.sidecar import review_path, sidecar_path
-from viggle_watch.redaction import redact_text, redact_url
+from viggle_watch.redaction import redact_text, webhook_shown
 from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.states import State
 
@@ -195,7 +195,7 @@ class HookRunner:
 
     def _post(self, item: Delivery, hook: Webhook) -> None:
         """POST the document, retrying transient failures up to ``hook.attempts`` times."""
-        url = redact_url(hook.url)  # the model admits http(s) URLs only
+        url = webhook_shown(hook.url)  # a token may be in its path, too
         try:
             body, headers, secret = self._request(item, hook)
         except OSError as exc:

@@ -27,7 +27,7 @@ from viggle_watch.notify.delivery import (
     standard_signature,
 )
 from viggle_watch.notify.flood import Message, Send
-from viggle_watch.redaction import redact_url
+from viggle_watch.redaction import webhook_shown
 
 log = structlog.get_logger()
 
@@ -163,7 +163,10 @@ def webhook_sender(
             sleep=sleep,
             stopping=lambda: False,
             on_retry=lambda reason, delay_s: log.warning(
-                "webhook_retry_scheduled", url=redact_url(hook.url), reason=reason, delay_s=delay_s
+                "webhook_retry_scheduled",
+                url=webhook_shown(hook.url),
+                reason=reason,
+                delay_s=delay_s,
             ),
         )
         return None if posted.ok else f"failed after {posted.attempts} attempt(s): {posted.reason}"
