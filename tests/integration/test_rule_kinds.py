@@ -209,3 +209,21 @@ def test_a_copy_under_a_temporary_name_is_taken_once_renamed_polling(
     finally:
         service.stop()
     assert [Path(j.source_path).name for j in jobs] == ["alice.png"]
+
+
+def test_a_pairs_rule_reloaded_away_leaves_nothing_waiting(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """Its waiting file no longer waits for a partner (the settle loop would tick every second
+    for ever), and it is not said to be waiting."""
+    st: Stepper = stepper_for("http://127.0.0.1:9", rules=[rule("pairs", pair_timeout="10m")])
+    make_character_png(workspace.watch / "alice.png", seed=1)
+    st.ingest()
+    before = st.service.intake.waiting()
+    st.service.intake.set_rules([])
+    st.service.intake.tick(st.clock.time())
+    assert (before, st.service.intake.waiting(), st.service.intake.waiting_partners()) == (
+        True,
+        False,
+        {},
+    )

@@ -120,7 +120,7 @@ def _more(status: dict[str, Any], state: State, listed: int) -> list[Text]:
         return []
     return [
         Text(
-            f"…and {total - SHOWN} more {state} jobs, each the same: "
+            f"…and {total - SHOWN} more {state} jobs: "
             f"`viggle-watch jobs list --state {state} --limit {total}` lists them all"
         )
     ]

@@ -165,10 +165,14 @@ class Intake:
 
     def _assets_back(self, rules: tuple[Rule, ...], now: float) -> None:
         """A rule's own file is back (a share mounted again): its waiting inputs settle again
-        now, not at the next rescan. A rule no longer in the config has nothing to wait for."""
+        now, not at the next rescan. A rule no longer in the config has nothing to wait for
+        (neither for its file nor, a pairs rule, for a partner)."""
         named = {rule.name: rule for rule in rules}
         for name in [n for n in self._for_asset if n not in named]:
             del self._for_asset[name]
+        for name in [n for n in self._waiting if n not in named]:  # a pairs rule reloaded away
+            for path in self._waiting.pop(name).values():
+                self._since.pop(path, None)
         for name, held in self._for_asset.items():
             if held and not missing_assets(named[name]):
                 log.info("rule_asset_back", rule=name, inputs=len(held))
