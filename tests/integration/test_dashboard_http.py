@@ -175,5 +175,6 @@ def test_the_credits_card_says_it_shows_estimates_committed(board: Board) -> Non
     base, _st = board()
     card = requests.get(base, timeout=10).text.split("<h2>Credits</h2>", 1)[1]
     assert re.search(r"Committed today: <strong>0</strong>", card)
-    assert "estimate, held against the cap" in card and "what Viggle charged is on each job" in card
+    assert "estimate, counted when it is submitted" in card
+    assert "what Viggle charged is on each job" in card
     assert "No credits committed from" in card
