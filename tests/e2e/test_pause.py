@@ -25,7 +25,8 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_pause_holds_new_submissions_and_resume_lets_them_go(
     stepper_for: Any, workspace: Workspace
 ) -> None:
-    """Paused: the job is not sent and status says why; resumed: it renders."""
+    """Paused: the job is not sent and status says why (the queued job too); resumed: it
+    renders."""
     with serve(EmulatorConfig(latency_s=0.2)) as emu:
         st: Stepper = stepper_for(emu.url)
         config = st.service.config.source
@@ -34,13 +35,16 @@ def test_pause_holds_new_submissions_and_resume_lets_them_go(
         st.ingest()
         for _ in range(3):
             st.step()
-        held = json.loads(cli(config, "status", "--json").stdout)["held"]
+        status = json.loads(cli(config, "status", "--json").stdout)
+        held = status["held"]
+        why = [(j["state"], j["why"]) for j in status["jobs"]]
         shown = cli(config, "status").stdout
         sent_while_paused = emu.emulator.stats()["calls"].get("POST /api/render")
         resumed = cli(config, "resume")
         st.run_until(lambda: st.state() == State.DONE)
     assert (paused.returncode, paused.stdout.startswith("paused:")) == (0, True)
     assert [(h["flag"], h["reason"]) for h in held] == [("paused", "editing the rules")]
+    assert why == [("queued", "held (paused: editing the rules)")]  # the job says why, too
     assert ("paused" in shown, "editing the rules" in shown, sent_while_paused) == (
         True,
         True,
@@ -85,6 +89,8 @@ def test_resume_asks_viggle_about_a_refused_key_at_once(
         still = cli(config, "resume")
         emu.emulator.set_faults(Faults())  # the key works again
         lifted = cli(config, "resume")
-        held = json.loads(cli(config, "status", "--json").stdout)["held"]
+        status = json.loads(cli(config, "status", "--json").stdout)
+        held = status["held"]
+        why = [(j["state"], j["why"]) for j in status["jobs"]]
     assert still.returncode == 1 and "Viggle still refuses the API key" in still.stdout
     assert (lifted.returncode, "accepted by Viggle now" in lifted.stdout, held) == (0, True, [])

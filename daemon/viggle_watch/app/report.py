@@ -49,6 +49,7 @@ def gather(config: Config) -> dict[str, Any]:
             | ({"clock_offset_s": round(local_offset(db.db_time), 2)} if db.shared else {}),
             hosts=HostStore(db).hosts() if db.shared else None,
             lease_s=config.store.lease,
+            held=FlagStore(db).holding(),
         ) | {
             "service": service_state(holder_of(config.state_dir)),
             "held": [
@@ -153,10 +154,13 @@ def waiting_partners(config: Config) -> dict[str, list[str]]:
     return out
 
 
-def why(job: Job, last_detail: str, now: float) -> str:
-    """The reason a person wants to see: the error, or why it is waiting."""
+def why(job: Job, last_detail: str, now: float, held: str | None = None) -> str:
+    """The reason a person wants to see: the error, or why it is waiting (``held``: what
+    holds new paid work, a pause or a refused key, as ``FlagStore.holding`` says it)."""
     if job.error_message:
         return job.error_message
+    if job.state == State.QUEUED and held:
+        return f"held ({held})"
     if job.state == State.QUEUED and job.next_attempt_at > now:
         return f"next try at {iso(job.next_attempt_at)[11:19]} UTC ({last_detail})"
     if job.state == State.RENDERING and last_detail.startswith(UNKNOWN_STATUS_NOTE):
@@ -164,7 +168,9 @@ def why(job: Job, last_detail: str, now: float) -> str:
     return ""
 
 
-def job_summary(job: Job, last_detail: str = "", now: float = 0.0) -> dict[str, Any]:
+def job_summary(
+    job: Job, last_detail: str = "", now: float = 0.0, held: str | None = None
+) -> dict[str, Any]:
     return {
         "id": job.id,
         "rule": job.rule,
@@ -180,7 +186,7 @@ def job_summary(job: Job, last_detail: str = "", now: float = 0.0) -> dict[str, 
         "progress_pct": job.progress_pct,
         "output": output_now(job),  # in _review/ while it waits there
         "error": job.error_message,
-        "why": why(job, last_detail, now),
+        "why": why(job, last_detail, now, held),
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),
         "host": job.owner,  # the host that holds (or last held) it on a shared store
@@ -199,6 +205,7 @@ def gather_status(
     store_info: dict[str, Any] | None = None,
     hosts: list[Host] | None = None,
     lease_s: float = 60.0,
+    held: str | None = None,
 ) -> dict[str, Any]:
     """Counts for every state, the newest jobs, the watch folders and waiting partners; the
     shape `status --json` prints (keys are only ever added)."""
@@ -207,7 +214,7 @@ def gather_status(
 
     def summary(job: Job) -> dict[str, Any]:
         events = store.events(job.id)
-        return job_summary(job, events[-1].detail if events else "", now)
+        return job_summary(job, events[-1].detail if events else "", now, held)
 
     return {
         "credits": {"today": store.spent_on(today) if today else None, "daily_cap": daily_cap},
