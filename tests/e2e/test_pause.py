@@ -89,8 +89,6 @@ def test_resume_asks_viggle_about_a_refused_key_at_once(
         still = cli(config, "resume")
         emu.emulator.set_faults(Faults())  # the key works again
         lifted = cli(config, "resume")
-        status = json.loads(cli(config, "status", "--json").stdout)
-        held = status["held"]
-        why = [(j["state"], j["why"]) for j in status["jobs"]]
+        held = json.loads(cli(config, "status", "--json").stdout)["held"]
     assert still.returncode == 1 and "Viggle still refuses the API key" in still.stdout
     assert (lifted.returncode, "accepted by Viggle now" in lifted.stdout, held) == (0, True, [])

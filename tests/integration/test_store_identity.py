@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.support.cli import key_env
 from tests.support.stepping import Stepper
 from tests.support.workspace import KEY, MakeConfig, Workspace
 from viggle_watch.app.storage import open_backend
+from viggle_watch.clock import day_of
 from viggle_watch.config import Config
 from viggle_watch.media.synth import make_character_png
 from viggle_watch.store.identity import (
@@ -25,6 +27,8 @@ from viggle_watch.store.identity import (
     db_store_id,
     set_db_store_id,
 )
+from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.records import Spend, insert_spend
 from viggle_watch.store.sqlite import Database
 from viggle_watch.store.states import State
 
@@ -112,3 +116,38 @@ def test_store_reset_starts_afresh_and_takes_the_inputs_there_as_seen(
     job = st.service.store.get(1)
     assert job is not None and job.state == State.QUEUED
     assert job.spec.character.path.endswith("new.png")
+
+
+def test_store_reset_carries_todays_committed_credits_and_says_what_the_old_store_held(
+    make_config: MakeConfig,
+) -> None:
+    """A reset must not hand out a second daily cap: the credits committed today in the old
+    store count in the new one. Before asking, it says a healthy store holds jobs."""
+    config = made(make_config)
+    today = day_of(time.time())
+    db = Database.open(config.state_dir / "state.db")
+    try:
+        with db.write() as conn:
+            insert_spend(conn, None, Spend("render", 7.0, today), time.time())
+    finally:
+        db.close()
+    asked = cli(config, "store", "reset")  # a script: refused, with the question
+    reset = cli(config, "store", "reset", "--yes")
+    new = open_backend(config, readonly=True)
+    try:
+        committed = JobStore(new).spent_on(today)
+    finally:
+        new.close()
+    assert "The old store holds no jobs; today's 7 committed credits are carried over." in (
+        asked.stderr
+    )
+    assert (reset.returncode, committed) == (0, 7.0)
+    assert "today's 7 committed credits are carried over" in reset.stdout
+
+
+def test_an_unreadable_old_store_is_said_to_lose_todays_credits(make_config: MakeConfig) -> None:
+    config = made(make_config)
+    (config.state_dir / "state.db").write_bytes(b"not a database at all, sixteen+ bytes")
+    reset = cli(config, "store", "reset", "--yes")
+    assert reset.returncode == 0, reset.stderr
+    assert "cannot be read (damaged?)" in reset.stdout and "counts from 0 today" in reset.stdout

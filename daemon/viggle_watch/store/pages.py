@@ -60,10 +60,12 @@ def page(db: Backend, query: JobQuery) -> list[Job]:
 def spend_by_day(db: Backend, since_day: str) -> list[tuple[str, str, float]]:
     """Credits committed per UTC day and rule since ``since_day`` (``YYYY-MM-DD``), for the
     dashboard's chart: (day, rule, credits). A character's creation has no job's rule when it
-    served several; it is counted under ``characters``."""
+    served several; it is counted under ``characters``; a day's credits carried over by `store
+    reset`, under ``before the reset``."""
     sql = (
-        "SELECT s.day, COALESCE(j.rule, 'characters'), SUM(s.credits) FROM spend s"
-        " LEFT JOIN jobs j ON j.id = s.job_id WHERE s.day >= ? GROUP BY s.day, j.rule"
+        "SELECT s.day, COALESCE(j.rule, CASE s.kind WHEN 'carried' THEN 'before the reset'"
+        " ELSE 'characters' END), SUM(s.credits) FROM spend s"
+        " LEFT JOIN jobs j ON j.id = s.job_id WHERE s.day >= ? GROUP BY 1, 2"
         " ORDER BY s.day"
     )
     with db.read() as conn:

@@ -89,9 +89,12 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Spend:
-    kind: str  # "render" | "character"
+    kind: str  # "render" | "character" | CARRIED
     credits: float
     day: str  # UTC YYYY-MM-DD
+
+
+CARRIED: Final = "carried"  # the day's credits committed in a store replaced by `store reset`
 
 
 def insert_spend(conn: Any, job_id: int | None, spend: Spend, at: float) -> None:
