@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.support.cli import key_env, run_cli
+from tests.support.stepping import Stepper
 from tests.support.workspace import KEY, MakeConfig, Workspace
 
 
@@ -133,3 +135,18 @@ def test_plan_says_the_inputs_wait_when_the_rules_scene_video_is_missing(
         (str(workspace.watch / "alice.png"), "wait")
     ]
     assert lines[0]["reason"].startswith(f"{workspace.scene} (the rule's own file) is missing")
+
+
+def test_plan_names_the_job_a_file_made_already_by_its_state(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """A file whose job is still queued (or waits for the budget) is not "already rendered":
+    the line names the job and its state."""
+    st: Stepper = stepper_for("http://127.0.0.1:9")
+    (workspace.watch / "alice.png").write_bytes(workspace.character())
+    assert st.ingest() == 1
+    done = run_cli("plan", "--json", "--config", str(st.service.config.source))
+    lines = yaml.safe_load(done.stdout)
+    assert [(line["action"], line["job"], line["reason"]) for line in lines] == [
+        ("duplicate", 1, "already a job: 1, queued, not rendered yet")
+    ]

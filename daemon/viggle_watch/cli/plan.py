@@ -22,9 +22,10 @@ from viggle_watch.outputs.naming import delivered_beside
 from viggle_watch.render.budget import beyond_cap, estimate_credits
 from viggle_watch.rules.pairing import RenderRequest
 from viggle_watch.store.assets import AssetKind, AssetStore
-from viggle_watch.store.jobs import JobStore
+from viggle_watch.store.jobs import Job, JobStore
 from viggle_watch.store.remembered import Remembered
 from viggle_watch.store.spec import dedup_key
+from viggle_watch.store.states import State
 
 WAITS = "would wait: today's daily_credits are used by the renders above"
 
@@ -42,6 +43,7 @@ class Planned:
     reason: str = ""
     waits_for_budget: bool = False  # today's remaining credits are used by the lines before
     also: tuple[str, ...] = ()  # what `deliver:` adds beside ``output`` (the poster, …)
+    job: int | None = None  # a duplicate: the job made for it already
 
 
 class Planner:
@@ -129,13 +131,10 @@ class Planner:
         credits = float(
             estimate_credits(seconds or 0.0, fast=spec.options.fast, new_characters=new_characters)
         )
-        if self._store is not None and self._store.has_dedup_key(dedup_key(spec)):
+        made = self._store.by_dedup_key(dedup_key(spec)) if self._store is not None else None
+        if made is not None:  # the same content, scene, model and options: no second job
             return Planned(
-                rule.name,
-                source,
-                "duplicate",
-                target.name,
-                reason="already rendered (same content, scene, model and options)",
+                rule.name, source, "duplicate", target.name, reason=already(made), job=made.id
             )
         if skip_for_collision(rule, target.exists()):
             return Planned(
@@ -150,3 +149,17 @@ class Planner:
         return Planned(
             rule.name, source, "render", target.name, collision, credits, note, also=also
         )
+
+
+def already(job: Job) -> str:
+    """Why a file makes no new job: the one made for the same render, in the words of its
+    state (a queued or budget-waiting job is not "rendered")."""
+    if job.state == State.DONE:
+        return f"already rendered: job {job.id}"
+    if job.state == State.REVIEW:
+        return f"already rendered: job {job.id}, held for review"
+    if job.state in (State.FAILED, State.CANCELLED):
+        return f"already a job: {job.id}, {job.state} (`jobs retry {job.id}` renders it again)"
+    if job.state == State.UNCERTAIN:
+        return f"already a job: {job.id}, uncertain (`status` says what to do)"
+    return f"already a job: {job.id}, {job.state}, not rendered yet"

@@ -97,9 +97,13 @@ class JobStore:
         return self._db.batch()
 
     def has_dedup_key(self, key: str) -> bool:
+        return self.by_dedup_key(key) is not None
+
+    def by_dedup_key(self, key: str) -> Job | None:
+        """The job made for this render already (whatever its state), or None."""
         with self._db.read() as conn:
-            row = conn.execute("SELECT 1 FROM jobs WHERE dedup_key = ?", (key,)).fetchone()
-        return row is not None
+            row = conn.execute("SELECT * FROM jobs WHERE dedup_key = ?", (key,)).fetchone()
+        return None if row is None else job_of(row)
 
     def sources(self, job_id: int) -> list[str]:
         """Every dropped file or folder the job was made from."""
