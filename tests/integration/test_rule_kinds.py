@@ -12,6 +12,7 @@ from tests.support.waits import wait_for
 from tests.support.workspace import KEY, MakeConfig, Workspace, drop
 from viggle_watch.apikey import ApiKey
 from viggle_watch.app.assembly import build_service
+from viggle_watch.app.report import gather
 from viggle_watch.emulator.server import EmulatorConfig, RunningEmulator, serve
 from viggle_watch.media.synth import make_character_png, make_driving_mp4
 from viggle_watch.store.states import State
@@ -226,4 +227,23 @@ def test_a_pairs_rule_reloaded_away_leaves_nothing_waiting(
         True,
         False,
         {},
+    )
+
+
+def test_a_scenes_rule_jobs_input_is_the_dropped_video(
+    stepper_for: Any, workspace: Workspace
+) -> None:
+    """What `status`, `jobs list` and the API call a job's input is the file that was dropped
+    — for a scenes rule the video, not the rule's fixed character."""
+    character = workspace.root / "hero.png"
+    make_character_png(character, seed=4)
+    st: Stepper = stepper_for(
+        "http://127.0.0.1:9", rules=[rule("scenes", characters=[str(character)])]
+    )
+    make_driving_mp4(workspace.watch / "move.mp4", seconds=1.0, seed=5)
+    assert st.ingest() == 1
+    [job] = gather(st.service.config)["jobs"]
+    assert (job["input"], job["scene"]) == (
+        str(workspace.watch / "move.mp4"),
+        str(workspace.watch / "move.mp4"),
     )

@@ -175,7 +175,7 @@ def job_summary(
         "id": job.id,
         "rule": job.rule,
         "state": str(job.state),
-        "input": job.spec.character.path,
+        "input": job.source_path,  # what was dropped: a scenes rule's video, a manifest
         "scene": job.spec.scene.path if job.spec.scene else job.spec.scene_key,
         "model": job.spec.model,
         "mode": job.spec.mode,

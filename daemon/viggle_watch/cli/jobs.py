@@ -111,7 +111,7 @@ def _list(store: JobStore, args: argparse.Namespace, console: Console) -> int:
             str(j.id),
             j.rule,
             str(j.state),
-            j.spec.character.path.rsplit("/", 1)[-1],
+            j.source_path.rsplit("/", 1)[-1],  # what was dropped (a scenes rule: a video)
             scene,
             j.viggle_job_id or "",
             j.error_message or "",
