@@ -5,6 +5,7 @@ files, and takes the inputs already in the watch folders as seen."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -110,6 +111,9 @@ def test_store_reset_starts_afresh_and_takes_the_inputs_there_as_seen(
     assert "1 input(s) taken as seen" in reset.stdout
     kept = sorted(p.name for p in config.state_dir.glob("*.before-reset-*"))
     assert sorted(name.split(".before-reset-")[0] for name in kept) == ["state.db", MARKER]
+    planned = json.loads(cli(config, "plan", "--json").stdout)  # as the service will see it
+    assert [(Path(p["source"]).name, p["action"]) for p in planned] == [("old.png", "skip")]
+    assert planned[0]["reason"].startswith("taken as seen")
     st: Stepper = stepper_for("http://127.0.0.1:9")
     make_character_png(workspace.watch / "new.png", seed=3)
     assert st.ingest() == 1  # the new one only

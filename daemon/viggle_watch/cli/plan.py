@@ -28,6 +28,7 @@ from viggle_watch.store.spec import dedup_key
 from viggle_watch.store.states import State
 
 WAITS = "would wait: today's daily_credits are used by the renders above"
+SEEN = "taken as seen (handled and left in place, or by `store reset`): touch it to render it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,13 @@ class Planner:
             if missing
             else ""
         )
-        for path in (entry.path for entry in candidates(rule)):
+        for entry in candidates(rule):
+            path = entry.path
+            if self._store is not None and self._store.seen(
+                rule.name, str(path), entry.size, entry.mtime_ns
+            ):  # as the intake does (intake.tick): it never looks at such a file again
+                lines.append(Planned(rule.name, str(path), "skip", reason=SEEN))
+                continue
             decision = self._facts.decide(rule, path, waiting)
             if isinstance(decision, Refuse):
                 lines.append(
