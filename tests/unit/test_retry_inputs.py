@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +22,7 @@ from tests.support.actions import (
 )
 from viggle_watch.outputs.failure import FAILED
 from viggle_watch.outputs.filing import move_input
+from viggle_watch.outputs.finished import file_away
 from viggle_watch.render.actions import retry
 from viggle_watch.store.jobs import InputRef
 
@@ -100,3 +104,38 @@ def test_retry_follows_an_input_filed_away(world: World, name: str, folder: str)
     Path(ref.path).rename(_into(world.inbox / folder, ref))
     job = retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
     assert job.source_path == str(world.inbox / folder / name)
+
+
+def test_a_cancelled_input_retried_and_rendered_leaves_failed_with_its_error_file(
+    world: World,
+) -> None:
+    """Cancelled while it waited for the budget: filed in failed/, the reason says a person
+    cancelled it (not the budget's words). Retried and done: it leaves failed/ for
+    processed/, and its error file — untrue now — goes (it stayed, still "refused")."""
+    ref = drop_input(world.inbox, "hero.png", b"hero bytes")
+    job_id = make_job(world, S.QUEUED, spec=make_spec(ref))
+    world.jobs.transition(
+        job_id, S.QUEUED, S.WAITING_BUDGET, at=T0 + 1, error_message="daily cap: 28 of 28 used"
+    )
+    world.jobs.transition(job_id, S.WAITING_BUDGET, S.CANCELLED, at=T0 + 2, detail="cancelled")
+    file_away(world.jobs, [Path(ref.path)], None, T0 + 3)
+    failed = world.inbox / "failed" / "hero.png"
+    error = json.loads(failed.with_name("hero.png.error.json").read_text())
+    retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
+    make_job_done(world, job_id)
+    file_away(world.jobs, [Path(s) for s in world.jobs.sources(job_id)], None, T0 + 200)
+    assert error["reason"] == (
+        "its job was cancelled by a person (it was waiting: daily cap: 28 of 28 used)"
+    )
+    assert (failed.exists(), failed.with_name("hero.png.error.json").exists()) == (False, False)
+    assert (world.inbox / "processed" / "hero.png").read_bytes() == b"hero bytes"
+
+
+def make_job_done(world: World, job_id: int) -> None:
+    for step, (src, dst) in enumerate(itertools.pairwise(TO_DONE), start=10):
+        fields: dict[str, Any] = {}
+        if dst == S.RENDERING:
+            fields = {"viggle_job_id": "vj_2", "render_started_at": T0 + step}
+        if dst == S.DONE:
+            fields = {"output_path": "/out/hero__dance.mp4", "output_sha256": "f" * 64}
+        world.jobs.transition(job_id, src, dst, at=T0 + 100 + step, **fields)

@@ -157,6 +157,8 @@ def waiting_partners(config: Config) -> dict[str, list[str]]:
 def why(job: Job, last_detail: str, now: float, held: str | None = None) -> str:
     """The reason a person wants to see: the error, or why it is waiting (``held``: what
     holds new paid work, a pause or a refused key, as ``FlagStore.holding`` says it)."""
+    if job.state == State.CANCELLED:  # what it waited for before is not why it stopped
+        return f"cancelled (it was waiting: {job.error_message})" if job.error_message else ""
     if job.error_message:
         return job.error_message
     if job.state == State.QUEUED and held:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from viggle_watch.app.clients import make_client
-from viggle_watch.app.report import job_detail
+from viggle_watch.app.report import job_detail, why
 from viggle_watch.app.storage import open_backend, store_exists
 from viggle_watch.cli.bulk import run_bulk, selected
 from viggle_watch.cli.status import print_job_detail
@@ -114,7 +114,7 @@ def _list(store: JobStore, args: argparse.Namespace, console: Console) -> int:
             j.source_path.rsplit("/", 1)[-1],  # what was dropped (a scenes rule: a video)
             scene,
             j.viggle_job_id or "",
-            j.error_message or "",
+            why(j, "", time.time()),
         )
     console.print(table)
     return 0

@@ -71,6 +71,9 @@ def archive_source(
         moved = move_input(source, folder)
         if moved is not None and folder == FAILED:  # why, beside it, as for a refused input
             write_error(moved, _why_jobs_ended(source, jobs, at))
+        elif moved is not None and moved != source and source.parent.name == FAILED:
+            # retried from failed/ and rendered: its old "why it failed" is untrue now
+            source.with_name(error_name(source.name)).unlink(missing_ok=True)
     except OSError as exc:
         log.warning("input_not_moved", path=str(source), reason=exc.strerror)
         return
@@ -87,6 +90,9 @@ def _why_jobs_ended(source: Path, jobs: list[Job], at: float) -> dict[str, objec
         for j in jobs
     ]
     reason = last.error_message or f"its job was {last.state}"
+    if last.state == State.CANCELLED:  # a person's act, whatever the job waited for before
+        before = f" (it was waiting: {last.error_message})" if last.error_message else ""
+        reason = f"its job was cancelled by a person{before}"
     return failure_document(
         source, last.error_code or str(last.state), reason, {"jobs": ended}, rule=last.rule, at=at
     )

@@ -113,7 +113,10 @@ def retry(store: JobStore, assets: AssetStore, job_id: int, *, force: bool, now:
         spec = replace(job.spec, character=replace(job.spec.character, path=str(found)))
         fields |= {"request_json": spec.to_json(), "source_path": str(found)}
     detail = "retried by a person" + (" (--force: may pay twice)" if force else "")
-    return store.transition(job_id, job.state, State.QUEUED, at=now, detail=detail, **fields)
+    queued = store.transition(job_id, job.state, State.QUEUED, at=now, detail=detail, **fields)
+    if found is not None and str(found) != job.spec.character.path:
+        store.relocate_source(job_id, job.spec.character.path, str(found))
+    return queued
 
 
 def resolve(

@@ -96,6 +96,15 @@ class JobStore:
         """Several enqueues (and other writes) committed together: one fsync for many jobs."""
         return self._db.batch()
 
+    def relocate_source(self, job_id: int, old: str, new: str) -> None:
+        """The job's input was found elsewhere (filed in failed/ and retried): its ending files
+        it from there."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE job_sources SET path = ? WHERE job_id = ? AND path = ?",
+                (new, job_id, old),
+            )
+
     def has_dedup_key(self, key: str) -> bool:
         return self.by_dedup_key(key) is not None
 
