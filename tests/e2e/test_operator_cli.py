@@ -150,3 +150,18 @@ def test_plan_names_the_job_a_file_made_already_by_its_state(
     assert [(line["action"], line["job"], line["reason"]) for line in lines] == [
         ("duplicate", 1, "already a job: 1, queued, not rendered yet")
     ]
+
+
+def test_reload_checks_the_config_as_the_service_would_before_asking(
+    make_config: MakeConfig, workspace: Workspace
+) -> None:
+    """A watch folder that is not there: the service would refuse the reload and only its log
+    would say so, so `reload` says it (75, a share may come back) and sends nothing."""
+    config = make_config("http://127.0.0.1:9")
+    workspace.watch.rmdir()
+    done = run_cli("reload", "--config", str(config.source), env=key_env(KEY))
+    assert (done.returncode, f"watch folder {workspace.watch} does not exist" in done.stderr) == (
+        75,
+        True,
+    )
+    assert "no viggle-watch is running" not in done.stderr  # checked before looking for one

@@ -239,7 +239,10 @@ def _outputs(line: Planned) -> str:
 
 
 def send_reload(config: Config) -> int:
-    """SIGHUP to the service running on this config's state directory (its lock names it)."""
+    """SIGHUP to the service running on this config's state directory (its lock names it),
+    once the config passes the check the service makes before it takes one (a folder that is
+    not there is refused there, and only its log would say so)."""
+    check_paths(config)
     holder = holder_of(config.state_dir)
     if holder is None or not holder.pid:  # nothing is broken: there is nothing to reload
         print(

@@ -143,7 +143,7 @@ class Preparer:
             log.warning("job_waiting_budget", job_id=job.id, rule=job.rule, reason=reason)
             return
         ready = job.spec.mode == "on_demand"
-        detail = f"estimated {estimate:g} credits"
+        detail = f"estimated {estimate:g} credit{'' if estimate == 1 else 's'}"
         new = self._new_characters(job.spec)  # for the estimate once a template's length is known
         assets_json = json.dumps({**job.assets, "ready": ready, "new_characters": new})
         move_clearing_error(
