@@ -223,7 +223,7 @@ def test_a_file_dropped_on_a_rule_card_ends_in_a_rendered_output(
     page.set_input_files(".rule[data-rule=dance] input[type=file]", str(picture))
     wait_for(lambda: len(list(workspace.watch.glob("dropped hero*.png"))) == 1, timeout_s=10)
     st.ingest()
-    expect(uploads).to_contain_text("already rendered (job #1): not paid again")
+    expect(uploads).to_contain_text("the same render as job #1: not paid again")
     assert [j.id for j in st.service.store.latest(limit=10)] == [1]  # no second job
     for _ in range(3):
         st.step(1.0)

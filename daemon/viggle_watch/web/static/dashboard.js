@@ -60,7 +60,7 @@
         }
         if (s.state === "duplicate") {
           li.className = "accepted";
-          li.textContent = shown + ": already rendered (job " + jobLinks(s.duplicate_of) + "): not paid again";
+          li.textContent = shown + ": the same render as job " + jobLinks(s.duplicate_of) + ": not paid again";
           return;
         }
         if (s.state === "refused") {
