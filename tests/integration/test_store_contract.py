@@ -329,7 +329,7 @@ def test_a_batch_commits_its_writes_together(store: JobStore, open_as: OpenAs) -
         enqueue(store, key="b2", source="/in/b2.png")
         raise RuntimeError("boom")
     after = other.get(first)
-    assert (seen_inside, after and after.state, other.has_dedup_key("b2")) == (
+    assert (seen_inside, after and after.state, other.by_dedup_key("b2") is not None) == (
         True,
         State.QUEUED,
         False,

@@ -105,9 +105,6 @@ class JobStore:
                 (new, job_id, old),
             )
 
-    def has_dedup_key(self, key: str) -> bool:
-        return self.by_dedup_key(key) is not None
-
     def by_dedup_key(self, key: str) -> Job | None:
         """The job made for this render already (whatever its state), or None."""
         with self._db.read() as conn:
