@@ -61,15 +61,21 @@ def make_job(world: World, *route: State, spec: JobSpec | None = None, key: str 
     spec = spec or make_spec(InputRef("character", str(world.inbox / "hero.png"), "a" * 64, 3))
     job_id = world.jobs.enqueue(spec, dedup_key=key, source_path=spec.character.path, at=T0)
     assert job_id is not None
+    walk(world, job_id, *route, at=T0)
+    return job_id
+
+
+def walk(world: World, job_id: int, *route: State, at: float) -> None:
+    """Move the job along ``route`` (from its first state), a second apart from ``at``,
+    spending at submitting."""
     for step, (src, dst) in enumerate(itertools.pairwise(route), start=1):
         fields: dict[str, Any] = {}
         if dst == S.RENDERING:
-            fields = {"viggle_job_id": "vj_1", "render_started_at": T0 + step}
+            fields = {"viggle_job_id": "vj_1", "render_started_at": at + step}
         if dst == S.DONE:
             fields = {"output_path": "/out/hero__dance.mp4", "output_sha256": "f" * 64}
         spend = RENDER_SPEND if dst == S.SUBMITTING else None
-        world.jobs.transition(job_id, src, dst, at=T0 + step, spend=spend, **fields)
-    return job_id
+        world.jobs.transition(job_id, src, dst, at=at + step, spend=spend, **fields)
 
 
 def get(world: World, job_id: int) -> Job:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from tests.support.views import job_detail_doc
 from viggle_watch.app.report import delivered
 from viggle_watch.cli.config import _outputs
 from viggle_watch.cli.plan import Planned
@@ -43,28 +44,6 @@ def test_jobs_show_lists_the_ones_that_are_there(tmp_path: Path) -> None:
     assert found == [str(video.with_suffix(".jpg")), str(video.with_suffix(".thumb.jpg"))]
     assert delivered(None) == []
     out = io.StringIO()
-    detail = {
-        "id": 3,
-        "rule": "dance",
-        "state": "done",
-        "spec": {
-            "character": {"path": "/in/alice.png", "sha256": "0" * 64},
-            "scene": None,
-            "model": "V4_Preview",
-            "mode": "direct",
-            "options": {},
-        },
-        "scene": "template:hiphop",
-        "estimate_credits": 5.0,
-        "attempts": 1,
-        "charged_how": None,
-        "charged_credits": None,
-        "viggle_job_id": None,
-        "output": str(video),
-        "delivered": found,
-        "error": None,
-        "error_code": None,
-        "history": [],
-    }
+    detail = job_detail_doc(output=str(video), delivered=found)
     print_job_detail(detail, Console(file=out, width=200))
     assert "  also       alice__dance.jpg, alice__dance.thumb.jpg" in out.getvalue()

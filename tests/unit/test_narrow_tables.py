@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from tests.support.views import job_detail_doc
 from viggle_watch.cli.status import print_job_detail, status_view
 
 LONG = "a-character-with-a-rather-long-file-name-from-the-editors.png"
@@ -37,35 +38,13 @@ def test_status_keeps_long_names_whole_and_shows_the_outputs_name() -> None:
 
 
 def test_job_history_times_are_whole_to_the_second() -> None:
-    detail = {
-        "id": 7,
-        "rule": "dance",
-        "state": "done",
-        "spec": {
-            "character": {"path": f"/in/{LONG}", "sha256": "ab" * 32},
-            "scene": None,
-            "model": "V4_Preview",
-            "mode": "direct",
-            "options": {"fast": False},
-        },
-        "scene": "template:hiphop",
-        "estimate_credits": 5.0,
-        "attempts": 1,
-        "charged_how": None,
-        "charged_credits": None,
-        "viggle_job_id": None,
-        "output": OUTPUT,
-        "error": None,
-        "error_code": None,
-        "history": [
-            {
-                "at": "2026-12-07T15:19:54.581234Z",
-                "from": "queued",
-                "to": "submitting",
-                "detail": "submitted as a render of a rather long character name, with a scene",
-            }
-        ],
+    history = {
+        "at": "2026-12-07T15:19:54.581234Z",
+        "from": "queued",
+        "to": "submitting",
+        "detail": "submitted as a render of a rather long character name, with a scene",
     }
+    detail = job_detail_doc(output=OUTPUT, history=[history])
     out = io.StringIO()
     print_job_detail(detail, Console(file=out, width=80))
     assert "2026-12-07 15:19:54" in out.getvalue() and "…" not in out.getvalue()

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +17,7 @@ from tests.support.actions import (
     get,
     make_job,
     make_spec,
+    walk,
 )
 from viggle_watch.outputs.failure import FAILED
 from viggle_watch.outputs.filing import move_input
@@ -122,20 +121,10 @@ def test_a_cancelled_input_retried_and_rendered_leaves_failed_with_its_error_fil
     failed = world.inbox / "failed" / "hero.png"
     error = json.loads(failed.with_name("hero.png.error.json").read_text())
     retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
-    make_job_done(world, job_id)
+    walk(world, job_id, *TO_DONE, at=T0 + 110)
     file_away(world.jobs, [Path(s) for s in world.jobs.sources(job_id)], None, T0 + 200)
     assert error["reason"] == (
         "its job was cancelled by a person (it was waiting: daily cap: 28 of 28 used)"
     )
     assert (failed.exists(), failed.with_name("hero.png.error.json").exists()) == (False, False)
     assert (world.inbox / "processed" / "hero.png").read_bytes() == b"hero bytes"
-
-
-def make_job_done(world: World, job_id: int) -> None:
-    for step, (src, dst) in enumerate(itertools.pairwise(TO_DONE), start=10):
-        fields: dict[str, Any] = {}
-        if dst == S.RENDERING:
-            fields = {"viggle_job_id": "vj_2", "render_started_at": T0 + step}
-        if dst == S.DONE:
-            fields = {"output_path": "/out/hero__dance.mp4", "output_sha256": "f" * 64}
-        world.jobs.transition(job_id, src, dst, at=T0 + 100 + step, **fields)
