@@ -22,7 +22,7 @@ from tests.support.actions import (
 from viggle_watch.outputs.failure import FAILED
 from viggle_watch.outputs.filing import move_input
 from viggle_watch.outputs.finished import file_away
-from viggle_watch.render.actions import retry
+from viggle_watch.render.actions import cancel, retry
 from viggle_watch.store.jobs import InputRef
 
 
@@ -116,15 +116,13 @@ def test_a_cancelled_input_retried_and_rendered_leaves_failed_with_its_error_fil
     world.jobs.transition(
         job_id, S.QUEUED, S.WAITING_BUDGET, at=T0 + 1, error_message="daily cap: 28 of 28 used"
     )
-    world.jobs.transition(job_id, S.WAITING_BUDGET, S.CANCELLED, at=T0 + 2, detail="cancelled")
+    cancel(world.jobs, None, job_id, now=T0 + 2)
     file_away(world.jobs, [Path(ref.path)], None, T0 + 3)
     failed = world.inbox / "failed" / "hero.png"
     error = json.loads(failed.with_name("hero.png.error.json").read_text())
     retry(world.jobs, world.assets, job_id, force=False, now=T0 + 100)
     walk(world, job_id, *TO_DONE, at=T0 + 110)
     file_away(world.jobs, [Path(s) for s in world.jobs.sources(job_id)], None, T0 + 200)
-    assert error["reason"] == (
-        "its job was cancelled by a person (it was waiting: daily cap: 28 of 28 used)"
-    )
+    assert (error["code"], error["reason"]) == ("cancelled", "cancelled by a person")
     assert (failed.exists(), failed.with_name("hero.png.error.json").exists()) == (False, False)
     assert (world.inbox / "processed" / "hero.png").read_bytes() == b"hero bytes"

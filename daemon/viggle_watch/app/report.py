@@ -157,14 +157,13 @@ def waiting_partners(config: Config) -> dict[str, list[str]]:
 def why(job: Job, last_detail: str, now: float, held: str | None = None) -> str:
     """The reason a person wants to see: the error, or why it is waiting (``held``: what
     holds new paid work, a pause or a refused key, as ``FlagStore.holding`` says it)."""
-    if job.state == State.CANCELLED:  # what it waited for before is not why it stopped
-        return f"cancelled (it was waiting: {job.error_message})" if job.error_message else ""
     if job.error_message:
         return job.error_message
     if job.state == State.QUEUED and held:
         return f"held ({held})"
     if job.state == State.QUEUED and job.next_attempt_at > now:
-        return f"next try at {iso(job.next_attempt_at)[11:19]} UTC ({last_detail})"
+        after = f" ({last_detail})" if last_detail else ""
+        return f"next try at {iso(job.next_attempt_at)[11:19]} UTC{after}"
     if job.state == State.RENDERING and last_detail.startswith(UNKNOWN_STATUS_NOTE):
         return last_detail  # a status word we do not know: taken as still working
     return ""

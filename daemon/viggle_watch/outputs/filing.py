@@ -90,9 +90,6 @@ def _why_jobs_ended(source: Path, jobs: list[Job], at: float) -> dict[str, objec
         for j in jobs
     ]
     reason = last.error_message or f"its job was {last.state}"
-    if last.state == State.CANCELLED:  # a person's act, whatever the job waited for before
-        before = f" (it was waiting: {last.error_message})" if last.error_message else ""
-        reason = f"its job was cancelled by a person{before}"
     return failure_document(
         source, last.error_code or str(last.state), reason, {"jobs": ended}, rule=last.rule, at=at
     )

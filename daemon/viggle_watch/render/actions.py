@@ -202,6 +202,13 @@ def cancel(store: JobStore, client: ViggleClient | None, job_id: int, *, now: fl
     # only a render cancelled at Viggle gives its credits back; an uncertain one may have been
     # charged, and queued or waiting ones have no credits committed for this attempt
     refund = job.state == State.RENDERING
-    return store.transition(
-        job_id, job.state, State.CANCELLED, at=now, detail=detail, refund=refund
+    return store.transition(  # why it stopped, in place of what it waited for before
+        job_id,
+        job.state,
+        State.CANCELLED,
+        at=now,
+        detail=detail,
+        refund=refund,
+        error_code="cancelled",
+        error_message=detail,
     )
