@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -160,19 +160,23 @@ class Intake:
         self._expire_orphans(rules, now)
         for path in self._arrivals.due(now):  # its grace is over: settle it once more
             self._tracker.touch(path, now)
-        self._assets_back(rules, now)
+        named = {rule.name: rule for rule in rules}
+        self._forget_removed(named)
+        self._assets_back(named, now)
         return new
 
-    def _assets_back(self, rules: tuple[Rule, ...], now: float) -> None:
-        """A rule's own file is back (a share mounted again): its waiting inputs settle again
-        now, not at the next rescan. A rule no longer in the config has nothing to wait for
-        (neither for its file nor, a pairs rule, for a partner)."""
-        named = {rule.name: rule for rule in rules}
+    def _forget_removed(self, named: Mapping[str, Rule]) -> None:
+        """A rule reloaded away has nothing to wait for: neither for its own file nor, a pairs
+        rule, for a partner (else the settle loop would keep ticking for it)."""
         for name in [n for n in self._for_asset if n not in named]:
             del self._for_asset[name]
-        for name in [n for n in self._waiting if n not in named]:  # a pairs rule reloaded away
+        for name in [n for n in self._waiting if n not in named]:
             for path in self._waiting.pop(name).values():
                 self._since.pop(path, None)
+
+    def _assets_back(self, named: Mapping[str, Rule], now: float) -> None:
+        """A rule's own file is back (a share mounted again): its waiting inputs settle again
+        now, not at the next rescan."""
         for name, held in self._for_asset.items():
             if held and not missing_assets(named[name]):
                 log.info("rule_asset_back", rule=name, inputs=len(held))

@@ -43,7 +43,11 @@ def flag_events(
     before: dict[str, Raised] | None, now_raised: list[Raised], at: float
 ) -> list[Event]:
     """What changed in the flags since ``before``, as events to tell."""
-    up, down = flag_changes(before, now_raised)
+    return change_events(*flag_changes(before, now_raised), at)
+
+
+def change_events(up: list[Raised], down: list[str], at: float) -> list[Event]:
+    """The flags raised (``up``) and lowered (``down``), as events to tell."""
     events = []
     for raised in up:
         if raised.flag == Flag.PAUSED:
@@ -92,8 +96,9 @@ class Alerts:
 
     def look(self, now: float, daily_cap: float | None) -> None:
         raised = self._flags.raised()
-        say_pause(*flag_changes(self._flags_seen, raised))
-        for event in flag_events(self._flags_seen, raised, now):
+        up, down = flag_changes(self._flags_seen, raised)
+        say_pause(up, down)
+        for event in change_events(up, down, now):
             self._emit(event)
         self._flags_seen = {str(r.flag): r for r in raised}
         day, cap = day_of(now), daily_cap
